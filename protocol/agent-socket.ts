@@ -1,0 +1,105 @@
+import { z } from "zod";
+import type { AckFn } from "./ack.js";
+import { SCRIPT_TARGETS } from "./modules.js";
+import { NodeName, ParamValue, RunState } from "./run.js";
+
+/**
+ * The `/agent` socket.io namespace: one connection per node instance.
+ * Handshake `auth`: AgentAuth. The server rejects a wrong protocol version or token with a connect_error
+ * whose message starts with the error code (e.g. `UNAUTHORIZED: ...`, `CONFLICT: protocol version ...`).
+ */
+export const AgentAuth = z.object({
+  token: z.string().min(10).max(500),
+  protocolVersion: z.number().int(),
+});
+
+/** A key as the agent sends it: already qualified (`node.i:name`, `node:name`, `ss:name`). */
+export const QualifiedKey = z.string().min(3).max(300);
+
+export const ParamGetRequest = z.strictObject({
+  key: QualifiedKey,
+  /** seconds to wait; 0 = forever */
+  timeout: z
+    .number()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(60),
+  noblock: z.boolean().default(false),
+  ignoreAbort: z.boolean().default(false),
+});
+export const ParamSetRequest = z.strictObject({
+  key: QualifiedKey,
+  value: ParamValue,
+  ignoreAbort: z.boolean().default(false),
+});
+export const ParamGetAllRequest = z.strictObject({
+  node: NodeName,
+  name: z.string().min(1).max(128),
+  timeout: z
+    .number()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(60),
+});
+export const AbortRequest = z.strictObject({
+  message: z.string().max(4096).default(""),
+  cancel: z.boolean().default(false),
+});
+export const CompleteRequest = z.strictObject({ state: RunState });
+export const LogTarget = z.enum([...SCRIPT_TARGETS, "packages", "agent"]);
+export const LogAppendRequest = z.strictObject({
+  /** per-instance chunk counter, so a chunk re-sent after a reconnect is stored once */
+  chunk: z.number().int().positive(),
+  target: LogTarget,
+  stream: z.enum(["stdout", "stderr", "agent"]),
+  data: z.string().max(64 * 1024),
+});
+export const NodeAddRequest = z.strictObject({ node: NodeName, count: z.number().int().min(1).max(1000).default(1) });
+export const NodeRemoveRequest = z.strictObject({ node: NodeName, ids: z.array(z.number().int().min(1)).min(1) });
+
+/** What the agent learns at connect and on every change of state or abort. */
+export const AgentRunState = z.object({
+  seq: z.number().int(),
+  runId: z.string(),
+  instance: z.string(),
+  state: RunState,
+  abort: z.string().nullable(),
+  recoveryMode: z.boolean(),
+  /** true when this instance already completed `state` (it must not run it again after a reconnect) */
+  completed: z.boolean(),
+  /** false when this instance was removed by scaling: it runs its report and stops */
+  live: z.boolean(),
+  /** set during a scale cycle so existing instances run onvmadd / onvmremove */
+  scaling: z
+    .object({ action: z.enum(["vm_add", "vm_remove"]), node: z.string(), instances: z.array(z.string()) })
+    .nullable(),
+});
+export type AgentRunState = z.infer<typeof AgentRunState>;
+
+/** The image an instance runs, sent once at connect. */
+export const AgentAssignment = z.object({
+  node: z.string(),
+  index: z.number().int(),
+  targets: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+  cloud: z.string(),
+});
+export type AgentAssignment = z.infer<typeof AgentAssignment>;
+
+export interface AgentServerToClient {
+  "agent:hello": (msg: { run: AgentRunState; assignment: AgentAssignment }) => void;
+  "run:state": (msg: AgentRunState) => void;
+}
+
+export interface AgentClientToServer {
+  "param:get": (req: z.input<typeof ParamGetRequest>, ack: AckFn<{ value: string }>) => void;
+  "param:set": (req: z.input<typeof ParamSetRequest>, ack: AckFn<{ seq: number | null }>) => void;
+  "param:get-all": (
+    req: z.input<typeof ParamGetAllRequest>,
+    ack: AckFn<{ values: { instance: string; value: string }[] }>,
+  ) => void;
+  "run:abort": (req: z.input<typeof AbortRequest>, ack: AckFn<{ abort: string | null }>) => void;
+  "state:complete": (req: z.input<typeof CompleteRequest>, ack: AckFn<{ state: string }>) => void;
+  "log:append": (req: z.input<typeof LogAppendRequest>, ack: AckFn<{ seq: number | null }>) => void;
+  "node:add": (req: z.input<typeof NodeAddRequest>, ack: AckFn<{ added: string[] }>) => void;
+  "node:remove": (req: z.input<typeof NodeRemoveRequest>, ack: AckFn<{ removed: string[] }>) => void;
+}

@@ -1,0 +1,87 @@
+import { z } from "zod";
+
+/** Error codes shared by REST responses, socket acks and the ss-* commands. */
+export const ErrorCode = z.enum([
+  "BAD_REQUEST", // 400: input failed validation; message names the field
+  "UNAUTHORIZED", // 401: no or invalid credentials
+  "FORBIDDEN", // 403: authenticated but not allowed
+  "NOT_FOUND", // 404
+  "CONFLICT", // 409: stale command, wrong state for the transition, duplicate
+  "UNKNOWN_KEY", // runtime parameter that the run does not declare
+  "NOT_SET", // ss-get --noblock on an unset parameter
+  "TIMEOUT", // ss-get timed out
+  "ABORTED", // the run's abort flag is raised
+  "PAYLOAD_TOO_LARGE", // 413
+  "UNAVAILABLE", // 503: server shutting down, agent not connected
+  "INTERNAL", // 500
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ApiError = z.object({ code: ErrorCode, message: z.string() });
+export type ApiError = z.infer<typeof ApiError>;
+export const ApiErrorBody = z.object({ error: ApiError });
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNKNOWN_KEY: 400,
+  NOT_SET: 404,
+  TIMEOUT: 408,
+  ABORTED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** Exit codes of the ss-* node commands (SlipStream's, kept for compatibility). */
+export const SS_EXIT: Record<ErrorCode | "OK" | "USAGE" | "UNREACHABLE", number> = {
+  OK: 0,
+  NOT_SET: 1,
+  USAGE: 2,
+  UNREACHABLE: 4,
+  INTERNAL: 5,
+  UNAVAILABLE: 4,
+  UNAUTHORIZED: 6,
+  FORBIDDEN: 6,
+  UNKNOWN_KEY: 7,
+  BAD_REQUEST: 7,
+  NOT_FOUND: 7,
+  CONFLICT: 5,
+  PAYLOAD_TOO_LARGE: 7,
+  ABORTED: 8,
+  TIMEOUT: 9,
+};
+
+/** A domain error carrying a wire code; thrown by server code, turned into responses at the edge. */
+export class SlipError extends Error {
+  constructor(
+    public readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SlipError";
+  }
+  toJSON(): ApiError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Renders a zod error as one line naming each failing field, e.g. `nodes.client.multiplicity: Too small`. */
+export function describeZodError(error: z.ZodError, prefix = ""): string {
+  return error.issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}
+
+/** Parses with a schema or throws a BAD_REQUEST SlipError naming the fields. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what = ""): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new SlipError("BAD_REQUEST", describeZodError(result.error, what));
+  return result.data;
+}

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { NodeName, ParamName, ParamValue } from "./run.js";
+
+/** A module path: slash-separated segments, e.g. `examples/tutorials/service-testing/apache`. */
+export const ModulePath = z
+  .string()
+  .min(1)
+  .max(400)
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/,
+    "must be slash-separated names of letters, digits, _ . -",
+  );
+
+export const SCRIPT_TARGETS = ["pre-install", "post-install", "execute", "report", "onvmadd", "onvmremove"] as const;
+export const ScriptTarget = z.enum(SCRIPT_TARGETS);
+export type ScriptTarget = z.infer<typeof ScriptTarget>;
+
+const Script = z.string().max(1_000_000);
+
+export const ImageParameter = z.strictObject({
+  name: ParamName,
+  category: z.enum(["input", "output"]),
+  default: ParamValue.optional(),
+  description: z.string().max(1000).optional(),
+});
+export type ImageParameter = z.infer<typeof ImageParameter>;
+
+export const ImageTargets = z.strictObject({
+  "pre-install": Script.optional(),
+  packages: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.+:~_-]*$/, "must be a package name")).optional(),
+  "post-install": Script.optional(),
+  execute: Script.optional(),
+  report: Script.optional(),
+  onvmadd: Script.optional(),
+  onvmremove: Script.optional(),
+});
+export type ImageTargets = z.infer<typeof ImageTargets>;
+
+export const ImageModule = z.strictObject({
+  kind: z.literal("image"),
+  description: z.string().max(10_000).optional(),
+  parameters: z.array(ImageParameter).default([]),
+  targets: ImageTargets.default({}),
+});
+export type ImageModule = z.infer<typeof ImageModule>;
+
+/** A mapping value: `node:output` (another node's output) or a quoted literal `'value'`. */
+export const MappingValue = z.string().min(1).max(4100);
+
+export const DeploymentNode = z.strictObject({
+  image: z.string().min(1).max(400),
+  multiplicity: z.number().int().min(0, "must be 0 or more").max(1000).default(1),
+  cloud: z.string().min(1).max(100).optional(),
+  mappings: z.record(ParamName, MappingValue).default({}),
+});
+export type DeploymentNode = z.infer<typeof DeploymentNode>;
+
+export const DeploymentModule = z.strictObject({
+  kind: z.literal("deployment"),
+  description: z.string().max(10_000).optional(),
+  nodes: z.record(NodeName, DeploymentNode),
+});
+export type DeploymentModule = z.infer<typeof DeploymentModule>;
+
+export const ProjectModule = z.strictObject({
+  kind: z.literal("project"),
+  description: z.string().max(10_000).optional(),
+});
+export type ProjectModule = z.infer<typeof ProjectModule>;
+
+export const ModuleDoc = z.discriminatedUnion("kind", [ImageModule, DeploymentModule, ProjectModule]);
+export type ModuleDoc = z.infer<typeof ModuleDoc>;
+export type ModuleKind = ModuleDoc["kind"];
+
+export const ModuleRecord = z.object({
+  path: ModulePath,
+  kind: z.enum(["image", "deployment", "project"]),
+  owner: z.string(),
+  version: z.number().int(),
+  updatedAt: z.string(),
+  doc: ModuleDoc,
+});
+export type ModuleRecord = z.infer<typeof ModuleRecord>;

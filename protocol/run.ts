@@ -1,0 +1,131 @@
+import { z } from "zod";
+
+export const RUN_STATES = [
+  "Initializing",
+  "Provisioning",
+  "Executing",
+  "SendingReports",
+  "Ready",
+  "Finalizing",
+  "Done",
+  "Aborted",
+  "Cancelled",
+] as const;
+export const RunState = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof RunState>;
+export const TERMINAL_STATES: readonly RunState[] = ["Done", "Aborted", "Cancelled"];
+/** States whose end is decided by every live instance completing them (the barrier). */
+export const BARRIER_STATES: readonly RunState[] = ["Provisioning", "Executing", "SendingReports", "Ready"];
+
+export const KeepRunning = z.enum(["always", "on-success", "on-error", "never"]);
+export type KeepRunning = z.infer<typeof KeepRunning>;
+
+export const NODE_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
+export const PARAM_NAME_RE = /^[A-Za-z_][\w.-]*$/;
+export const MAX_PARAM_VALUE = 4096;
+
+export const NodeName = z
+  .string()
+  .regex(NODE_NAME_RE, "must start with a letter and hold only letters, digits, _ and -")
+  .max(64);
+export const ParamName = z.string().regex(PARAM_NAME_RE, "must match [A-Za-z_][\\w.-]*").max(128);
+export const ParamValue = z.string().max(MAX_PARAM_VALUE, `must be at most ${MAX_PARAM_VALUE} characters`);
+export const InstanceName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*\.[1-9][0-9]*$/, "must be <node>.<index>");
+
+/** Who did something: `user:<name>`, `node:<node>.<i>`, or `server`. */
+export const Actor = z.string().min(1).max(200);
+
+/** One entry of a run's event log. Every push to browsers and agents is one of these, with its per-run seq. */
+export const RunEventBody = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("created"), module: z.string(), instances: z.array(z.string()) }),
+  z.object({ type: z.literal("state"), from: RunState.nullable(), to: RunState }),
+  z.object({ type: z.literal("param"), key: z.string(), value: z.string().nullable() }),
+  z.object({ type: z.literal("abort"), message: z.string(), instance: z.string().nullable(), first: z.boolean() }),
+  z.object({ type: z.literal("abort-reset") }),
+  z.object({ type: z.literal("recovery-mode"), on: z.boolean() }),
+  z.object({ type: z.literal("terminate") }),
+  z.object({
+    type: z.literal("scale"),
+    node: z.string(),
+    added: z.array(z.string()),
+    removed: z.array(z.string()),
+  }),
+  z.object({
+    type: z.literal("instance"),
+    instance: z.string(),
+    status: z.enum(["starting", "up", "down", "completed", "removed", "failed"]),
+    state: RunState.optional(),
+    detail: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal("log"),
+    instance: z.string(),
+    target: z.string(),
+    stream: z.enum(["stdout", "stderr", "agent"]),
+    data: z.string(),
+  }),
+  z.object({ type: z.literal("report"), name: z.string(), size: z.number().int(), instance: z.string().nullable() }),
+  z.object({ type: z.literal("error"), message: z.string() }),
+]);
+export type RunEventBody = z.infer<typeof RunEventBody>;
+
+export const RunEvent = z.object({
+  runId: z.string(),
+  seq: z.number().int().positive(),
+  at: z.string(),
+  actor: Actor,
+  body: RunEventBody,
+});
+export type RunEvent = z.infer<typeof RunEvent>;
+
+export const InstanceSummary = z.object({
+  name: z.string(),
+  node: z.string(),
+  index: z.number().int(),
+  cloud: z.string(),
+  live: z.boolean(),
+  cameUp: z.boolean(),
+  completed: z.boolean(),
+});
+export type InstanceSummary = z.infer<typeof InstanceSummary>;
+
+export const RunSummary = z.object({
+  id: z.string(),
+  module: z.string(),
+  owner: z.string(),
+  state: RunState,
+  abort: z.string().nullable(),
+  recoveryMode: z.boolean(),
+  keepRunning: KeepRunning,
+  scalable: z.boolean(),
+  tags: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  lastSeq: z.number().int(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunDetail = RunSummary.extend({
+  instances: z.array(InstanceSummary),
+  nodes: z.array(z.object({ name: z.string(), image: z.string(), multiplicity: z.number().int(), cloud: z.string() })),
+  deadline: z.string().nullable(),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+export const ParamCategory = z.enum(["input", "output", "builtin"]);
+export const RuntimeParam = z.object({
+  key: z.string(),
+  value: z.string().nullable(),
+  category: ParamCategory,
+  description: z.string(),
+  updatedSeq: z.number().int(),
+});
+export type RuntimeParam = z.infer<typeof RuntimeParam>;
+
+export const ReportInfo = z.object({
+  name: z.string(),
+  instance: z.string().nullable(),
+  size: z.number().int(),
+  createdAt: z.string(),
+});
+export type ReportInfo = z.infer<typeof ReportInfo>;

@@ -1,0 +1,30 @@
+import { z } from "zod";
+import type { AckFn } from "./ack.js";
+import type { RunEvent, RunState } from "./run.js";
+
+/**
+ * The `/ui` socket.io namespace. It only notifies: data is fetched over /api (react-query), and every
+ * notification carries the run's sequence number so a browser that reconnects resumes from the last one it saw.
+ * Handshake `auth`: { token?, protocolVersion } (or the session cookie).
+ */
+export const UiAuth = z.object({ token: z.string().max(500).optional(), protocolVersion: z.number().int() });
+export const SubscribeRequest = z.strictObject({
+  runId: z.string().min(1).max(100),
+  since: z.number().int().min(0).default(0),
+});
+export const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(100) });
+
+export interface UiServerToClient {
+  /** every event of a subscribed run, in seq order, backlog first */
+  "run:event": (event: RunEvent) => void;
+  /** a run anywhere changed state (for run lists) */
+  "runs:changed": (msg: { runId: string; state: RunState; abort: string | null; seq: number }) => void;
+  /** who is watching a subscribed run */
+  "run:watchers": (msg: { runId: string; users: string[] }) => void;
+}
+
+export interface UiClientToServer {
+  "run:subscribe": (req: z.input<typeof SubscribeRequest>, ack: AckFn<{ lastSeq: number; backlog: number }>) => void;
+  "run:unsubscribe": (req: z.input<typeof UnsubscribeRequest>, ack: AckFn<null>) => void;
+  "runs:subscribe": (req: Record<string, never>, ack: AckFn<null>) => void;
+}
