@@ -113,6 +113,7 @@ export const RunDetail = RunSummary.extend({
 export type RunDetail = z.infer<typeof RunDetail>;
 
 export const ParamCategory = z.enum(["input", "output", "builtin"]);
+export type ParamCategory = z.infer<typeof ParamCategory>;
 export const RuntimeParam = z.object({
   key: z.string(),
   value: z.string().nullable(),

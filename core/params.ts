@@ -1,0 +1,86 @@
+import type { ParamCategory } from "../protocol/run.js";
+import { BUILTIN_GLOBAL_PARAMS, BUILTIN_INSTANCE_PARAMS } from "./builtins.js";
+import { parseMapping } from "./modules.js";
+import type { RunNodeSpec, RunSpec } from "./run-spec.js";
+
+export interface DeclaredParam {
+  key: string;
+  value: string | null;
+  category: ParamCategory;
+  description: string;
+}
+
+/** Node-level built-ins: `<node>:multiplicity` and `<node>:ids`. */
+export function nodeParams(node: string, liveIndexes: number[]): DeclaredParam[] {
+  return [
+    {
+      key: `${node}:multiplicity`,
+      value: String(liveIndexes.length),
+      category: "builtin",
+      description: "Number of live instances",
+    },
+    {
+      key: `${node}:ids`,
+      value: liveIndexes.join(","),
+      category: "builtin",
+      description: "Indexes of the live instances",
+    },
+  ];
+}
+
+export function globalParams(tags: string[]): DeclaredParam[] {
+  return Object.entries(BUILTIN_GLOBAL_PARAMS).map(([name, description]) => ({
+    key: `ss:${name}`,
+    value: name === "tags" ? tags.join(",") : name === "recovery.mode" ? "false" : null,
+    category: "builtin",
+    description,
+  }));
+}
+
+/**
+ * The keys one instance declares: built-ins, then the image's parameters. Inputs take, in order of precedence,
+ * a Run-dialog override, a literal mapping, the current value of a mapped output (so instances added later
+ * see what was already published), or the image default.
+ */
+export function instanceParams(
+  node: RunNodeSpec,
+  index: number,
+  overrides: Record<string, string>,
+  currentValue: (key: string) => string | null,
+): DeclaredParam[] {
+  const instance = `${node.name}.${index}`;
+  const out: DeclaredParam[] = Object.entries(BUILTIN_INSTANCE_PARAMS).map(([name, description]) => ({
+    key: `${instance}:${name}`,
+    value: name === "nodename" ? node.name : name === "id" ? String(index) : name === "cloud" ? node.cloud : null,
+    category: "builtin",
+    description,
+  }));
+  for (const p of node.image.parameters) {
+    let value: string | null = p.default ?? null;
+    if (p.category === "input") {
+      const mapping = node.mappings[p.name] ? parseMapping(node.mappings[p.name]) : null;
+      const override = overrides[`${node.name}:${p.name}`];
+      if (override !== undefined) value = override;
+      else if (mapping?.kind === "literal") value = mapping.value;
+      else if (mapping?.kind === "output") value = currentValue(`${mapping.node}.1:${mapping.name}`) ?? value;
+    }
+    out.push({ key: `${instance}:${p.name}`, value, category: p.category, description: p.description ?? "" });
+  }
+  return out;
+}
+
+/** Consumers of each published output: `apache.1:hostname` → [{ node: "client", name: "webserver.hostname" }]. */
+export function mappingConsumers(spec: RunSpec): Map<string, { node: string; name: string }[]> {
+  const consumers = new Map<string, { node: string; name: string }[]>();
+  for (const node of spec.nodes) {
+    for (const [input, raw] of Object.entries(node.mappings)) {
+      const mapping = parseMapping(raw);
+      if (mapping?.kind !== "output") continue;
+      const source = `${mapping.node}.1:${mapping.name}`;
+      const list = consumers.get(source) ?? [];
+      list.push({ node: node.name, name: input });
+      consumers.set(source, list);
+    }
+  }
+  return consumers;
+}

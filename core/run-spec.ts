@@ -1,0 +1,24 @@
+import type { ImageModule } from "../protocol/modules.js";
+
+/** A deployment resolved at run creation: images are copied in, so later module edits don't change a run. */
+export interface RunNodeSpec {
+  name: string;
+  imagePath: string;
+  image: ImageModule;
+  multiplicity: number;
+  cloud: string;
+  /** input name → `node:output` or a quoted literal, as in the deployment */
+  mappings: Record<string, string>;
+}
+
+export interface RunSpec {
+  module: string;
+  nodes: RunNodeSpec[];
+  /** Run-dialog overrides, `node:name` → value */
+  overrides: Record<string, string>;
+  timeoutMinutes: number;
+}
+
+export function instanceNames(node: string, from: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${node}.${from + i}`);
+}

@@ -1,0 +1,28 @@
+// Prints `tests: N passed, N failed` summed over every runner (vitest, Playwright, and the typecheck/lint gates),
+// read from their JSON reports, because CI reads only this line.
+import fs from "node:fs";
+
+const dir = "test-results";
+let passed = 0;
+let failed = 0;
+const read = (f) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
+
+const vitest = read(`${dir}/vitest.json`);
+if (vitest) {
+  passed += vitest.numPassedTests;
+  failed += vitest.numFailedTests + (vitest.numRuntimeErrorTestSuites ?? 0);
+  // a test file that failed to load has no tests in it: count it, or a broken file would read as green
+  failed += vitest.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+} else {
+  failed += 1;
+}
+const pw = read(`${dir}/playwright.json`);
+if (pw) {
+  passed += pw.stats.expected + pw.stats.flaky;
+  failed += pw.stats.unexpected;
+}
+for (const f of fs.readdirSync(dir).filter((f) => f.startsWith("gate-"))) {
+  if (fs.readFileSync(`${dir}/${f}`, "utf8").trim() === "pass") passed += 1;
+  else failed += 1;
+}
+console.log(`tests: ${passed} passed, ${failed} failed`);

@@ -1,0 +1,210 @@
+import fs from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pino, { type Logger } from "pino";
+import { Server as SocketServer } from "socket.io";
+import { SlipError } from "../protocol/errors.js";
+import { buildAgentBundle } from "../scripts/build-agent.js";
+import { AuthService } from "./auth/service.js";
+import { hashToken } from "./auth/tokens.js";
+import { Bus } from "./bus.js";
+import { createLocalConnector } from "./connectors/local.js";
+import type { Connector } from "./connectors/types.js";
+import type { AppContext } from "./context.js";
+import { openDatabase } from "./db/open.js";
+import { createApi } from "./http/api.js";
+import { sendError, sendJson } from "./http/respond.js";
+import { ModuleService } from "./modules/service.js";
+import { ReportFiles } from "./reports/store.js";
+import { Deadlines } from "./runs/deadlines.js";
+import { RunEffects } from "./runs/effects.js";
+import { RunService } from "./runs/service.js";
+import { seedExamples } from "./seed.js";
+import { attachAgentNamespace } from "./sockets/agent.js";
+import { attachUiNamespace } from "./sockets/ui.js";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface ServerOptions {
+  port: number;
+  host?: string;
+  dataDir: string;
+  adminPassword?: string;
+  /** serve the Next.js UI (off in API tests) */
+  ui?: false | { dev: boolean };
+  logLevel?: string;
+  examplesDir?: string;
+  log?: Logger;
+  /** extra connectors (tests, ssh) by cloud name */
+  connectors?: Map<string, Connector>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: AppContext;
+  /** stops listening; `stopInstances` also stops every machine of unfinished runs (tests) */
+  close(opts?: { stopInstances?: boolean }): Promise<void>;
+}
+
+async function ensureWritable(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const probe = path.join(dir, `.write-test-${process.pid}`);
+    await fs.writeFile(probe, "");
+    await fs.rm(probe);
+  } catch (err) {
+    throw new Error(`data directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? err}); set DATA_DIR`);
+  }
+}
+
+function listen(server: http.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (err.code === "EADDRINUSE") reject(new Error(`port ${port} is already in use; stop the other server or set PORT`));
+      else if (err.code === "EACCES") reject(new Error(`no permission to listen on port ${port}; set PORT`));
+      else reject(err);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? pino({ level: opts.logLevel ?? "info" });
+  const dataDir = path.resolve(opts.dataDir);
+  await ensureWritable(dataDir);
+  const db = openDatabase(path.join(dataDir, "slipstream.db"));
+  const bus = new Bus();
+  const auth = new AuthService(db);
+  const modules = new ModuleService(db);
+  const runs = new RunService(db, bus, log);
+  const reports = new ReportFiles(path.join(dataDir, "reports"));
+
+  const admin = await auth.ensureAdmin(opts.adminPassword);
+  if (admin.generated) {
+    // printed once, on the start that created the account
+    console.log(`\n  SlipStream admin account created.\n  username: admin\n  password: ${admin.generated}\n`);
+  }
+  const adminRow = db.$client.prepare("select id, username, role from users where username = 'admin'").get() as {
+    id: number;
+    username: string;
+    role: "admin";
+  };
+  const seeded = await seedExamples(modules, adminRow, opts.examplesDir ?? path.join(ROOT, "examples"));
+  if (seeded) log.info({ modules: seeded }, "seeded the example modules");
+
+  const bundle = await buildAgentBundle(path.join(dataDir, "agent"));
+  const connectors = new Map<string, Connector>([
+    ["local", createLocalConnector({ dataDir, bundleDir: path.dirname(bundle.agent) })],
+    ...(opts.connectors ?? new Map()),
+  ]);
+
+  let url = "";
+  const httpServer = http.createServer();
+  const io = new SocketServer(httpServer, { serveClient: false, maxHttpBufferSize: 1e6 });
+  const deadlines = new Deadlines(runs, log);
+
+  const app: AppContext = {
+    db,
+    log,
+    bus,
+    auth,
+    modules,
+    runs,
+    reports,
+    deadlines,
+    connectors,
+    dataDir,
+    effects: undefined as never,
+    agentByToken: (token) => {
+      if (!token) return null;
+      const row = db.$client.prepare("select run_id, name from instances where token_hash = ?").get(hashToken(token)) as
+        | { run_id: string; name: string }
+        | undefined;
+      if (!row) return null;
+      const rt = runs.get(row.run_id);
+      return rt.terminal ? null : { rt, instance: row.name };
+    },
+  };
+  const agents = attachAgentNamespace(io, app);
+  attachUiNamespace(io, app);
+  app.effects = new RunEffects({ svc: runs, connectors, reports, serviceUrl: () => url, log, isConnected: agents.isConnected });
+  runs.effects = (rt, actions, tx) => app.effects.run(rt, actions, tx);
+
+  const api = createApi(app);
+  let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
+  if (opts.ui) {
+    const { default: next } = await import("next");
+    const nextApp = next({ dev: opts.ui.dev, dir: ROOT, quiet: true });
+    await nextApp.prepare();
+    nextHandler = nextApp.getRequestHandler();
+  }
+
+  httpServer.on("request", (req, res) => {
+    const u = new URL(req.url ?? "/", "http://localhost");
+    if (u.pathname.startsWith("/socket.io/")) return; // socket.io answers these itself
+    if (u.pathname === "/api" || u.pathname.startsWith("/api/")) {
+      const match = api.match(req.method ?? "GET", u.pathname);
+      if (match === null) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${u.pathname}` } });
+      if (match === "method") {
+        return sendJson(res, 405, { error: { code: "BAD_REQUEST", message: `${req.method} is not allowed on ${u.pathname}` } });
+      }
+      Promise.resolve()
+        .then(() => match.handler({ req, res, params: match.params, query: u.searchParams }))
+        .catch((err) => {
+          const e = sendError(res, err);
+          if (e.code === "INTERNAL") log.error({ err, url: req.url }, "request failed");
+        });
+      return;
+    }
+    if (nextHandler) {
+      nextHandler(req, res).catch((err) => sendError(res, err));
+      return;
+    }
+    sendError(res, new SlipError("NOT_FOUND", "the UI is not served by this process"));
+  });
+
+  await listen(httpServer, opts.port, opts.host);
+  const port = (httpServer.address() as AddressInfo).port;
+  url = `http://${opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1"}:${port}`;
+
+  reconcileAtBoot(app);
+
+  return {
+    url,
+    port,
+    app,
+    async close(closeOpts) {
+      deadlines.stop();
+      if (closeOpts?.stopInstances) {
+        for (const id of runs.activeRunIds()) {
+          const rt = runs.get(id);
+          await Promise.all([...rt.instances.keys()].map((n) => app.effects.stop(rt, n)));
+        }
+      }
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      httpServer.closeAllConnections();
+      db.$client.close();
+    },
+  };
+}
+
+/** Dokploy-style: work interrupted by a stop is picked up again at boot. Agents reconnect on their own. */
+function reconcileAtBoot(app: AppContext): void {
+  for (const id of app.runs.activeRunIds()) {
+    const rt = app.runs.get(id);
+    if (rt.state === "Initializing") app.effects.perform(rt, { type: "startMachines" });
+    if (rt.state === "Finalizing") app.effects.perform(rt, { type: "stopMachines" });
+    app.log.info({ run: id, state: rt.state }, "resumed run");
+  }
+  app.deadlines.arm();
+}

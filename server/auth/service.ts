@@ -1,0 +1,97 @@
+import { SlipError } from "../../protocol/errors.js";
+import { KeepRunning } from "../../protocol/run.js";
+import { z } from "zod";
+import type { Db } from "../db/open.js";
+import type { Caller } from "../modules/service.js";
+import { generatePassword, hashPassword, verifyPassword } from "./passwords.js";
+import { hashToken, newToken } from "./tokens.js";
+
+export const Profile = z.object({
+  keepRunning: KeepRunning.default("on-success"),
+  sshKeys: z.array(z.string()).default([]),
+  defaultCloud: z.string().default("local"),
+  runTimeoutMinutes: z.number().int().min(1).default(60),
+});
+export type Profile = z.infer<typeof Profile>;
+
+export interface AuthedUser extends Caller {
+  profile: Profile;
+}
+
+interface UserRow {
+  id: number;
+  username: string;
+  role: "admin" | "member";
+  password_hash: string;
+  profile: string;
+}
+
+/** Users and bearer tokens. Every API call and socket resolves its caller here. */
+export class AuthService {
+  private readonly cache = new Map<string, AuthedUser>();
+
+  constructor(private readonly db: Db) {}
+
+  /** Creates `admin` on first start; returns the generated password when none was given (printed once). */
+  async ensureAdmin(password: string | undefined): Promise<{ created: boolean; generated: string | null }> {
+    const existing = this.db.$client.prepare("select id from users where username = 'admin'").get();
+    if (existing) return { created: false, generated: null };
+    const generated = password ? null : generatePassword();
+    await this.createUser("admin", "Administrator", "admin", password ?? generated!);
+    return { created: true, generated };
+  }
+
+  async createUser(username: string, displayName: string, role: "admin" | "member", password: string): Promise<number> {
+    const hash = await hashPassword(password);
+    try {
+      const r = this.db.$client
+        .prepare("insert into users (username, display_name, role, password_hash, profile) values (?, ?, ?, ?, ?)")
+        .run(username, displayName, role, hash, JSON.stringify(Profile.parse({})));
+      return Number(r.lastInsertRowid);
+    } catch (err) {
+      if (String(err).includes("UNIQUE")) throw new SlipError("CONFLICT", `username: '${username}' is taken`);
+      throw err;
+    }
+  }
+
+  async login(username: string, password: string, tokenName = "login"): Promise<{ token: string; user: AuthedUser }> {
+    const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
+    // verify against a dummy hash for unknown users too, so timing does not reveal which usernames exist
+    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+    if (!row || !ok) throw new SlipError("UNAUTHORIZED", "wrong username or password");
+    const token = newToken("ss");
+    this.db.$client
+      .prepare("insert into api_tokens (user_id, name, token_hash) values (?, ?, ?)")
+      .run(row.id, tokenName, hashToken(token));
+    return { token, user: this.toUser(row) };
+  }
+
+  authenticate(token: string | undefined): AuthedUser | null {
+    if (!token) return null;
+    const hash = hashToken(token);
+    const cached = this.cache.get(hash);
+    if (cached) return cached;
+    const row = this.db.$client
+      .prepare(
+        "select users.* from api_tokens join users on users.id = api_tokens.user_id where token_hash = ? and revoked_at is null",
+      )
+      .get(hash) as UserRow | undefined;
+    if (!row) return null;
+    const user = this.toUser(row);
+    this.cache.set(hash, user);
+    return user;
+  }
+
+  revoke(token: string): void {
+    const hash = hashToken(token);
+    this.db.$client.prepare("update api_tokens set revoked_at = ? where token_hash = ?").run(new Date().toISOString(), hash);
+    this.cache.delete(hash);
+  }
+
+  private toUser(row: UserRow): AuthedUser {
+    return { id: row.id, username: row.username, role: row.role, profile: Profile.parse(JSON.parse(row.profile)) };
+  }
+}
+
+const DUMMY_HASH =
+  "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

@@ -1,0 +1,21 @@
+import { EventEmitter } from "node:events";
+import type { RunEvent, RunState } from "../protocol/run.js";
+
+/** In-process fan-out of committed changes to the socket layers. Only committed data goes through here. */
+export interface BusEvents {
+  /** events of one run, in seq order, already persisted */
+  events: [runId: string, events: RunEvent[]];
+  /** something agents must learn (state, abort, recovery mode, liveness, scaling) */
+  "agent-state": [runId: string];
+  "run-changed": [msg: { runId: string; state: RunState; abort: string | null; seq: number }];
+  /** an instance was removed from its run: close its agent connection once its report is in */
+  "instance-removed": [runId: string, instance: string];
+}
+
+export class Bus extends EventEmitter<BusEvents> {
+  constructor() {
+    super();
+    // one listener per socket namespace and per subscriber of tests; not a leak
+    this.setMaxListeners(1000);
+  }
+}

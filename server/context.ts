@@ -1,0 +1,28 @@
+import type { Logger } from "pino";
+import type { AuthService } from "./auth/service.js";
+import type { Bus } from "./bus.js";
+import type { Connector } from "./connectors/types.js";
+import type { Db } from "./db/open.js";
+import type { ModuleService } from "./modules/service.js";
+import type { ReportFiles } from "./reports/store.js";
+import type { Deadlines } from "./runs/deadlines.js";
+import type { RunEffects } from "./runs/effects.js";
+import type { RunRuntime } from "./runs/runtime.js";
+import type { RunService } from "./runs/service.js";
+
+/** Everything the HTTP and socket layers need, composed once in app.ts. */
+export interface AppContext {
+  db: Db;
+  log: Logger;
+  bus: Bus;
+  auth: AuthService;
+  modules: ModuleService;
+  runs: RunService;
+  effects: RunEffects;
+  reports: ReportFiles;
+  deadlines: Deadlines;
+  connectors: Map<string, Connector>;
+  dataDir: string;
+  /** resolves an agent token to its run and instance; null when unknown or the run has ended */
+  agentByToken: (token: string | undefined) => { rt: RunRuntime; instance: string } | null;
+}

@@ -1,0 +1,145 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () =>
+  text("created_at")
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    username: text("username").notNull(),
+    displayName: text("display_name").notNull(),
+    role: text("role", { enum: ["admin", "member"] }).notNull(),
+    passwordHash: text("password_hash").notNull(),
+    /** JSON: keepRunning, sshKeys, defaultCloud, runTimeoutMinutes (copied into a run when it is created) */
+    profile: text("profile").notNull().default("{}"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("users_username_unique").on(t.username)],
+);
+
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_tokens_hash_unique").on(t.tokenHash)],
+);
+
+export const modules = sqliteTable("modules", {
+  path: text("path").primaryKey(),
+  kind: text("kind", { enum: ["image", "deployment", "project"] }).notNull(),
+  ownerId: integer("owner_id")
+    .notNull()
+    .references(() => users.id),
+  /** the module document (protocol/modules.ts ModuleDoc) as JSON */
+  doc: text("doc").notNull(),
+  version: integer("version").notNull().default(1),
+  createdAt: createdAt(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    modulePath: text("module_path").notNull(),
+    ownerId: integer("owner_id")
+      .notNull()
+      .references(() => users.id),
+    state: text("state").notNull(),
+    /** persisted XState snapshot, written in the same transaction as the event that produced it */
+    snapshot: text("snapshot").notNull(),
+    /** JSON: resolved nodes (image path, multiplicity, cloud, image doc, mappings) at creation time */
+    spec: text("spec").notNull(),
+    keepRunning: text("keep_running").notNull(),
+    scalable: integer("scalable", { mode: "boolean" }).notNull(),
+    tags: text("tags").notNull().default("[]"),
+    abort: text("abort"),
+    recoveryMode: integer("recovery_mode", { mode: "boolean" }).notNull().default(false),
+    lastSeq: integer("last_seq").notNull().default(0),
+    /** run timeout as a stored deadline (ISO time), re-armed at boot */
+    deadlineAt: text("deadline_at"),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("runs_state_idx").on(t.state), index("runs_module_idx").on(t.modulePath)],
+);
+
+export const instances = sqliteTable(
+  "instances",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    name: text("name").notNull(),
+    node: text("node").notNull(),
+    idx: integer("idx").notNull(),
+    cloud: text("cloud").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    /** connector's id for the machine (e.g. local-<pid>); null until started */
+    machineId: text("machine_id"),
+    workspace: text("workspace"),
+    status: text("status", { enum: ["pending", "starting", "running", "stopping", "stopped", "failed"] })
+      .notNull()
+      .default("pending"),
+    /** highest log chunk number stored, so chunks re-sent after a reconnect are stored once */
+    logChunk: integer("log_chunk").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.name] }), uniqueIndex("instances_token_unique").on(t.tokenHash)],
+);
+
+export const params = sqliteTable(
+  "params",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    key: text("key").notNull(),
+    /** null = unset (different from set-to-empty) */
+    value: text("value"),
+    category: text("category", { enum: ["input", "output", "builtin"] }).notNull(),
+    description: text("description").notNull().default(""),
+    updatedSeq: integer("updated_seq").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.key] })],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    seq: integer("seq").notNull(),
+    at: text("at").notNull(),
+    actor: text("actor").notNull(),
+    type: text("type").notNull(),
+    body: text("body").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+export const reports = sqliteTable(
+  "reports",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    name: text("name").notNull(),
+    instance: text("instance"),
+    size: integer("size").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.name] })],
+);

@@ -1,0 +1,277 @@
+import type { IncomingMessage } from "node:http";
+import {
+  AbortBody,
+  CreateRunBody,
+  EventsQuery,
+  ImportModulesBody,
+  LoginBody,
+  ModulePath,
+  parseOrThrow,
+  PutModuleBody,
+  RunsQuery,
+  ScaleBody,
+  SetParamBody,
+  SlipError,
+} from "../../protocol/index.js";
+import type { RunSummary } from "../../protocol/run.js";
+import { serializeModuleYaml } from "../../core/modules.js";
+import type { AuthedUser } from "../auth/service.js";
+import type { AppContext } from "../context.js";
+import { REPORT_NAME_RE } from "../reports/store.js";
+import { createRun } from "../runs/create.js";
+import { readEvents } from "../runs/event-log.js";
+import type { RunRuntime } from "../runs/runtime.js";
+import { scaleRun } from "../runs/scale.js";
+import { bearer, readJson, sendJson } from "./respond.js";
+import { type RouteContext, Router } from "./router.js";
+
+function queryObject(q: URLSearchParams): Record<string, string> {
+  return Object.fromEntries(q.entries());
+}
+
+/** The REST API under /api. Every route but login and health needs a bearer token. */
+export function createApi(app: AppContext): Router {
+  const router = new Router();
+  const { runs, modules, auth } = app;
+
+  const user = (req: IncomingMessage): AuthedUser => {
+    const u = auth.authenticate(bearer(req));
+    if (!u) throw new SlipError("UNAUTHORIZED", "sign in first: no valid token (slipstream login, or SLIPSTREAM_TOKEN)");
+    return u;
+  };
+  const body = async <T extends import("zod").ZodType>(req: IncomingMessage, schema: T) =>
+    parseOrThrow(schema, await readJson(req));
+  const steerable = (u: AuthedUser, rt: RunRuntime) => {
+    if (u.role !== "admin" && rt.ownerId !== u.id) {
+      throw new SlipError("FORBIDDEN", `only ${rt.owner} (the run's owner) or an admin may change run ${rt.id}`);
+    }
+  };
+  const actor = (u: AuthedUser) => `user:${u.username}`;
+  const runOf = (ctx: RouteContext) => runs.get(ctx.params.id);
+
+  router
+    .on("GET", "/api/health", ({ res }) => sendJson(res, 200, { ok: true }))
+    .on("POST", "/api/auth/login", async ({ req, res }) => {
+      const b = await body(req, LoginBody);
+      const { token, user: u } = await auth.login(b.username, b.password);
+      sendJson(res, 200, { token, user: { username: u.username, role: u.role } });
+    })
+    .on("POST", "/api/auth/logout", ({ req, res }) => {
+      user(req);
+      auth.revoke(bearer(req)!);
+      sendJson(res, 200, { ok: true });
+    })
+    .on("GET", "/api/me", ({ req, res }) => {
+      const u = user(req);
+      sendJson(res, 200, { username: u.username, role: u.role, profile: u.profile });
+    });
+
+  // ---- modules --------------------------------------------------------------------------------------------
+  router
+    .on("GET", "/api/modules", ({ req, res, query }) => {
+      user(req);
+      sendJson(res, 200, { modules: modules.list(query.get("prefix") ?? undefined) });
+    })
+    .on("POST", "/api/modules/import", async ({ req, res }) => {
+      const u = user(req);
+      const b = await body(req, ImportModulesBody);
+      const saved = modules.importYaml(u, b.files);
+      sendJson(res, 200, { modules: saved.map((m) => ({ path: m.path, kind: m.kind, version: m.version })) });
+    })
+    .on("GET", "/api/modules/*path", ({ req, res, params, query }) => {
+      user(req);
+      const path = parseOrThrow(ModulePath, params.path, "path");
+      const mod = modules.get(path);
+      if (query.get("format") === "yaml" || req.headers.accept?.includes("application/yaml")) {
+        const text = serializeModuleYaml(mod.doc);
+        res.writeHead(200, { "content-type": "application/yaml; charset=utf-8" });
+        res.end(text);
+        return;
+      }
+      sendJson(res, 200, mod);
+    })
+    .on("PUT", "/api/modules/*path", async ({ req, res, params }) => {
+      const u = user(req);
+      const path = parseOrThrow(ModulePath, params.path, "path");
+      const b = await body(req, PutModuleBody);
+      sendJson(res, 200, modules.save(u, path, b.doc));
+    })
+    .on("DELETE", "/api/modules/*path", ({ req, res, params }) => {
+      const u = user(req);
+      modules.delete(u, parseOrThrow(ModulePath, params.path, "path"));
+      sendJson(res, 200, { ok: true });
+    });
+
+  // ---- runs -----------------------------------------------------------------------------------------------
+  router
+    .on("POST", "/api/runs", async ({ req, res }) => {
+      const u = user(req);
+      const b = await body(req, CreateRunBody);
+      const rt = createRun(
+        runs,
+        modules,
+        u,
+        b,
+        { keepRunning: u.profile.keepRunning, cloud: u.profile.defaultCloud, timeoutMinutes: u.profile.runTimeoutMinutes },
+        new Set(app.connectors.keys()),
+      );
+      app.deadlines.arm();
+      sendJson(res, 201, runs.detail(rt));
+    })
+    .on("GET", "/api/runs", ({ req, res, query }) => {
+      const u = user(req);
+      const q = parseOrThrow(RunsQuery, queryObject(query), "query");
+      sendJson(res, 200, { runs: listRuns(app, u, q) });
+    })
+    .on("GET", "/api/runs/:id", ({ req, res, ...ctx }) => {
+      user(req);
+      sendJson(res, 200, runs.detail(runOf({ req, res, ...ctx })));
+    })
+    .on("GET", "/api/runs/:id/params", (ctx) => {
+      user(ctx.req);
+      const rt = runOf(ctx);
+      const params = [...rt.params.entries()]
+        .map(([key, p]) => ({ key, value: p.value, category: p.category, description: p.description, updatedSeq: p.seq }))
+        .sort((a, b) => a.key.localeCompare(b.key));
+      sendJson(ctx.res, 200, { params, lastSeq: rt.lastSeq });
+    })
+    .on("PUT", "/api/runs/:id/params/*key", async (ctx) => {
+      const u = user(ctx.req);
+      const rt = runOf(ctx);
+      steerable(u, rt);
+      const b = await body(ctx.req, SetParamBody);
+      // a person setting a value by hand is debugging: the abort flag does not stop them
+      const seq = runs.setParam(rt, ctx.params.key, b.value, { ignoreAbort: true }, actor(u), false);
+      sendJson(ctx.res, 200, { seq });
+    })
+    .on("GET", "/api/runs/:id/events", (ctx) => {
+      user(ctx.req);
+      const rt = runOf(ctx);
+      const q = parseOrThrow(EventsQuery, queryObject(ctx.query), "query");
+      sendJson(ctx.res, 200, { events: readEvents(app.db, rt.id, q.since, q.limit, q.type), lastSeq: rt.lastSeq });
+    })
+    .on("POST", "/api/runs/:id/abort", async (ctx) => {
+      const u = user(ctx.req);
+      const rt = runOf(ctx);
+      steerable(u, rt);
+      const b = await body(ctx.req, AbortBody);
+      runs.abort(rt, b.message, actor(u));
+      sendJson(ctx.res, 200, runs.detail(rt));
+    })
+    .on("POST", "/api/runs/:id/abort/cancel", (ctx) => {
+      const u = user(ctx.req);
+      const rt = runOf(ctx);
+      steerable(u, rt);
+      runs.resetAbort(rt, actor(u));
+      sendJson(ctx.res, 200, runs.detail(rt));
+    })
+    .on("POST", "/api/runs/:id/terminate", (ctx) => {
+      const u = user(ctx.req);
+      const rt = runOf(ctx);
+      steerable(u, rt);
+      runs.terminate(rt, actor(u));
+      sendJson(ctx.res, 200, runs.detail(rt));
+    })
+    .on("POST", "/api/runs/:id/scale", async (ctx) => {
+      const u = user(ctx.req);
+      const rt = runOf(ctx);
+      steerable(u, rt);
+      const b = await body(ctx.req, ScaleBody);
+      const changed = scaleRun(runs, rt, b.node, b.add ?? null, b.remove ?? null, actor(u));
+      sendJson(ctx.res, 200, { ...runs.detail(rt), changed });
+    })
+    .on("GET", "/api/runs/:id/reports", (ctx) => {
+      user(ctx.req);
+      const rt = runOf(ctx);
+      const rows = app.db.$client
+        .prepare("select name, instance, size, created_at from reports where run_id = ? order by created_at, name")
+        .all(rt.id) as { name: string; instance: string | null; size: number; created_at: string }[];
+      sendJson(ctx.res, 200, {
+        reports: rows.map((r) => ({ name: r.name, instance: r.instance, size: r.size, createdAt: r.created_at })),
+      });
+    })
+    .on("GET", "/api/runs/:id/reports/:name", (ctx) => {
+      user(ctx.req);
+      const rt = runOf(ctx);
+      const row = app.db.$client
+        .prepare("select size from reports where run_id = ? and name = ?")
+        .get(rt.id, ctx.params.name) as { size: number } | undefined;
+      if (!row) throw new SlipError("NOT_FOUND", `report '${ctx.params.name}' not found`);
+      ctx.res.writeHead(200, {
+        "content-type": "application/gzip",
+        "content-length": row.size,
+        "content-disposition": `attachment; filename="${ctx.params.name}"`,
+      });
+      app.reports.read(rt.id, ctx.params.name).pipe(ctx.res);
+    });
+
+  // ---- agents ---------------------------------------------------------------------------------------------
+  router.on("POST", "/api/agent/reports", async ({ req, res, query }) => {
+    const agent = app.agentByToken(bearer(req));
+    if (!agent) throw new SlipError("UNAUTHORIZED", "agent token unknown or its run has ended");
+    const name = query.get("name") ?? "";
+    if (!REPORT_NAME_RE.test(name) || !name.startsWith(`${agent.instance}_report_`)) {
+      throw new SlipError("BAD_REQUEST", `name: must be ${agent.instance}_report_<timestamp>.tgz`);
+    }
+    const size = await app.reports.write(agent.rt.id, name, req);
+    runs.addReport(agent.rt, `node:${agent.instance}`, name, agent.instance, size);
+    if (!agent.rt.snapshot.context.instances[agent.instance]?.live) {
+      app.effects.stop(agent.rt, agent.instance).catch((err) => app.log.error({ err }, "stopping removed instance"));
+    }
+    sendJson(res, 201, { name, size });
+  });
+
+  return router;
+}
+
+function listRuns(app: AppContext, u: AuthedUser, q: ReturnType<typeof RunsQuery.parse>): RunSummary[] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (q.state === "active") where.push("state not in ('Done','Aborted','Cancelled')");
+  else if (q.state) {
+    where.push("state = ?");
+    args.push(q.state);
+  }
+  if (q.mine === "true") {
+    where.push("owner_id = ?");
+    args.push(u.id);
+  }
+  if (q.module) {
+    where.push("(module_path = ? or module_path like ?)");
+    args.push(q.module, `${q.module}/%`);
+  }
+  if (q.tag) {
+    where.push("exists (select 1 from json_each(runs.tags) where value = ?)");
+    args.push(q.tag);
+  }
+  const sql = `select runs.*, users.username from runs join users on users.id = runs.owner_id
+    ${where.length ? `where ${where.join(" and ")}` : ""} order by runs.created_at desc limit ?`;
+  const rows = app.db.$client.prepare(sql).all(...args, q.limit ?? 200) as {
+    id: string;
+    module_path: string;
+    username: string;
+    state: RunSummary["state"];
+    abort: string | null;
+    recovery_mode: number;
+    keep_running: RunSummary["keepRunning"];
+    scalable: number;
+    tags: string;
+    created_at: string;
+    updated_at: string;
+    last_seq: number;
+  }[];
+  return rows.map((r) => ({
+    id: r.id,
+    module: r.module_path,
+    owner: r.username,
+    state: r.state,
+    abort: r.abort,
+    recoveryMode: Boolean(r.recovery_mode),
+    keepRunning: r.keep_running,
+    scalable: Boolean(r.scalable),
+    tags: JSON.parse(r.tags),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastSeq: r.last_seq,
+  }));
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HTTP_STATUS, SlipError } from "../../protocol/errors.js";
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: unknown): SlipError {
+  const e =
+    err instanceof SlipError
+      ? err
+      : err instanceof SyntaxError
+        ? new SlipError("BAD_REQUEST", `body: invalid JSON: ${err.message}`)
+        : new SlipError("INTERNAL", "internal server error");
+  if (!res.headersSent) sendJson(res, HTTP_STATUS[e.code], { error: e.toJSON() });
+  else res.destroy();
+  return e;
+}
+
+const MAX_JSON = 5 * 1024 * 1024;
+
+/** Reads a JSON body (bounded); an empty body reads as `{}`. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JSON) throw new SlipError("PAYLOAD_TOO_LARGE", "body: larger than 5 MiB");
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  if (!type.includes("application/json")) throw new SlipError("BAD_REQUEST", "body: content-type must be application/json");
+  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+}
+
+export function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith("Bearer ")) return h.slice(7).trim();
+  return undefined;
+}

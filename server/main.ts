@@ -1,0 +1,42 @@
+import { z } from "zod";
+import { describeZodError } from "../protocol/errors.js";
+import { startServer } from "./app.js";
+
+process.env.NEXT_TELEMETRY_DISABLED = "1";
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  SLIPSTREAM_ADMIN_PASSWORD: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+const parsed = Env.safeParse(process.env);
+if (!parsed.success) {
+  console.error(`slipstream: bad environment: ${describeZodError(parsed.error)}`);
+  process.exit(2);
+}
+const env = parsed.data;
+const dev = process.argv.includes("--dev");
+const noUi = process.argv.includes("--no-ui");
+
+try {
+  const server = await startServer({
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: env.DATA_DIR,
+    adminPassword: env.SLIPSTREAM_ADMIN_PASSWORD,
+    ui: noUi ? false : { dev },
+    logLevel: env.LOG_LEVEL,
+  });
+  console.log(`SlipStream is serving on ${server.url} (data in ${server.app.dataDir})`);
+  const stop = () => {
+    server.close().finally(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+} catch (err) {
+  console.error(`slipstream: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

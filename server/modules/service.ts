@@ -1,0 +1,129 @@
+import { SlipError } from "../../protocol/errors.js";
+import {
+  type DeploymentModule,
+  type ImageModule,
+  type ModuleDoc,
+  ModulePath,
+  type ModuleRecord,
+} from "../../protocol/modules.js";
+import { parseOrThrow } from "../../protocol/errors.js";
+import { parseModuleYaml, validateDeployment, validateImage } from "../../core/modules.js";
+import type { Db } from "../db/open.js";
+
+interface ModuleRow {
+  path: string;
+  kind: ModuleDoc["kind"];
+  owner_id: number;
+  username: string;
+  doc: string;
+  version: number;
+  updated_at: string;
+}
+
+export interface Caller {
+  id: number;
+  username: string;
+  role: "admin" | "member";
+}
+
+/** Modules in SQLite, validated on every save; YAML is their exchange format (core/modules.ts). */
+export class ModuleService {
+  constructor(private readonly db: Db) {}
+
+  private row(path: string): ModuleRow | undefined {
+    return this.db.$client
+      .prepare("select modules.*, users.username from modules join users on users.id = modules.owner_id where path = ?")
+      .get(path) as ModuleRow | undefined;
+  }
+
+  private record(row: ModuleRow): ModuleRecord {
+    return {
+      path: row.path,
+      kind: row.kind,
+      owner: row.username,
+      version: row.version,
+      updatedAt: row.updated_at,
+      doc: JSON.parse(row.doc) as ModuleDoc,
+    };
+  }
+
+  list(prefix?: string): ModuleRecord[] {
+    const rows = this.db.$client
+      .prepare(
+        "select modules.*, users.username from modules join users on users.id = modules.owner_id order by path",
+      )
+      .all() as ModuleRow[];
+    return rows.filter((r) => !prefix || r.path === prefix || r.path.startsWith(`${prefix}/`)).map((r) => this.record(r));
+  }
+
+  get(path: string): ModuleRecord {
+    const row = this.row(path);
+    if (!row) throw new SlipError("NOT_FOUND", `module '${path}' not found`);
+    return this.record(row);
+  }
+
+  image(path: string): ImageModule | undefined {
+    const row = this.row(path);
+    return row?.kind === "image" ? (JSON.parse(row.doc) as ImageModule) : undefined;
+  }
+
+  /** Validates one document in the context of the saved modules plus `pending` (a batch being imported). */
+  validate(path: string, doc: ModuleDoc, pending: Map<string, ModuleDoc> = new Map()): void {
+    parseOrThrow(ModulePath, path, "path");
+    if (doc.kind === "image") validateImage(path, doc);
+    if (doc.kind === "deployment") {
+      validateDeployment(path, doc as DeploymentModule, (p) => {
+        const batch = pending.get(p);
+        if (batch) return batch.kind === "image" ? batch : undefined;
+        return this.image(p);
+      });
+    }
+  }
+
+  /** Saves many modules atomically: all validate, or nothing is written. */
+  saveMany(caller: Caller, docs: Map<string, ModuleDoc>): ModuleRecord[] {
+    for (const [path, doc] of docs) this.validate(path, doc, docs);
+    const now = new Date().toISOString();
+    const upsert = this.db.$client.prepare(
+      `insert into modules (path, kind, owner_id, doc, version, updated_at) values (?, ?, ?, ?, 1, ?)
+       on conflict (path) do update set kind = excluded.kind, doc = excluded.doc, version = modules.version + 1,
+       updated_at = excluded.updated_at`,
+    );
+    this.db.$client.transaction(() => {
+      for (const [path, doc] of docs) {
+        const existing = this.row(path);
+        if (existing && existing.owner_id !== caller.id && caller.role !== "admin") {
+          throw new SlipError("FORBIDDEN", `module '${path}' belongs to ${existing.username}`);
+        }
+        upsert.run(path, doc.kind, caller.id, JSON.stringify(doc), now);
+      }
+    })();
+    return [...docs.keys()].map((p) => this.get(p));
+  }
+
+  save(caller: Caller, path: string, doc: ModuleDoc): ModuleRecord {
+    return this.saveMany(caller, new Map([[path, doc]]))[0];
+  }
+
+  importYaml(caller: Caller, files: { path: string; yaml: string }[]): ModuleRecord[] {
+    const docs = new Map<string, ModuleDoc>();
+    for (const f of files) {
+      if (docs.has(f.path)) throw new SlipError("BAD_REQUEST", `files: '${f.path}' is given twice`);
+      docs.set(f.path, parseModuleYaml(f.yaml, `${f.path}.yaml`));
+    }
+    return this.saveMany(caller, docs);
+  }
+
+  delete(caller: Caller, path: string): void {
+    const existing = this.row(path);
+    if (!existing) throw new SlipError("NOT_FOUND", `module '${path}' not found`);
+    if (existing.owner_id !== caller.id && caller.role !== "admin") {
+      throw new SlipError("FORBIDDEN", `module '${path}' belongs to ${existing.username}`);
+    }
+    this.db.$client.prepare("delete from modules where path = ?").run(path);
+  }
+
+  get isEmpty(): boolean {
+    return !this.db.$client.prepare("select 1 from modules limit 1").get();
+  }
+}

@@ -1,0 +1,45 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { SlipError } from "../../protocol/errors.js";
+
+export const REPORT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*_report_[A-Za-z0-9_.:-]+\.tgz$/;
+export const MAX_REPORT_BYTES = 200 * 1024 * 1024;
+
+/** Report tarballs live as files under DATA_DIR/reports/<run>/; the database lists them. */
+export class ReportFiles {
+  constructor(private readonly root: string) {}
+
+  dir(runId: string): string {
+    return path.join(this.root, runId);
+  }
+
+  file(runId: string, name: string): string {
+    if (!REPORT_NAME_RE.test(name)) throw new SlipError("BAD_REQUEST", `name: '${name}' is not a report file name`);
+    return path.join(this.dir(runId), name);
+  }
+
+  /** Streams a body to disk (fsynced: an acknowledged report is never lost); returns its size. */
+  async write(runId: string, name: string, body: Readable): Promise<number> {
+    const target = this.file(runId, name);
+    await fs.mkdir(this.dir(runId), { recursive: true });
+    const partial = `${target}.partial`;
+    let size = 0;
+    body.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REPORT_BYTES) body.destroy(new SlipError("PAYLOAD_TOO_LARGE", "report is larger than 200 MiB"));
+    });
+    await pipeline(body, createWriteStream(partial));
+    const handle = await fs.open(partial, "r+");
+    await handle.sync();
+    await handle.close();
+    await fs.rename(partial, target);
+    return size;
+  }
+
+  read(runId: string, name: string): Readable {
+    return createReadStream(this.file(runId, name));
+  }
+}

@@ -1,0 +1,136 @@
+import type { Logger } from "pino";
+import type { RunEffect } from "../../core/run-machine.js";
+import { hashToken, newToken } from "../auth/tokens.js";
+import type { Connector } from "../connectors/types.js";
+import type { ReportFiles } from "../reports/store.js";
+import { readEvents } from "./event-log.js";
+import { reportTimestamp, writeOrchestratorReport } from "./orchestrator-report.js";
+import type { RunTx } from "./run-tx.js";
+import type { RunRuntime } from "./runtime.js";
+import type { RunService } from "./service.js";
+
+export interface EffectDeps {
+  svc: RunService;
+  connectors: Map<string, Connector>;
+  reports: ReportFiles;
+  serviceUrl: () => string;
+  log: Logger;
+  /** instances whose agent is connected right now (the socket layer knows) */
+  isConnected: (runId: string, instance: string) => boolean;
+}
+
+/**
+ * Performs what the run machine asks for. Each effect is asynchronous, records its outcome through the
+ * run service (so it is persisted and pushed like everything else) and is safe to re-run at boot.
+ */
+export class RunEffects {
+  constructor(private readonly d: EffectDeps) {}
+
+  run(rt: RunRuntime, _actions: string[], tx: RunTx): void {
+    for (const effect of tx.effects) this.perform(rt, effect);
+  }
+
+  perform(rt: RunRuntime, effect: RunEffect): void {
+    const key = `${effect.type}:${effect.params && "instances" in effect.params ? effect.params.instances.join(",") : ""}`;
+    if (rt.inFlight.has(key)) return;
+    rt.inFlight.add(key);
+    const done = () => rt.inFlight.delete(key);
+    const fail = (err: unknown) => this.d.log.error({ err, run: rt.id, effect: effect.type }, "effect failed");
+    switch (effect.type) {
+      case "startMachines":
+        this.startAll(rt).catch(fail).finally(done);
+        break;
+      case "startScaledMachines":
+        Promise.all(effect.params.instances.map((i) => this.start(rt, i))).catch(fail).finally(done);
+        break;
+      case "stopMachines":
+        this.stopAllAndFinalize(rt).catch(fail).finally(done);
+        break;
+      case "stopRemovedMachines":
+        for (const i of effect.params.instances) {
+          // a removed instance first sends its report; its machine stops when its agent leaves
+          if (!this.d.isConnected(rt.id, i)) this.stop(rt, i).catch(fail);
+        }
+        done();
+        break;
+      default:
+        done();
+    }
+  }
+
+  private async startAll(rt: RunRuntime): Promise<void> {
+    const pending = [...rt.instances.values()].filter((i) => i.status === "pending" || i.status === "starting");
+    await Promise.all(pending.map((i) => this.start(rt, i.name)));
+    if (rt.state === "Initializing") this.d.svc.send(rt, "server", { type: "initialized" });
+  }
+
+  async start(rt: RunRuntime, name: string): Promise<void> {
+    const { svc } = this.d;
+    const rec = rt.instances.get(name);
+    if (!rec || rt.terminal) return;
+    const connector = this.d.connectors.get(rec.cloud);
+    // a fresh token per start: only its hash is stored, and a restart during Initializing must be able to retry
+    const token = newToken("agent");
+    svc.transact(rt, "server", (tx) => {
+      tx.putInstance({ ...rec, tokenHash: hashToken(token), status: "starting" });
+      tx.event({ type: "instance", instance: name, status: "starting", detail: `cloud ${rec.cloud}` });
+    });
+    try {
+      if (!connector) throw new Error(`unknown cloud '${rec.cloud}'`);
+      const started = await connector.start({
+        runId: rt.id,
+        instance: name,
+        node: rec.node,
+        cloud: rec.cloud,
+        serviceUrl: this.d.serviceUrl(),
+        token,
+      });
+      svc.transact(rt, "server", (tx) => {
+        const cur = tx.instance(name)!;
+        tx.putInstance({ ...cur, machineId: started.instanceId, workspace: started.workspace, status: "running" });
+        tx.setParam(`${name}:hostname`, started.hostname);
+        tx.setParam(`${name}:instanceid`, started.instanceId);
+        if (started.urlSsh) tx.setParam(`${name}:url.ssh`, started.urlSsh);
+      });
+      if (rt.terminal) await this.stop(rt, name);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      svc.transact(rt, "server", (tx) => {
+        tx.putInstance({ ...tx.instance(name)!, status: "failed" });
+        tx.event({ type: "instance", instance: name, status: "failed", detail: message });
+      });
+      if (!rt.terminal) svc.abort(rt, `Failed to start '${name}' on cloud '${rec.cloud}': ${message}`, "server");
+    }
+  }
+
+  async stop(rt: RunRuntime, name: string, keep = false): Promise<void> {
+    const rec = rt.instances.get(name);
+    if (!rec?.machineId || rec.status === "stopped") return;
+    const connector = this.d.connectors.get(rec.cloud);
+    this.d.svc.transact(rt, "server", (tx) => tx.putInstance({ ...rec, status: "stopping" }));
+    try {
+      await connector?.stop(
+        { runId: rt.id, instance: name, instanceId: rec.machineId, workspace: rec.workspace ?? "" },
+        { keep },
+      );
+      this.d.svc.transact(rt, "server", (tx) => {
+        tx.putInstance({ ...tx.instance(name)!, status: "stopped" });
+        tx.event({ type: "instance", instance: name, status: "down" });
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.d.svc.recordEvent(rt, "server", { type: "error", message: `stopping '${name}' failed: ${message}` });
+    }
+  }
+
+  /** Stops every machine; in Finalizing then writes the orchestrator report and ends the run. */
+  private async stopAllAndFinalize(rt: RunRuntime): Promise<void> {
+    await Promise.all([...rt.instances.keys()].map((name) => this.stop(rt, name)));
+    if (rt.state !== "Finalizing") return;
+    const name = `orchestrator_report_${reportTimestamp()}.tgz`;
+    const events = readEvents(this.d.svc.db, rt.id, 0, Number.MAX_SAFE_INTEGER);
+    const size = await writeOrchestratorReport(this.d.reports.file(rt.id, name), rt.id, events);
+    this.d.svc.addReport(rt, "server", name, null, size);
+    this.d.svc.send(rt, "server", { type: "finalized" });
+  }
+}

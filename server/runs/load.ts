@@ -1,0 +1,76 @@
+import type { Db } from "../db/open.js";
+import type { KeepRunning } from "../../protocol/run.js";
+import { restoreRun } from "../../core/run-machine.js";
+import type { RunSpec } from "../../core/run-spec.js";
+import { type InstanceRecord, type ParamEntry, RunRuntime } from "./runtime.js";
+
+interface RunRow {
+  id: string;
+  module_path: string;
+  owner_id: number;
+  username: string;
+  snapshot: string;
+  spec: string;
+  keep_running: KeepRunning;
+  scalable: number;
+  tags: string;
+  last_seq: number;
+  deadline_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Rebuilds a run's runtime from its rows: the persisted machine snapshot, parameters and instances. */
+export function loadRun(db: Db, runId: string): RunRuntime | null {
+  const sqlite = db.$client;
+  const row = sqlite
+    .prepare("select runs.*, users.username from runs join users on users.id = runs.owner_id where runs.id = ?")
+    .get(runId) as RunRow | undefined;
+  if (!row) return null;
+  const params = new Map<string, ParamEntry>();
+  for (const p of sqlite
+    .prepare("select key, value, category, description, updated_seq from params where run_id = ?")
+    .all(runId) as { key: string; value: string | null; category: ParamEntry["category"]; description: string; updated_seq: number }[]) {
+    params.set(p.key, { value: p.value, category: p.category, description: p.description, seq: p.updated_seq });
+  }
+  const instances = new Map<string, InstanceRecord>();
+  for (const i of sqlite.prepare("select * from instances where run_id = ? order by node, idx").all(runId) as {
+    name: string;
+    node: string;
+    idx: number;
+    cloud: string;
+    token_hash: string;
+    machine_id: string | null;
+    workspace: string | null;
+    status: InstanceRecord["status"];
+    log_chunk: number;
+  }[]) {
+    instances.set(i.name, {
+      name: i.name,
+      node: i.node,
+      idx: i.idx,
+      cloud: i.cloud,
+      tokenHash: i.token_hash,
+      machineId: i.machine_id,
+      workspace: i.workspace,
+      status: i.status,
+      logChunk: i.log_chunk,
+    });
+  }
+  return new RunRuntime(
+    row.id,
+    JSON.parse(row.spec) as RunSpec,
+    row.owner_id,
+    row.username,
+    row.keep_running,
+    Boolean(row.scalable),
+    JSON.parse(row.tags) as string[],
+    restoreRun(JSON.parse(row.snapshot)),
+    row.last_seq,
+    params,
+    instances,
+    row.created_at,
+    row.updated_at,
+    row.deadline_at,
+  );
+}

@@ -1,0 +1,194 @@
+import type Database from "better-sqlite3";
+import { SlipError } from "../../protocol/errors.js";
+import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
+import type { DeclaredParam } from "../../core/params.js";
+import {
+  applyRunEvent,
+  persistRun,
+  type RunEffect,
+  type RunMachineEvent,
+  type RunSnapshot,
+  runStateOf,
+} from "../../core/run-machine.js";
+import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
+
+/** Prepared statements shared by every run transaction (the hot path of parameter writes). */
+export class RunStatements {
+  readonly insertEvent;
+  readonly upsertParam;
+  readonly updateRun;
+  readonly updateRunSeq;
+  readonly upsertInstance;
+  constructor(readonly sqlite: Database.Database) {
+    this.insertEvent = sqlite.prepare(
+      "insert into events (run_id, seq, at, actor, type, body) values (@runId, @seq, @at, @actor, @type, @body)",
+    );
+    this.upsertParam = sqlite.prepare(
+      `insert into params (run_id, key, value, category, description, updated_seq)
+       values (@runId, @key, @value, @category, @description, @seq)
+       on conflict (run_id, key) do update set value = excluded.value, updated_seq = excluded.updated_seq`,
+    );
+    this.updateRun = sqlite.prepare(
+      `update runs set state = @state, snapshot = @snapshot, abort = @abort, recovery_mode = @recoveryMode,
+       last_seq = @lastSeq, updated_at = @at where id = @id`,
+    );
+    this.updateRunSeq = sqlite.prepare("update runs set last_seq = @lastSeq, updated_at = @at where id = @id");
+    this.upsertInstance = sqlite.prepare(
+      `insert into instances (run_id, name, node, idx, cloud, token_hash, machine_id, workspace, status, log_chunk)
+       values (@runId, @name, @node, @idx, @cloud, @tokenHash, @machineId, @workspace, @status, @logChunk)
+       on conflict (run_id, name) do update set machine_id = excluded.machine_id, workspace = excluded.workspace,
+       status = excluded.status, log_chunk = excluded.log_chunk`,
+    );
+  }
+}
+
+/**
+ * One atomic change to a run. Everything is written to SQLite inside the transaction as it is produced;
+ * the in-memory runtime is updated only after commit (RunTx.commitTo), so a failed write changes nothing.
+ * Reads go through the overlay so a transaction sees its own writes (e.g. a mapping fan-out).
+ */
+export class RunTx {
+  readonly events: RunEvent[] = [];
+  readonly actions: string[] = [];
+  readonly effects: RunEffect[] = [];
+  readonly params = new Map<string, ParamEntry>();
+  readonly instances = new Map<string, InstanceRecord>();
+  snapshot: RunSnapshot;
+  lastSeq: number;
+  readonly at = new Date().toISOString();
+  private forceSnapshot = false;
+
+  constructor(
+    readonly rt: RunRuntime,
+    readonly actor: string,
+    private readonly st: RunStatements,
+  ) {
+    this.snapshot = rt.snapshot;
+    this.lastSeq = rt.lastSeq;
+  }
+
+  event(body: RunEventBody, actor = this.actor): number {
+    const seq = ++this.lastSeq;
+    this.st.insertEvent.run({
+      runId: this.rt.id,
+      seq,
+      at: this.at,
+      actor,
+      type: body.type,
+      body: JSON.stringify(body),
+    });
+    this.events.push({ runId: this.rt.id, seq, at: this.at, actor, body });
+    return seq;
+  }
+
+  param(key: string): ParamEntry | undefined {
+    return this.params.get(key) ?? this.rt.params.get(key);
+  }
+
+  instance(name: string): InstanceRecord | undefined {
+    return this.instances.get(name) ?? this.rt.instances.get(name);
+  }
+
+  /** Sets a declared parameter and pushes it along mappings. Returns the event seq, or null if unchanged. */
+  setParam(key: string, value: string | null): number | null {
+    const current = this.param(key);
+    if (!current) throw new SlipError("UNKNOWN_KEY", `unknown key '${key}'`);
+    if (current.value === value) return null;
+    const seq = this.event({ type: "param", key, value });
+    const entry = { ...current, value, seq };
+    this.params.set(key, entry);
+    this.st.upsertParam.run({ runId: this.rt.id, key, value, category: entry.category, description: entry.description, seq });
+    for (const consumer of this.rt.consumers.get(key) ?? []) {
+      for (const inst of this.liveInstances(consumer.node)) this.setParam(`${inst}:${consumer.name}`, value);
+    }
+    return seq;
+  }
+
+  /** Declares new parameters (run creation, scaling); those with a value get an event. */
+  declare(list: DeclaredParam[]): void {
+    for (const p of list) {
+      const seq = p.value === null ? 0 : this.event({ type: "param", key: p.key, value: p.value });
+      const entry: ParamEntry = { value: p.value, category: p.category, description: p.description, seq };
+      this.params.set(p.key, entry);
+      this.st.upsertParam.run({ runId: this.rt.id, key: p.key, value: p.value, category: p.category, description: p.description, seq });
+    }
+  }
+
+  putInstance(rec: InstanceRecord): void {
+    this.instances.set(rec.name, rec);
+    this.st.upsertInstance.run({ runId: this.rt.id, ...rec });
+  }
+
+  liveInstances(node: string): string[] {
+    return Object.entries(this.snapshot.context.instances)
+      .filter(([, i]) => i.node === node && i.live)
+      .map(([name]) => name);
+  }
+
+  get state(): RunState {
+    return runStateOf(this.snapshot);
+  }
+
+  /**
+   * Feeds the run machine. Returns false when the event is not handled in the current state (the caller
+   * answers a conflict). State changes, abort and recovery-mode flags become events and built-in params.
+   */
+  machine(event: RunMachineEvent): boolean {
+    const before = this.snapshot;
+    const result = applyRunEvent(before, event);
+    if (!result.handled) return false;
+    this.snapshot = result.snapshot;
+    this.actions.push(...result.actions);
+    this.effects.push(...result.effects);
+    const from = runStateOf(before);
+    if (from !== runStateOf(result.snapshot)) {
+      // An event can pass through several states at once (an empty barrier); log every one of them.
+      let prev: RunState = from;
+      for (const effect of result.effects) {
+        if (effect.type !== "notifyState" || effect.params.state === prev) continue;
+        this.event({ type: "state", from: prev, to: effect.params.state }, "server");
+        prev = effect.params.state;
+      }
+      this.setParam("ss:state", runStateOf(result.snapshot));
+    }
+    const [a, b] = [before.context, result.snapshot.context];
+    if (a.abort !== b.abort) this.setParam("ss:abort", b.abort);
+    if (a.recoveryMode !== b.recoveryMode) {
+      this.event({ type: "recovery-mode", on: b.recoveryMode }, "server");
+      this.setParam("ss:recovery.mode", String(b.recoveryMode));
+    }
+    return true;
+  }
+
+  /** Writes the run row; called last inside the transaction. */
+  /** Marks the snapshot to be written even though it did not change (a new run's first write). */
+  flushAll(): void {
+    this.forceSnapshot = true;
+  }
+
+  flush(): void {
+    if (this.snapshot === this.rt.snapshot && !this.forceSnapshot) {
+      // the common case (a parameter write): the machine did not move, so its snapshot need not be rewritten
+      this.st.updateRunSeq.run({ id: this.rt.id, lastSeq: this.lastSeq, at: this.at });
+      return;
+    }
+    this.st.updateRun.run({
+      id: this.rt.id,
+      state: this.state,
+      snapshot: JSON.stringify(persistRun(this.snapshot)),
+      abort: this.snapshot.context.abort,
+      recoveryMode: this.snapshot.context.recoveryMode ? 1 : 0,
+      lastSeq: this.lastSeq,
+      at: this.at,
+    });
+  }
+
+  /** After commit: make the runtime match the database. */
+  commitTo(rt: RunRuntime): void {
+    rt.snapshot = this.snapshot;
+    rt.lastSeq = this.lastSeq;
+    rt.updatedAt = this.at;
+    for (const [k, v] of this.params) rt.params.set(k, v);
+    for (const [k, v] of this.instances) rt.instances.set(k, v);
+  }
+}

@@ -1,0 +1,76 @@
+import type { KeepRunning, ParamCategory, RunState } from "../../protocol/run.js";
+import { mappingConsumers } from "../../core/params.js";
+import { type RunSnapshot, runStateOf } from "../../core/run-machine.js";
+import type { RunSpec } from "../../core/run-spec.js";
+import { Waiters } from "./waiters.js";
+
+export interface ParamEntry {
+  value: string | null;
+  category: ParamCategory;
+  description: string;
+  seq: number;
+}
+
+export interface InstanceRecord {
+  name: string;
+  node: string;
+  idx: number;
+  cloud: string;
+  tokenHash: string;
+  machineId: string | null;
+  workspace: string | null;
+  status: "pending" | "starting" | "running" | "stopping" | "stopped" | "failed";
+  logChunk: number;
+}
+
+/**
+ * The live, in-memory image of one run. It is authoritative only because every change reaches it after
+ * the transaction that persisted the change committed (see run-tx.ts), so it can be rebuilt from the
+ * database at any moment (boot, eviction).
+ */
+export class RunRuntime {
+  readonly waiters = new Waiters();
+  readonly consumers: Map<string, { node: string; name: string }[]>;
+  /** Ends of the current state's work the server itself does (finalize, start machines), to do them once. */
+  readonly inFlight = new Set<string>();
+
+  constructor(
+    readonly id: string,
+    readonly spec: RunSpec,
+    readonly ownerId: number,
+    readonly owner: string,
+    readonly keepRunning: KeepRunning,
+    readonly scalable: boolean,
+    readonly tags: string[],
+    public snapshot: RunSnapshot,
+    public lastSeq: number,
+    readonly params: Map<string, ParamEntry>,
+    readonly instances: Map<string, InstanceRecord>,
+    readonly createdAt: string,
+    public updatedAt: string,
+    readonly deadlineAt: string | null,
+  ) {
+    this.consumers = mappingConsumers(spec);
+  }
+
+  get state(): RunState {
+    return runStateOf(this.snapshot);
+  }
+
+  get abort(): string | null {
+    return this.snapshot.context.abort;
+  }
+
+  get recoveryMode(): boolean {
+    return this.snapshot.context.recoveryMode;
+  }
+
+  get terminal(): boolean {
+    return this.state === "Done" || this.state === "Aborted" || this.state === "Cancelled";
+  }
+
+  liveInstances(node?: string): InstanceRecord[] {
+    const ctx = this.snapshot.context.instances;
+    return [...this.instances.values()].filter((i) => ctx[i.name]?.live && (node === undefined || i.node === node));
+  }
+}

@@ -1,0 +1,56 @@
+import { SlipError } from "../../protocol/errors.js";
+import { instanceParams, nodeParams } from "../../core/params.js";
+import { instanceNames } from "../../core/run-spec.js";
+import { hashToken, newToken } from "../auth/tokens.js";
+import type { RunRuntime } from "./runtime.js";
+import type { RunService } from "./service.js";
+
+/**
+ * Adds or removes instances of one node of a scalable run in Ready: new instances get fresh parameters
+ * (mapped inputs take the values already published), and the run cycles back through Provisioning.
+ */
+export function scaleRun(
+  svc: RunService,
+  rt: RunRuntime,
+  node: string,
+  add: number | null,
+  remove: number[] | null,
+  actor: string,
+): string[] {
+  const spec = rt.spec.nodes.find((n) => n.name === node);
+  if (!spec) throw new SlipError("BAD_REQUEST", `node: no node '${node}' in this run`);
+  if (!rt.scalable) throw new SlipError("CONFLICT", "the run was not created scalable");
+  if (rt.state !== "Ready") throw new SlipError("CONFLICT", `scaling needs the run in Ready; it is ${rt.state}`);
+  const existing = [...rt.instances.values()].filter((i) => i.node === node);
+  const next = existing.reduce((m, i) => Math.max(m, i.idx), 0) + 1;
+  const added = add ? instanceNames(node, next, add) : [];
+  const removed = (remove ?? []).map((id) => `${node}.${id}`);
+  for (const name of removed) {
+    if (!rt.snapshot.context.instances[name]?.live) throw new SlipError("BAD_REQUEST", `remove: '${name}' is not a live instance`);
+  }
+  svc.transact(rt, actor, (tx) => {
+    for (const [k, name] of added.entries()) {
+      tx.putInstance({
+        name,
+        node,
+        idx: next + k,
+        cloud: spec.cloud,
+        tokenHash: hashToken(newToken("unissued")),
+        machineId: null,
+        workspace: null,
+        status: "pending",
+        logChunk: 0,
+      });
+      tx.declare(instanceParams(spec, next + k, rt.spec.overrides, (key) => tx.param(key)?.value ?? null));
+    }
+    const event = { type: "scale" as const, node, add: added.map((name) => ({ name, node })), remove: removed };
+    if (!tx.machine(event)) throw new SlipError("CONFLICT", `cannot scale while the run is ${tx.state}`);
+    tx.event({ type: "scale", node, added, removed });
+    const live = tx.liveInstances(node).map((n) => Number(n.split(".")[1]));
+    for (const p of nodeParams(node, live.sort((a, b) => a - b))) tx.setParam(p.key, p.value);
+    for (const name of [...added, ...removed]) {
+      if (tx.param(`${name}:scale.state`)) tx.setParam(`${name}:scale.state`, added.includes(name) ? "creating" : "removing");
+    }
+  });
+  return [...added, ...removed];
+}

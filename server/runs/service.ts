@@ -1,0 +1,301 @@
+import type { Logger } from "pino";
+import { SlipError } from "../../protocol/errors.js";
+import { parseKey } from "../../protocol/keys.js";
+import type { InstanceSummary, RunDetail, RunEventBody, RunSummary } from "../../protocol/run.js";
+import type { RunMachineEvent } from "../../core/run-machine.js";
+import type { Bus } from "../bus.js";
+import type { Db } from "../db/open.js";
+import { loadRun } from "./load.js";
+import { RunStatements, RunTx } from "./run-tx.js";
+import type { RunRuntime } from "./runtime.js";
+
+/** Keys a node or user may read but only the server writes. */
+const READ_ONLY_NAMES = new Set(["abort", "complete", "nodename", "id", "cloud", "instanceid", "hostname", "url.ssh"]);
+const READ_ONLY_GLOBAL = new Set(["state", "abort", "recovery.mode"]);
+
+export interface GetOptions {
+  timeout: number;
+  noblock: boolean;
+  ignoreAbort: boolean;
+}
+
+export type EffectRunner = (rt: RunRuntime, actions: string[], tx: RunTx) => void;
+
+/**
+ * Every change to a run goes through `transact`: one SQLite transaction that persists the events, parameter
+ * values and the machine snapshot together, then — only after commit — updates memory, wakes waiters,
+ * publishes to sockets and starts the side effects the machine asked for.
+ */
+export class RunService {
+  private readonly runtimes = new Map<string, RunRuntime>();
+  readonly statements: RunStatements;
+  effects: EffectRunner = () => {};
+
+  constructor(
+    readonly db: Db,
+    readonly bus: Bus,
+    readonly log: Logger,
+  ) {
+    this.statements = new RunStatements(db.$client);
+  }
+
+  get(runId: string): RunRuntime {
+    let rt = this.runtimes.get(runId);
+    if (!rt) {
+      const loaded = loadRun(this.db, runId);
+      if (!loaded) throw new SlipError("NOT_FOUND", `run '${runId}' not found`);
+      rt = loaded;
+      this.runtimes.set(runId, rt);
+    }
+    return rt;
+  }
+
+  tryGet(runId: string): RunRuntime | null {
+    try {
+      return this.get(runId);
+    } catch {
+      return null;
+    }
+  }
+
+  forget(runId: string): void {
+    this.runtimes.delete(runId);
+  }
+
+  adopt(rt: RunRuntime): void {
+    this.runtimes.set(rt.id, rt);
+  }
+
+  activeRunIds(): string[] {
+    return (
+      this.db.$client.prepare("select id from runs where state not in ('Done','Aborted','Cancelled')").all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
+  }
+
+  transact<T>(rt: RunRuntime, actor: string, fn: (tx: RunTx) => T): T {
+    const tx = new RunTx(rt, actor, this.statements);
+    const before = { state: rt.state, abort: rt.abort, recovery: rt.recoveryMode, ctx: rt.snapshot.context };
+    const result = this.db.$client.transaction(() => {
+      const value = fn(tx);
+      if (tx.events.length > 0 || tx.snapshot !== rt.snapshot) tx.flush();
+      return value;
+    })();
+    tx.commitTo(rt);
+    this.afterCommit(rt, tx, before);
+    return result;
+  }
+
+  private afterCommit(
+    rt: RunRuntime,
+    tx: RunTx,
+    before: { state: string; abort: string | null; recovery: boolean; ctx: unknown },
+  ): void {
+    for (const [key, entry] of tx.params) if (entry.value !== null) rt.waiters.wake(key, entry.value);
+    if (before.abort === null && rt.abort !== null) rt.waiters.abort(rt.abort);
+    if (tx.events.length > 0) this.bus.emit("events", rt.id, tx.events);
+    if (rt.snapshot.context !== before.ctx) this.bus.emit("agent-state", rt.id);
+    if (before.state !== rt.state || before.abort !== rt.abort) {
+      this.bus.emit("run-changed", { runId: rt.id, state: rt.state, abort: rt.abort, seq: rt.lastSeq });
+    }
+    if (rt.terminal) rt.waiters.closeAll(new SlipError("CONFLICT", `run ended ${rt.state}`));
+    if (tx.actions.length > 0) {
+      try {
+        this.effects(rt, tx.actions, tx);
+      } catch (err) {
+        this.log.error({ err, run: rt.id }, "run effect failed");
+      }
+    }
+  }
+
+  /** Sends an event to the run machine; a command the current state does not accept is a conflict. */
+  send(rt: RunRuntime, actor: string, event: RunMachineEvent, extra?: (tx: RunTx) => void): void {
+    this.transact(rt, actor, (tx) => {
+      if (!tx.machine(event)) {
+        throw new SlipError("CONFLICT", `'${event.type}' is not allowed while the run is ${tx.state}`);
+      }
+      extra?.(tx);
+    });
+  }
+
+  // ---- runtime parameters -------------------------------------------------------------------------------
+
+  /** Checks a key is declared; an agent asking for an unknown key aborts the run, as in SlipStream. */
+  requireKey(rt: RunRuntime, key: string, actor: string, abortOnUnknown: boolean): void {
+    if (rt.params.has(key)) return;
+    const message = parseKey(key) ? `unknown key '${key}'` : `'${key}' is not a valid key`;
+    if (abortOnUnknown && !rt.terminal) this.abort(rt, `${actor.replace(/^node:/, "")}: ${message}`, actor);
+    throw new SlipError("UNKNOWN_KEY", message);
+  }
+
+  async getParam(rt: RunRuntime, key: string, opts: GetOptions, actor: string, abortOnUnknown = true): Promise<string> {
+    this.requireKey(rt, key, actor, abortOnUnknown);
+    if (rt.abort !== null && !opts.ignoreAbort) throw new SlipError("ABORTED", `run aborted: ${rt.abort}`);
+    const value = rt.params.get(key)!.value;
+    if (value !== null) return value;
+    if (opts.noblock) throw new SlipError("NOT_SET", `'${key}' is not set`);
+    if (rt.terminal) throw new SlipError("CONFLICT", `run ended ${rt.state}`);
+    return rt.waiters.wait(key, opts.timeout, opts.ignoreAbort);
+  }
+
+  setParam(
+    rt: RunRuntime,
+    key: string,
+    value: string,
+    opts: { ignoreAbort: boolean },
+    actor: string,
+    abortOnUnknown = true,
+  ): number | null {
+    this.requireKey(rt, key, actor, abortOnUnknown);
+    const parsed = parseKey(key)!;
+    if (
+      (parsed.kind === "global" && READ_ONLY_GLOBAL.has(parsed.name)) ||
+      parsed.kind === "node" ||
+      (parsed.kind === "instance" && READ_ONLY_NAMES.has(parsed.name))
+    ) {
+      throw new SlipError("BAD_REQUEST", `key '${key}' is set by SlipStream and is read-only`);
+    }
+    if (rt.terminal) throw new SlipError("CONFLICT", `run ended ${rt.state}`);
+    if (rt.abort !== null && !opts.ignoreAbort) throw new SlipError("ABORTED", `run aborted: ${rt.abort}`);
+    return this.transact(rt, actor, (tx) => tx.setParam(key, value));
+  }
+
+  async getAll(rt: RunRuntime, node: string, name: string, timeout: number, actor: string) {
+    const live = rt.liveInstances(node);
+    if (live.length === 0 && !rt.spec.nodes.some((n) => n.name === node)) {
+      throw new SlipError("UNKNOWN_KEY", `unknown node '${node}'`);
+    }
+    const opts = { timeout, noblock: false, ignoreAbort: false };
+    const values = await Promise.all(live.map((i) => this.getParam(rt, `${i.name}:${name}`, opts, actor)));
+    return live.map((i, k) => ({ instance: i.name, value: values[k] }));
+  }
+
+  // ---- abort, reset, terminate ----------------------------------------------------------------------------
+
+  /** Raises the abort flags: the instance's own `abort`, and `ss:abort` (first message wins). */
+  abort(rt: RunRuntime, message: string, actor: string, instance: string | null = null): void {
+    if (rt.terminal) throw new SlipError("CONFLICT", `run already ended ${rt.state}`);
+    this.transact(rt, actor, (tx) => {
+      const first = tx.snapshot.context.abort === null;
+      tx.event({ type: "abort", message, instance, first });
+      if (instance && tx.param(`${instance}:abort`)) tx.setParam(`${instance}:abort`, message);
+      tx.machine({ type: "abort", message, instance });
+    });
+  }
+
+  resetAbort(rt: RunRuntime, actor: string): void {
+    this.send(rt, actor, { type: "abort.reset" }, (tx) => {
+      tx.event({ type: "abort-reset" });
+      for (const i of rt.instances.values()) if (tx.param(`${i.name}:abort`)?.value != null) tx.setParam(`${i.name}:abort`, null);
+    });
+  }
+
+  terminate(rt: RunRuntime, actor: string): void {
+    if (rt.terminal || rt.state === "Finalizing") {
+      throw new SlipError("CONFLICT", `the run is already ${rt.state}`);
+    }
+    this.transact(rt, actor, (tx) => {
+      tx.event({ type: "terminate" });
+      tx.machine({ type: "terminate" });
+    });
+  }
+
+  // ---- instances ------------------------------------------------------------------------------------------
+
+  instanceUp(rt: RunRuntime, instance: string): void {
+    if (rt.terminal) return;
+    const info = rt.snapshot.context.instances[instance];
+    if (!info || info.cameUp || !info.live) return;
+    this.transact(rt, `node:${instance}`, (tx) => {
+      tx.event({ type: "instance", instance, status: "up" });
+      tx.machine({ type: "instance.up", instance });
+    });
+  }
+
+  complete(rt: RunRuntime, instance: string, state: RunSummary["state"]): void {
+    this.transact(rt, `node:${instance}`, (tx) => {
+      if (!tx.machine({ type: "instance.completed", instance, state })) {
+        throw new SlipError("CONFLICT", `'${instance}' cannot complete ${state}: the run is ${tx.state}`);
+      }
+      tx.event({ type: "instance", instance, status: "completed", state });
+      if (tx.param(`${instance}:complete`)) tx.setParam(`${instance}:complete`, state);
+    });
+  }
+
+  appendLog(
+    rt: RunRuntime,
+    instance: string,
+    chunk: { chunk: number; target: string; stream: "stdout" | "stderr" | "agent"; data: string },
+  ): number | null {
+    const rec = rt.instances.get(instance);
+    if (!rec) throw new SlipError("NOT_FOUND", `instance '${instance}' not found`);
+    if (chunk.chunk <= rec.logChunk) return null; // already stored before a reconnect
+    return this.transact(rt, `node:${instance}`, (tx) => {
+      tx.putInstance({ ...rec, logChunk: chunk.chunk });
+      return tx.event({ type: "log", instance, target: chunk.target, stream: chunk.stream, data: chunk.data });
+    });
+  }
+
+  addReport(rt: RunRuntime, actor: string, name: string, instance: string | null, size: number): void {
+    this.transact(rt, actor, (tx) => {
+      this.db.$client
+        .prepare("insert or replace into reports (run_id, name, instance, size) values (?, ?, ?, ?)")
+        .run(rt.id, name, instance, size);
+      tx.event({ type: "report", name, size, instance });
+    });
+  }
+
+  recordEvent(rt: RunRuntime, actor: string, body: RunEventBody): void {
+    this.transact(rt, actor, (tx) => tx.event(body));
+  }
+
+  // ---- views ----------------------------------------------------------------------------------------------
+
+  summary(rt: RunRuntime): RunSummary {
+    return {
+      id: rt.id,
+      module: rt.spec.module,
+      owner: rt.owner,
+      state: rt.state,
+      abort: rt.abort,
+      recoveryMode: rt.recoveryMode,
+      keepRunning: rt.keepRunning,
+      scalable: rt.scalable,
+      tags: rt.tags,
+      createdAt: rt.createdAt,
+      updatedAt: rt.updatedAt,
+      lastSeq: rt.lastSeq,
+    };
+  }
+
+  detail(rt: RunRuntime): RunDetail {
+    const ctx = rt.snapshot.context.instances;
+    const instances: InstanceSummary[] = [...rt.instances.values()].map((i) => ({
+      name: i.name,
+      node: i.node,
+      index: i.idx,
+      cloud: i.cloud,
+      live: ctx[i.name]?.live ?? false,
+      cameUp: ctx[i.name]?.cameUp ?? false,
+      completed: ctx[i.name]?.completed ?? false,
+    }));
+    return {
+      ...this.summary(rt),
+      instances,
+      nodes: rt.spec.nodes.map((n) => ({
+        name: n.name,
+        image: n.imagePath,
+        multiplicity: rt.liveInstances(n.name).length,
+        cloud: n.cloud,
+      })),
+      deadline: rt.deadlineAt,
+    };
+  }
+
+  /** Evicts ended runs from memory (they are reloaded from SQLite on demand). */
+  evict(runId: string): void {
+    const rt = this.runtimes.get(runId);
+    if (rt?.terminal && rt.waiters.size === 0) this.runtimes.delete(runId);
+  }
+}

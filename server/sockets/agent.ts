@@ -1,0 +1,144 @@
+import type { Namespace, Server, Socket } from "socket.io";
+import {
+  AbortRequest,
+  AgentAuth,
+  type AgentClientToServer,
+  type AgentRunState,
+  type AgentServerToClient,
+  CompleteRequest,
+  LogAppendRequest,
+  NodeAddRequest,
+  NodeRemoveRequest,
+  ParamGetAllRequest,
+  ParamGetRequest,
+  ParamSetRequest,
+  PROTOCOL_VERSION,
+  describeZodError,
+} from "../../protocol/index.js";
+import type { AppContext } from "../context.js";
+import type { RunRuntime } from "../runs/runtime.js";
+import { scaleRun } from "../runs/scale.js";
+import { acked } from "./ack.js";
+
+interface AgentData {
+  runId: string;
+  instance: string;
+}
+type AgentSocket = Socket<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData>;
+
+export function agentState(rt: RunRuntime, instance: string): AgentRunState {
+  const info = rt.snapshot.context.instances[instance];
+  return {
+    seq: rt.lastSeq,
+    runId: rt.id,
+    instance,
+    state: rt.state,
+    abort: rt.abort,
+    recoveryMode: rt.recoveryMode,
+    completed: info?.completed ?? false,
+    live: info?.live ?? false,
+    scaling: rt.snapshot.context.scaling,
+  };
+}
+
+/** The `/agent` namespace: one connection per node instance, authenticated by its own token. */
+export function attachAgentNamespace(io: Server, app: AppContext) {
+  const nsp: Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData> = io.of("/agent") as unknown as Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData>;
+  const connected = new Map<string, Map<string, AgentSocket>>();
+
+  nsp.use((socket, next) => {
+    const auth = AgentAuth.safeParse(socket.handshake.auth);
+    if (!auth.success) return next(new Error(`BAD_REQUEST: auth: ${describeZodError(auth.error)}`));
+    if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
+      return next(new Error(`CONFLICT: agent protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}`));
+    }
+    const agent = app.agentByToken(auth.data.token);
+    if (!agent) return next(new Error("UNAUTHORIZED: agent token unknown or its run has ended"));
+    socket.data = { runId: agent.rt.id, instance: agent.instance };
+    next();
+  });
+
+  nsp.on("connection", (socket: AgentSocket) => {
+    const { runId, instance } = socket.data;
+    const { runs, log } = app;
+    const rt = runs.get(runId);
+    const actor = `node:${instance}`;
+    const perRun = connected.get(runId) ?? new Map();
+    perRun.get(instance)?.disconnect(true); // a newer connection of the same agent replaces the old one
+    perRun.set(instance, socket);
+    connected.set(runId, perRun);
+
+    const spec = rt.spec.nodes.find((n) => n.name === rt.instances.get(instance)?.node)!;
+    socket.emit("agent:hello", {
+      run: agentState(rt, instance),
+      assignment: {
+        node: spec.name,
+        index: rt.instances.get(instance)!.idx,
+        targets: spec.image.targets as Record<string, string | string[]>,
+        cloud: spec.cloud,
+      },
+    });
+    runs.instanceUp(rt, instance);
+
+    socket.on(
+      "param:get",
+      acked(log, ParamGetRequest, async (req) => ({ value: await runs.getParam(rt, req.key, req, actor) })),
+    );
+    socket.on(
+      "param:set",
+      acked(log, ParamSetRequest, (req) => ({ seq: runs.setParam(rt, req.key, req.value, req, actor) })),
+    );
+    socket.on(
+      "param:get-all",
+      acked(log, ParamGetAllRequest, async (req) => ({
+        values: await runs.getAll(rt, req.node, req.name, req.timeout, actor),
+      })),
+    );
+    socket.on(
+      "run:abort",
+      acked(log, AbortRequest, (req) => {
+        if (req.cancel) {
+          if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
+        } else {
+          runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
+        }
+        return { abort: rt.abort };
+      }),
+    );
+    socket.on(
+      "state:complete",
+      acked(log, CompleteRequest, (req) => {
+        runs.complete(rt, instance, req.state);
+        return { state: rt.state };
+      }),
+    );
+    socket.on("log:append", acked(log, LogAppendRequest, (req) => ({ seq: runs.appendLog(rt, instance, req) })));
+    socket.on(
+      "node:add",
+      acked(log, NodeAddRequest, (req) => ({ added: scaleRun(runs, rt, req.node, req.count, null, actor) })),
+    );
+    socket.on(
+      "node:remove",
+      acked(log, NodeRemoveRequest, (req) => ({ removed: scaleRun(runs, rt, req.node, null, req.ids, actor) })),
+    );
+
+    socket.on("disconnect", () => {
+      if (perRun.get(instance) === socket) perRun.delete(instance);
+      if (!rt.snapshot.context.instances[instance]?.live && !rt.terminal) {
+        app.effects.stop(rt, instance).catch((err) => log.error({ err }, "stopping removed instance"));
+      }
+    });
+  });
+
+  app.bus.on("agent-state", (runId) => {
+    const perRun = connected.get(runId);
+    if (!perRun) return;
+    const rt = app.runs.get(runId);
+    for (const [instance, socket] of perRun) socket.emit("run:state", agentState(rt, instance));
+    if (rt.terminal) connected.delete(runId);
+  });
+
+  return {
+    isConnected: (runId: string, instance: string) => connected.get(runId)?.has(instance) ?? false,
+  };
+}

@@ -1,0 +1,126 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { io as ioClient, type Socket } from "socket.io-client";
+import type { AgentClientToServer, AgentRunState, AgentServerToClient } from "../../protocol/agent-socket.js";
+import type { Ack } from "../../protocol/ack.js";
+import { PROTOCOL_VERSION } from "../../protocol/version.js";
+import { type RunningServer, startServer } from "../app.js";
+import type { Connector, InstanceLaunch } from "../connectors/types.js";
+
+export const ADMIN_PASSWORD = "test-admin-password";
+
+/**
+ * A cloud whose machines are test peers: start() hands the launch (with its agent token) to the test, which
+ * connects a socket speaking the real /agent protocol. It is a cloud for tests, not a stand-in for our code.
+ */
+export class PeerCloud implements Connector {
+  readonly kind = "peer";
+  readonly launches = new Map<string, InstanceLaunch>();
+  readonly stopped: string[] = [];
+  private waiters: (() => void)[] = [];
+
+  async start(launch: InstanceLaunch) {
+    this.launches.set(launch.instance, launch);
+    for (const w of this.waiters.splice(0)) w();
+    return { instanceId: `peer-${launch.instance}`, hostname: "127.0.0.1", workspace: "" };
+  }
+
+  async stop(instance: { instance: string }) {
+    this.stopped.push(instance.instance);
+  }
+
+  async launched(instance: string): Promise<InstanceLaunch> {
+    while (!this.launches.has(instance)) await new Promise<void>((r) => this.waiters.push(r));
+    return this.launches.get(instance)!;
+  }
+}
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  token: string;
+  api<T = unknown>(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
+}
+
+export async function startTestServer(opts: { dataDir?: string; connectors?: Map<string, Connector> } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
+  const server = await startServer({
+    port: 0,
+    host: "127.0.0.1",
+    dataDir,
+    adminPassword: ADMIN_PASSWORD,
+    ui: false,
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    connectors: opts.connectors,
+  });
+  const api = async <T>(method: string, url: string, body?: unknown, token?: string | null) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token !== null && (token ?? t.token)) headers.authorization = `Bearer ${token ?? t.token}`;
+    const res = await fetch(`${server.url}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    return { status: res.status, body: parsed as T };
+  };
+  const t: TestServer = { ...server, dataDir, token: "", api };
+  const login = await api<{ token: string }>("POST", "/api/auth/login", { username: "admin", password: ADMIN_PASSWORD }, null);
+  t.token = login.body.token;
+  return t;
+}
+
+type PeerSocket = Socket<AgentServerToClient, AgentClientToServer>;
+
+/** A test peer for one instance: connects with its token and exposes the protocol's calls as promises. */
+export class AgentPeer {
+  readonly socket: PeerSocket;
+  state: AgentRunState | null = null;
+  private listeners: ((s: AgentRunState) => void)[] = [];
+
+  constructor(url: string, token: string) {
+    this.socket = ioClient(`${url}/agent`, {
+      auth: { token, protocolVersion: PROTOCOL_VERSION },
+      transports: ["websocket"],
+      reconnectionDelay: 50,
+      reconnectionDelayMax: 200,
+    });
+    const update = (s: AgentRunState) => {
+      if (this.state && s.seq < this.state.seq) return;
+      this.state = s;
+      for (const l of this.listeners) l(s);
+    };
+    this.socket.on("agent:hello", (m) => update(m.run));
+    this.socket.on("run:state", update);
+  }
+
+  /** Resolves when a pushed state satisfies `pred` (pushed by the server, never polled). */
+  until(pred: (s: AgentRunState) => boolean): Promise<AgentRunState> {
+    if (this.state && pred(this.state)) return Promise.resolve(this.state);
+    return new Promise((resolve) => {
+      const l = (s: AgentRunState) => {
+        if (!pred(s)) return;
+        this.listeners = this.listeners.filter((x) => x !== l);
+        resolve(s);
+      };
+      this.listeners.push(l);
+    });
+  }
+
+  call<E extends keyof AgentClientToServer>(event: E, req: Parameters<AgentClientToServer[E]>[0]): Promise<Ack<unknown>> {
+    return new Promise((resolve) => {
+      (this.socket.emit as (e: string, r: unknown, cb: (a: Ack<unknown>) => void) => void)(event, req, resolve);
+    });
+  }
+
+  async completeWhen(state: AgentRunState["state"]): Promise<Ack<unknown>> {
+    await this.until((s) => s.state === state);
+    return this.call("state:complete", { state });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
