@@ -13,6 +13,18 @@ export const LoginResponse = z.object({
   user: z.object({ username: z.string(), role: z.string() }),
 });
 
+export const Username = z
+  .string()
+  .min(2)
+  .max(40)
+  .regex(/^[a-z][a-z0-9_.-]*$/, "must start with a lowercase letter and hold only a-z, 0-9, _ . -");
+export const CreateUserBody = z.strictObject({
+  username: Username,
+  displayName: z.string().min(1).max(100),
+  role: z.enum(["admin", "member"]).default("member"),
+  password: z.string().min(8, "must be at least 8 characters").max(200),
+});
+
 export const PutModuleBody = z.strictObject({ doc: ModuleDoc });
 /** Import many modules at once, as YAML files keyed by module path (what `slipstream modules push` sends). */
 export const ImportModulesBody = z.strictObject({

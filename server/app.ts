@@ -2,7 +2,6 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 import { Server as SocketServer } from "socket.io";
 import { SlipError } from "../protocol/errors.js";
@@ -21,11 +20,12 @@ import { ReportFiles } from "./reports/store.js";
 import { Deadlines } from "./runs/deadlines.js";
 import { RunEffects } from "./runs/effects.js";
 import { RunService } from "./runs/service.js";
+import { ROOT } from "./root.js";
 import { seedExamples } from "./seed.js";
 import { attachAgentNamespace } from "./sockets/agent.js";
 import { attachUiNamespace } from "./sockets/ui.js";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export { ROOT };
 
 export interface ServerOptions {
   port: number;
@@ -37,6 +37,8 @@ export interface ServerOptions {
   logLevel?: string;
   examplesDir?: string;
   log?: Logger;
+  /** seconds between SIGTERM and SIGKILL of an aborted recipe (agent default 10) */
+  killGraceSeconds?: number;
   /** extra connectors (tests, ssh) by cloud name */
   connectors?: Map<string, Connector>;
 }
@@ -104,7 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const bundle = await buildAgentBundle(path.join(dataDir, "agent"));
   const connectors = new Map<string, Connector>([
-    ["local", createLocalConnector({ dataDir, bundleDir: path.dirname(bundle.agent) })],
+    ["local", createLocalConnector({ dataDir, bundleDir: path.dirname(bundle.agent), killGraceSeconds: opts.killGraceSeconds })],
     ...(opts.connectors ?? new Map()),
   ]);
 

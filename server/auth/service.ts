@@ -82,6 +82,37 @@ export class AuthService {
     return user;
   }
 
+  /** A browser session: the cookie secret and the CSRF token the page must echo on state-changing requests. */
+  async createSession(username: string, password: string): Promise<{ token: string; csrfToken: string; user: AuthedUser }> {
+    const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
+    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+    if (!row || !ok) throw new SlipError("UNAUTHORIZED", "wrong username or password");
+    const token = newToken("sess");
+    const csrfToken = newToken("csrf");
+    const expires = new Date(Date.now() + SESSION_DAYS * 86_400_000).toISOString();
+    this.db.$client
+      .prepare("insert into sessions (user_id, token_hash, csrf_token, expires_at) values (?, ?, ?, ?)")
+      .run(row.id, hashToken(token), csrfToken, expires);
+    return { token, csrfToken, user: this.toUser(row) };
+  }
+
+  session(token: string | undefined): { user: AuthedUser; csrfToken: string } | null {
+    if (!token) return null;
+    const row = this.db.$client
+      .prepare(
+        `select users.*, sessions.csrf_token from sessions join users on users.id = sessions.user_id
+         where token_hash = ? and revoked_at is null and expires_at > ?`,
+      )
+      .get(hashToken(token), new Date().toISOString()) as (UserRow & { csrf_token: string }) | undefined;
+    return row ? { user: this.toUser(row), csrfToken: row.csrf_token } : null;
+  }
+
+  revokeSession(token: string): void {
+    this.db.$client
+      .prepare("update sessions set revoked_at = ? where token_hash = ?")
+      .run(new Date().toISOString(), hashToken(token));
+  }
+
   revoke(token: string): void {
     const hash = hashToken(token);
     this.db.$client.prepare("update api_tokens set revoked_at = ? where token_hash = ?").run(new Date().toISOString(), hash);
@@ -92,6 +123,8 @@ export class AuthService {
     return { id: row.id, username: row.username, role: row.role, profile: Profile.parse(JSON.parse(row.profile)) };
   }
 }
+
+const SESSION_DAYS = 7;
 
 const DUMMY_HASH =
   "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

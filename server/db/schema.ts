@@ -36,6 +36,24 @@ export const apiTokens = sqliteTable(
   (t) => [uniqueIndex("api_tokens_hash_unique").on(t.tokenHash)],
 );
 
+/** Browser sessions: an httpOnly cookie holds the secret (stored hashed); state-changing requests also carry
+ * the session's CSRF token in a header, which a cross-site form cannot read or send. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    tokenHash: text("token_hash").notNull(),
+    csrfToken: text("csrf_token").notNull(),
+    createdAt: createdAt(),
+    expiresAt: text("expires_at").notNull(),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("sessions_hash_unique").on(t.tokenHash)],
+);
+
 export const modules = sqliteTable("modules", {
   path: text("path").primaryKey(),
   kind: text("kind", { enum: ["image", "deployment", "project"] }).notNull(),

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import {
   AbortBody,
   CreateRunBody,
+  CreateUserBody,
   EventsQuery,
   ImportModulesBody,
   LoginBody,
@@ -14,9 +15,10 @@ import {
   SlipError,
 } from "../../protocol/index.js";
 import type { RunSummary } from "../../protocol/run.js";
-import { serializeModuleYaml } from "../../core/modules.js";
+import { parseMapping, resolveImageRef, serializeModuleYaml } from "../../core/modules.js";
 import type { AuthedUser } from "../auth/service.js";
 import type { AppContext } from "../context.js";
+import { clearSessionCookie, sessionCookie, setSessionCookie } from "../auth/cookies.js";
 import { REPORT_NAME_RE } from "../reports/store.js";
 import { createRun } from "../runs/create.js";
 import { readEvents } from "../runs/event-log.js";
@@ -35,9 +37,19 @@ export function createApi(app: AppContext): Router {
   const { runs, modules, auth } = app;
 
   const user = (req: IncomingMessage): AuthedUser => {
-    const u = auth.authenticate(bearer(req));
-    if (!u) throw new SlipError("UNAUTHORIZED", "sign in first: no valid token (slipstream login, or SLIPSTREAM_TOKEN)");
-    return u;
+    const token = bearer(req);
+    if (token) {
+      const u = auth.authenticate(token);
+      if (!u) throw new SlipError("UNAUTHORIZED", "the token is unknown or revoked; sign in again");
+      return u;
+    }
+    const session = auth.session(sessionCookie(req));
+    if (!session) throw new SlipError("UNAUTHORIZED", "sign in first: no valid token (slipstream login, or SLIPSTREAM_TOKEN)");
+    // a cookie is sent by the browser on its own; a state change must also prove it comes from our page
+    if (req.method !== "GET" && req.method !== "HEAD" && req.headers["x-csrf-token"] !== session.csrfToken) {
+      throw new SlipError("FORBIDDEN", "x-csrf-token header missing or wrong; reload the page");
+    }
+    return session.user;
   };
   const body = async <T extends import("zod").ZodType>(req: IncomingMessage, schema: T) =>
     parseOrThrow(schema, await readJson(req));
@@ -61,9 +73,44 @@ export function createApi(app: AppContext): Router {
       auth.revoke(bearer(req)!);
       sendJson(res, 200, { ok: true });
     })
+    .on("POST", "/api/auth/session", async ({ req, res }) => {
+      const b = await body(req, LoginBody);
+      const { token, csrfToken, user: u } = await auth.createSession(b.username, b.password);
+      res.setHeader("set-cookie", setSessionCookie(token, 7 * 86_400));
+      sendJson(res, 200, { user: { username: u.username, role: u.role }, csrfToken });
+    })
+    .on("GET", "/api/auth/session", ({ req, res }) => {
+      const session = auth.session(sessionCookie(req));
+      if (!session) throw new SlipError("UNAUTHORIZED", "not signed in");
+      sendJson(res, 200, { user: { username: session.user.username, role: session.user.role }, csrfToken: session.csrfToken });
+    })
+    .on("DELETE", "/api/auth/session", ({ req, res }) => {
+      const token = sessionCookie(req);
+      if (token) auth.revokeSession(token);
+      res.setHeader("set-cookie", clearSessionCookie());
+      sendJson(res, 200, { ok: true });
+    })
     .on("GET", "/api/me", ({ req, res }) => {
       const u = user(req);
       sendJson(res, 200, { username: u.username, role: u.role, profile: u.profile });
+    });
+
+  router
+    .on("GET", "/api/users", ({ req, res }) => {
+      user(req);
+      const rows = app.db.$client.prepare("select username, display_name, role from users order by username").all() as {
+        username: string;
+        display_name: string;
+        role: string;
+      }[];
+      sendJson(res, 200, { users: rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role })) });
+    })
+    .on("POST", "/api/users", async ({ req, res }) => {
+      const u = user(req);
+      if (u.role !== "admin") throw new SlipError("FORBIDDEN", "only an admin may create users");
+      const b = await body(req, CreateUserBody);
+      await auth.createUser(b.username, b.displayName, b.role, b.password);
+      sendJson(res, 201, { username: b.username, displayName: b.displayName, role: b.role });
     });
 
   // ---- modules --------------------------------------------------------------------------------------------
@@ -104,6 +151,11 @@ export function createApi(app: AppContext): Router {
 
   // ---- runs -----------------------------------------------------------------------------------------------
   router
+    .on("GET", "/api/run-options", ({ req, res, query }) => {
+      const u = user(req);
+      const path = parseOrThrow(ModulePath, query.get("module") ?? "", "module");
+      sendJson(res, 200, runOptions(app, u, path));
+    })
     .on("POST", "/api/runs", async ({ req, res }) => {
       const u = user(req);
       const b = await body(req, CreateRunBody);
@@ -222,6 +274,45 @@ export function createApi(app: AppContext): Router {
   });
 
   return router;
+}
+
+/** What the Run… dialog offers: per node multiplicity and cloud, every literal (unmapped) input with its default. */
+function runOptions(app: AppContext, u: AuthedUser, path: string) {
+  const mod = app.modules.get(path);
+  const nodeOf = (name: string, imagePath: string, multiplicity: number, cloud: string | undefined, mappings: Record<string, string>) => {
+    const image = app.modules.image(imagePath);
+    return {
+      name,
+      image: imagePath,
+      multiplicity,
+      cloud: cloud ?? u.profile.defaultCloud,
+      inputs: (image?.parameters ?? [])
+        .filter((p) => p.category === "input")
+        .map((p) => {
+          const m = mappings[p.name] ? parseMapping(mappings[p.name]) : null;
+          return {
+            name: p.name,
+            description: p.description ?? "",
+            mappedFrom: m?.kind === "output" ? `${m.node}:${m.name}` : null,
+            value: m?.kind === "literal" ? m.value : (p.default ?? null),
+          };
+        }),
+    };
+  };
+  let nodes;
+  if (mod.doc.kind === "image") nodes = [nodeOf("machine", mod.path, 1, undefined, {})];
+  else if (mod.doc.kind === "deployment") {
+    nodes = Object.entries(mod.doc.nodes).map(([name, n]) =>
+      nodeOf(name, resolveImageRef(mod.path, n.image), n.multiplicity, n.cloud, n.mappings),
+    );
+  } else throw new SlipError("BAD_REQUEST", `module: '${path}' is a project; run an image or a deployment`);
+  return {
+    module: path,
+    kind: mod.doc.kind,
+    nodes,
+    clouds: [...app.connectors.keys()],
+    defaults: { keepRunning: u.profile.keepRunning, timeoutMinutes: u.profile.runTimeoutMinutes },
+  };
 }
 
 function listRuns(app: AppContext, u: AuthedUser, q: ReturnType<typeof RunsQuery.parse>): RunSummary[] {

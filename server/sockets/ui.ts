@@ -9,6 +9,7 @@ import {
   UnsubscribeRequest,
 } from "../../protocol/index.js";
 import { z } from "zod";
+import { readCookie, SESSION_COOKIE } from "../auth/cookies.js";
 import type { AppContext } from "../context.js";
 import { readEvents } from "../runs/event-log.js";
 import { acked } from "./ack.js";
@@ -24,7 +25,7 @@ const BACKLOG_PAGE = 2000;
  * The `/ui` namespace. Subscribing replays the run's events after `since` and then streams live ones; both
  * happen in one synchronous step, so nothing committed in between can be missed or sent twice.
  */
-export function attachUiNamespace(io: Server, app: AppContext, sessionUser?: (cookie: string | undefined) => string | null) {
+export function attachUiNamespace(io: Server, app: AppContext) {
   const nsp: Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData> = io.of("/ui") as unknown as Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData>;
   const watchers = new Map<string, Map<string, number>>();
 
@@ -35,7 +36,8 @@ export function attachUiNamespace(io: Server, app: AppContext, sessionUser?: (co
       return next(new Error(`CONFLICT: protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}; reload`));
     }
     const user = app.auth.authenticate(auth.data.token);
-    const username = user?.username ?? sessionUser?.(socket.handshake.headers.cookie) ?? null;
+    const session = user ? null : app.auth.session(readCookie(socket.handshake.headers.cookie, SESSION_COOKIE));
+    const username = user?.username ?? session?.user.username ?? null;
     if (!username) return next(new Error("UNAUTHORIZED: sign in first"));
     socket.data = { username };
     next();

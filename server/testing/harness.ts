@@ -43,7 +43,9 @@ export interface TestServer extends RunningServer {
   api<T = unknown>(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
 }
 
-export async function startTestServer(opts: { dataDir?: string; connectors?: Map<string, Connector> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { dataDir?: string; connectors?: Map<string, Connector>; killGraceSeconds?: number } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
   const server = await startServer({
     port: 0,
@@ -53,6 +55,7 @@ export async function startTestServer(opts: { dataDir?: string; connectors?: Map
     ui: false,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     connectors: opts.connectors,
+    killGraceSeconds: opts.killGraceSeconds,
   });
   const api = async <T>(method: string, url: string, body?: unknown, token?: string | null) => {
     const headers: Record<string, string> = {};

@@ -1,0 +1,167 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { startTestServer, type TestServer } from "../testing/harness.js";
+import { fetchReports } from "../testing/reports.js";
+import { RunWatcher } from "../testing/watch.js";
+
+const exec = promisify(execFile);
+const SYSTEM = "examples/tutorials/service-testing/system";
+let server: TestServer | null = null;
+const watchers: RunWatcher[] = [];
+
+afterEach(async () => {
+  for (const w of watchers.splice(0)) w.close();
+  await server?.close({ stopInstances: true });
+  server = null;
+});
+
+async function boot(opts: { killGraceSeconds?: number } = {}) {
+  server = await startTestServer(opts);
+  return server;
+}
+
+async function launch(s: TestServer, body: Record<string, unknown>) {
+  const res = await s.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const w = new RunWatcher(s.url, s.token, res.body.id);
+  watchers.push(w);
+  return { run: res.body, w };
+}
+
+async function push(s: TestServer, files: Record<string, string>) {
+  const res = await s.api("POST", "/api/modules/import", {
+    files: Object.entries(files).map(([p, yaml]) => ({ path: p, yaml })),
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+const image = (execute: string, params = "") =>
+  `kind: image\n${params}targets:\n  execute: |\n${execute
+    .trim()
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n")}\n  report: |\n    #!/bin/sh -x\n    echo report > $SLIPSTREAM_REPORT_DIR/report.txt\n`;
+
+function states(evs: RunEvent[]) {
+  return evs.flatMap((e) => (e.body.type === "state" ? [e.body.to] : []));
+}
+
+describe("the tutorial on the local cloud, with real agents", () => {
+  it("runs green: Done, data.txt in the client report, Apache's logs in the server report", async () => {
+    const s = await boot();
+    const { run, w } = await launch(s, { module: SYSTEM });
+    const end = await w.ended();
+    expect(end.body).toMatchObject({ to: "Done" });
+    expect(states(w.events)).toEqual(["Initializing", "Provisioning", "Executing", "SendingReports", "Ready", "Finalizing", "Done"]);
+    const { dir, files } = await fetchReports(s, run.id);
+    const names = Object.keys(files);
+    expect(names).toHaveLength(3);
+    const client = names.find((n) => n.startsWith("client.1_report_"))!;
+    const apache = names.find((n) => n.startsWith("apache.1_report_"))!;
+    expect(names.some((n) => n.startsWith("orchestrator_report_"))).toBe(true);
+    const dataFile = files[client].find((f) => f.endsWith("data.txt"))!;
+    expect(await fs.readFile(path.join(dir, client.replace(".tgz", ""), dataFile), "utf8")).toContain("Welcome to SlipStream!");
+    expect(files[apache].some((f) => f.endsWith("access.log"))).toBe(true);
+    expect(files[apache].some((f) => f.endsWith("error.log"))).toBe(true);
+    const statecustom = w.events.find((e) => e.body.type === "param" && e.body.key === "client.1:statecustom");
+    expect(statecustom?.body).toMatchObject({ value: expect.stringContaining("Welcome to SlipStream!") });
+  });
+
+  it("five clients all fetch from the one server; five client reports", async () => {
+    const s = await boot();
+    const { run, w } = await launch(s, { module: SYSTEM, multiplicity: { client: 5 } });
+    expect((await w.ended()).body).toMatchObject({ to: "Done" });
+    const { files } = await fetchReports(s, run.id);
+    const clients = Object.keys(files).filter((n) => n.startsWith("client."));
+    expect(clients.map((n) => n.split("_")[0]).sort()).toEqual(["client.1", "client.2", "client.3", "client.4", "client.5"]);
+    for (const c of clients) expect(files[c].some((f) => f.endsWith("data.txt"))).toBe(true);
+    const access = w.events.filter((e) => e.body.type === "param" && e.body.key.endsWith(":statecustom") && e.body.key.startsWith("client."));
+    expect(access).toHaveLength(5);
+  });
+
+  it("the failing variant ends Aborted with the client's message, every report collected", async () => {
+    const s = await boot();
+    const { run, w } = await launch(s, { module: "examples/tutorials/service-testing/system-failing" });
+    expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+    const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+    expect(detail.abort).toMatch(/^Client client\.1 could not download data\.txt from http:\/\/127\.0\.0\.1:/);
+    const { files } = await fetchReports(s, run.id);
+    expect(Object.keys(files).map((n) => n.split("_")[0]).sort()).toEqual(["apache.1", "client.1", "orchestrator"]);
+  });
+});
+
+describe("abort on the local cloud", () => {
+  it("a node blocked in ss-get --timeout 0 exits 8 when another node aborts", async () => {
+    const s = await boot();
+    await push(s, {
+      "t/waiter": image(`#!/bin/sh -x\nss-get --timeout 0 never.set\necho "ss-get exited $?"`, "parameters:\n  - { name: never.set, category: output }\n"),
+      "t/aborter": image(`#!/bin/sh -xe\nss-get --timeout 0 waiter:hostname\nss-abort "stop now"`),
+      "t/dep": "kind: deployment\nnodes:\n  waiter: { image: waiter }\n  aborter: { image: aborter }\n",
+    });
+    const { run, w } = await launch(s, { module: "t/dep" });
+    await w.ended();
+    expect(w.logText("waiter.1")).toContain("ss-get exited 8");
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body).toMatchObject({ state: "Aborted", abort: "stop now" });
+    const { files } = await fetchReports(s, run.id);
+    expect(Object.keys(files)).toHaveLength(3);
+  });
+
+  it("a script that ignores SIGTERM is killed after the grace period, and reports are still collected", async () => {
+    const s = await boot({ killGraceSeconds: 1 });
+    await push(s, {
+      "t/stubborn": image(`#!/bin/sh\ntrap 'echo got TERM, ignoring' TERM\necho started\nwhile true; do sleep 0.1; done`),
+      "t/aborter": image(`#!/bin/sh -xe\nss-get --timeout 0 stubborn:hostname\nsleep 0.5\nss-abort "enough"`),
+      "t/dep2": "kind: deployment\nnodes:\n  stubborn: { image: stubborn }\n  aborter: { image: aborter }\n",
+    });
+    const { run, w } = await launch(s, { module: "t/dep2" });
+    expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+    expect(w.logText("stubborn.1")).toContain("got TERM, ignoring");
+    const { files } = await fetchReports(s, run.id);
+    expect(Object.keys(files).some((n) => n.startsWith("stubborn.1_report_"))).toBe(true);
+  });
+
+  it("a failing execute aborts with SlipStream's message naming target, instance and last stderr line", async () => {
+    const s = await boot();
+    await push(s, {
+      "t/failing": image(`#!/bin/sh -e\necho "about to fail" >&2\necho "disk on fire" >&2\nexit 3`),
+    });
+    const { run, w } = await launch(s, { module: "t/failing" });
+    expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toBe(
+      "Failed running 'execute' on 'machine.1': disk on fire",
+    );
+  });
+
+  it("an unknown key makes ss-get exit 7 and aborts the run naming the key", async () => {
+    const s = await boot();
+    await push(s, { "t/unknown": image(`#!/bin/sh -x\nss-get no.such.key\necho "ss-get exited $?"`) });
+    const { run, w } = await launch(s, { module: "t/unknown" });
+    expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+    expect(w.logText("machine.1")).toContain("ss-get exited 7");
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toContain("no.such.key");
+  });
+
+  it("keep-running on-error leaves the agents up; ss-abort --cancel and ss-get work by hand via slipstream.setenv", async () => {
+    const s = await boot();
+    const { run, w } = await launch(s, { module: "examples/tutorials/service-testing/system-failing", keepRunning: "on-error" });
+    await w.until((e, all) => e.body.type === "instance" && e.body.status === "completed" && e.body.state === "Ready" && all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready").length === 2);
+    const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+    expect(detail.state).toBe("Ready");
+    expect(detail.abort).not.toBeNull();
+    const ws = path.join(s.dataDir, "instances", run.id, "client.1");
+    const byHand = async (cmd: string) =>
+      exec("sh", ["-c", `cd ${ws} && . ./slipstream.setenv && ${cmd}`], { env: { PATH: process.env.PATH ?? "" } as unknown as NodeJS.ProcessEnv });
+    await byHand("ss-abort --cancel");
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toBeNull();
+    const port = await byHand("ss-get webserver.port");
+    expect(port.stdout.trim()).toMatch(/^\d+$/);
+    await byHand("ss-set statecustom 'fixed by hand'");
+    await byHand("ss-get apache:ready");
+    expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+    expect((await w.ended()).body).toMatchObject({ to: "Done" });
+  });
+});

@@ -1,0 +1,64 @@
+import { io as ioClient, type Socket } from "socket.io-client";
+import type { RunEvent } from "../../protocol/run.js";
+import type { UiClientToServer, UiServerToClient } from "../../protocol/ui-socket.js";
+import { PROTOCOL_VERSION } from "../../protocol/version.js";
+
+/**
+ * Follows a run like a browser does: subscribes on /ui, receives the backlog then live events, and resubscribes
+ * from the last seq after a reconnect. Tests wait on pushed events, never by polling.
+ */
+export class RunWatcher {
+  readonly events: RunEvent[] = [];
+  private socket: Socket<UiServerToClient, UiClientToServer>;
+  private waiters: { pred: (e: RunEvent, all: RunEvent[]) => boolean; resolve: (e: RunEvent) => void }[] = [];
+
+  constructor(url: string, token: string, readonly runId: string) {
+    this.socket = ioClient(`${url}/ui`, {
+      auth: { token, protocolVersion: PROTOCOL_VERSION },
+      transports: ["websocket"],
+      reconnectionDelay: 100,
+      reconnectionDelayMax: 500,
+    });
+    this.socket.on("connect", () => {
+      this.socket.emit("run:subscribe", { runId, since: this.lastSeq }, () => {});
+    });
+    this.socket.on("run:event", (e) => {
+      if (e.runId !== runId || e.seq <= this.lastSeq) return;
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(e, this.events)) return true;
+        w.resolve(e);
+        return false;
+      });
+    });
+  }
+
+  get lastSeq(): number {
+    return this.events.at(-1)?.seq ?? 0;
+  }
+
+  until(pred: (e: RunEvent, all: RunEvent[]) => boolean): Promise<RunEvent> {
+    const found = this.events.find((e) => pred(e, this.events));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.waiters.push({ pred, resolve }));
+  }
+
+  state(to: string): Promise<RunEvent> {
+    return this.until((e) => e.body.type === "state" && e.body.to === to);
+  }
+
+  /** The run's end: one of the terminal states, or Ready once it was decided to stay there. */
+  ended(): Promise<RunEvent> {
+    return this.until((e) => e.body.type === "state" && ["Done", "Aborted", "Cancelled"].includes(e.body.to));
+  }
+
+  logText(instance?: string): string {
+    return this.events
+      .flatMap((e) => (e.body.type === "log" && (!instance || e.body.instance === instance) ? [e.body.data] : []))
+      .join("");
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
