@@ -1,0 +1,53 @@
+/**
+ * Built-in runtime parameters (DESIGN §2). Every instance `<node>.<i>` has the instance ones, every run has the
+ * global ones under `ss:`, every node has `<node>:multiplicity` and `<node>:ids`. Images may not declare
+ * parameters with these names.
+ */
+
+/** Per-instance built-ins, `<node>.<i>:<name>`, with a one-line description each. */
+export const BUILTIN_INSTANCE_PARAMS: Readonly<Record<string, string>> = {
+  hostname: "Address of the machine, published by the cloud before the recipes run",
+  instanceid: "Cloud identifier of the machine",
+  "url.ssh": "ssh:// URL to log in to the machine",
+  "url.service": "URL of the service this instance provides, if any",
+  statecustom: "Free-form status message, set by the recipes (ss-display)",
+  abort: "Abort message, set when this instance aborted the run (ss-abort)",
+  complete: "Set when the instance has completed the current run state",
+  "scale.state": "Scaling state of the instance (created, operational, removing, removed)",
+  nodename: "Name of the deployment node this instance belongs to",
+  id: "Index of the instance within its node, from 1",
+  cloud: "Cloud the instance runs on",
+};
+
+/** Run-global built-ins, `ss:<name>`. */
+export const BUILTIN_GLOBAL_PARAMS: Readonly<Record<string, string>> = {
+  state: "Current state of the run",
+  abort: "First abort message of the run; set means the run is aborted",
+  "recovery.mode": "true when an abort happened during Provisioning: barriers skip instances that never came up",
+  "url.service": "URL of the service the deployment provides, if any",
+  tags: "Comma-separated tags of the run",
+};
+
+/** Node-level built-ins, `<node>:<name>` (not `<node>.1:<name>`). */
+export const BUILTIN_NODE_PARAMS: Readonly<Record<string, string>> = {
+  multiplicity: "Number of live instances",
+  ids: "Indexes of the live instances",
+};
+
+/** Instance built-ins another node's input may be mapped to (`apache:hostname`), besides declared outputs. */
+export const MAPPABLE_BUILTINS: ReadonlySet<string> = new Set([
+  "hostname",
+  "instanceid",
+  "url.ssh",
+  "url.service",
+  "statecustom",
+  "nodename",
+  "id",
+  "cloud",
+]);
+
+/** Names an image parameter may not take: the instance built-ins and the node-level names. */
+export const RESERVED_PARAM_NAMES: ReadonlySet<string> = new Set([
+  ...Object.keys(BUILTIN_INSTANCE_PARAMS),
+  ...Object.keys(BUILTIN_NODE_PARAMS),
+]);

@@ -1,0 +1,405 @@
+/**
+ * The run lifecycle as a pure XState v5 machine (DESIGN.md §3, rules in `run-rules.md`).
+ *
+ * No I/O and no timers live here. Side effects are named actions with no-op implementations;
+ * the server computes transitions with xstate's pure `transition()` / `initialTransition()`
+ * (through `createRun` / `applyRunEvent`) and performs the returned action types itself.
+ */
+import { and, assign, initialTransition, not, type SnapshotFrom, setup, transition } from "xstate";
+import { z } from "zod";
+import { KeepRunning, RUN_STATES, RunState } from "../protocol/run.js";
+
+export interface InstanceInfo {
+  node: string;
+  live: boolean;
+  cameUp: boolean;
+  completed: boolean;
+}
+
+export interface RunContext {
+  /** Keyed `<node>.<i>`, e.g. `apache.1`, `client.3`. */
+  instances: Record<string, InstanceInfo>;
+  keepRunning: KeepRunning;
+  scalable: boolean;
+  /** First abort message wins. */
+  abort: string | null;
+  recoveryMode: boolean;
+  /** Ready decided to stay (keep-running or scalable); set once per Ready visit. */
+  kept: boolean;
+  scaling: { action: "vm_add" | "vm_remove"; node: string; instances: string[] } | null;
+}
+
+export interface RunInput {
+  instances: { name: string; node: string }[];
+  keepRunning: KeepRunning;
+  scalable: boolean;
+}
+
+export type RunMachineEvent =
+  | { type: "initialized" }
+  | { type: "instance.up"; instance: string }
+  | { type: "instance.completed"; instance: string; state: RunState }
+  | { type: "abort"; message: string; instance?: string | null }
+  | { type: "abort.reset" }
+  | { type: "terminate" }
+  | { type: "finalized" }
+  | { type: "scale"; node: string; add: { name: string; node: string }[]; remove: string[] }
+  | { type: "timeout" };
+
+/** The side-effect action types the server performs (xstate internals such as assign are never reported). */
+export const RUN_EFFECTS = [
+  "notifyState",
+  "startMachines",
+  "stopMachines",
+  "startScaledMachines",
+  "stopRemovedMachines",
+] as const;
+export type RunEffectType = (typeof RUN_EFFECTS)[number];
+
+/** A side effect with its parameters: `notifyState` carries the state entered, scale effects the instances. */
+export type RunEffect =
+  | { type: "notifyState"; params: { state: RunState } }
+  | { type: "startMachines"; params?: undefined }
+  | { type: "stopMachines"; params?: undefined }
+  | { type: "startScaledMachines"; params: { node: string; instances: string[] } }
+  | { type: "stopRemovedMachines"; params: { node: string; instances: string[] } };
+
+export const TIMEOUT_MESSAGE = "Run timed out";
+
+/** Instances the barrier waits on: live ones and, in recovery mode, only those that came up. */
+export function countedInstances(ctx: RunContext): string[] {
+  return Object.entries(ctx.instances)
+    .filter(([, i]) => i.live && (!ctx.recoveryMode || i.cameUp))
+    .map(([name]) => name);
+}
+
+function allCountedCompleted(ctx: RunContext): boolean {
+  return countedInstances(ctx).every((name) => ctx.instances[name].completed);
+}
+
+function keepRunningAllows(ctx: RunContext): boolean {
+  if (ctx.scalable) return true;
+  switch (ctx.keepRunning) {
+    case "always":
+      return true;
+    case "on-success":
+      return ctx.abort === null;
+    case "on-error":
+      return ctx.abort !== null;
+    case "never":
+      return false;
+  }
+}
+
+const liveInstance = (ctx: RunContext, name: string): boolean =>
+  Object.hasOwn(ctx.instances, name) && ctx.instances[name].live;
+
+type ScaleEvent = Extract<RunMachineEvent, { type: "scale" }>;
+
+/** A scale request is well formed: one direction only, new unique names / existing live instances of `node`. */
+function scaleIsValid(ctx: RunContext, e: ScaleEvent): boolean {
+  if (!ctx.scalable || !e.node) return false;
+  if (e.add.length > 0 === e.remove.length > 0) return false;
+  const names = new Set<string>();
+  for (const a of e.add) {
+    if (a.node !== e.node || Object.hasOwn(ctx.instances, a.name) || names.has(a.name)) return false;
+    names.add(a.name);
+  }
+  for (const r of e.remove) {
+    if (!liveInstance(ctx, r) || ctx.instances[r].node !== e.node || names.has(r)) return false;
+    names.add(r);
+  }
+  return true;
+}
+
+function mapInstances(ctx: RunContext, f: (name: string, i: InstanceInfo) => InstanceInfo): RunContext["instances"] {
+  const out: RunContext["instances"] = {};
+  for (const [name, i] of Object.entries(ctx.instances)) out[name] = f(name, i);
+  return out;
+}
+
+export const runMachine = setup({
+  types: {
+    context: {} as RunContext,
+    events: {} as RunMachineEvent,
+    input: {} as RunInput,
+  },
+  actions: {
+    // ---- side effects (performed by the server, by type) ----
+    notifyState: (_, _params: { state: RunState }) => {},
+    startMachines: () => {},
+    stopMachines: () => {},
+    startScaledMachines: (_, _params: { node: string; instances: string[] }) => {},
+    stopRemovedMachines: (_, _params: { node: string; instances: string[] }) => {},
+    // ---- context changes ----
+    resetCompletion: assign({
+      instances: ({ context }) => mapInstances(context, (_, i) => ({ ...i, completed: false })),
+    }),
+    markUp: assign({
+      instances: ({ context, event }) => {
+        if (event.type !== "instance.up") return context.instances;
+        return mapInstances(context, (name, i) => (name === event.instance ? { ...i, cameUp: true } : i));
+      },
+    }),
+    markCompleted: assign({
+      instances: ({ context, event }) => {
+        if (event.type !== "instance.completed") return context.instances;
+        return mapInstances(context, (name, i) =>
+          name === event.instance ? { ...i, cameUp: true, completed: true } : i,
+        );
+      },
+    }),
+    recordAbort: assign({
+      abort: ({ context, event }) => {
+        if (context.abort !== null) return context.abort;
+        if (event.type === "abort") return event.message;
+        if (event.type === "timeout") return TIMEOUT_MESSAGE;
+        return context.abort;
+      },
+    }),
+    enterRecoveryMode: assign({ recoveryMode: true }),
+    resetAbort: assign({ abort: null, recoveryMode: false }),
+    keepReady: assign({ kept: true }),
+    clearKept: assign({ kept: false }),
+    clearScaling: assign({ scaling: null }),
+    applyScale: assign(({ context, event }) => {
+      if (event.type !== "scale") return {};
+      const instances = { ...context.instances };
+      for (const a of event.add) instances[a.name] = { node: a.node, live: true, cameUp: false, completed: false };
+      for (const r of event.remove) instances[r] = { ...instances[r], live: false };
+      const added = event.add.map((a) => a.name);
+      return {
+        instances,
+        scaling: {
+          action: added.length > 0 ? ("vm_add" as const) : ("vm_remove" as const),
+          node: event.node,
+          instances: added.length > 0 ? added : [...event.remove],
+        },
+      };
+    }),
+  },
+  guards: {
+    /** Every counted instance completed the current state (vacuously true when none is counted). */
+    allCompleted: ({ context }) => allCountedCompleted(context),
+    isKept: ({ context }) => context.kept,
+    keepRunningAllows: ({ context }) => keepRunningAllows(context),
+    isAborted: ({ context }) => context.abort !== null,
+    knownLiveInstance: ({ context, event }) => event.type === "instance.up" && liveInstance(context, event.instance),
+    /** A completion of `state` (the current state) by a live instance that has not completed it yet. */
+    canComplete: ({ context, event }, params: { state: RunState }) =>
+      event.type === "instance.completed" &&
+      event.state === params.state &&
+      liveInstance(context, event.instance) &&
+      !context.instances[event.instance].completed,
+    abortOrRecoverySet: ({ context }) => context.abort !== null || context.recoveryMode,
+    canScaleAdd: ({ context, event }) => event.type === "scale" && event.add.length > 0 && scaleIsValid(context, event),
+    canScaleRemove: ({ context, event }) =>
+      event.type === "scale" && event.remove.length > 0 && scaleIsValid(context, event),
+  },
+}).createMachine({
+  id: "run",
+  initial: "Initializing",
+  context: ({ input }) => ({
+    instances: Object.fromEntries(
+      input.instances.map((i) => [i.name, { node: i.node, live: true, cameUp: false, completed: false }]),
+    ),
+    keepRunning: input.keepRunning,
+    scalable: input.scalable,
+    abort: null,
+    recoveryMode: false,
+    kept: false,
+    scaling: null,
+  }),
+  states: {
+    Initializing: {
+      entry: [{ type: "notifyState", params: { state: "Initializing" } }, "startMachines"],
+      on: {
+        initialized: { target: "Provisioning" },
+        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        abort: { actions: ["recordAbort", "enterRecoveryMode"] },
+        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        terminate: { target: "Cancelled" },
+        timeout: { target: "Finalizing", actions: "recordAbort" },
+      },
+    },
+    Provisioning: {
+      entry: ["resetCompletion", { type: "notifyState", params: { state: "Provisioning" } }],
+      always: { guard: "allCompleted", target: "Executing" },
+      on: {
+        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        "instance.completed": {
+          guard: { type: "canComplete", params: { state: "Provisioning" } },
+          actions: "markCompleted",
+        },
+        abort: { actions: ["recordAbort", "enterRecoveryMode"] },
+        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        terminate: { target: "Cancelled" },
+        timeout: { target: "Finalizing", actions: "recordAbort" },
+      },
+    },
+    Executing: {
+      entry: ["resetCompletion", { type: "notifyState", params: { state: "Executing" } }],
+      always: { guard: "allCompleted", target: "SendingReports" },
+      on: {
+        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        "instance.completed": {
+          guard: { type: "canComplete", params: { state: "Executing" } },
+          actions: "markCompleted",
+        },
+        abort: { actions: "recordAbort" },
+        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        terminate: { target: "Cancelled" },
+        timeout: { target: "Finalizing", actions: "recordAbort" },
+      },
+    },
+    SendingReports: {
+      entry: ["resetCompletion", { type: "notifyState", params: { state: "SendingReports" } }],
+      always: { guard: "allCompleted", target: "Ready" },
+      on: {
+        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        "instance.completed": {
+          guard: { type: "canComplete", params: { state: "SendingReports" } },
+          actions: "markCompleted",
+        },
+        abort: { actions: "recordAbort" },
+        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        terminate: { target: "Cancelled" },
+        timeout: { target: "Finalizing", actions: "recordAbort" },
+      },
+    },
+    Ready: {
+      entry: ["resetCompletion", "clearScaling", { type: "notifyState", params: { state: "Ready" } }],
+      exit: "clearKept",
+      always: [
+        { guard: and(["allCompleted", not("isKept"), "keepRunningAllows"]), actions: "keepReady" },
+        { guard: and(["allCompleted", not("isKept")]), target: "Finalizing" },
+      ],
+      on: {
+        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        "instance.completed": {
+          guard: { type: "canComplete", params: { state: "Ready" } },
+          actions: "markCompleted",
+        },
+        abort: { actions: "recordAbort" },
+        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        terminate: { target: "Finalizing" },
+        timeout: { target: "Finalizing", actions: "recordAbort" },
+        scale: [
+          {
+            guard: "canScaleAdd",
+            target: "Provisioning",
+            actions: [
+              "applyScale",
+              {
+                type: "startScaledMachines",
+                params: ({ event }) => ({ node: event.node, instances: event.add.map((a) => a.name) }),
+              },
+            ],
+          },
+          {
+            guard: "canScaleRemove",
+            target: "Provisioning",
+            actions: [
+              "applyScale",
+              {
+                type: "stopRemovedMachines",
+                params: ({ event }) => ({ node: event.node, instances: [...event.remove] }),
+              },
+            ],
+          },
+        ],
+      },
+    },
+    Finalizing: {
+      entry: [{ type: "notifyState", params: { state: "Finalizing" } }, "stopMachines"],
+      on: {
+        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        abort: { actions: "recordAbort" },
+        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        finalized: [{ guard: "isAborted", target: "Aborted" }, { target: "Done" }],
+      },
+    },
+    Done: { type: "final", entry: { type: "notifyState", params: { state: "Done" } } },
+    Aborted: { type: "final", entry: { type: "notifyState", params: { state: "Aborted" } } },
+    Cancelled: {
+      type: "final",
+      entry: [{ type: "notifyState", params: { state: "Cancelled" } }, "stopMachines"],
+    },
+  },
+});
+
+export type RunSnapshot = SnapshotFrom<typeof runMachine>;
+
+export interface RunStep {
+  snapshot: RunSnapshot;
+  /** Side-effect action types, in execution order (xstate internals excluded). */
+  actions: RunEffectType[];
+  /** The same, with their parameters (e.g. which state `notifyState` announces). */
+  effects: RunEffect[];
+}
+
+function toEffects(actions: readonly { type: string; params?: unknown }[]): RunEffect[] {
+  const known = new Set<string>(RUN_EFFECTS);
+  return actions
+    .filter((a) => known.has(a.type))
+    .map((a) => (a.params === undefined ? { type: a.type } : { type: a.type, params: a.params }) as RunEffect);
+}
+
+/** The initial snapshot of a new run (in Initializing) and the effects to perform: notifyState, startMachines. */
+export function createRun(input: RunInput): RunStep {
+  const [snapshot, actions] = initialTransition(runMachine, input);
+  const effects = toEffects(actions);
+  return { snapshot, actions: effects.map((e) => e.type), effects };
+}
+
+/**
+ * Applies one event. `handled` is `snapshot.can(event)`; an unhandled event (stale or not allowed
+ * in this state, which the server answers with 409) returns the same snapshot and no actions.
+ */
+export function applyRunEvent(snapshot: RunSnapshot, event: RunMachineEvent): RunStep & { handled: boolean } {
+  if (snapshot.status !== "active" || !snapshot.can(event)) {
+    return { snapshot, actions: [], effects: [], handled: false };
+  }
+  const [next, actions] = transition(runMachine, snapshot, event);
+  const effects = toEffects(actions);
+  return { snapshot: next, actions: effects.map((e) => e.type), effects, handled: true };
+}
+
+/** A JSON-safe form of the snapshot, to store on every transition. */
+export function persistRun(snapshot: RunSnapshot): unknown {
+  return JSON.parse(JSON.stringify(runMachine.getPersistedSnapshot(snapshot)));
+}
+
+const InstanceInfoSchema = z.object({
+  node: z.string(),
+  live: z.boolean(),
+  cameUp: z.boolean(),
+  completed: z.boolean(),
+});
+
+const RunContextSchema = z.object({
+  instances: z.record(z.string(), InstanceInfoSchema),
+  keepRunning: KeepRunning,
+  scalable: z.boolean(),
+  abort: z.string().nullable(),
+  recoveryMode: z.boolean(),
+  kept: z.boolean(),
+  scaling: z
+    .object({ action: z.enum(["vm_add", "vm_remove"]), node: z.string(), instances: z.array(z.string()) })
+    .nullable(),
+});
+
+const PersistedRunSchema = z.object({ value: RunState, context: RunContextSchema });
+
+/** Rebuilds a snapshot from `persistRun` output (validated; throws on a malformed value). */
+export function restoreRun(persisted: unknown): RunSnapshot {
+  const { value, context } = PersistedRunSchema.parse(persisted);
+  return runMachine.resolveState({ value, context });
+}
+
+/** The run state (the machine's state node name). */
+export function runStateOf(snapshot: RunSnapshot): RunState {
+  const value = snapshot.value;
+  if (typeof value === "string" && (RUN_STATES as readonly string[]).includes(value)) return value as RunState;
+  throw new Error(`unexpected run machine state: ${JSON.stringify(value)}`);
+}
