@@ -122,6 +122,8 @@ describe("parameter store", () => {
     const { runs, rt } = await tutorialRun();
     const err = await rejection(runs.getParam(rt, "client.1:nope", opts(), "node:client.1"));
     expect(err).toMatchObject({ code: "UNKNOWN_KEY", message: "unknown key 'client.1:nope'" });
+    expect(rt.abort).toBeNull(); // the answer goes out first…
+    await new Promise((r) => setImmediate(r));
     expect(rt.abort).toBe("client.1: unknown key 'client.1:nope'");
   });
 

@@ -61,6 +61,19 @@ async function runEnds(s: TestServer, runId: string, state: string): Promise<Run
   return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
 }
 
+/** The next run-changed push of this run (the abort that follows an unknown key comes a tick after the answer). */
+async function runChanged(s: TestServer, runId: string) {
+  await new Promise<void>((resolve) => {
+    const l = (m: { runId: string }) => {
+      if (m.runId !== runId) return;
+      s.app.bus.off("run-changed", l);
+      resolve();
+    };
+    s.app.bus.on("run-changed", l);
+  });
+  return s.api<RunDetail>("GET", `/api/runs/${runId}`);
+}
+
 describe("a run of the tutorial driven through the agent protocol", () => {
   it("reaches Done through every state, with the mapping pushed and a gap-free event log", async () => {
     const { s, cloud } = await boot();
@@ -149,9 +162,10 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     const run = await createTutorialRun(s);
     const client = await connectPeer(s, cloud, "client.1");
     await client.until((st) => st.state === "Provisioning");
+    const changed = runChanged(s, run.id);
     const res = await client.call("param:get", { key: "client.1:no.such", timeout: 1 });
     expect(res).toEqual({ ok: false, error: { code: "UNKNOWN_KEY", message: "unknown key 'client.1:no.such'" } });
-    const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+    const detail = (await changed).body;
     expect(detail.abort).toBe("client.1: unknown key 'client.1:no.such'");
     expect(detail.recoveryMode).toBe(true);
   });

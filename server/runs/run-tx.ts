@@ -36,7 +36,7 @@ export class RunStatements {
     this.upsertInstance = sqlite.prepare(
       `insert into instances (run_id, name, node, idx, cloud, token_hash, machine_id, workspace, status, log_chunk)
        values (@runId, @name, @node, @idx, @cloud, @tokenHash, @machineId, @workspace, @status, @logChunk)
-       on conflict (run_id, name) do update set machine_id = excluded.machine_id, workspace = excluded.workspace,
+       on conflict (run_id, name) do update set token_hash = excluded.token_hash, machine_id = excluded.machine_id, workspace = excluded.workspace,
        status = excluded.status, log_chunk = excluded.log_chunk`,
     );
   }

@@ -125,7 +125,17 @@ export class RunService {
   requireKey(rt: RunRuntime, key: string, actor: string, abortOnUnknown: boolean): void {
     if (rt.params.has(key)) return;
     const message = parseKey(key) ? `unknown key '${key}'` : `'${key}' is not a valid key`;
-    if (abortOnUnknown && !rt.terminal) this.abort(rt, `${actor.replace(/^node:/, "")}: ${message}`, actor);
+    if (abortOnUnknown) {
+      // the caller must get its UNKNOWN_KEY answer (exit 7) before the abort reaches it (which would be exit 8)
+      setImmediate(() => {
+        if (rt.terminal) return;
+        try {
+          this.abort(rt, `${actor.replace(/^node:/, "")}: ${message}`, actor);
+        } catch (err) {
+          this.log.error({ err, run: rt.id }, "abort after unknown key failed");
+        }
+      });
+    }
     throw new SlipError("UNKNOWN_KEY", message);
   }
 

@@ -1,0 +1,204 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Ack } from "../protocol/ack.js";
+import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js";
+import type { RunState } from "../protocol/run.js";
+import type { AgentConfig } from "./config.js";
+import type { IpcRequest } from "./ipc-protocol.js";
+import { type IpcCaller, IpcServer } from "./ipc-server.js";
+import { LogSink } from "./log-sink.js";
+import { type RecipeContext, runExecuting, sendReports } from "./recipes.js";
+import { ScriptRunner } from "./script-runner.js";
+import { type AgentEvent, ServerLink } from "./server-link.js";
+import { prepareWorkspace, scriptEnv, type Workspace } from "./workspace.js";
+
+/** States in which the agent has nothing left to do: it stops (the connector also kills its processes). */
+const END_STATES = new Set<RunState>(["Finalizing", "Done", "Aborted", "Cancelled"]);
+/** How long a stopping agent waits for unacknowledged log chunks and completions. */
+const DRAIN_MS = 2000;
+/** After an abort, how long blocked ss-* commands get to exit with code 8 before their script is signalled. */
+const ABORT_SETTLE_MS = 1000;
+const ABORT_AFTER_CLOSE_MS = 300;
+
+interface Inflight {
+  abortable: boolean;
+  caller: IpcCaller;
+}
+
+/** The node agent: drives one instance through the run states the server pushes. */
+export class Agent {
+  private run: AgentRunState | null = null;
+  private assignment: AgentAssignment | null = null;
+  /** the state being visited and whether its work was started (at most once per visit) */
+  private visit: { state: RunState; started: boolean } | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private leaving = false;
+  private stopping = false;
+  private readonly inflight = new Map<number, Inflight>();
+  private readonly link: ServerLink;
+  private readonly log: LogSink;
+  private readonly runner: ScriptRunner;
+  private readonly ipc: IpcServer;
+
+  private constructor(
+    private readonly cfg: AgentConfig,
+    private readonly ws: Workspace,
+  ) {
+    this.link = new ServerLink(
+      cfg.serviceUrl,
+      cfg.token,
+      {
+        hello: (run, assignment) => {
+          this.assignment = assignment;
+          this.apply(run);
+        },
+        runState: (run) => this.apply(run),
+        fatal: (message) => {
+          this.log.agent(`server refused this agent: ${message}`);
+          void this.shutdown(1);
+        },
+        log: (line) => this.log.agent(line),
+        debug: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+      },
+      cfg.serverWaitMs,
+    );
+    this.log = new LogSink(ws.log, (chunk) => void this.link.request("log:append", chunk));
+    this.runner = new ScriptRunner(ws.targets, ws.root, () => scriptEnv(cfg, ws), this.log, cfg.killGraceMs);
+    this.ipc = new IpcServer(ws.socket, (req, caller) => this.forward(req, caller));
+  }
+
+  static async start(cfg: AgentConfig): Promise<Agent> {
+    const ws = await prepareWorkspace(cfg);
+    const agent = new Agent(cfg, ws);
+    await agent.ipc.listen();
+    agent.log.agent(`Agent of ${cfg.instance} (run ${cfg.runId}) started in ${ws.root}, pid ${process.pid}`);
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.on(signal, () => {
+        agent.log.agent(`received ${signal}`);
+        void agent.shutdown(0);
+      });
+    }
+    agent.link.connect();
+    return agent;
+  }
+
+  /** An ss-* command's request goes to the server as the event it names. */
+  private async forward(req: IpcRequest, caller: IpcCaller): Promise<Ack<unknown>> {
+    const abortable =
+      req.op === "param:get-all" || ((req.op === "param:get" || req.op === "param:set") && !req.req.ignoreAbort);
+    const { id, done } = this.link.start(req.op as AgentEvent, req.req as never, { fromCommand: true });
+    this.inflight.set(id, { abortable, caller });
+    // a command killed while waiting: forget its request so it is not re-sent after a reconnect
+    void caller.closed.then(() =>
+      this.link.settle(id, { ok: false, error: { code: "UNAVAILABLE", message: "command exited" } }),
+    );
+    try {
+      return await done;
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  private apply(run: AgentRunState): void {
+    if (this.run && run.seq < this.run.seq) return;
+    const abortRaised = run.abort !== null && (this.run?.abort ?? null) === null;
+    this.run = run;
+    if (this.stopping) return;
+    if (abortRaised) void this.onAbort(run.abort as string);
+    if (END_STATES.has(run.state)) {
+      this.log.agent(`Run is ${run.state}: stopping`);
+      void this.shutdown(0);
+      return;
+    }
+    if (!run.live) {
+      if (this.leaving) return;
+      this.leaving = true;
+      this.log.agent("Instance removed from the run: sending its report, then stopping");
+      this.runner.killAbortable();
+      this.enqueue(async () => {
+        await sendReports(this.context());
+        await this.shutdown(0);
+      });
+      return;
+    }
+    if (this.leaving) return;
+    if (this.visit?.state !== run.state) this.visit = { state: run.state, started: false };
+    if (this.visit.started) return;
+    this.visit.started = true;
+    if (run.completed) return;
+    const state = run.state;
+    this.enqueue(() => this.work(state));
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err: Error) => this.log.agent(`agent error: ${err.stack ?? err.message}`));
+  }
+
+  private async work(state: RunState): Promise<void> {
+    if (this.stopping) return;
+    const ctx = this.context();
+    try {
+      if (state === "Executing") await runExecuting(ctx, this.run as AgentRunState);
+      else if (state === "SendingReports") await sendReports(ctx);
+      else if (state === "Provisioning") this.log.agent("Workspace ready");
+      else if (state !== "Ready") return;
+    } catch (err) {
+      this.log.agent(`agent error in ${state}: ${(err as Error).stack ?? err}`);
+      if (state === "Executing") await ctx.abortRun(`Agent error on '${this.cfg.instance}': ${(err as Error).message}`);
+    }
+    if (this.stopping) return;
+    // the state's output reaches the server before its completion moves the run on
+    this.log.flushAll();
+    const ack = await this.link.request("state:complete", { state });
+    // CONFLICT: the server already moved on (a completion re-sent after a reconnect)
+    if (!ack.ok && ack.error.code !== "CONFLICT") {
+      this.log.agent(`completing ${state} refused: ${ack.error.code}: ${ack.error.message}`);
+    }
+  }
+
+  private context(): RecipeContext {
+    return {
+      cfg: this.cfg,
+      ws: this.ws,
+      runner: this.runner,
+      log: this.log,
+      assignment: this.assignment ?? { node: this.cfg.node, index: this.cfg.index, targets: {}, cloud: this.cfg.cloud },
+      abort: () => this.run?.abort ?? null,
+      abortRun: async (message) => {
+        const ack = await this.link.request("run:abort", { message });
+        if (!ack.ok) this.log.agent(`abort refused: ${ack.error.code}: ${ack.error.message}`);
+      },
+    };
+  }
+
+  /**
+   * Blocked ss-* commands fail with ABORTED (exit 8) at once; their scripts get a moment to stop on
+   * their own (`sh -e`) before SIGTERM reaches every recipe process group.
+   */
+  private async onAbort(message: string): Promise<void> {
+    this.log.agent(`Run aborted: ${message}`);
+    const callers: Promise<void>[] = [];
+    for (const [id, f] of this.inflight) {
+      if (!f.abortable) continue;
+      this.link.settle(id, { ok: false, error: { code: "ABORTED", message: `run aborted: ${message}` } });
+      callers.push(f.caller.closed);
+    }
+    if (!this.runner.hasAbortable) return;
+    await Promise.race([Promise.all(callers), sleep(ABORT_SETTLE_MS)]);
+    // a command closes its socket just before it exits: leave its script time to act on the exit code
+    await sleep(ABORT_AFTER_CLOSE_MS);
+    const count = this.runner.killAbortable();
+    if (count) this.log.agent(`Abort: SIGTERM sent to ${count} running recipe process group(s)`);
+  }
+
+  private async shutdown(code: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.runner.killAll();
+    await this.ipc.close().catch(() => undefined);
+    this.log.flushAll();
+    await this.link.drained(DRAIN_MS);
+    await this.log.close();
+    this.link.close();
+    process.exit(code);
+  }
+}

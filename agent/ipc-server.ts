@@ -1,0 +1,112 @@
+import { chmod, rm } from "node:fs/promises";
+import net from "node:net";
+import type { Ack } from "../protocol/ack.js";
+import { describeZodError } from "../protocol/errors.js";
+import { IpcRequest, type IpcResponse } from "./ipc-protocol.js";
+
+/** One ss-* command connected to the agent. */
+export interface IpcCaller {
+  /** resolves when the command closed its connection (exited) */
+  readonly closed: Promise<void>;
+  readonly isClosed: boolean;
+}
+
+export type IpcHandler = (request: IpcRequest, caller: IpcCaller) => Promise<Ack<unknown>>;
+
+const MAX_LINE = 64 * 1024;
+
+/** The unix socket the ss-* commands talk to: newline-delimited JSON, one response line per request line. */
+export class IpcServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(
+    private readonly socketPath: string,
+    private readonly handle: IpcHandler,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<void> {
+    // a socket file left by a previous agent of this workspace would make listen fail
+    await rm(this.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.socketPath, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    await chmod(this.socketPath, 0o600);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await rm(this.socketPath, { force: true });
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    let closedFlag = false;
+    const closed = new Promise<void>((resolve) =>
+      socket.on("close", () => {
+        closedFlag = true;
+        this.sockets.delete(socket);
+        resolve();
+      }),
+    );
+    const caller: IpcCaller = {
+      closed,
+      get isClosed() {
+        return closedFlag;
+      },
+    };
+    socket.on("error", () => undefined);
+    socket.setEncoding("utf8");
+    let buffer = "";
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      let nl = buffer.indexOf("\n");
+      while (nl !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.trim()) void this.answer(socket, line, caller);
+        nl = buffer.indexOf("\n");
+      }
+      if (buffer.length > MAX_LINE) {
+        this.reply(socket, null, { ok: false, error: { code: "BAD_REQUEST", message: "request line too long" } });
+        socket.end();
+      }
+    });
+  }
+
+  private async answer(socket: net.Socket, line: string, caller: IpcCaller): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      this.reply(socket, null, { ok: false, error: { code: "BAD_REQUEST", message: "request is not JSON" } });
+      return;
+    }
+    const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : null;
+    const parsed = IpcRequest.safeParse(raw);
+    if (!parsed.success) {
+      this.reply(socket, id, { ok: false, error: { code: "BAD_REQUEST", message: describeZodError(parsed.error) } });
+      return;
+    }
+    let ack: Ack<unknown>;
+    try {
+      ack = await this.handle(parsed.data, caller);
+    } catch (err) {
+      ack = { ok: false, error: { code: "INTERNAL", message: (err as Error).message } };
+    }
+    this.reply(socket, id, ack);
+  }
+
+  private reply(socket: net.Socket, id: number | null, ack: Ack<unknown>): void {
+    if (socket.destroyed) return;
+    const response: IpcResponse = { ...ack, id };
+    socket.write(`${JSON.stringify(response)}\n`);
+  }
+}

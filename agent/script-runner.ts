@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmod, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { LogSink, LogTargetName } from "./log-sink.js";
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** last non-empty stderr line, for the abort message */
+  lastStderr: string;
+  /** stopped by us (abort or shutdown), not failed on its own */
+  killed: boolean;
+  /** could not be started at all */
+  spawnError?: string;
+}
+
+interface Running {
+  child: ChildProcess;
+  abortable: boolean;
+  killed: boolean;
+}
+
+/** After the main process exits, how long to wait for its pipes (a background child may hold them). */
+const PIPE_DRAIN_MS = 100;
+const STDERR_TAIL = 8192;
+
+/** Turns a target's text into an executable file that runs with its own shebang. */
+export function scriptFileText(script: string): string {
+  const body = script.replace(/\r\n/g, "\n").replace(/^(?:[ \t]*\n)+/, "");
+  return body.startsWith("#!") ? body : `#!/bin/sh\n${body}`;
+}
+
+/**
+ * Runs recipe scripts and commands, each in its own process group (so abort can signal everything a
+ * script started), streaming output to the log.
+ */
+export class ScriptRunner {
+  private readonly running = new Set<Running>();
+
+  constructor(
+    private readonly targetsDir: string,
+    private readonly cwd: string,
+    private readonly baseEnv: () => NodeJS.ProcessEnv,
+    private readonly log: LogSink,
+    private readonly killGraceMs: number,
+  ) {}
+
+  async writeTarget(target: string, script: string): Promise<string> {
+    const file = path.join(this.targetsDir, target);
+    await writeFile(file, scriptFileText(script), { mode: 0o755 });
+    await chmod(file, 0o755);
+    return file;
+  }
+
+  /** Runs `argv` (a target file, or a command like apt-get) until it exits. */
+  run(
+    target: LogTargetName,
+    argv: string[],
+    opts: { env?: Record<string, string>; abortable: boolean },
+  ): Promise<RunResult> {
+    return new Promise((resolve) => {
+      let tail = "";
+      const child = spawn(argv[0], argv.slice(1), {
+        cwd: this.cwd,
+        env: { ...this.baseEnv(), ...opts.env },
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const entry: Running = { child, abortable: opts.abortable, killed: false };
+      this.running.add(entry);
+      child.stdout?.setEncoding("utf8");
+      child.stderr?.setEncoding("utf8");
+      child.stdout?.on("data", (data: string) => this.log.write(target, "stdout", data));
+      child.stderr?.on("data", (data: string) => {
+        this.log.write(target, "stderr", data);
+        tail = (tail + data).slice(-STDERR_TAIL);
+      });
+
+      let done = false;
+      let exit: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
+      const finish = (spawnError?: string) => {
+        if (done) return;
+        done = true;
+        this.running.delete(entry);
+        const lastStderr =
+          tail
+            .split("\n")
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .pop() ?? "";
+        resolve({ ...exit, lastStderr, killed: entry.killed, spawnError });
+      };
+      child.on("error", (err) => {
+        exit = { code: 127, signal: null };
+        finish(err.message);
+      });
+      child.on("exit", (code, signal) => {
+        exit = { code, signal };
+        setTimeout(() => finish(), PIPE_DRAIN_MS);
+      });
+      child.on("close", () => finish());
+    });
+  }
+
+  /** SIGTERM to every running abortable group, SIGKILL after the grace if a group is still there. */
+  killAbortable(): number {
+    return this.kill((r) => r.abortable);
+  }
+
+  killAll(): number {
+    return this.kill(() => true);
+  }
+
+  get hasAbortable(): boolean {
+    return [...this.running].some((r) => r.abortable);
+  }
+
+  private kill(which: (r: Running) => boolean): number {
+    let count = 0;
+    for (const r of this.running) {
+      const pid = r.child.pid;
+      if (!which(r) || r.killed || pid === undefined) continue;
+      r.killed = true;
+      count++;
+      signalGroup(pid, "SIGTERM");
+      setTimeout(() => {
+        if (groupAlive(pid)) {
+          this.log.agent(`process group ${pid} still alive after ${this.killGraceMs / 1000} s: SIGKILL`);
+          signalGroup(pid, "SIGKILL");
+        }
+      }, this.killGraceMs);
+    }
+    return count;
+  }
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

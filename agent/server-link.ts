@@ -1,0 +1,255 @@
+import { io, type Socket } from "socket.io-client";
+import { z } from "zod";
+import { type Ack, type AckFn, ackSchema } from "../protocol/ack.js";
+import {
+  AgentAssignment,
+  type AgentClientToServer,
+  AgentRunState,
+  type AgentServerToClient,
+} from "../protocol/agent-socket.js";
+import type { ApiError } from "../protocol/errors.js";
+import { PROTOCOL_VERSION } from "../protocol/version.js";
+
+export type AgentEvent = keyof AgentClientToServer;
+export type Payload<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[0];
+export type AckData<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[1] extends AckFn<infer T> ? T : never;
+
+export interface LinkHandlers {
+  hello(run: AgentRunState, assignment: AgentAssignment): void;
+  runState(run: AgentRunState): void;
+  /** the server refused this agent for good (bad token, protocol version, duplicate) */
+  fatal(message: string): void;
+  log(line: string): void;
+  /** agent-process output only (not the instance log) */
+  debug(line: string): void;
+}
+
+export interface RequestOptions {
+  /** an ss-* command waits on it: fails with UNAVAILABLE when the server stays away too long */
+  fromCommand?: boolean;
+}
+
+interface Pending {
+  event: AgentEvent;
+  payload: Record<string, unknown>;
+  createdAt: number;
+  /** connection epoch it was last sent on; 0 = not yet */
+  epoch: number;
+  fromCommand: boolean;
+  resolve(ack: Ack<unknown>): void;
+  deadline?: NodeJS.Timeout;
+}
+
+const AnyAck = ackSchema(z.unknown());
+const Hello = z.object({ run: AgentRunState, assignment: AgentAssignment });
+const FATAL = /^(UNAUTHORIZED|CONFLICT)\b/;
+/** waits the server should have answered (it owns the timeout) plus this before we give up ourselves */
+const DEADLINE_SLACK_MS = 5000;
+
+/**
+ * The agent's one socket.io connection. Every request is kept until its first ack and re-sent on each
+ * new connection: an ack of an emit made before a disconnect never fires, and the server makes
+ * re-sent sets, log chunks and completions idempotent.
+ */
+export class ServerLink {
+  private readonly socket: Socket<AgentServerToClient, AgentClientToServer>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** bumped at each agent:hello; requests are only sent once the server said hello on this connection */
+  private epoch = 0;
+  private ready = false;
+  private offlineSince: number | null = Date.now();
+  private offlineTimer: NodeJS.Timeout | undefined;
+  private retryDelay = 500;
+  private readonly drainWaiters: (() => void)[] = [];
+
+  constructor(
+    serviceUrl: string,
+    token: string,
+    private readonly handlers: LinkHandlers,
+    private readonly serverWaitMs: number,
+  ) {
+    this.socket = io(`${serviceUrl}/agent`, {
+      auth: { token, protocolVersion: PROTOCOL_VERSION },
+      transports: ["websocket"],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      autoConnect: false,
+    });
+    this.socket.on("connect_error", (err) => this.onConnectError(err));
+    this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
+    this.socket.on("agent:hello", (msg) => this.onHello(msg));
+    this.socket.on("run:state", (msg) => {
+      const run = AgentRunState.safeParse(msg);
+      if (run.success) this.handlers.runState(run.data);
+      else this.handlers.log(`ignoring malformed run:state: ${run.error.message}`);
+    });
+    this.armOfflineTimer();
+  }
+
+  connect(): void {
+    this.socket.connect();
+  }
+
+  close(): void {
+    clearTimeout(this.offlineTimer);
+    for (const p of this.pending.values()) clearTimeout(p.deadline);
+    this.socket.close();
+  }
+
+  /** Sends now if connected, else on the next connection; resolves with the first ack. */
+  request<E extends AgentEvent>(event: E, payload: Payload<E>, opts: RequestOptions = {}): Promise<Ack<AckData<E>>> {
+    return this.start(event, payload, opts).done;
+  }
+
+  /** Like request, with the id that `settle` takes. */
+  start<E extends AgentEvent>(
+    event: E,
+    payload: Payload<E>,
+    opts: RequestOptions = {},
+  ): { id: number; done: Promise<Ack<AckData<E>>> } {
+    const id = this.nextId++;
+    const done = new Promise<Ack<AckData<E>>>((resolve) => {
+      const entry: Pending = {
+        event,
+        payload: { ...(payload as Record<string, unknown>) },
+        createdAt: Date.now(),
+        epoch: 0,
+        fromCommand: opts.fromCommand === true,
+        resolve: resolve as (ack: Ack<unknown>) => void,
+      };
+      this.pending.set(id, entry);
+      if (entry.fromCommand && this.offlineSince !== null && Date.now() - this.offlineSince >= this.serverWaitMs) {
+        this.settle(id, { ok: false, error: this.unreachableError() });
+        return;
+      }
+      const timeout = entry.payload.timeout;
+      if (typeof timeout === "number" && timeout > 0) {
+        entry.deadline = setTimeout(
+          () => this.settle(id, { ok: false, error: { code: "TIMEOUT", message: this.timeoutMessage(entry) } }),
+          timeout * 1000 + DEADLINE_SLACK_MS,
+        );
+      }
+      if (this.ready) this.send(id, entry);
+    });
+    return { id, done };
+  }
+
+  /** Answers a pending request locally (abort, caller gone); a later server ack is then ignored. */
+  settle(id: number, ack: Ack<unknown>): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    clearTimeout(entry.deadline);
+    entry.resolve(ack);
+    if (this.drainWaiters.length && !this.hasOwnBacklog()) {
+      for (const done of this.drainWaiters.splice(0)) done();
+    }
+  }
+
+  /** Resolves once the agent's own requests (log chunks, completions) are acknowledged, or after `ms`. */
+  drained(ms: number): Promise<void> {
+    if (!this.ready || !this.hasOwnBacklog()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.drainWaiters.push(done);
+    });
+  }
+
+  private hasOwnBacklog(): boolean {
+    return [...this.pending.values()].some((p) => !p.fromCommand);
+  }
+
+  private send(id: number, entry: Pending): void {
+    let payload = entry.payload;
+    const timeout = payload.timeout;
+    if (entry.epoch > 0 && typeof timeout === "number" && timeout > 0) {
+      // a re-sent wait keeps its original deadline
+      const remaining = timeout - (Date.now() - entry.createdAt) / 1000;
+      if (remaining < 0.001) {
+        this.settle(id, { ok: false, error: { code: "TIMEOUT", message: this.timeoutMessage(entry) } });
+        return;
+      }
+      payload = { ...payload, timeout: Math.ceil(remaining * 1000) / 1000 };
+    }
+    entry.epoch = this.epoch;
+    const emit = this.socket.emit as unknown as (event: string, payload: unknown, ack: (res: unknown) => void) => void;
+    emit.call(this.socket, entry.event, payload, (res: unknown) => {
+      const ack = AnyAck.safeParse(res);
+      this.settle(
+        id,
+        ack.success
+          ? (ack.data as Ack<unknown>)
+          : { ok: false, error: { code: "INTERNAL", message: `malformed ack to ${entry.event}` } },
+      );
+    });
+  }
+
+  private onHello(msg: unknown): void {
+    const hello = Hello.safeParse(msg);
+    if (!hello.success) {
+      this.handlers.log(`ignoring malformed agent:hello: ${hello.error.message}`);
+      return;
+    }
+    this.epoch++;
+    this.ready = true;
+    this.retryDelay = 500;
+    this.offlineSince = null;
+    clearTimeout(this.offlineTimer);
+    const resend = [...this.pending].filter(([, p]) => p.epoch < this.epoch);
+    if (resend.some(([, p]) => p.epoch > 0)) this.handlers.log(`reconnected: re-sending ${resend.length} request(s)`);
+    for (const [id, p] of resend) this.send(id, p);
+    this.handlers.hello(hello.data.run, hello.data.assignment);
+  }
+
+  private onDisconnect(reason: string): void {
+    this.ready = false;
+    this.offlineSince = Date.now();
+    this.armOfflineTimer();
+    this.handlers.log(`disconnected from server: ${reason}`);
+    // the client only reconnects by itself after transport failures, not when the server hung up
+    if (reason === "io server disconnect") this.retryLater();
+  }
+
+  private onConnectError(err: Error): void {
+    if (FATAL.test(err.message)) {
+      this.handlers.fatal(err.message);
+      return;
+    }
+    const cause = (err as Error & { description?: { message?: string } }).description?.message;
+    // stdout only: a long outage must not pile up chunks for the instance log
+    this.handlers.debug(`cannot connect to server: ${err.message}${cause ? ` (${cause})` : ""}`);
+    // a middleware refusal stops socket.io's own retries (`active` false); transport errors keep them
+    if (!this.socket.active) this.retryLater();
+  }
+
+  private retryLater(): void {
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, 10_000);
+    setTimeout(() => {
+      if (!this.socket.connected) this.socket.connect();
+    }, delay);
+  }
+
+  private armOfflineTimer(): void {
+    clearTimeout(this.offlineTimer);
+    this.offlineTimer = setTimeout(() => {
+      for (const [id, p] of this.pending) {
+        if (p.fromCommand) this.settle(id, { ok: false, error: this.unreachableError() });
+      }
+    }, this.serverWaitMs);
+    this.offlineTimer.unref();
+  }
+
+  private unreachableError(): ApiError {
+    return { code: "UNAVAILABLE", message: `server unreachable for ${Math.round(this.serverWaitMs / 1000)} s` };
+  }
+
+  private timeoutMessage(p: Pending): string {
+    return `timed out waiting for ${String(p.payload.key ?? p.payload.name ?? p.event)}`;
+  }
+}

@@ -1,0 +1,82 @@
+import fs from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { Connection } from "./config.js";
+import { CliError, EXIT, exitForStatus } from "./errors.js";
+
+/** Encodes each segment of a slash-separated path (module paths keep their slashes). */
+export const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
+
+/** Thin REST client: bearer token, server errors become CliErrors carrying the server's message. */
+export class ApiClient {
+  constructor(readonly conn: Connection) {}
+
+  get url(): string {
+    return this.conn.url;
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.conn.token) headers.authorization = `Bearer ${this.conn.token}`;
+    let res: Response;
+    try {
+      res = await fetch(`${this.conn.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(
+        EXIT.UNREACHABLE,
+        `cannot reach the server at ${this.conn.url} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? (set SLIPSTREAM_URL or --url)`,
+      );
+    }
+    if (!res.ok) throw await this.failure(res);
+    return res;
+  }
+
+  private async failure(res: Response): Promise<CliError> {
+    const text = await res.text().catch(() => "");
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const parsed = JSON.parse(text) as { error?: { message?: string } };
+      if (parsed.error?.message) message = parsed.error.message;
+    } catch {
+      if (text) message = `${message}: ${text.slice(0, 200)}`;
+    }
+    if (res.status === 401 && !this.conn.token && !this.conn.anonymous) {
+      message = this.conn.storedFor
+        ? `not signed in to ${this.conn.url} (the stored token is for ${this.conn.storedFor}); run slipstream login`
+        : "not signed in: run slipstream login, or set SLIPSTREAM_TOKEN";
+    }
+    if (res.status >= 500) message = `server error at ${this.conn.url}: ${message}`;
+    return new CliError(exitForStatus(res.status), message);
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body);
+    return (await res.json()) as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.json<T>("GET", path);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.json<T>("POST", path, body ?? {});
+  }
+
+  async text(path: string): Promise<string> {
+    return (await this.send("GET", path)).text();
+  }
+
+  /** Streams a response body into a file. */
+  async download(path: string, file: string): Promise<void> {
+    const res = await this.send("GET", path);
+    if (!res.body) throw new CliError(EXIT.UNREACHABLE, `empty response for ${path}`);
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream), fs.createWriteStream(file));
+  }
+}

@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { type RunDetail, type RuntimeParam, TERMINAL_STATES } from "../../protocol/run.js";
+import { apiFor } from "../context.js";
+import { printJson, println, when } from "../format.js";
+
+/** The per-instance lines of `status`: completion of the current state and how to reach the machine. */
+function instanceLines(run: RunDetail, params: Map<string, string | null>): string[] {
+  const lines: string[] = [];
+  const ended = TERMINAL_STATES.includes(run.state);
+  for (const node of run.nodes) {
+    lines.push(`  ${node.name}  image ${node.image}  cloud ${node.cloud}  ×${node.multiplicity}`);
+    const instances = run.instances.filter((i) => i.node === node.name).sort((a, b) => a.index - b.index);
+    for (const i of instances) {
+      const mark = !i.live ? "removed" : ended ? "" : i.completed ? `✓ ${run.state}` : `… ${run.state}`;
+      const host = params.get(`${i.name}:hostname`);
+      const ssh = params.get(`${i.name}:url.ssh`);
+      const custom = params.get(`${i.name}:statecustom`);
+      const parts = [`    ${i.name.padEnd(12)}`, mark.padEnd(18)];
+      if (host) parts.push(`host ${host}`);
+      if (ssh) parts.push(`ssh ${ssh}`);
+      if (custom) parts.push(`"${custom}"`);
+      lines.push(parts.join(" ").trimEnd());
+    }
+  }
+  return lines;
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("a run's state, abort message, nodes and instances")
+    .argument("<run>", "run id")
+    .option("--json", "print the API's JSON")
+    .action(async (runId: string, opts: { json?: boolean }, cmd: Command) => {
+      const api = await apiFor(cmd);
+      const id = encodeURIComponent(runId);
+      const run = await api.get<RunDetail>(`/api/runs/${id}`);
+      if (opts.json) return printJson(run);
+      const { params } = await api.get<{ params: RuntimeParam[] }>(`/api/runs/${id}/params`);
+      const values = new Map(params.map((p) => [p.key, p.value]));
+      println(`Run ${run.id}  ${run.module}`);
+      println(`${api.url}/runs/${run.id}`);
+      if (run.abort) println(`\n  ABORTED: ${run.abort}\n`);
+      const rows: [string, string][] = [
+        ["state", run.state + (run.recoveryMode ? "  (recovery mode)" : "")],
+        ["keep-running", run.keepRunning],
+        ["scalable", run.scalable ? "yes" : "no"],
+        ["owner", run.owner],
+        ["created", when(run.createdAt)],
+        ["updated", when(run.updatedAt)],
+      ];
+      if (run.tags.length) rows.push(["tags", run.tags.join(",")]);
+      if (run.deadline) rows.push(["deadline", when(run.deadline)]);
+      for (const [k, v] of rows) println(`${k.padEnd(13)} ${v}`);
+      println("nodes");
+      for (const line of instanceLines(run, values)) println(line);
+    });
+}

@@ -1,0 +1,31 @@
+import { Command } from "commander";
+import { registerLogin } from "./commands/login.js";
+import { registerModules } from "./commands/modules.js";
+import { registerParams } from "./commands/params.js";
+import { registerReports } from "./commands/reports.js";
+import { registerRun } from "./commands/run.js";
+import { registerRuns } from "./commands/runs.js";
+import { registerStatus } from "./commands/status.js";
+import { registerSteering } from "./commands/steer.js";
+
+/** The `slipstream` command tree. Errors are thrown (exitOverride), and main.ts turns them into exit codes. */
+export function buildProgram(): Command {
+  const program = new Command("slipstream")
+    .description("SlipStream: deploy and test multi-machine systems")
+    .option("--url <url>", "server URL (default: $SLIPSTREAM_URL, else the stored login's, else http://localhost:8080)")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      // commander's own errors read `error: ...`: print them as ours
+      outputError: (str, write) => write(`slipstream: ${str.replace(/^error: /, "")}`),
+    });
+  registerLogin(program);
+  registerModules(program);
+  registerRun(program);
+  registerRuns(program);
+  registerStatus(program);
+  registerParams(program);
+  registerSteering(program);
+  registerReports(program);
+  return program;
+}

@@ -1,0 +1,168 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Server } from "socket.io";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AgentClientToServer, AgentServerToClient } from "../../protocol/agent-socket.js";
+import { buildAgentBundle } from "../../scripts/build-agent.js";
+import { createLocalConnector } from "./local.js";
+import type { Connector, InstanceLaunch, StopTarget } from "./types.js";
+
+let root: string;
+let bundleDir: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "ss-local-"));
+  bundleDir = path.join(root, "bundle");
+  await buildAgentBundle(bundleDir);
+});
+afterEach(async () => {
+  for (const { connector, target } of launched.splice(0)) await connector.stop(target, { keep: false });
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+/** Every instance a test starts, stopped again after it even when the test fails. */
+const launched: { connector: Connector; target: StopTarget }[] = [];
+async function startTracked(connector: Connector, l: InstanceLaunch) {
+  const s = await connector.start(l);
+  launched.push({ connector, target: { runId: l.runId, instance: l.instance, ...s } });
+  return s;
+}
+
+const launch = (instance: string, serviceUrl = "http://127.0.0.1:1") => ({
+  runId: "run-7",
+  instance,
+  node: instance.split(".")[0],
+  cloud: "local",
+  serviceUrl,
+  token: "local-token-0123456789",
+});
+
+const pidOf = (instanceId: string) => Number(instanceId.replace("local-", ""));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Process group of a pid, from /proc/<pid>/stat (the field after state and ppid). */
+async function pgidOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}
+
+/** Test-side wait for something the agent does on its own (no event reaches the test). */
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("local connector", () => {
+  it("starts the agent in its own process group and stops it, removing the workspace", async () => {
+    const connector = createLocalConnector({ dataDir: path.join(root, "data"), bundleDir });
+    const started = await startTracked(connector, launch("apache.1"));
+    expect(started.hostname).toBe("127.0.0.1");
+    expect(started.workspace).toBe(path.join(root, "data/instances/run-7/apache.1"));
+    expect(started.instanceId).toMatch(/^local-\d+$/);
+    const pid = pidOf(started.instanceId);
+    expect(await pgidOf(pid)).toBe(pid);
+    // the agent prepares its workspace even though the server is unreachable
+    await eventually(
+      async () =>
+        (await readFile(path.join(started.workspace, "agent.out"), "utf8")).includes("Agent of apache.1") || undefined,
+      "the agent's start line",
+    );
+    expect(existsSync(path.join(started.workspace, "slipstream.setenv"))).toBe(true);
+
+    await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(started.workspace)).toBe(false);
+    // stopping again (already dead) is fine
+    await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
+  });
+
+  it("keeps the workspace with keep, and stops from instanceId/workspace alone (after a server restart)", async () => {
+    const dataDir = path.join(root, "data-keep");
+    const started = await startTracked(createLocalConnector({ dataDir, bundleDir }), launch("client.1"));
+    const pid = pidOf(started.instanceId);
+    const afterRestart = createLocalConnector({ dataDir, bundleDir });
+    await afterRestart.stop(
+      { runId: "run-7", instance: "client.1", instanceId: started.instanceId, workspace: started.workspace },
+      { keep: true },
+    );
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(path.join(started.workspace, "agent.out"))).toBe(true);
+  });
+
+  it("kills the whole tree: the recipe's children and a daemon in another session", async () => {
+    // a minimal /agent peer: enough for the agent to run its execute target
+    const http = createServer();
+    const io = new Server<AgentClientToServer, AgentServerToClient>(http);
+    io.of("/agent").on("connection", (socket) => {
+      socket.on("log:append", (_req, ack) => ack({ ok: true, data: { seq: null } }));
+      socket.on("state:complete", (req, ack) => ack({ ok: true, data: { state: String(req.state) } }));
+      socket.emit("agent:hello", {
+        run: {
+          seq: 1,
+          runId: "run-7",
+          instance: "client.2",
+          state: "Executing",
+          abort: null,
+          recoveryMode: false,
+          completed: false,
+          live: true,
+          scaling: null,
+        },
+        assignment: {
+          node: "client",
+          index: 2,
+          cloud: "local",
+          targets: {
+            execute: [
+              "#!/bin/sh",
+              "sleep 1000 &",
+              'echo $! > "$TMPDIR/child.pid"',
+              '(setsid sleep 1000 & echo $! > "$TMPDIR/daemon.pid")',
+              'echo $$ > "$TMPDIR/script.pid"',
+              "sleep 1000",
+            ].join("\n"),
+          },
+        },
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      const connector = createLocalConnector({ dataDir: path.join(root, "data-tree"), bundleDir, killGraceSeconds: 1 });
+      const started = await startTracked(connector, launch("client.2", url));
+      const tmp = path.join(started.workspace, "tmp");
+      const read = (f: string) => readFile(path.join(tmp, f), "utf8").then((s) => Number(s) || undefined);
+      const script = await eventually(() => read("script.pid"), "the execute script");
+      const child = await eventually(() => read("child.pid"), "its child");
+      const daemon = await eventually(() => read("daemon.pid"), "its daemon");
+      expect(await pgidOf(script)).not.toBe(pidOf(started.instanceId));
+      expect(await pgidOf(daemon)).not.toBe(script);
+      for (const pid of [pidOf(started.instanceId), script, child, daemon]) expect(alive(pid)).toBe(true);
+
+      await connector.stop({ runId: "run-7", instance: "client.2", ...started }, { keep: false });
+      await eventually(
+        async () => ([pidOf(started.instanceId), script, child, daemon].some(alive) ? undefined : true),
+        "every process gone",
+        3000,
+      );
+      expect(existsSync(started.workspace)).toBe(false);
+    } finally {
+      await new Promise((resolve) => io.close(resolve));
+    }
+  });
+});
