@@ -1,12 +1,23 @@
+import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { TopBar } from "./components/shell";
+import { Providers } from "./providers";
 import "./globals.css";
 
-export const metadata = { title: "SlipStream", description: "Multi-machine deployment and testing" };
+export const metadata: Metadata = {
+  title: { default: "SlipStream", template: "%s · SlipStream" },
+  description: "Multi-machine deployment and testing, watched live by the whole team",
+};
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        <Providers>
+          <TopBar />
+          <main className="page">{children}</main>
+        </Providers>
+      </body>
     </html>
   );
 }

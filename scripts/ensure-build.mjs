@@ -17,7 +17,11 @@ function newest(dir) {
   return t;
 }
 
-const sources = Math.max(newest(path.join(root, "app")), newest(path.join(root, "protocol")), fs.statSync(path.join(root, "next.config.ts")).mtimeMs);
+const sources = Math.max(
+  newest(path.join(root, "app")),
+  newest(path.join(root, "protocol")),
+  fs.statSync(path.join(root, "next.config.ts")).mtimeMs,
+);
 if (!fs.existsSync(buildId) || fs.statSync(buildId).mtimeMs < sources) {
   console.log("Building the UI (first start or sources changed)…");
   const r = spawnSync("npx", ["next", "build"], { cwd: root, stdio: "inherit" });

@@ -17,10 +17,10 @@ import { createApi } from "./http/api.js";
 import { sendError, sendJson } from "./http/respond.js";
 import { ModuleService } from "./modules/service.js";
 import { ReportFiles } from "./reports/store.js";
+import { ROOT } from "./root.js";
 import { Deadlines } from "./runs/deadlines.js";
 import { RunEffects } from "./runs/effects.js";
 import { RunService } from "./runs/service.js";
-import { ROOT } from "./root.js";
 import { seedExamples } from "./seed.js";
 import { attachAgentNamespace } from "./sockets/agent.js";
 import { attachUiNamespace } from "./sockets/ui.js";
@@ -58,7 +58,9 @@ async function ensureWritable(dir: string): Promise<void> {
     await fs.writeFile(probe, "");
     await fs.rm(probe);
   } catch (err) {
-    throw new Error(`data directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? err}); set DATA_DIR`);
+    throw new Error(
+      `data directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? err}); set DATA_DIR`,
+    );
   }
 }
 
@@ -66,7 +68,8 @@ function listen(server: http.Server, port: number, host: string | undefined): Pr
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
-      if (err.code === "EADDRINUSE") reject(new Error(`port ${port} is already in use; stop the other server or set PORT`));
+      if (err.code === "EADDRINUSE")
+        reject(new Error(`port ${port} is already in use; stop the other server or set PORT`));
       else if (err.code === "EACCES") reject(new Error(`no permission to listen on port ${port}; set PORT`));
       else reject(err);
     };
@@ -106,7 +109,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const bundle = await buildAgentBundle(path.join(dataDir, "agent"));
   const connectors = new Map<string, Connector>([
-    ["local", createLocalConnector({ dataDir, bundleDir: path.dirname(bundle.agent), killGraceSeconds: opts.killGraceSeconds })],
+    [
+      "local",
+      createLocalConnector({ dataDir, bundleDir: path.dirname(bundle.agent), killGraceSeconds: opts.killGraceSeconds }),
+    ],
     ...(opts.connectors ?? new Map()),
   ]);
 
@@ -139,7 +145,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   const agents = attachAgentNamespace(io, app);
   attachUiNamespace(io, app);
-  app.effects = new RunEffects({ svc: runs, connectors, reports, serviceUrl: () => url, log, isConnected: agents.isConnected });
+  app.effects = new RunEffects({
+    svc: runs,
+    connectors,
+    reports,
+    serviceUrl: () => url,
+    log,
+    isConnected: agents.isConnected,
+  });
   runs.effects = (rt, actions, tx) => app.effects.run(rt, actions, tx);
 
   const api = createApi(app);
@@ -156,9 +169,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (u.pathname.startsWith("/socket.io/")) return; // socket.io answers these itself
     if (u.pathname === "/api" || u.pathname.startsWith("/api/")) {
       const match = api.match(req.method ?? "GET", u.pathname);
-      if (match === null) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${u.pathname}` } });
+      if (match === null)
+        return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${u.pathname}` } });
       if (match === "method") {
-        return sendJson(res, 405, { error: { code: "BAD_REQUEST", message: `${req.method} is not allowed on ${u.pathname}` } });
+        return sendJson(res, 405, {
+          error: { code: "BAD_REQUEST", message: `${req.method} is not allowed on ${u.pathname}` },
+        });
       }
       Promise.resolve()
         .then(() => match.handler({ req, res, params: match.params, query: u.searchParams }))

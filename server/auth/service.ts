@@ -1,6 +1,6 @@
+import { z } from "zod";
 import { SlipError } from "../../protocol/errors.js";
 import { KeepRunning } from "../../protocol/run.js";
-import { z } from "zod";
 import type { Db } from "../db/open.js";
 import type { Caller } from "../modules/service.js";
 import { generatePassword, hashPassword, verifyPassword } from "./passwords.js";
@@ -83,7 +83,10 @@ export class AuthService {
   }
 
   /** A browser session: the cookie secret and the CSRF token the page must echo on state-changing requests. */
-  async createSession(username: string, password: string): Promise<{ token: string; csrfToken: string; user: AuthedUser }> {
+  async createSession(
+    username: string,
+    password: string,
+  ): Promise<{ token: string; csrfToken: string; user: AuthedUser }> {
     const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !ok) throw new SlipError("UNAUTHORIZED", "wrong username or password");
@@ -115,7 +118,9 @@ export class AuthService {
 
   revoke(token: string): void {
     const hash = hashToken(token);
-    this.db.$client.prepare("update api_tokens set revoked_at = ? where token_hash = ?").run(new Date().toISOString(), hash);
+    this.db.$client
+      .prepare("update api_tokens set revoked_at = ? where token_hash = ?")
+      .run(new Date().toISOString(), hash);
     this.cache.delete(hash);
   }
 
@@ -126,5 +131,4 @@ export class AuthService {
 
 const SESSION_DAYS = 7;
 
-const DUMMY_HASH =
-  "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+const DUMMY_HASH = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

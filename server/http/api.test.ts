@@ -32,12 +32,22 @@ describe("authentication", () => {
     }
   });
   it("a wrong password is refused without saying which part was wrong", async () => {
-    const res = await s.api<{ error: { message: string } }>("POST", "/api/auth/login", { username: "admin", password: "nope" }, null);
+    const res = await s.api<{ error: { message: string } }>(
+      "POST",
+      "/api/auth/login",
+      { username: "admin", password: "nope" },
+      null,
+    );
     expect(res.status).toBe(401);
     expect(res.body.error.message).toBe("wrong username or password");
   });
   it("a revoked token stops working at once", async () => {
-    const login = await s.api<{ token: string }>("POST", "/api/auth/login", { username: "admin", password: "test-admin-password" }, null);
+    const login = await s.api<{ token: string }>(
+      "POST",
+      "/api/auth/login",
+      { username: "admin", password: "test-admin-password" },
+      null,
+    );
     expect((await s.api("GET", "/api/me", undefined, login.body.token)).status).toBe(200);
     expect((await s.api("POST", "/api/auth/logout", undefined, login.body.token)).status).toBe(200);
     expect((await s.api("GET", "/api/me", undefined, login.body.token)).status).toBe(401);
@@ -71,12 +81,26 @@ describe("modules", () => {
       {
         files: [
           { path: "t/img", yaml: "kind: image\nparameters:\n  - { name: x, category: input }\n" },
-          { path: "t/dep", yaml: "kind: deployment\nnodes:\n  a: { image: img, mappings: { x: 'b:nope' } }\n  b: { image: img, mappings: { x: \"'1'\" } }\n" },
+          {
+            path: "t/dep",
+            yaml: "kind: deployment\nnodes:\n  a: { image: img, mappings: { x: 'b:nope' } }\n  b: { image: img, mappings: { x: \"'1'\" } }\n",
+          },
         ],
       },
       /nodes\.a\.mappings\.x/,
     ],
-    ["a negative multiplicity", { files: [{ path: "t/dep2", yaml: "kind: deployment\nnodes:\n  a: { image: /examples/tutorials/service-testing/apache, multiplicity: -1 }\n" }] }, /nodes\.a\.multiplicity/],
+    [
+      "a negative multiplicity",
+      {
+        files: [
+          {
+            path: "t/dep2",
+            yaml: "kind: deployment\nnodes:\n  a: { image: /examples/tutorials/service-testing/apache, multiplicity: -1 }\n",
+          },
+        ],
+      },
+      /nodes\.a\.multiplicity/,
+    ],
     ["a bad module path", { files: [{ path: "../x", yaml: "kind: project\n" }] }, /files\.0\.path/],
   ];
   for (const [what, body, message] of bad) {
@@ -95,12 +119,36 @@ describe("runs: bad input changes nothing", () => {
   const cases: [string, unknown, RegExp][] = [
     ["an unknown module", { module: "no/such" }, /not found/],
     ["an unknown field", { module: "examples/tutorials/service-testing/system", colour: "red" }, /colour/],
-    ["a negative multiplicity", { module: "examples/tutorials/service-testing/system", multiplicity: { client: -1 } }, /multiplicity\.client/],
-    ["an unknown node", { module: "examples/tutorials/service-testing/system", multiplicity: { db: 2 } }, /multiplicity\.db/],
-    ["an unknown cloud", { module: "examples/tutorials/service-testing/system", clouds: { client: "mars" } }, /clouds\.client: unknown cloud 'mars'/],
-    ["an override of an output", { module: "examples/tutorials/service-testing/system", params: { "apache:port": "1" } }, /params\.apache:port/],
-    ["an oversize value", { module: "examples/tutorials/service-testing/system", params: { "client:webserver.port": "x".repeat(4097) } }, /4096/],
-    ["a bad keep-running mode", { module: "examples/tutorials/service-testing/system", keepRunning: "sometimes" }, /keepRunning/],
+    [
+      "a negative multiplicity",
+      { module: "examples/tutorials/service-testing/system", multiplicity: { client: -1 } },
+      /multiplicity\.client/,
+    ],
+    [
+      "an unknown node",
+      { module: "examples/tutorials/service-testing/system", multiplicity: { db: 2 } },
+      /multiplicity\.db/,
+    ],
+    [
+      "an unknown cloud",
+      { module: "examples/tutorials/service-testing/system", clouds: { client: "mars" } },
+      /clouds\.client: unknown cloud 'mars'/,
+    ],
+    [
+      "an override of an output",
+      { module: "examples/tutorials/service-testing/system", params: { "apache:port": "1" } },
+      /params\.apache:port/,
+    ],
+    [
+      "an oversize value",
+      { module: "examples/tutorials/service-testing/system", params: { "client:webserver.port": "x".repeat(4097) } },
+      /4096/,
+    ],
+    [
+      "a bad keep-running mode",
+      { module: "examples/tutorials/service-testing/system", keepRunning: "sometimes" },
+      /keepRunning/,
+    ],
   ];
   for (const [what, body, message] of cases) {
     it(`creating a run with ${what} is refused`, async () => {
@@ -130,8 +178,12 @@ describe("runs: bad input changes nothing", () => {
       })
     ).body;
     const before = counts();
-    const put = (key: string, value: unknown) => s.api<{ error: { code: string; message: string } }>("PUT", `/api/runs/${run.id}/params/${key}`, { value });
-    expect((await put("client.1:nope", "x")).body.error).toEqual({ code: "UNKNOWN_KEY", message: "unknown key 'client.1:nope'" });
+    const put = (key: string, value: unknown) =>
+      s.api<{ error: { code: string; message: string } }>("PUT", `/api/runs/${run.id}/params/${key}`, { value });
+    expect((await put("client.1:nope", "x")).body.error).toEqual({
+      code: "UNKNOWN_KEY",
+      message: "unknown key 'client.1:nope'",
+    });
     expect((await put("bad key", "x")).body.error.code).toBe("UNKNOWN_KEY");
     expect((await put("client.1:statecustom", "x".repeat(4097))).body.error.message).toMatch(/value: .*4096/);
     expect((await put("ss:state", "Done")).body.error.message).toMatch(/read-only/);
@@ -139,7 +191,12 @@ describe("runs: bad input changes nothing", () => {
     expect(counts()).toEqual(before);
     // a human's set is fine and recorded with their name
     expect((await put("client.1:statecustom", "checked by hand")).status).toBe(200);
-    const events = (await s.api<{ events: { actor: string; body: { key?: string } }[] }>("GET", `/api/runs/${run.id}/events?type=param`)).body.events;
+    const events = (
+      await s.api<{ events: { actor: string; body: { key?: string } }[] }>(
+        "GET",
+        `/api/runs/${run.id}/events?type=param`,
+      )
+    ).body.events;
     expect(events.at(-1)).toMatchObject({ actor: "user:admin", body: { key: "client.1:statecustom" } });
   });
 

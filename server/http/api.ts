@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { parseMapping, resolveImageRef, serializeModuleYaml } from "../../core/modules.js";
 import {
   AbortBody,
   CreateRunBody,
@@ -7,18 +8,17 @@ import {
   ImportModulesBody,
   LoginBody,
   ModulePath,
-  parseOrThrow,
   PutModuleBody,
+  parseOrThrow,
   RunsQuery,
   ScaleBody,
   SetParamBody,
   SlipError,
 } from "../../protocol/index.js";
 import type { RunSummary } from "../../protocol/run.js";
-import { parseMapping, resolveImageRef, serializeModuleYaml } from "../../core/modules.js";
+import { clearSessionCookie, sessionCookie, setSessionCookie } from "../auth/cookies.js";
 import type { AuthedUser } from "../auth/service.js";
 import type { AppContext } from "../context.js";
-import { clearSessionCookie, sessionCookie, setSessionCookie } from "../auth/cookies.js";
 import { REPORT_NAME_RE } from "../reports/store.js";
 import { createRun } from "../runs/create.js";
 import { readEvents } from "../runs/event-log.js";
@@ -44,7 +44,8 @@ export function createApi(app: AppContext): Router {
       return u;
     }
     const session = auth.session(sessionCookie(req));
-    if (!session) throw new SlipError("UNAUTHORIZED", "sign in first: no valid token (slipstream login, or SLIPSTREAM_TOKEN)");
+    if (!session)
+      throw new SlipError("UNAUTHORIZED", "sign in first: no valid token (slipstream login, or SLIPSTREAM_TOKEN)");
     // a cookie is sent by the browser on its own; a state change must also prove it comes from our page
     if (req.method !== "GET" && req.method !== "HEAD" && req.headers["x-csrf-token"] !== session.csrfToken) {
       throw new SlipError("FORBIDDEN", "x-csrf-token header missing or wrong; reload the page");
@@ -82,7 +83,10 @@ export function createApi(app: AppContext): Router {
     .on("GET", "/api/auth/session", ({ req, res }) => {
       const session = auth.session(sessionCookie(req));
       if (!session) throw new SlipError("UNAUTHORIZED", "not signed in");
-      sendJson(res, 200, { user: { username: session.user.username, role: session.user.role }, csrfToken: session.csrfToken });
+      sendJson(res, 200, {
+        user: { username: session.user.username, role: session.user.role },
+        csrfToken: session.csrfToken,
+      });
     })
     .on("DELETE", "/api/auth/session", ({ req, res }) => {
       const token = sessionCookie(req);
@@ -103,7 +107,9 @@ export function createApi(app: AppContext): Router {
         display_name: string;
         role: string;
       }[];
-      sendJson(res, 200, { users: rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role })) });
+      sendJson(res, 200, {
+        users: rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role })),
+      });
     })
     .on("POST", "/api/users", async ({ req, res }) => {
       const u = user(req);
@@ -164,7 +170,11 @@ export function createApi(app: AppContext): Router {
         modules,
         u,
         b,
-        { keepRunning: u.profile.keepRunning, cloud: u.profile.defaultCloud, timeoutMinutes: u.profile.runTimeoutMinutes },
+        {
+          keepRunning: u.profile.keepRunning,
+          cloud: u.profile.defaultCloud,
+          timeoutMinutes: u.profile.runTimeoutMinutes,
+        },
         new Set(app.connectors.keys()),
       );
       app.deadlines.arm();
@@ -183,7 +193,13 @@ export function createApi(app: AppContext): Router {
       user(ctx.req);
       const rt = runOf(ctx);
       const params = [...rt.params.entries()]
-        .map(([key, p]) => ({ key, value: p.value, category: p.category, description: p.description, updatedSeq: p.seq }))
+        .map(([key, p]) => ({
+          key,
+          value: p.value,
+          category: p.category,
+          description: p.description,
+          updatedSeq: p.seq,
+        }))
         .sort((a, b) => a.key.localeCompare(b.key));
       sendJson(ctx.res, 200, { params, lastSeq: rt.lastSeq });
     })
@@ -279,7 +295,13 @@ export function createApi(app: AppContext): Router {
 /** What the Run… dialog offers: per node multiplicity and cloud, every literal (unmapped) input with its default. */
 function runOptions(app: AppContext, u: AuthedUser, path: string) {
   const mod = app.modules.get(path);
-  const nodeOf = (name: string, imagePath: string, multiplicity: number, cloud: string | undefined, mappings: Record<string, string>) => {
+  const nodeOf = (
+    name: string,
+    imagePath: string,
+    multiplicity: number,
+    cloud: string | undefined,
+    mappings: Record<string, string>,
+  ) => {
     const image = app.modules.image(imagePath);
     return {
       name,
@@ -299,7 +321,7 @@ function runOptions(app: AppContext, u: AuthedUser, path: string) {
         }),
     };
   };
-  let nodes;
+  let nodes: ReturnType<typeof nodeOf>[];
   if (mod.doc.kind === "image") nodes = [nodeOf("machine", mod.path, 1, undefined, {})];
   else if (mod.doc.kind === "deployment") {
     nodes = Object.entries(mod.doc.nodes).map(([name, n]) =>

@@ -3,7 +3,10 @@ import { HTTP_STATUS, SlipError } from "../../protocol/errors.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -32,7 +35,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
-  if (!type.includes("application/json")) throw new SlipError("BAD_REQUEST", "body: content-type must be application/json");
+  if (!type.includes("application/json"))
+    throw new SlipError("BAD_REQUEST", "body: content-type must be application/json");
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 

@@ -1,4 +1,5 @@
-import { SlipError } from "../../protocol/errors.js";
+import { parseModuleYaml, validateDeployment, validateImage } from "../../core/modules.js";
+import { parseOrThrow, SlipError } from "../../protocol/errors.js";
 import {
   type DeploymentModule,
   type ImageModule,
@@ -6,8 +7,6 @@ import {
   ModulePath,
   type ModuleRecord,
 } from "../../protocol/modules.js";
-import { parseOrThrow } from "../../protocol/errors.js";
-import { parseModuleYaml, validateDeployment, validateImage } from "../../core/modules.js";
 import type { Db } from "../db/open.js";
 
 interface ModuleRow {
@@ -49,11 +48,11 @@ export class ModuleService {
 
   list(prefix?: string): ModuleRecord[] {
     const rows = this.db.$client
-      .prepare(
-        "select modules.*, users.username from modules join users on users.id = modules.owner_id order by path",
-      )
+      .prepare("select modules.*, users.username from modules join users on users.id = modules.owner_id order by path")
       .all() as ModuleRow[];
-    return rows.filter((r) => !prefix || r.path === prefix || r.path.startsWith(`${prefix}/`)).map((r) => this.record(r));
+    return rows
+      .filter((r) => !prefix || r.path === prefix || r.path.startsWith(`${prefix}/`))
+      .map((r) => this.record(r));
   }
 
   get(path: string): ModuleRecord {

@@ -1,8 +1,8 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { SlipError } from "../../protocol/errors.js";
 
 export const REPORT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*_report_[A-Za-z0-9_.:-]+\.tgz$/;

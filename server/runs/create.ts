@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type CreateRunBody, SlipError } from "../../protocol/index.js";
-import type { DeploymentModule, ImageModule } from "../../protocol/modules.js";
-import type { KeepRunning } from "../../protocol/run.js";
 import { resolveImageRef } from "../../core/modules.js";
 import { globalParams, instanceParams, nodeParams } from "../../core/params.js";
 import { createRun as createRunSnapshot } from "../../core/run-machine.js";
-import { type RunNodeSpec, type RunSpec, instanceNames } from "../../core/run-spec.js";
+import { instanceNames, type RunNodeSpec, type RunSpec } from "../../core/run-spec.js";
+import { type CreateRunBody, SlipError } from "../../protocol/index.js";
+import type { DeploymentModule, ImageModule } from "../../protocol/modules.js";
+import type { KeepRunning } from "../../protocol/run.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import type { Caller, ModuleService } from "../modules/service.js";
 import { RunRuntime } from "./runtime.js";
@@ -22,14 +22,23 @@ function resolveSpec(modules: ModuleService, body: CreateRunBody, defaults: RunD
   const mod = modules.get(body.module);
   let nodes: RunNodeSpec[];
   if (mod.doc.kind === "image") {
-    nodes = [{ name: "machine", imagePath: mod.path, image: mod.doc, multiplicity: 1, cloud: defaults.cloud, mappings: {} }];
+    nodes = [
+      { name: "machine", imagePath: mod.path, image: mod.doc, multiplicity: 1, cloud: defaults.cloud, mappings: {} },
+    ];
   } else if (mod.doc.kind === "deployment") {
     const doc = mod.doc as DeploymentModule;
     nodes = Object.entries(doc.nodes).map(([name, node]) => {
       const imagePath = resolveImageRef(mod.path, node.image, `nodes.${name}.image`);
       const image = modules.image(imagePath);
       if (!image) throw new SlipError("BAD_REQUEST", `nodes.${name}.image: unknown image '${imagePath}'`);
-      return { name, imagePath, image, multiplicity: node.multiplicity, cloud: node.cloud ?? defaults.cloud, mappings: node.mappings };
+      return {
+        name,
+        imagePath,
+        image,
+        multiplicity: node.multiplicity,
+        cloud: node.cloud ?? defaults.cloud,
+        mappings: node.mappings,
+      };
     });
   } else {
     throw new SlipError("BAD_REQUEST", `module: '${body.module}' is a project; run an image or a deployment`);
@@ -47,7 +56,10 @@ function resolveSpec(modules: ModuleService, body: CreateRunBody, defaults: RunD
   }
   for (const n of nodes) {
     if (!clouds.has(n.cloud)) {
-      throw new SlipError("BAD_REQUEST", `clouds.${n.name}: unknown cloud '${n.cloud}' (known: ${[...clouds].join(", ")})`);
+      throw new SlipError(
+        "BAD_REQUEST",
+        `clouds.${n.name}: unknown cloud '${n.cloud}' (known: ${[...clouds].join(", ")})`,
+      );
     }
   }
   for (const key of Object.keys(body.params)) {
@@ -56,7 +68,10 @@ function resolveSpec(modules: ModuleService, body: CreateRunBody, defaults: RunD
     if (!spec) throw new SlipError("BAD_REQUEST", `params.${key}: no node '${node}' in ${body.module}`);
     const param = spec.image.parameters.find((p: ImageModule["parameters"][number]) => p.name === name);
     if (param?.category !== "input") {
-      throw new SlipError("BAD_REQUEST", `params.${key}: '${name}' is not an input parameter of image '${spec.imagePath}'`);
+      throw new SlipError(
+        "BAD_REQUEST",
+        `params.${key}: '${name}' is not an input parameter of image '${spec.imagePath}'`,
+      );
     }
   }
   return {
@@ -82,11 +97,28 @@ export function createRun(
   const spec = resolveSpec(modules, body, defaults, clouds);
   const keepRunning = body.keepRunning ?? defaults.keepRunning;
   const id = randomUUID();
-  const instances = spec.nodes.flatMap((n) => instanceNames(n.name, 1, n.multiplicity).map((name) => ({ name, node: n.name })));
+  const instances = spec.nodes.flatMap((n) =>
+    instanceNames(n.name, 1, n.multiplicity).map((name) => ({ name, node: n.name })),
+  );
   const step = createRunSnapshot({ instances, keepRunning, scalable: body.scalable });
   const now = new Date().toISOString();
   const deadline = new Date(Date.now() + spec.timeoutMinutes * 60_000).toISOString();
-  const rt = new RunRuntime(id, spec, caller.id, caller.username, keepRunning, body.scalable, body.tags, step.snapshot, 0, new Map(), new Map(), now, now, deadline);
+  const rt = new RunRuntime(
+    id,
+    spec,
+    caller.id,
+    caller.username,
+    keepRunning,
+    body.scalable,
+    body.tags,
+    step.snapshot,
+    0,
+    new Map(),
+    new Map(),
+    now,
+    now,
+    deadline,
+  );
   const sqlite = svc.db.$client;
   // The run row must exist before the transaction's own writes reference it; it shares the transaction.
   const insertRun = sqlite.prepare(
@@ -96,12 +128,28 @@ export function createRun(
   svc.adopt(rt);
   try {
     svc.transact(rt, `user:${caller.username}`, (tx) => {
-      insertRun.run(id, spec.module, caller.id, JSON.stringify(spec), keepRunning, body.scalable ? 1 : 0, JSON.stringify(body.tags), deadline, now, now);
+      insertRun.run(
+        id,
+        spec.module,
+        caller.id,
+        JSON.stringify(spec),
+        keepRunning,
+        body.scalable ? 1 : 0,
+        JSON.stringify(body.tags),
+        deadline,
+        now,
+        now,
+      );
       tx.event({ type: "created", module: spec.module, instances: instances.map((i) => i.name) });
       tx.event({ type: "state", from: null, to: "Initializing" }, "server");
       tx.declare(globalParams(body.tags).map((p) => (p.key === "ss:state" ? { ...p, value: "Initializing" } : p)));
       for (const node of spec.nodes) {
-        tx.declare(nodeParams(node.name, Array.from({ length: node.multiplicity }, (_, i) => i + 1)));
+        tx.declare(
+          nodeParams(
+            node.name,
+            Array.from({ length: node.multiplicity }, (_, i) => i + 1),
+          ),
+        );
         for (let i = 1; i <= node.multiplicity; i++) {
           tx.putInstance({
             name: `${node.name}.${i}`,

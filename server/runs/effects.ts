@@ -41,7 +41,9 @@ export class RunEffects {
         this.startAll(rt).catch(fail).finally(done);
         break;
       case "startScaledMachines":
-        Promise.all(effect.params.instances.map((i) => this.start(rt, i))).catch(fail).finally(done);
+        Promise.all(effect.params.instances.map((i) => this.start(rt, i)))
+          .catch(fail)
+          .finally(done);
         break;
       case "stopMachines":
         this.stopAllAndFinalize(rt).catch(fail).finally(done);

@@ -16,7 +16,15 @@ export function readEvents(db: Db, runId: string, since: number, limit: number, 
       ? db.$client
           .prepare("select * from events where run_id = ? and seq > ? and type = ? order by seq limit ?")
           .all(runId, since, type, limit)
-      : db.$client.prepare("select * from events where run_id = ? and seq > ? order by seq limit ?").all(runId, since, limit)
+      : db.$client
+          .prepare("select * from events where run_id = ? and seq > ? order by seq limit ?")
+          .all(runId, since, limit)
   ) as EventRow[];
-  return rows.map((r) => ({ runId: r.run_id, seq: r.seq, at: r.at, actor: r.actor, body: JSON.parse(r.body) as RunEventBody }));
+  return rows.map((r) => ({
+    runId: r.run_id,
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    body: JSON.parse(r.body) as RunEventBody,
+  }));
 }

@@ -1,7 +1,7 @@
-import type { Db } from "../db/open.js";
-import type { KeepRunning } from "../../protocol/run.js";
 import { restoreRun } from "../../core/run-machine.js";
 import type { RunSpec } from "../../core/run-spec.js";
+import type { KeepRunning } from "../../protocol/run.js";
+import type { Db } from "../db/open.js";
 import { type InstanceRecord, type ParamEntry, RunRuntime } from "./runtime.js";
 
 interface RunRow {
@@ -30,7 +30,13 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
   const params = new Map<string, ParamEntry>();
   for (const p of sqlite
     .prepare("select key, value, category, description, updated_seq from params where run_id = ?")
-    .all(runId) as { key: string; value: string | null; category: ParamEntry["category"]; description: string; updated_seq: number }[]) {
+    .all(runId) as {
+    key: string;
+    value: string | null;
+    category: ParamEntry["category"];
+    description: string;
+    updated_seq: number;
+  }[]) {
     params.set(p.key, { value: p.value, category: p.category, description: p.description, seq: p.updated_seq });
   }
   const instances = new Map<string, InstanceRecord>();

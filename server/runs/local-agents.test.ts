@@ -56,7 +56,15 @@ describe("the tutorial on the local cloud, with real agents", () => {
     const { run, w } = await launch(s, { module: SYSTEM });
     const end = await w.ended();
     expect(end.body).toMatchObject({ to: "Done" });
-    expect(states(w.events)).toEqual(["Initializing", "Provisioning", "Executing", "SendingReports", "Ready", "Finalizing", "Done"]);
+    expect(states(w.events)).toEqual([
+      "Initializing",
+      "Provisioning",
+      "Executing",
+      "SendingReports",
+      "Ready",
+      "Finalizing",
+      "Done",
+    ]);
     const { dir, files } = await fetchReports(s, run.id);
     const names = Object.keys(files);
     expect(names).toHaveLength(3);
@@ -64,7 +72,9 @@ describe("the tutorial on the local cloud, with real agents", () => {
     const apache = names.find((n) => n.startsWith("apache.1_report_"))!;
     expect(names.some((n) => n.startsWith("orchestrator_report_"))).toBe(true);
     const dataFile = files[client].find((f) => f.endsWith("data.txt"))!;
-    expect(await fs.readFile(path.join(dir, client.replace(".tgz", ""), dataFile), "utf8")).toContain("Welcome to SlipStream!");
+    expect(await fs.readFile(path.join(dir, client.replace(".tgz", ""), dataFile), "utf8")).toContain(
+      "Welcome to SlipStream!",
+    );
     expect(files[apache].some((f) => f.endsWith("access.log"))).toBe(true);
     expect(files[apache].some((f) => f.endsWith("error.log"))).toBe(true);
     const statecustom = w.events.find((e) => e.body.type === "param" && e.body.key === "client.1:statecustom");
@@ -77,9 +87,17 @@ describe("the tutorial on the local cloud, with real agents", () => {
     expect((await w.ended()).body).toMatchObject({ to: "Done" });
     const { files } = await fetchReports(s, run.id);
     const clients = Object.keys(files).filter((n) => n.startsWith("client."));
-    expect(clients.map((n) => n.split("_")[0]).sort()).toEqual(["client.1", "client.2", "client.3", "client.4", "client.5"]);
+    expect(clients.map((n) => n.split("_")[0]).sort()).toEqual([
+      "client.1",
+      "client.2",
+      "client.3",
+      "client.4",
+      "client.5",
+    ]);
     for (const c of clients) expect(files[c].some((f) => f.endsWith("data.txt"))).toBe(true);
-    const access = w.events.filter((e) => e.body.type === "param" && e.body.key.endsWith(":statecustom") && e.body.key.startsWith("client."));
+    const access = w.events.filter(
+      (e) => e.body.type === "param" && e.body.key.endsWith(":statecustom") && e.body.key.startsWith("client."),
+    );
     expect(access).toHaveLength(5);
   });
 
@@ -90,7 +108,11 @@ describe("the tutorial on the local cloud, with real agents", () => {
     const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
     expect(detail.abort).toMatch(/^Client client\.1 could not download data\.txt from http:\/\/127\.0\.0\.1:/);
     const { files } = await fetchReports(s, run.id);
-    expect(Object.keys(files).map((n) => n.split("_")[0]).sort()).toEqual(["apache.1", "client.1", "orchestrator"]);
+    expect(
+      Object.keys(files)
+        .map((n) => n.split("_")[0])
+        .sort(),
+    ).toEqual(["apache.1", "client.1", "orchestrator"]);
   });
 });
 
@@ -98,14 +120,20 @@ describe("abort on the local cloud", () => {
   it("a node blocked in ss-get --timeout 0 exits 8 when another node aborts", async () => {
     const s = await boot();
     await push(s, {
-      "t/waiter": image(`#!/bin/sh -x\nss-get --timeout 0 never.set\necho "ss-get exited $?"`, "parameters:\n  - { name: never.set, category: output }\n"),
+      "t/waiter": image(
+        `#!/bin/sh -x\nss-get --timeout 0 never.set\necho "ss-get exited $?"`,
+        "parameters:\n  - { name: never.set, category: output }\n",
+      ),
       "t/aborter": image(`#!/bin/sh -xe\nss-get --timeout 0 waiter:hostname\nss-abort "stop now"`),
       "t/dep": "kind: deployment\nnodes:\n  waiter: { image: waiter }\n  aborter: { image: aborter }\n",
     });
     const { run, w } = await launch(s, { module: "t/dep" });
     await w.ended();
     expect(w.logText("waiter.1")).toContain("ss-get exited 8");
-    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body).toMatchObject({ state: "Aborted", abort: "stop now" });
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body).toMatchObject({
+      state: "Aborted",
+      abort: "stop now",
+    });
     const { files } = await fetchReports(s, run.id);
     expect(Object.keys(files)).toHaveLength(3);
   });
@@ -113,7 +141,9 @@ describe("abort on the local cloud", () => {
   it("a script that ignores SIGTERM is killed after the grace period, and reports are still collected", async () => {
     const s = await boot({ killGraceSeconds: 1 });
     await push(s, {
-      "t/stubborn": image(`#!/bin/sh\ntrap 'echo got TERM, ignoring' TERM\necho started\nwhile true; do sleep 0.1; done`),
+      "t/stubborn": image(
+        `#!/bin/sh\ntrap 'echo got TERM, ignoring' TERM\necho started\nwhile true; do sleep 0.1; done`,
+      ),
       "t/aborter": image(`#!/bin/sh -xe\nss-get --timeout 0 stubborn:hostname\nsleep 0.5\nss-abort "enough"`),
       "t/dep2": "kind: deployment\nnodes:\n  stubborn: { image: stubborn }\n  aborter: { image: aborter }\n",
     });
@@ -147,14 +177,26 @@ describe("abort on the local cloud", () => {
 
   it("keep-running on-error leaves the agents up; ss-abort --cancel and ss-get work by hand via slipstream.setenv", async () => {
     const s = await boot();
-    const { run, w } = await launch(s, { module: "examples/tutorials/service-testing/system-failing", keepRunning: "on-error" });
-    await w.until((e, all) => e.body.type === "instance" && e.body.status === "completed" && e.body.state === "Ready" && all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready").length === 2);
+    const { run, w } = await launch(s, {
+      module: "examples/tutorials/service-testing/system-failing",
+      keepRunning: "on-error",
+    });
+    await w.until(
+      (e, all) =>
+        e.body.type === "instance" &&
+        e.body.status === "completed" &&
+        e.body.state === "Ready" &&
+        all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready")
+          .length === 2,
+    );
     const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
     expect(detail.state).toBe("Ready");
     expect(detail.abort).not.toBeNull();
     const ws = path.join(s.dataDir, "instances", run.id, "client.1");
     const byHand = async (cmd: string) =>
-      exec("sh", ["-c", `cd ${ws} && . ./slipstream.setenv && ${cmd}`], { env: { PATH: process.env.PATH ?? "" } as unknown as NodeJS.ProcessEnv });
+      exec("sh", ["-c", `cd ${ws} && . ./slipstream.setenv && ${cmd}`], {
+        env: { PATH: process.env.PATH ?? "" } as unknown as NodeJS.ProcessEnv,
+      });
     await byHand("ss-abort --cancel");
     expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toBeNull();
     const port = await byHand("ss-get webserver.port");

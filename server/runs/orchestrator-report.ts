@@ -5,10 +5,13 @@ import { create as createTar } from "tar";
 import type { RunEvent } from "../../protocol/run.js";
 
 export function reportTimestamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
-function describe(e: RunEvent): string {
+function describeEvent(e: RunEvent): string {
   const b = e.body;
   switch (b.type) {
     case "state":
@@ -32,7 +35,7 @@ export async function writeOrchestratorReport(target: string, runId: string, eve
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-orch-"));
   try {
     await fs.writeFile(path.join(dir, "events.json"), JSON.stringify(events, null, 1));
-    const lines = events.map((e) => `${e.at} #${e.seq} [${e.actor}] ${describe(e)}`);
+    const lines = events.map((e) => `${e.at} #${e.seq} [${e.actor}] ${describeEvent(e)}`);
     await fs.writeFile(path.join(dir, "orchestrator.log"), `run ${runId}\n${lines.join("\n")}\n`);
     await fs.mkdir(path.dirname(target), { recursive: true });
     await createTar({ gzip: true, cwd: dir, file: target }, ["events.json", "orchestrator.log"]);

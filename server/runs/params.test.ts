@@ -3,13 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { SlipError } from "../../protocol/errors.js";
+import type { SlipError } from "../../protocol/errors.js";
 import { AuthService } from "../auth/service.js";
 import { Bus } from "../bus.js";
-import { openDatabase, type Db } from "../db/open.js";
+import { type Db, openDatabase } from "../db/open.js";
 import { ModuleService } from "../modules/service.js";
-import { readModuleTree } from "../seed.js";
 import { ROOT } from "../root.js";
+import { readModuleTree } from "../seed.js";
 import { createRun } from "./create.js";
 import { readEvents } from "./event-log.js";
 import { RunService } from "./service.js";
@@ -32,7 +32,10 @@ async function store(file = ":memory:") {
   };
   const modules = new ModuleService(db);
   if (created) {
-    const files = (await readModuleTree(path.join(ROOT, "examples"))).map((f) => ({ ...f, path: `examples/${f.path}` }));
+    const files = (await readModuleTree(path.join(ROOT, "examples"))).map((f) => ({
+      ...f,
+      path: `examples/${f.path}`,
+    }));
     modules.importYaml(admin, files);
   }
   // no effects: machines are not started; these tests speak to the parameter store directly
@@ -46,7 +49,14 @@ async function tutorialRun(clients = 1) {
     s.runs,
     s.modules,
     s.admin,
-    { module: "examples/tutorials/service-testing/system", multiplicity: { client: clients }, clouds: {}, params: {}, scalable: false, tags: [] },
+    {
+      module: "examples/tutorials/service-testing/system",
+      multiplicity: { client: clients },
+      clouds: {},
+      params: {},
+      scalable: false,
+      tags: [],
+    },
     { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
     new Set(["local"]),
   );
@@ -101,7 +111,9 @@ describe("parameter store", () => {
 
   it("noblock on an unset key answers NOT_SET; unset and set-to-empty differ", async () => {
     const { runs, rt } = await tutorialRun();
-    expect((await rejection(runs.getParam(rt, "apache.1:ready", opts(0, { noblock: true }), "node:client.1"))).code).toBe("NOT_SET");
+    expect(
+      (await rejection(runs.getParam(rt, "apache.1:ready", opts(0, { noblock: true }), "node:client.1"))).code,
+    ).toBe("NOT_SET");
     runs.setParam(rt, "apache.1:ready", "", { ignoreAbort: false }, "node:apache.1");
     expect(await runs.getParam(rt, "apache.1:ready", opts(0, { noblock: true }), "node:client.1")).toBe("");
   });
@@ -110,7 +122,9 @@ describe("parameter store", () => {
     const { runs, rt, db } = await tutorialRun(4);
     runs.setParam(rt, "apache.1:ready", "true", { ignoreAbort: false }, "node:apache.1");
     for (let i = 1; i <= 4; i++) expect(rt.params.get(`client.${i}:webserver.ready`)?.value).toBe("true");
-    const rows = db.$client.prepare("select key, value from params where run_id = ? and key like 'client.%:webserver.ready'").all(rt.id);
+    const rows = db.$client
+      .prepare("select key, value from params where run_id = ? and key like 'client.%:webserver.ready'")
+      .all(rt.id);
     expect(rows).toHaveLength(4);
     expect(rows.every((r) => (r as { value: string }).value === "true")).toBe(true);
     // the hostname is published by the cloud; the built-in maps the same way
@@ -143,7 +157,14 @@ describe("parameter store", () => {
       first.runs,
       first.modules,
       first.admin,
-      { module: "examples/tutorials/service-testing/system", multiplicity: {}, clouds: {}, params: {}, scalable: false, tags: [] },
+      {
+        module: "examples/tutorials/service-testing/system",
+        multiplicity: {},
+        clouds: {},
+        params: {},
+        scalable: false,
+        tags: [],
+      },
       { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
       new Set(["local"]),
     );

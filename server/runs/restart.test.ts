@@ -31,7 +31,14 @@ function startProcess(port: number, dataDir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, SLIPSTREAM_ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: "warn" },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        DATA_DIR: dataDir,
+        SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
+        LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -88,7 +95,10 @@ describe("restart", () => {
     const run = (await api<RunDetail>("POST", "/api/runs", { module: "t/system", keepRunning: "never" })).body;
     watcher = new RunWatcher(url, token, run.id);
     const blocked = (i: string) =>
-      watcher!.until((e) => e.body.type === "log" && e.body.instance === i && e.body.data.includes("ss-get --timeout 0 server.ready"));
+      watcher!.until(
+        (e) =>
+          e.body.type === "log" && e.body.instance === i && e.body.data.includes("ss-get --timeout 0 server.ready"),
+      );
     await Promise.all([blocked("client.1"), blocked("client.2")]);
 
     child.kill("SIGKILL");
@@ -102,7 +112,12 @@ describe("restart", () => {
     const detail = (await api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
     expect(detail.state).toBe("Done");
 
-    const all = (await api<{ events: { seq: number; body: { type: string; key?: string; to?: string } }[] }>("GET", `/api/runs/${run.id}/events?limit=10000`)).body.events;
+    const all = (
+      await api<{ events: { seq: number; body: { type: string; key?: string; to?: string } }[] }>(
+        "GET",
+        `/api/runs/${run.id}/events?limit=10000`,
+      )
+    ).body.events;
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     expect(watcher.events.map((e) => e.seq)).toEqual(all.map((e) => e.seq));
     const setsOf = (key: string) => all.filter((e) => e.body.type === "param" && e.body.key === key).length;

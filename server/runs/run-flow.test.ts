@@ -149,7 +149,15 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     const end = await runEnds(s, run.id, "Aborted");
     expect(end.abort).toBe("apache could not start");
     const evs = await events(s, run.id);
-    expect(states(evs)).toEqual(["Initializing", "Provisioning", "Executing", "SendingReports", "Ready", "Finalizing", "Aborted"]);
+    expect(states(evs)).toEqual([
+      "Initializing",
+      "Provisioning",
+      "Executing",
+      "SendingReports",
+      "Ready",
+      "Finalizing",
+      "Aborted",
+    ]);
     const abortEvents = evs.filter((e) => e.body.type === "abort");
     expect(abortEvents.map((e) => [e.actor, (e.body as { first: boolean }).first])).toEqual([
       ["node:apache.1", true],
@@ -176,7 +184,10 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     const apache = await connectPeer(s, cloud, "apache.1");
     await apache.until((st) => st.state === "Provisioning");
     const before = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.lastSeq;
-    expect(await apache.call("state:complete", { state: "Executing" })).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
+    expect(await apache.call("state:complete", { state: "Executing" })).toMatchObject({
+      ok: false,
+      error: { code: "CONFLICT" },
+    });
     expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.lastSeq).toBe(before);
   });
 

@@ -1,6 +1,4 @@
 import type Database from "better-sqlite3";
-import { SlipError } from "../../protocol/errors.js";
-import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
 import type { DeclaredParam } from "../../core/params.js";
 import {
   applyRunEvent,
@@ -10,6 +8,8 @@ import {
   type RunSnapshot,
   runStateOf,
 } from "../../core/run-machine.js";
+import { SlipError } from "../../protocol/errors.js";
+import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
 import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
 
 /** Prepared statements shared by every run transaction (the hot path of parameter writes). */
@@ -97,7 +97,14 @@ export class RunTx {
     const seq = this.event({ type: "param", key, value });
     const entry = { ...current, value, seq };
     this.params.set(key, entry);
-    this.st.upsertParam.run({ runId: this.rt.id, key, value, category: entry.category, description: entry.description, seq });
+    this.st.upsertParam.run({
+      runId: this.rt.id,
+      key,
+      value,
+      category: entry.category,
+      description: entry.description,
+      seq,
+    });
     for (const consumer of this.rt.consumers.get(key) ?? []) {
       for (const inst of this.liveInstances(consumer.node)) this.setParam(`${inst}:${consumer.name}`, value);
     }
@@ -110,7 +117,14 @@ export class RunTx {
       const seq = p.value === null ? 0 : this.event({ type: "param", key: p.key, value: p.value });
       const entry: ParamEntry = { value: p.value, category: p.category, description: p.description, seq };
       this.params.set(p.key, entry);
-      this.st.upsertParam.run({ runId: this.rt.id, key: p.key, value: p.value, category: p.category, description: p.description, seq });
+      this.st.upsertParam.run({
+        runId: this.rt.id,
+        key: p.key,
+        value: p.value,
+        category: p.category,
+        description: p.description,
+        seq,
+      });
     }
   }
 

@@ -1,7 +1,7 @@
-import type { KeepRunning, ParamCategory, RunState } from "../../protocol/run.js";
 import { mappingConsumers } from "../../core/params.js";
 import { type RunSnapshot, runStateOf } from "../../core/run-machine.js";
 import type { RunSpec } from "../../core/run-spec.js";
+import type { KeepRunning, ParamCategory, RunState } from "../../protocol/run.js";
 import { Waiters } from "./waiters.js";
 
 export interface ParamEntry {

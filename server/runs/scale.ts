@@ -1,6 +1,6 @@
-import { SlipError } from "../../protocol/errors.js";
 import { instanceParams, nodeParams } from "../../core/params.js";
 import { instanceNames } from "../../core/run-spec.js";
+import { SlipError } from "../../protocol/errors.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
@@ -26,7 +26,8 @@ export function scaleRun(
   const added = add ? instanceNames(node, next, add) : [];
   const removed = (remove ?? []).map((id) => `${node}.${id}`);
   for (const name of removed) {
-    if (!rt.snapshot.context.instances[name]?.live) throw new SlipError("BAD_REQUEST", `remove: '${name}' is not a live instance`);
+    if (!rt.snapshot.context.instances[name]?.live)
+      throw new SlipError("BAD_REQUEST", `remove: '${name}' is not a live instance`);
   }
   svc.transact(rt, actor, (tx) => {
     for (const [k, name] of added.entries()) {
@@ -47,9 +48,14 @@ export function scaleRun(
     if (!tx.machine(event)) throw new SlipError("CONFLICT", `cannot scale while the run is ${tx.state}`);
     tx.event({ type: "scale", node, added, removed });
     const live = tx.liveInstances(node).map((n) => Number(n.split(".")[1]));
-    for (const p of nodeParams(node, live.sort((a, b) => a - b))) tx.setParam(p.key, p.value);
+    for (const p of nodeParams(
+      node,
+      live.sort((a, b) => a - b),
+    ))
+      tx.setParam(p.key, p.value);
     for (const name of [...added, ...removed]) {
-      if (tx.param(`${name}:scale.state`)) tx.setParam(`${name}:scale.state`, added.includes(name) ? "creating" : "removing");
+      if (tx.param(`${name}:scale.state`))
+        tx.setParam(`${name}:scale.state`, added.includes(name) ? "creating" : "removing");
     }
   });
   return [...added, ...removed];

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
+import type { RunMachineEvent } from "../../core/run-machine.js";
 import { SlipError } from "../../protocol/errors.js";
 import { parseKey } from "../../protocol/keys.js";
 import type { InstanceSummary, RunDetail, RunEventBody, RunSummary } from "../../protocol/run.js";
-import type { RunMachineEvent } from "../../core/run-machine.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
 import { loadRun } from "./load.js";
@@ -197,7 +197,8 @@ export class RunService {
   resetAbort(rt: RunRuntime, actor: string): void {
     this.send(rt, actor, { type: "abort.reset" }, (tx) => {
       tx.event({ type: "abort-reset" });
-      for (const i of rt.instances.values()) if (tx.param(`${i.name}:abort`)?.value != null) tx.setParam(`${i.name}:abort`, null);
+      for (const i of rt.instances.values())
+        if (tx.param(`${i.name}:abort`)?.value != null) tx.setParam(`${i.name}:abort`, null);
     });
   }
 

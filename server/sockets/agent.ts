@@ -6,6 +6,7 @@ import {
   type AgentRunState,
   type AgentServerToClient,
   CompleteRequest,
+  describeZodError,
   LogAppendRequest,
   NodeAddRequest,
   NodeRemoveRequest,
@@ -13,7 +14,6 @@ import {
   ParamGetRequest,
   ParamSetRequest,
   PROTOCOL_VERSION,
-  describeZodError,
 } from "../../protocol/index.js";
 import type { AppContext } from "../context.js";
 import type { RunRuntime } from "../runs/runtime.js";
@@ -43,14 +43,18 @@ export function agentState(rt: RunRuntime, instance: string): AgentRunState {
 
 /** The `/agent` namespace: one connection per node instance, authenticated by its own token. */
 export function attachAgentNamespace(io: Server, app: AppContext) {
-  const nsp: Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData> = io.of("/agent") as unknown as Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData>;
+  const nsp: Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData> = io.of(
+    "/agent",
+  ) as unknown as Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData>;
   const connected = new Map<string, Map<string, AgentSocket>>();
 
   nsp.use((socket, next) => {
     const auth = AgentAuth.safeParse(socket.handshake.auth);
     if (!auth.success) return next(new Error(`BAD_REQUEST: auth: ${describeZodError(auth.error)}`));
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
-      return next(new Error(`CONFLICT: agent protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}`));
+      return next(
+        new Error(`CONFLICT: agent protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}`),
+      );
     }
     const agent = app.agentByToken(auth.data.token);
     if (!agent) return next(new Error("UNAUTHORIZED: agent token unknown or its run has ended"));
@@ -112,7 +116,10 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
         return { state: rt.state };
       }),
     );
-    socket.on("log:append", acked(log, LogAppendRequest, (req) => ({ seq: runs.appendLog(rt, instance, req) })));
+    socket.on(
+      "log:append",
+      acked(log, LogAppendRequest, (req) => ({ seq: runs.appendLog(rt, instance, req) })),
+    );
     socket.on(
       "node:add",
       acked(log, NodeAddRequest, (req) => ({ added: scaleRun(runs, rt, req.node, req.count, null, actor) })),

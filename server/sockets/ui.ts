@@ -1,4 +1,5 @@
 import type { Namespace, Server, Socket } from "socket.io";
+import { z } from "zod";
 import {
   describeZodError,
   PROTOCOL_VERSION,
@@ -8,7 +9,6 @@ import {
   type UiServerToClient,
   UnsubscribeRequest,
 } from "../../protocol/index.js";
-import { z } from "zod";
 import { readCookie, SESSION_COOKIE } from "../auth/cookies.js";
 import type { AppContext } from "../context.js";
 import { readEvents } from "../runs/event-log.js";
@@ -26,14 +26,18 @@ const BACKLOG_PAGE = 2000;
  * happen in one synchronous step, so nothing committed in between can be missed or sent twice.
  */
 export function attachUiNamespace(io: Server, app: AppContext) {
-  const nsp: Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData> = io.of("/ui") as unknown as Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData>;
+  const nsp: Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData> = io.of(
+    "/ui",
+  ) as unknown as Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData>;
   const watchers = new Map<string, Map<string, number>>();
 
   nsp.use((socket, next) => {
     const auth = UiAuth.safeParse(socket.handshake.auth);
     if (!auth.success) return next(new Error(`BAD_REQUEST: auth: ${describeZodError(auth.error)}`));
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
-      return next(new Error(`CONFLICT: protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}; reload`));
+      return next(
+        new Error(`CONFLICT: protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}; reload`),
+      );
     }
     const user = app.auth.authenticate(auth.data.token);
     const session = user ? null : app.auth.session(readCookie(socket.handshake.headers.cookie, SESSION_COOKIE));

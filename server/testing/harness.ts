@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { io as ioClient, type Socket } from "socket.io-client";
-import type { AgentClientToServer, AgentRunState, AgentServerToClient } from "../../protocol/agent-socket.js";
 import type { Ack } from "../../protocol/ack.js";
+import type { AgentClientToServer, AgentRunState, AgentServerToClient } from "../../protocol/agent-socket.js";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import { type RunningServer, startServer } from "../app.js";
 import type { Connector, InstanceLaunch } from "../connectors/types.js";
@@ -40,7 +40,12 @@ export class PeerCloud implements Connector {
 export interface TestServer extends RunningServer {
   dataDir: string;
   token: string;
-  api<T = unknown>(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
+  api<T = unknown>(
+    method: string,
+    url: string,
+    body?: unknown,
+    token?: string | null,
+  ): Promise<{ status: number; body: T }>;
 }
 
 export async function startTestServer(
@@ -61,7 +66,11 @@ export async function startTestServer(
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token !== null && (token ?? t.token)) headers.authorization = `Bearer ${token ?? t.token}`;
-    const res = await fetch(`${server.url}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${server.url}${url}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -70,7 +79,12 @@ export async function startTestServer(
     return { status: res.status, body: parsed as T };
   };
   const t: TestServer = { ...server, dataDir, token: "", api };
-  const login = await api<{ token: string }>("POST", "/api/auth/login", { username: "admin", password: ADMIN_PASSWORD }, null);
+  const login = await api<{ token: string }>(
+    "POST",
+    "/api/auth/login",
+    { username: "admin", password: ADMIN_PASSWORD },
+    null,
+  );
   t.token = login.body.token;
   return t;
 }
@@ -112,7 +126,10 @@ export class AgentPeer {
     });
   }
 
-  call<E extends keyof AgentClientToServer>(event: E, req: Parameters<AgentClientToServer[E]>[0]): Promise<Ack<unknown>> {
+  call<E extends keyof AgentClientToServer>(
+    event: E,
+    req: Parameters<AgentClientToServer[E]>[0],
+  ): Promise<Ack<unknown>> {
     return new Promise((resolve) => {
       (this.socket.emit as (e: string, r: unknown, cb: (a: Ack<unknown>) => void) => void)(event, req, resolve);
     });

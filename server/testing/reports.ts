@@ -5,12 +5,17 @@ import { extract } from "tar";
 import type { TestServer } from "./harness.js";
 
 /** Downloads every report of a run and unpacks each into its own folder; returns folder name → file list. */
-export async function fetchReports(s: TestServer, runId: string): Promise<{ dir: string; files: Record<string, string[]> }> {
+export async function fetchReports(
+  s: TestServer,
+  runId: string,
+): Promise<{ dir: string; files: Record<string, string[]> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-reports-"));
   const list = await s.api<{ reports: { name: string }[] }>("GET", `/api/runs/${runId}/reports`);
   const files: Record<string, string[]> = {};
   for (const r of list.body.reports) {
-    const res = await fetch(`${s.url}/api/runs/${runId}/reports/${r.name}`, { headers: { authorization: `Bearer ${s.token}` } });
+    const res = await fetch(`${s.url}/api/runs/${runId}/reports/${r.name}`, {
+      headers: { authorization: `Bearer ${s.token}` },
+    });
     const tgz = path.join(dir, r.name);
     await fs.writeFile(tgz, Buffer.from(await res.arrayBuffer()));
     const out = path.join(dir, r.name.replace(/\.tgz$/, ""));

@@ -12,7 +12,11 @@ export class RunWatcher {
   private socket: Socket<UiServerToClient, UiClientToServer>;
   private waiters: { pred: (e: RunEvent, all: RunEvent[]) => boolean; resolve: (e: RunEvent) => void }[] = [];
 
-  constructor(url: string, token: string, readonly runId: string) {
+  constructor(
+    url: string,
+    token: string,
+    readonly runId: string,
+  ) {
     this.socket = ioClient(`${url}/ui`, {
       auth: { token, protocolVersion: PROTOCOL_VERSION },
       transports: ["websocket"],

@@ -1,0 +1,101 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import { type ReactNode, useEffect, useSyncExternalStore } from "react";
+import { useSession, useSignOut } from "../lib/session";
+import { useLive } from "../providers";
+
+function LiveIndicator() {
+  const live = useLive();
+  const status = useSyncExternalStore(
+    live.onStatus,
+    () => live.status,
+    () => "idle" as const,
+  );
+  if (status === "idle") return null;
+  const text = status === "online" ? "Live" : status === "connecting" ? "Connecting…" : "Reconnecting…";
+  return (
+    <span className={`live-indicator live-${status}`} title={status === "online" ? "Live updates are on" : text}>
+      <span className="dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+export function TopBar() {
+  const pathname = usePathname();
+  const session = useSession();
+  const signOut = useSignOut();
+  const user = session.data?.user;
+  const nav = [
+    { href: "/", label: "Runs", active: pathname === "/" || pathname.startsWith("/runs") },
+    { href: "/modules", label: "Modules", active: pathname.startsWith("/modules") },
+  ];
+  return (
+    <header className="topbar">
+      <Link href="/" className="brand">
+        <span className="brand-mark" aria-hidden="true">
+          ≋
+        </span>
+        SlipStream
+      </Link>
+      {user && (
+        <nav aria-label="Main">
+          {nav.map((n) => (
+            <Link
+              key={n.href}
+              href={n.href}
+              className={n.active ? "active" : undefined}
+              aria-current={n.active ? "page" : undefined}
+            >
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+      )}
+      <div className="topbar-right">
+        {user && <LiveIndicator />}
+        {user && (
+          <span className="signed-in">
+            <span className="avatar" aria-hidden="true">
+              {user.username.slice(0, 1).toUpperCase()}
+            </span>
+            <span data-testid="signed-in-user">{user.username}</span>
+            {user.role === "admin" && <span className="role">admin</span>}
+          </span>
+        )}
+        {user && (
+          <button type="button" className="button subtle" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+            Sign out
+          </button>
+        )}
+      </div>
+    </header>
+  );
+}
+
+/** Renders its children only for a signed-in user; sends anyone else to the login page. */
+export function AuthGate({ children }: { children: ReactNode }) {
+  const session = useSession();
+  const router = useRouter();
+  useEffect(() => {
+    if (session.data === null) {
+      const next = window.location.pathname + window.location.search;
+      router.replace(`/login?next=${encodeURIComponent(next)}`);
+    }
+  }, [session.data, router]);
+  if (session.isPending) return <p className="page-loading">Loading…</p>;
+  if (session.isError)
+    return (
+      <div className="empty-state error">
+        <h2>The server cannot be reached</h2>
+        <p>{session.error.message}</p>
+        <button type="button" className="button" onClick={() => session.refetch()}>
+          Try again
+        </button>
+      </div>
+    );
+  if (!session.data) return null;
+  return <>{children}</>;
+}

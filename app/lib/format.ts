@@ -1,0 +1,92 @@
+import type { RunEvent } from "@/protocol/run";
+
+export function formatTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+}
+
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const today = new Date();
+  const sameDay = d.toDateString() === today.toDateString();
+  const date = sameDay ? "today" : d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+  return `${date} ${formatTime(iso)}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+/** `user:alice` → alice, `node:client.1` → client.1, `server` → SlipStream */
+export function actorName(actor: string): { kind: "user" | "node" | "server"; name: string } {
+  if (actor.startsWith("user:")) return { kind: "user", name: actor.slice(5) };
+  if (actor.startsWith("node:")) return { kind: "node", name: actor.slice(5) };
+  return { kind: "server", name: actor === "server" ? "SlipStream" : actor };
+}
+
+/** One line of the events log, in words. */
+export function describeEvent(e: RunEvent): string {
+  const b = e.body;
+  switch (b.type) {
+    case "created":
+      return `Run created from ${b.module} with ${b.instances.length} instance${b.instances.length === 1 ? "" : "s"}: ${b.instances.join(", ")}`;
+    case "state":
+      return b.from ? `State ${b.from} → ${b.to}` : `State ${b.to}`;
+    case "param":
+      return b.value === null ? `${b.key} unset` : `${b.key} = ${b.value}`;
+    case "abort":
+      return `${b.first ? "Aborted" : "Abort (run already aborted)"}: ${b.message}`;
+    case "abort-reset":
+      return "Abort reset: abort flags and recovery mode cleared";
+    case "recovery-mode":
+      return b.on
+        ? "Recovery mode on: barriers no longer wait for instances that did not come up"
+        : "Recovery mode off";
+    case "terminate":
+      return "Terminate requested";
+    case "scale": {
+      const parts = [];
+      if (b.added.length) parts.push(`added ${b.added.join(", ")}`);
+      if (b.removed.length) parts.push(`removed ${b.removed.join(", ")}`);
+      return `Scaled ${b.node}: ${parts.join("; ") || "no change"}`;
+    }
+    case "instance": {
+      const what =
+        b.status === "completed"
+          ? `completed ${b.state ?? ""}`
+          : b.status === "up"
+            ? "is up (agent connected)"
+            : b.status === "starting"
+              ? "is starting"
+              : b.status === "down"
+                ? "is down"
+                : b.status === "removed"
+                  ? "was removed"
+                  : "failed";
+      return `${b.instance} ${what}${b.detail ? `: ${b.detail}` : ""}`;
+    }
+    case "log":
+      return `${b.instance} ${b.target}: ${b.data}`;
+    case "report":
+      return `Report ${b.name} uploaded`;
+    case "error":
+      return `Error: ${b.message}`;
+  }
+}

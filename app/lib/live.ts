@@ -1,0 +1,196 @@
+"use client";
+
+import type { QueryClient } from "@tanstack/react-query";
+import { io, type Socket } from "socket.io-client";
+import type { ReportInfo, RunDetail, RunEvent, RunState, RunSummary } from "@/protocol/run";
+import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
+import { PROTOCOL_VERSION } from "@/protocol/version";
+import { redirectToLogin } from "./api";
+import {
+  foldDetail,
+  foldParams,
+  foldReports,
+  foldRunsChanged,
+  type ParamsSnapshot,
+  runKeys,
+  TERMINAL,
+} from "./run-cache";
+
+type UiSocket = Socket<UiServerToClient, UiClientToServer>;
+export type LiveStatus = "idle" | "connecting" | "online" | "offline";
+
+interface Feed {
+  refs: number;
+  lastSeq: number;
+  pending: RunEvent[];
+  timer: ReturnType<typeof setTimeout> | null;
+  dropTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * The browser's one socket to `/ui`. It only notifies: every pushed event is folded into react-query's cache,
+ * and the last seq seen per run is kept so a reconnect resubscribes with `since` and the server replays exactly
+ * what was missed. Nothing here polls.
+ */
+export class Live {
+  private socket: UiSocket | null = null;
+  private feeds = new Map<string, Feed>();
+  private runsRefs = 0;
+  private statusValue: LiveStatus = "idle";
+  private statusListeners = new Set<() => void>();
+
+  constructor(private readonly qc: QueryClient) {}
+
+  get status(): LiveStatus {
+    return this.statusValue;
+  }
+
+  onStatus = (listener: () => void): (() => void) => {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  };
+
+  private setStatus(s: LiveStatus): void {
+    if (s === this.statusValue) return;
+    this.statusValue = s;
+    for (const l of this.statusListeners) l();
+  }
+
+  private connect(): UiSocket {
+    if (this.socket) return this.socket;
+    this.setStatus("connecting");
+    const s: UiSocket = io("/ui", {
+      auth: { protocolVersion: PROTOCOL_VERSION },
+      transports: ["websocket"],
+      withCredentials: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+    });
+    this.socket = s;
+    s.on("connect", () => {
+      this.setStatus("online");
+      for (const [runId, feed] of this.feeds) this.subscribe(runId, feed);
+      if (this.runsRefs > 0) {
+        s.emit("runs:subscribe", {}, () => {});
+        // pushes sent while we were away are gone: refresh the lists once
+        this.qc.invalidateQueries({ queryKey: ["runs"] });
+      }
+    });
+    s.on("disconnect", () => this.setStatus("offline"));
+    s.on("connect_error", (err) => {
+      this.setStatus("offline");
+      if (err.message.startsWith("UNAUTHORIZED")) redirectToLogin();
+    });
+    s.on("run:event", (e) => this.onEvent(e));
+    s.on("runs:changed", (msg) => this.onRunsChanged(msg));
+    s.on("run:watchers", (msg) => this.qc.setQueryData(runKeys.watchers(msg.runId), msg.users));
+    return s;
+  }
+
+  /** Drops the connection as a network failure would (debugging and tests); pushes are missed until restored. */
+  dropConnection(): void {
+    this.socket?.disconnect();
+  }
+
+  /** Reconnects after dropConnection(): every followed run resubscribes from the last seq it saw. */
+  restoreConnection(): void {
+    this.socket?.connect();
+  }
+
+  /** Closes the socket (sign-out); the next subscription opens a new one with the new cookie. */
+  close(): void {
+    this.socket?.close();
+    this.socket = null;
+    this.feeds.clear();
+    this.runsRefs = 0;
+    this.setStatus("idle");
+  }
+
+  private subscribe(runId: string, feed: Feed): void {
+    const s = this.socket;
+    if (!s?.connected) return; // the connect handler subscribes every feed
+    s.emit("run:subscribe", { runId, since: feed.lastSeq }, (ack) => {
+      if (!ack.ok) this.qc.setQueryData(["run", runId, "feed-error"], ack.error.message);
+    });
+  }
+
+  /** Follows one run's events while the returned function is not called. */
+  followRun(runId: string): () => void {
+    const s = this.connect();
+    let feed = this.feeds.get(runId);
+    if (feed?.dropTimer) {
+      clearTimeout(feed.dropTimer);
+      feed.dropTimer = null;
+    }
+    if (!feed) {
+      const cached = this.qc.getQueryData<RunEvent[]>(runKeys.events(runId));
+      if (!cached) this.qc.setQueryData<RunEvent[]>(runKeys.events(runId), []);
+      feed = { refs: 0, lastSeq: cached?.at(-1)?.seq ?? 0, pending: [], timer: null, dropTimer: null };
+      this.feeds.set(runId, feed);
+      this.subscribe(runId, feed);
+    }
+    feed.refs++;
+    const f = feed;
+    return () => {
+      f.refs--;
+      if (f.refs > 0) return;
+      // a remount right after (React strict mode, fast navigation) keeps the subscription
+      f.dropTimer = setTimeout(() => {
+        if (f.refs > 0 || this.feeds.get(runId) !== f) return;
+        this.flush(runId, f);
+        this.feeds.delete(runId);
+        if (s.connected) s.emit("run:unsubscribe", { runId }, () => {});
+      }, 1000);
+    };
+  }
+
+  /** Follows state changes of every run (run lists). */
+  followRuns(): () => void {
+    const s = this.connect();
+    this.runsRefs++;
+    if (this.runsRefs === 1 && s.connected) s.emit("runs:subscribe", {}, () => {});
+    return () => {
+      this.runsRefs = Math.max(0, this.runsRefs - 1);
+    };
+  }
+
+  private onEvent(e: RunEvent): void {
+    const feed = this.feeds.get(e.runId);
+    if (!feed || e.seq <= feed.lastSeq) return; // already seen (a replay after resubscribing)
+    feed.lastSeq = e.seq;
+    feed.pending.push(e);
+    // a backlog arrives as a burst of messages: fold them into the cache together
+    if (!feed.timer) feed.timer = setTimeout(() => this.flush(e.runId, feed), 16);
+  }
+
+  private flush(runId: string, feed: Feed): void {
+    if (feed.timer) clearTimeout(feed.timer);
+    feed.timer = null;
+    const batch = feed.pending;
+    if (batch.length === 0) return;
+    feed.pending = [];
+    const qc = this.qc;
+    qc.setQueryData<RunEvent[]>(runKeys.events(runId), (old) => [...(old ?? []), ...batch]);
+    qc.setQueryData<RunDetail>(runKeys.detail(runId), (old) => (old ? foldDetail(old, batch) : old));
+    qc.setQueryData<ParamsSnapshot>(runKeys.params(runId), (old) => (old ? foldParams(old, batch) : old));
+    qc.setQueryData<ReportInfo[]>(runKeys.reports(runId), (old) => (old ? foldReports(old, batch) : old));
+    if (batch.some((e) => e.body.type === "scale")) {
+      // instances were added or removed: their rows and keys come from the server
+      qc.invalidateQueries({ queryKey: runKeys.detail(runId) });
+      qc.invalidateQueries({ queryKey: runKeys.params(runId) });
+    }
+  }
+
+  private onRunsChanged(msg: { runId: string; state: RunState; abort: string | null; seq: number }): void {
+    for (const [key, data] of this.qc.getQueriesData<RunSummary[]>({ queryKey: ["runs"] })) {
+      if (!data) continue;
+      const filters = (key[1] ?? {}) as { state?: string };
+      const next = foldRunsChanged(data, msg);
+      if (next === null || (filters.state === "active" && TERMINAL.includes(msg.state))) {
+        this.qc.invalidateQueries({ queryKey: key, exact: true });
+      } else {
+        this.qc.setQueryData(key, next);
+      }
+    }
+  }
+}

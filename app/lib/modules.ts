@@ -1,0 +1,224 @@
+import type { DeploymentModule, ImageModule, ModuleRecord } from "@/protocol/modules";
+
+/** Instance built-ins another node may map to (`apache:hostname`), besides declared outputs. */
+export const MAPPABLE_BUILTINS = [
+  "hostname",
+  "instanceid",
+  "url.ssh",
+  "url.service",
+  "statecustom",
+  "nodename",
+  "id",
+  "cloud",
+];
+
+const NODE_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const PARAM_RE = /^[A-Za-z_][\w.-]*$/;
+
+/** An image reference of a deployment, relative to its folder or absolute with a leading `/`. */
+export function resolveImageRef(deploymentPath: string, ref: string): string {
+  const segments = ref.startsWith("/") ? [] : deploymentPath.split("/").slice(0, -1);
+  for (const seg of ref.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") segments.pop();
+    else segments.push(seg);
+  }
+  return segments.join("/");
+}
+
+export type Mapping = { kind: "literal"; value: string } | { kind: "output"; node: string; name: string };
+
+export function parseMapping(value: string): Mapping | null {
+  if (value.length >= 2) {
+    const q = value[0];
+    if ((q === "'" || q === '"') && value.at(-1) === q) return { kind: "literal", value: value.slice(1, -1) };
+  }
+  const colon = value.indexOf(":");
+  if (colon < 0) return null;
+  const node = value.slice(0, colon);
+  const name = value.slice(colon + 1);
+  if (!NODE_RE.test(node) || !PARAM_RE.test(name)) return null;
+  return { kind: "output", node, name };
+}
+
+/**
+ * Splits a 400 message into per-field messages: `system: nodes.client.mappings.webserver.port: apache has no
+ * output parameter 'prt'; nodes.client.multiplicity: …` → { "nodes.client.mappings.webserver.port": "…" }.
+ * What names no field known to the form stays general.
+ */
+export function fieldErrors(
+  message: string,
+  prefixes: string[],
+): { fields: Record<string, string>; general: string[] } {
+  let text = message;
+  for (const p of prefixes) {
+    if (p && text.startsWith(`${p}: `)) text = text.slice(p.length + 2);
+  }
+  const fields: Record<string, string> = {};
+  const general: string[] = [];
+  for (const part of text.split("; ")) {
+    const m = /^([A-Za-z][\w.[\]:-]*): ([\s\S]*)$/.exec(part);
+    if (!m) {
+      general.push(part);
+      continue;
+    }
+    const field = m[1].replace(/^doc\./, "");
+    fields[field] = fields[field] ? `${fields[field]}; ${m[2]}` : m[2];
+  }
+  return { fields, general };
+}
+
+export interface TreeFolder {
+  name: string;
+  path: string;
+  project: ModuleRecord | null;
+  folders: Map<string, TreeFolder>;
+  modules: ModuleRecord[];
+}
+
+/** Folders of module paths; a project module is the folder of its own path. */
+export function buildTree(modules: ModuleRecord[]): TreeFolder {
+  const root: TreeFolder = { name: "", path: "", project: null, folders: new Map(), modules: [] };
+  const folder = (segments: string[]): TreeFolder => {
+    let cur = root;
+    for (const seg of segments) {
+      let next = cur.folders.get(seg);
+      if (!next) {
+        next = {
+          name: seg,
+          path: cur.path ? `${cur.path}/${seg}` : seg,
+          project: null,
+          folders: new Map(),
+          modules: [],
+        };
+        cur.folders.set(seg, next);
+      }
+      cur = next;
+    }
+    return cur;
+  };
+  for (const m of modules) {
+    const segments = m.path.split("/");
+    if (m.kind === "project") folder(segments).project = m;
+    else folder(segments.slice(0, -1)).modules.push(m);
+  }
+  return root;
+}
+
+export function findFolder(root: TreeFolder, path: string): TreeFolder | null {
+  if (!path) return root;
+  let cur: TreeFolder | undefined = root;
+  for (const seg of path.split("/")) {
+    cur = cur?.folders.get(seg);
+    if (!cur) return null;
+  }
+  return cur;
+}
+
+export interface DiagramNode {
+  name: string;
+  image: string;
+  multiplicity: number | string;
+  cloud: string | null;
+  inputs: { name: string; mapping: string | null; default: string | null }[];
+  outputs: string[];
+}
+
+export interface DiagramEdge {
+  from: string;
+  output: string;
+  to: string;
+  input: string;
+  /** the source node has no such output */
+  broken: boolean;
+}
+
+/** Nodes and mapping arrows of a deployment, with each node's image looked up for its parameters. */
+export function deploymentGraph(
+  path: string,
+  nodes: Record<
+    string,
+    { image: string; multiplicity: number | string; cloud?: string | null; mappings: Record<string, string> }
+  >,
+  lookupImage: (path: string) => ImageModule | undefined,
+): { nodes: DiagramNode[]; edges: DiagramEdge[] } {
+  const images = new Map<string, ImageModule | undefined>();
+  for (const [name, n] of Object.entries(nodes)) images.set(name, lookupImage(resolveImageRef(path, n.image)));
+  const edges: DiagramEdge[] = [];
+  const usedBuiltins = new Map<string, Set<string>>();
+  for (const [name, n] of Object.entries(nodes)) {
+    for (const [input, raw] of Object.entries(n.mappings)) {
+      const m = parseMapping(raw);
+      if (m?.kind !== "output" || !Object.hasOwn(nodes, m.node)) continue;
+      const src = images.get(m.node);
+      const declared = src?.parameters.some((p) => p.category === "output" && p.name === m.name) ?? false;
+      const builtin = MAPPABLE_BUILTINS.includes(m.name);
+      if (!declared) {
+        const set = usedBuiltins.get(m.node) ?? new Set();
+        set.add(m.name);
+        usedBuiltins.set(m.node, set);
+      }
+      edges.push({ from: m.node, output: m.name, to: name, input, broken: !declared && !builtin });
+    }
+  }
+  const out: DiagramNode[] = Object.entries(nodes).map(([name, n]) => {
+    const image = images.get(name);
+    const inputs = (image?.parameters ?? [])
+      .filter((p) => p.category === "input")
+      .map((p) => ({ name: p.name, mapping: n.mappings[p.name] ?? null, default: p.default ?? null }));
+    for (const key of Object.keys(n.mappings)) {
+      if (!inputs.some((i) => i.name === key)) inputs.push({ name: key, mapping: n.mappings[key], default: null });
+    }
+    const outputs = (image?.parameters ?? []).filter((p) => p.category === "output").map((p) => p.name);
+    for (const b of usedBuiltins.get(name) ?? []) if (!outputs.includes(b)) outputs.push(b);
+    // outputs in the order of the inputs they feed, so the arrows do not cross
+    const rank = (output: string) => {
+      const targets = edges
+        .filter((e) => e.from === name && e.output === output)
+        .map((e) => {
+          const node = Object.keys(nodes).indexOf(e.to);
+          const inputs =
+            images
+              .get(e.to)
+              ?.parameters.filter((p) => p.category === "input")
+              .map((p) => p.name) ?? [];
+          const at = inputs.indexOf(e.input);
+          return node * 1000 + (at < 0 ? 999 : at);
+        });
+      return targets.length ? Math.min(...targets) : Number.MAX_SAFE_INTEGER;
+    };
+    outputs.sort((x, y) => rank(x) - rank(y));
+    return {
+      name,
+      image: resolveImageRef(path, n.image),
+      multiplicity: n.multiplicity,
+      cloud: n.cloud ?? null,
+      inputs,
+      outputs,
+    };
+  });
+  return { nodes: out, edges };
+}
+
+/** Column of each node: sources first, then the nodes that read from them. */
+export function nodeDepths(names: string[], edges: { from: string; to: string }[]): Map<string, number> {
+  const depth = new Map<string, number>();
+  const visiting = new Set<string>();
+  const visit = (n: string): number => {
+    const known = depth.get(n);
+    if (known !== undefined) return known;
+    if (visiting.has(n)) return 0; // a cycle: break it
+    visiting.add(n);
+    let d = 0;
+    for (const e of edges) if (e.to === n && e.from !== n) d = Math.max(d, visit(e.from) + 1);
+    visiting.delete(n);
+    depth.set(n, d);
+    return d;
+  };
+  for (const n of names) visit(n);
+  return depth;
+}
+
+export function isDeployment(m: ModuleRecord): m is ModuleRecord & { doc: DeploymentModule } {
+  return m.doc.kind === "deployment";
+}

@@ -1,0 +1,107 @@
+import type { ReportInfo, RunDetail, RunEvent, RunState, RunSummary, RuntimeParam } from "@/protocol/run";
+
+/**
+ * How a run's pushed events fold into the REST snapshots react-query holds. Every fold is idempotent and keyed
+ * by seq: an event at or below the snapshot's seq is already in it, so snapshots and events may arrive in any
+ * order without missing or doubling anything.
+ */
+
+export const runKeys = {
+  detail: (id: string) => ["run", id, "detail"] as const,
+  params: (id: string) => ["run", id, "params"] as const,
+  events: (id: string) => ["run", id, "events"] as const,
+  reports: (id: string) => ["run", id, "reports"] as const,
+  watchers: (id: string) => ["run", id, "watchers"] as const,
+};
+
+export interface ParamsSnapshot {
+  params: RuntimeParam[];
+  lastSeq: number;
+}
+
+export const TERMINAL: readonly RunState[] = ["Done", "Aborted", "Cancelled"];
+
+export function foldDetail(detail: RunDetail, events: readonly RunEvent[]): RunDetail {
+  let d = detail;
+  for (const e of events) {
+    if (e.seq <= d.lastSeq) continue;
+    d = { ...d, lastSeq: e.seq, updatedAt: e.at };
+    const b = e.body;
+    switch (b.type) {
+      case "state":
+        d.state = b.to;
+        d.instances = d.instances.map((i) => (i.completed ? { ...i, completed: false } : i));
+        break;
+      case "abort":
+        if (d.abort === null) d.abort = b.message;
+        break;
+      case "abort-reset":
+        d.abort = null;
+        d.recoveryMode = false;
+        break;
+      case "recovery-mode":
+        d.recoveryMode = b.on;
+        break;
+      case "instance":
+        d.instances = d.instances.map((i) => {
+          if (i.name !== b.instance) return i;
+          if (b.status === "up") return { ...i, cameUp: true };
+          if (b.status === "completed") return { ...i, completed: true };
+          if (b.status === "removed") return { ...i, live: false };
+          return i;
+        });
+        break;
+      default:
+        break;
+    }
+  }
+  return d;
+}
+
+export function foldParams(snapshot: ParamsSnapshot, events: readonly RunEvent[]): ParamsSnapshot {
+  let params: RuntimeParam[] | null = null;
+  let index: Map<string, number> | null = null;
+  let lastSeq = snapshot.lastSeq;
+  for (const e of events) {
+    if (e.body.type !== "param") continue;
+    if (!params) {
+      params = [...snapshot.params];
+      index = new Map(params.map((p, i) => [p.key, i]));
+    }
+    const at = index!.get(e.body.key);
+    if (at === undefined) {
+      if (e.seq <= snapshot.lastSeq) continue;
+      index!.set(e.body.key, params.length);
+      params.push({ key: e.body.key, value: e.body.value, category: "output", description: "", updatedSeq: e.seq });
+    } else if (e.seq > params[at].updatedSeq) {
+      params[at] = { ...params[at], value: e.body.value, updatedSeq: e.seq };
+    }
+    lastSeq = Math.max(lastSeq, e.seq);
+  }
+  if (!params) return snapshot;
+  return { params, lastSeq };
+}
+
+export function foldReports(reports: ReportInfo[], events: readonly RunEvent[]): ReportInfo[] {
+  let out: ReportInfo[] | null = null;
+  for (const e of events) {
+    if (e.body.type !== "report") continue;
+    const b = e.body;
+    const list: ReportInfo[] = out ?? reports;
+    if (list.some((r) => r.name === b.name)) continue;
+    out = [...list, { name: b.name, instance: b.instance, size: b.size, createdAt: e.at }];
+  }
+  return out ?? reports;
+}
+
+/** Applies a `runs:changed` push to one cached run list; false when the run is not in it. */
+export function foldRunsChanged(
+  runs: RunSummary[],
+  msg: { runId: string; state: RunState; abort: string | null },
+): RunSummary[] | null {
+  const i = runs.findIndex((r) => r.id === msg.runId);
+  if (i < 0) return null;
+  const next = [...runs];
+  next[i] = { ...next[i], state: msg.state, abort: msg.abort };
+  return next;
+}

@@ -1,0 +1,62 @@
+"use client";
+
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import type { ModuleRecord } from "@/protocol/modules";
+import type { ReportInfo, RunDetail, RunEvent } from "@/protocol/run";
+import { useLive } from "../providers";
+import { api } from "./api";
+import { foldDetail, foldParams, foldReports, type ParamsSnapshot, runKeys } from "./run-cache";
+
+const EMPTY: RunEvent[] = [];
+const NOBODY: string[] = [];
+
+/**
+ * Everything the run page shows: REST snapshots (detail, parameters, reports) with the pushed events folded in,
+ * the event list itself (replayed from the start on subscribe, then live), and who is watching.
+ */
+export function useRun(id: string) {
+  const live = useLive();
+  const qc = useQueryClient();
+  useEffect(() => live.followRun(id), [live, id]);
+
+  const cachedEvents = () => qc.getQueryData<RunEvent[]>(runKeys.events(id)) ?? EMPTY;
+  const events = useQuery({
+    queryKey: runKeys.events(id),
+    queryFn: cachedEvents,
+    initialData: EMPTY,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+  const detail = useQuery({
+    queryKey: runKeys.detail(id),
+    queryFn: async () => foldDetail(await api<RunDetail>("GET", `/api/runs/${id}`), cachedEvents()),
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+  const params = useQuery({
+    queryKey: runKeys.params(id),
+    queryFn: async () => foldParams(await api<ParamsSnapshot>("GET", `/api/runs/${id}/params`), cachedEvents()),
+    staleTime: Number.POSITIVE_INFINITY,
+    enabled: detail.isSuccess,
+  });
+  const reports = useQuery({
+    queryKey: runKeys.reports(id),
+    queryFn: async () =>
+      foldReports((await api<{ reports: ReportInfo[] }>("GET", `/api/runs/${id}/reports`)).reports, cachedEvents()),
+    staleTime: Number.POSITIVE_INFINITY,
+    enabled: detail.isSuccess,
+  });
+  const watchers = useQuery({
+    queryKey: runKeys.watchers(id),
+    queryFn: () => qc.getQueryData<string[]>(runKeys.watchers(id)) ?? NOBODY,
+    initialData: NOBODY,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+  const module = useQuery({
+    queryKey: ["module", detail.data?.module],
+    queryFn: () => api<ModuleRecord>("GET", `/api/modules/${detail.data!.module}`),
+    enabled: !!detail.data?.module,
+    retry: false,
+    staleTime: 60_000,
+  });
+  return { detail, params, reports, events: events.data, watchers: watchers.data, module };
+}

@@ -1,0 +1,40 @@
+"use client";
+
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { createContext, type ReactNode, useContext, useEffect, useState } from "react";
+import { ApiFailure } from "./lib/api";
+import { Live } from "./lib/live";
+
+const LiveContext = createContext<Live | null>(null);
+
+export function useLive(): Live {
+  const live = useContext(LiveContext);
+  if (!live) throw new Error("useLive outside <Providers>");
+  return live;
+}
+
+export function Providers({ children }: { children: ReactNode }) {
+  const [state] = useState(() => {
+    const qc = new QueryClient({
+      defaultOptions: {
+        queries: {
+          // live data arrives over the socket; nothing is refetched on a timer or on focus
+          refetchOnWindowFocus: false,
+          refetchOnReconnect: false,
+          staleTime: 30_000,
+          retry: (count, err) => !(err instanceof ApiFailure && err.status > 0 && err.status < 500) && count < 2,
+        },
+      },
+    });
+    return { qc, live: new Live(qc) };
+  });
+  useEffect(() => {
+    // a handle for debugging from the console (and for the e2e reconnect test)
+    (window as unknown as { slipstreamLive?: Live }).slipstreamLive = state.live;
+  }, [state.live]);
+  return (
+    <QueryClientProvider client={state.qc}>
+      <LiveContext.Provider value={state.live}>{children}</LiveContext.Provider>
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,9 @@
+"use client";
+
+import { useParams } from "next/navigation";
+import { RunView } from "../../components/run-view";
+
+export default function RunPageRoute() {
+  const params = useParams<{ id: string }>();
+  return <RunView key={params.id} id={params.id} />;
+}

@@ -1,0 +1,7 @@
+import { RunsList } from "../components/runs-list";
+
+export const metadata = { title: "Runs" };
+
+export default function RunsPage() {
+  return <RunsList />;
+}
