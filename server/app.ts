@@ -21,6 +21,7 @@ import { ROOT } from "./root.js";
 import { Deadlines } from "./runs/deadlines.js";
 import { RunEffects } from "./runs/effects.js";
 import { RunService } from "./runs/service.js";
+import { Secrets } from "./secrets.js";
 import { seedExamples } from "./seed.js";
 import { attachAgentNamespace } from "./sockets/agent.js";
 import { attachUiNamespace } from "./sockets/ui.js";
@@ -37,6 +38,8 @@ export interface ServerOptions {
   logLevel?: string;
   examplesDir?: string;
   log?: Logger;
+  /** base64/hex of 32 bytes; else generated into DATA_DIR/secret.key */
+  secretKey?: string;
   /** seconds between SIGTERM and SIGKILL of an aborted recipe (agent default 10) */
   killGraceSeconds?: number;
   /** extra connectors (tests, ssh) by cloud name */
@@ -93,6 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const modules = new ModuleService(db);
   const runs = new RunService(db, bus, log);
   const reports = new ReportFiles(path.join(dataDir, "reports"));
+  const secrets = await Secrets.load(dataDir, opts.secretKey);
 
   const admin = await auth.ensureAdmin(opts.adminPassword);
   if (admin.generated) {
@@ -132,6 +136,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     deadlines,
     connectors,
     dataDir,
+    secrets,
     effects: undefined as never,
     agentByToken: (token) => {
       if (!token) return null;

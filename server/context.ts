@@ -9,6 +9,7 @@ import type { Deadlines } from "./runs/deadlines.js";
 import type { RunEffects } from "./runs/effects.js";
 import type { RunRuntime } from "./runs/runtime.js";
 import type { RunService } from "./runs/service.js";
+import type { Secrets } from "./secrets.js";
 
 /** Everything the HTTP and socket layers need, composed once in app.ts. */
 export interface AppContext {
@@ -22,6 +23,8 @@ export interface AppContext {
   reports: ReportFiles;
   deadlines: Deadlines;
   connectors: Map<string, Connector>;
+  /** credentials at rest, and redaction of every secret opened */
+  secrets: Secrets;
   dataDir: string;
   /** resolves an agent token to its run and instance; null when unknown or the run has ended */
   agentByToken: (token: string | undefined) => { rt: RunRuntime; instance: string } | null;

@@ -9,6 +9,7 @@ const Env = z.object({
   HOST: z.string().optional(),
   DATA_DIR: z.string().min(1).default("./data"),
   SLIPSTREAM_ADMIN_PASSWORD: z.string().min(1).optional(),
+  SLIPSTREAM_SECRET_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -27,6 +28,7 @@ try {
     host: env.HOST,
     dataDir: env.DATA_DIR,
     adminPassword: env.SLIPSTREAM_ADMIN_PASSWORD,
+    secretKey: env.SLIPSTREAM_SECRET_KEY,
     ui: noUi ? false : { dev },
     logLevel: env.LOG_LEVEL,
   });
