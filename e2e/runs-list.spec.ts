@@ -5,12 +5,12 @@ test("the runs list filters by owner, tag and activity through the URL", async (
   const admin = await api(server, "admin");
   const mine = await member.call<{ id: string }>("POST", "/api/runs", {
     module: TUTORIAL,
-    keepRunning: "never",
+    keepRunning: "always",
     tags: ["e2e-filter-mine"],
   });
   const theirs = await admin.call<{ id: string }>("POST", "/api/runs", {
     module: TUTORIAL,
-    keepRunning: "never",
+    keepRunning: "always",
     tags: ["e2e-filter-theirs"],
   });
   expect(mine.status).toBe(201);
@@ -34,7 +34,7 @@ test("the runs list filters by owner, tag and activity through the URL", async (
   await expect(page.locator("tbody tr")).toHaveCount(1);
   await expect(page.locator(`tr[data-run-id="${theirs.body.id}"]`)).toContainText(server.admin.username);
 
-  // both runs are stopped; the list follows their states live
+  // both runs are kept up (keep-running always) until they are terminated; the list follows their states live
   await page.getByRole("button", { name: "Clear filters" }).click();
   await page.getByLabel("Active only").check();
   await expect(page).toHaveURL(/active=true/);
@@ -44,7 +44,7 @@ test("the runs list filters by owner, tag and activity through the URL", async (
   }
   for (const r of [mine.body.id, theirs.body.id]) await expect(page.locator(`tr[data-run-id="${r}"]`)).toHaveCount(0);
   await page.getByLabel("Active only").uncheck();
-  await expect(page.locator(`tr[data-run-id="${mine.body.id}"] .state`)).toHaveText("Cancelled");
+  await expect(page.locator(`tr[data-run-id="${mine.body.id}"] .state`)).toHaveText(/Cancelled|Done/);
 
   await page.goto("/?tag=no-such-tag");
   await expect(page.getByRole("heading", { name: "No runs match these filters" })).toBeVisible();
