@@ -226,11 +226,14 @@ export class RunService {
 
   complete(rt: RunRuntime, instance: string, state: RunSummary["state"]): void {
     this.transact(rt, `node:${instance}`, (tx) => {
-      if (!tx.machine({ type: "instance.completed", instance, state })) {
+      const event = { type: "instance.completed", instance, state } as const;
+      if (!tx.snapshot.can(event)) {
         throw new SlipError("CONFLICT", `'${instance}' cannot complete ${state}: the run is ${tx.state}`);
       }
+      // logged before the machine moves, so the log reads "completed" then the state change it caused
       tx.event({ type: "instance", instance, status: "completed", state });
       if (tx.param(`${instance}:complete`)) tx.setParam(`${instance}:complete`, state);
+      tx.machine(event);
     });
   }
 
