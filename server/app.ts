@@ -9,6 +9,7 @@ import { buildAgentBundle } from "../scripts/build-agent.js";
 import { AuthService } from "./auth/service.js";
 import { hashToken } from "./auth/tokens.js";
 import { Bus } from "./bus.js";
+import { loadSshConnectors } from "./clouds/service.js";
 import { createLocalConnector } from "./connectors/local.js";
 import type { Connector } from "./connectors/types.js";
 import type { AppContext } from "./context.js";
@@ -148,6 +149,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return rt.terminal ? null : { rt, instance: row.name };
     },
   };
+  // clouds defined by admins (ssh pools), stored with sealed credentials
+  for (const [name, c] of loadSshConnectors(app)) if (!connectors.has(name)) connectors.set(name, c);
   const agents = attachAgentNamespace(io, app);
   attachUiNamespace(io, app);
   app.effects = new RunEffects({

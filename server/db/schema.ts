@@ -158,3 +158,18 @@ export const reports = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.name] })],
 );
+
+/** Clouds defined by an admin (kind 'ssh': a pool of hosts); credentials in `config` are sealed (server/secrets.ts). */
+export const clouds = sqliteTable(
+  "clouds",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: ["ssh"] }).notNull(),
+    /** JSON: server/clouds/schemas.ts StoredSshConfig (privateKey/password sealed) */
+    config: text("config").notNull(),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("clouds_name_unique").on(t.name)],
+);

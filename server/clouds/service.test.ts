@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../testing/harness.js";
+import { CloudService, loadSshConnectors, runOwnerKeys } from "./service.js";
+
+let server: TestServer | null = null;
+afterEach(async () => {
+  await server?.close();
+  server = null;
+});
+
+const KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n";
+const admin = { role: "admin" as const };
+
+describe("cloud definitions", () => {
+  it("stores credentials sealed, never returns them, and builds a connector per cloud", async () => {
+    server = await startTestServer();
+    const clouds = new CloudService(server.app);
+    const view = clouds.create(admin, {
+      name: "lab",
+      hosts: [
+        { address: "10.0.0.5", username: "deploy", privateKey: KEY, maxInstances: 2 },
+        { address: "lab-2.example.org", port: 2222, username: "deploy", password: "s3cret-password" },
+      ],
+    });
+    expect(view.hosts).toEqual([
+      { address: "10.0.0.5", port: 22, username: "deploy", maxInstances: 2, hasPrivateKey: true, hasPassword: false },
+      {
+        address: "lab-2.example.org",
+        port: 2222,
+        username: "deploy",
+        maxInstances: 1,
+        hasPrivateKey: false,
+        hasPassword: true,
+      },
+    ]);
+    expect(JSON.stringify(clouds.list())).not.toContain("s3cret");
+    const raw = server.app.db.$client.prepare("select config from clouds").get() as { config: string };
+    expect(raw.config).not.toContain("s3cret-password");
+    expect(raw.config).not.toContain("b3BlbnNzaC1rZXktdjEA");
+    expect(server.app.connectors.get("lab")?.kind).toBe("ssh");
+    expect([...loadSshConnectors(server.app).keys()]).toEqual(["lab"]);
+    // an opened secret is redacted from messages
+    expect(server.app.secrets.redact("bad s3cret-password")).toBe("bad [redacted]");
+
+    clouds.update(admin, "lab", { hosts: [{ address: "10.0.0.6", username: "u", password: "another-one" }] });
+    expect(clouds.get("lab").hosts.map((h) => h.address)).toEqual(["10.0.0.6"]);
+    clouds.delete(admin, "lab");
+    expect(clouds.list()).toEqual([]);
+  });
+
+  it("validates bodies and requires an admin", async () => {
+    server = await startTestServer();
+    const clouds = new CloudService(server.app);
+    const bad = (body: unknown) => expect(() => clouds.create(admin, body)).toThrow();
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u" }] }); // no credential
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p", privateKey: KEY }] }); // both
+    bad({ name: "x", hosts: [{ address: "a b; rm -rf /", username: "u", password: "p" }] });
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", port: 70000, username: "u", password: "p" }] });
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p", maxInstances: 0 }] });
+    bad({ name: "local", hosts: [{ address: "10.0.0.5", username: "u", password: "p" }] });
+    bad({ name: "x", hosts: [] });
+    expect(() =>
+      clouds.create({ role: "member" }, { name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p" }] }),
+    ).toThrow(/only an admin/);
+    clouds.create(admin, { name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p" }] });
+    expect(() => clouds.create(admin, { name: "x", hosts: [{ address: "h", username: "u", password: "p" }] })).toThrow(
+      /exists/,
+    );
+    expect(() => clouds.delete({ role: "member" }, "x")).toThrow(/only an admin/);
+  });
+
+  it("a run's owner keys come from the profile", async () => {
+    server = await startTestServer();
+    expect(runOwnerKeys(server.app)("no-such-run")).toEqual([]);
+  });
+});

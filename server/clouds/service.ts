@@ -1,0 +1,231 @@
+import { isIP } from "node:net";
+import path from "node:path";
+import { z } from "zod";
+import { parseOrThrow, SlipError } from "../../protocol/index.js";
+import { Profile } from "../auth/service.js";
+import { createSshConnector } from "../connectors/ssh.js";
+import type { Connector } from "../connectors/types.js";
+import type { AppContext } from "../context.js";
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export const CloudName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and '-', starting with a letter")
+  .refine((n) => n !== "local", "'local' is the embedded cloud");
+
+const HostBody = z
+  .object({
+    address: z.string().refine((a) => isIP(a) !== 0 || HOSTNAME.test(a), "an IP address or a host name"),
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "a login name"),
+    privateKey: z
+      .string()
+      .regex(
+        /^-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*$/,
+        "a PEM/OpenSSH private key",
+      )
+      .optional(),
+    password: z.string().min(1).max(1024).optional(),
+    maxInstances: z.number().int().min(1).max(1000).default(1),
+  })
+  .refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
+    message: "exactly one of privateKey and password",
+  });
+
+/** POST /api/clouds and PUT /api/clouds/:name (the name comes from the path on PUT). */
+export const CloudBody = z.object({
+  name: CloudName,
+  kind: z.literal("ssh").default("ssh"),
+  hosts: z.array(HostBody).min(1).max(200),
+  /** the server's URL as seen from the hosts, when the server's own URL does not reach them */
+  agentServiceUrl: z.url().optional(),
+});
+export type CloudBody = z.infer<typeof CloudBody>;
+export const UpdateCloudBody = CloudBody.omit({ name: true });
+
+/** What is stored: credentials sealed. */
+interface StoredHost {
+  address: string;
+  port: number;
+  username: string;
+  privateKey?: string;
+  password?: string;
+  maxInstances: number;
+}
+interface StoredConfig {
+  hosts: StoredHost[];
+  agentServiceUrl?: string;
+}
+
+/** What the API returns: never a credential, sealed or not. */
+export interface CloudView {
+  name: string;
+  kind: "ssh";
+  hosts: {
+    address: string;
+    port: number;
+    username: string;
+    maxInstances: number;
+    hasPrivateKey: boolean;
+    hasPassword: boolean;
+  }[];
+  agentServiceUrl?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Row {
+  name: string;
+  kind: "ssh";
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function requireAdmin(caller: { role: string }): void {
+  if (caller.role !== "admin") throw new SlipError("FORBIDDEN", "only an admin may change clouds");
+}
+
+/** Cloud definitions in SQLite; each change rebuilds the cloud's connector in app.connectors. */
+export class CloudService {
+  constructor(private readonly app: AppContext) {}
+
+  private rows(): Row[] {
+    return this.app.db.$client
+      .prepare("select name, kind, config, created_at, updated_at from clouds order by name")
+      .all() as Row[];
+  }
+
+  private view(r: Row): CloudView {
+    const cfg = JSON.parse(r.config) as StoredConfig;
+    return {
+      name: r.name,
+      kind: r.kind,
+      hosts: cfg.hosts.map((h) => ({
+        address: h.address,
+        port: h.port,
+        username: h.username,
+        maxInstances: h.maxInstances,
+        hasPrivateKey: h.privateKey !== undefined,
+        hasPassword: h.password !== undefined,
+      })),
+      ...(cfg.agentServiceUrl ? { agentServiceUrl: cfg.agentServiceUrl } : {}),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  }
+
+  list(): CloudView[] {
+    return this.rows().map((r) => this.view(r));
+  }
+
+  get(name: string): CloudView {
+    const r = this.rows().find((x) => x.name === name);
+    if (!r) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
+    return this.view(r);
+  }
+
+  private seal(body: z.infer<typeof UpdateCloudBody>): string {
+    const { secrets } = this.app;
+    const cfg: StoredConfig = {
+      hosts: body.hosts.map((h) => ({
+        address: h.address,
+        port: h.port,
+        username: h.username,
+        maxInstances: h.maxInstances,
+        ...(h.privateKey !== undefined ? { privateKey: secrets.seal(h.privateKey) } : {}),
+        ...(h.password !== undefined ? { password: secrets.seal(h.password) } : {}),
+      })),
+      ...(body.agentServiceUrl ? { agentServiceUrl: body.agentServiceUrl } : {}),
+    };
+    return JSON.stringify(cfg);
+  }
+
+  create(caller: { role: string }, input: unknown): CloudView {
+    requireAdmin(caller);
+    const body = parseOrThrow(CloudBody, input);
+    if (this.app.connectors.has(body.name) && !this.rows().some((r) => r.name === body.name)) {
+      throw new SlipError("CONFLICT", `name: '${body.name}' is a built-in cloud`);
+    }
+    const now = new Date().toISOString();
+    try {
+      this.app.db.$client
+        .prepare("insert into clouds (name, kind, config, updated_at) values (?, ?, ?, ?)")
+        .run(body.name, body.kind, this.seal(body), now);
+    } catch (err) {
+      if (String(err).includes("UNIQUE")) throw new SlipError("CONFLICT", `name: cloud '${body.name}' exists`);
+      throw err;
+    }
+    this.refresh(body.name);
+    return this.get(body.name);
+  }
+
+  update(caller: { role: string }, name: string, input: unknown): CloudView {
+    requireAdmin(caller);
+    const body = parseOrThrow(UpdateCloudBody, input);
+    const r = this.app.db.$client
+      .prepare("update clouds set config = ?, updated_at = ? where name = ?")
+      .run(this.seal(body), new Date().toISOString(), name);
+    if (r.changes === 0) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
+    this.refresh(name);
+    return this.get(name);
+  }
+
+  delete(caller: { role: string }, name: string): void {
+    requireAdmin(caller);
+    const r = this.app.db.$client.prepare("delete from clouds where name = ?").run(name);
+    if (r.changes === 0) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
+    // machines already started on it are stopped by name: keep the connector until the server restarts
+  }
+
+  /** (Re)builds one stored cloud's connector into app.connectors. */
+  refresh(name: string): void {
+    const r = this.rows().find((x) => x.name === name);
+    if (r) this.app.connectors.set(name, buildConnector(this.app, r));
+  }
+}
+
+/** The OpenSSH public keys of a run's owner (profile sshKeys), let into the run's machines. */
+export function runOwnerKeys(app: AppContext): (runId: string) => string[] {
+  return (runId) => {
+    const row = app.db.$client
+      .prepare("select users.profile from runs join users on users.id = runs.owner_id where runs.id = ?")
+      .get(runId) as { profile: string } | undefined;
+    if (!row) return [];
+    const p = Profile.safeParse(JSON.parse(row.profile));
+    return p.success ? p.data.sshKeys : [];
+  };
+}
+
+function buildConnector(app: AppContext, r: Row): Connector {
+  const cfg = JSON.parse(r.config) as StoredConfig;
+  return createSshConnector(
+    {
+      name: r.name,
+      agentServiceUrl: cfg.agentServiceUrl,
+      hosts: cfg.hosts.map((h) => ({
+        ...h,
+        privateKey: h.privateKey !== undefined ? app.secrets.open(h.privateKey) : undefined,
+        password: h.password !== undefined ? app.secrets.open(h.password) : undefined,
+      })),
+    },
+    {
+      bundleDir: path.join(app.dataDir, "agent"),
+      redact: (s) => app.secrets.redact(s),
+      authorizedKeys: runOwnerKeys(app),
+    },
+  );
+}
+
+/** A connector per stored cloud, by name (merge into app.connectors at boot). */
+export function loadSshConnectors(app: AppContext): Map<string, Connector> {
+  const out = new Map<string, Connector>();
+  for (const r of app.db.$client
+    .prepare("select name, kind, config, created_at, updated_at from clouds")
+    .all() as Row[]) {
+    out.set(r.name, buildConnector(app, r));
+  }
+  return out;
+}

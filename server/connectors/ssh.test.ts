@@ -1,0 +1,213 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunDetail } from "../../protocol/run.js";
+import { startServer } from "../app.js";
+import { ADMIN_PASSWORD, type TestServer } from "../testing/harness.js";
+import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
+import { fetchReports } from "../testing/reports.js";
+import { RunWatcher } from "../testing/watch.js";
+import { connectHost, createSshConnector, execRemote, type SshHost } from "./ssh.js";
+
+const unavailable = await netnsUnavailable();
+const TUTORIAL = "examples/tutorials/service-testing";
+
+let hosts: TestHosts;
+let server: TestServer;
+let userKey: { privateKey: string; publicKey: string };
+const watchers: RunWatcher[] = [];
+
+/** The test server listens on every interface so agents in the namespaces reach it through the bridge. */
+async function bootServer(): Promise<TestServer> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ssh-test-"));
+  const s = await startServer({
+    port: 0,
+    host: "0.0.0.0",
+    dataDir,
+    adminPassword: ADMIN_PASSWORD,
+    ui: false,
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+    killGraceSeconds: 2,
+  });
+  const api = async <T>(method: string, url: string, body?: unknown, token?: string | null) => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token !== null && (token ?? t.token)) headers.authorization = `Bearer ${token ?? t.token}`;
+    const res = await fetch(`${s.url}${url}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    return { status: res.status, body: parsed as T };
+  };
+  const t: TestServer = { ...s, dataDir, token: "", api };
+  t.token = (
+    await api<{ token: string }>("POST", "/api/auth/login", { username: "admin", password: ADMIN_PASSWORD }, null)
+  ).body.token;
+  return t;
+}
+
+function host(i: number, maxInstances: number): SshHost {
+  return {
+    address: hosts.hosts[i].address,
+    port: 22,
+    username: hosts.user,
+    privateKey: hosts.clientKey,
+    maxInstances,
+  };
+}
+
+function addCloud(name: string, hostList: SshHost[]): void {
+  server.app.connectors.set(
+    name,
+    createSshConnector(
+      { name, hosts: hostList, agentServiceUrl: `http://${hosts.gateway}:${server.port}` },
+      {
+        bundleDir: path.join(server.dataDir, "agent"),
+        redact: (s) => server.app.secrets.redact(s),
+        authorizedKeys: () => [userKey.publicKey],
+        killGraceSeconds: 2,
+      },
+    ),
+  );
+}
+
+async function launch(body: Record<string, unknown>) {
+  const res = await server.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const w = new RunWatcher(server.url, server.token, res.body.id);
+  watchers.push(w);
+  return { run: res.body, w };
+}
+
+describe.skipIf(unavailable !== null)(
+  `the ssh cloud against real sshd in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ""}`,
+  () => {
+    beforeAll(async () => {
+      hosts = await createTestHosts(["a", "b", "c", "d"]);
+      userKey = await generateKeyPair();
+      server = await bootServer();
+      addCloud("ssh-a", [host(0, 1)]);
+      addCloud("ssh-bc", [host(1, 2), host(2, 2)]);
+    }, 60_000);
+
+    afterAll(async () => {
+      for (const w of watchers.splice(0)) w.close();
+      await server?.close({ stopInstances: true });
+      await hosts?.cleanup();
+    }, 60_000);
+
+    it("the tutorial: apache on host A, three clients over hosts B and C, data.txt fetched across namespaces", async () => {
+      const { run, w } = await launch({
+        module: `${TUTORIAL}/system`,
+        multiplicity: { client: 3 },
+        clouds: { apache: "ssh-a", client: "ssh-bc" },
+      });
+      const end = await w.ended();
+      expect(
+        end.body,
+        JSON.stringify((await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort),
+      ).toMatchObject({
+        to: "Done",
+      });
+      const params = new Map(
+        w.events.flatMap((e) => (e.body.type === "param" ? [[e.body.key, e.body.value] as const] : [])),
+      );
+      expect(params.get("apache.1:hostname")).toBe(hosts.hosts[0].address);
+      expect(params.get("apache.1:url.ssh")).toBe(`ssh://${hosts.user}@${hosts.hosts[0].address}`);
+      expect(params.get("apache.1:instanceid")).toMatch(new RegExp(`^ssh-${hosts.hosts[0].address}-\\d+$`));
+      const clientHosts = ["client.1", "client.2", "client.3"].map((c) => params.get(`${c}:hostname`));
+      expect(new Set(clientHosts)).toEqual(new Set([hosts.hosts[1].address, hosts.hosts[2].address]));
+      const { dir, files } = await fetchReports(server, run.id);
+      const clients = Object.keys(files).filter((n) => n.startsWith("client."));
+      expect(clients).toHaveLength(3);
+      for (const c of clients) {
+        const f = files[c].find((x) => x.endsWith("data.txt"))!;
+        expect(await fs.readFile(path.join(dir, c.replace(".tgz", ""), f), "utf8")).toContain("Welcome to SlipStream!");
+      }
+      const apache = Object.keys(files).find((n) => n.startsWith("apache.1"))!;
+      const accessLog = files[apache].find((f) => f.endsWith("access.log"))!;
+      // requests came from the client namespaces, not from loopback
+      const access = await fs.readFile(path.join(dir, apache.replace(".tgz", ""), accessLog), "utf8");
+      expect(access).toContain(hosts.hosts[1].address);
+      // stop removed the workspaces and the keys added for the run
+      await expect(fs.readdir(path.join(hosts.home, ".slipstream", run.id))).rejects.toThrow();
+      const ak = await fs.readFile(path.join(hosts.home, ".ssh", "authorized_keys"), "utf8").catch(() => "");
+      expect(ak).not.toContain(run.id);
+    }, 120_000);
+
+    it("a host whose sshd is down: the run aborts naming it, the other reports are still collected", async () => {
+      addCloud("ssh-d", [host(3, 1)]);
+      await hosts.hosts[3].stopSshd();
+      const { run, w } = await launch({ module: `${TUTORIAL}/system`, clouds: { apache: "ssh-a", client: "ssh-d" } });
+      expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+      const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(detail.abort).toContain(`Failed to start 'client.1' on cloud 'ssh-d': host ${hosts.hosts[3].address}:`);
+      expect(detail.abort).toContain("connection refused");
+      const { files } = await fetchReports(server, run.id);
+      expect(Object.keys(files).some((n) => n.startsWith("orchestrator_report_"))).toBe(true);
+    }, 120_000);
+
+    it("debugging over SSH: keep running on error, log in with the profile key, ss-abort --cancel, re-run execute", async () => {
+      const { run, w } = await launch({
+        module: `${TUTORIAL}/system-failing`,
+        keepRunning: "on-error",
+        clouds: { apache: "ssh-a", client: "ssh-bc" },
+      });
+      await w.until(
+        (e, all) =>
+          e.body.type === "instance" &&
+          e.body.status === "completed" &&
+          e.body.state === "Ready" &&
+          all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready")
+            .length === 2,
+      );
+      const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(detail.state).toBe("Ready");
+      expect(detail.abort).toMatch(/could not download data\.txt/);
+      const params = new Map(
+        w.events.flatMap((e) => (e.body.type === "param" ? [[e.body.key, e.body.value] as const] : [])),
+      );
+      const clientHost = params.get("client.1:hostname")!;
+      // the person's own key (from the profile), not the cloud's credential
+      const c = await connectHost({
+        address: clientHost,
+        port: 22,
+        username: hosts.user,
+        privateKey: userKey.privateKey,
+        maxInstances: 1,
+      });
+      try {
+        const ws = `${hosts.home}/.slipstream/${run.id}/client.1`;
+        const sh = (cmd: string) => execRemote(c, `cd '${ws}' && . ./slipstream.setenv && ${cmd}`);
+        const cancel = await sh("ss-abort --cancel");
+        expect(cancel.code, cancel.stderr).toBe(0);
+        expect((await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toBeNull();
+        const port = await sh("ss-get apache:port");
+        expect(port.stdout.trim()).toMatch(/^\d+$/);
+        // the failing execute, re-run by hand from its file: it fails the same way (port 9) and aborts again
+        const rerun = await sh("sh -xe ./targets/execute");
+        expect(rerun.code).not.toBe(0);
+        expect(rerun.stderr).toContain(`http://${params.get("apache.1:hostname")}:9/data.txt`);
+        expect((await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toMatch(
+          /^Client client\.1 could not download data\.txt from http:\/\/10\.213\./,
+        );
+      } finally {
+        c.end();
+      }
+      expect((await server.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+      // the re-run set the abort flag again, so terminating ends the run Aborted
+      expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+      await expect(fs.readdir(path.join(hosts.home, ".slipstream", run.id))).rejects.toThrow();
+      const ak = await fs.readFile(path.join(hosts.home, ".ssh", "authorized_keys"), "utf8").catch(() => "");
+      expect(ak).not.toContain(run.id);
+    }, 120_000);
+  },
+);
