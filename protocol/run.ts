@@ -86,6 +86,8 @@ export const InstanceSummary = z.object({
   live: z.boolean(),
   cameUp: z.boolean(),
   completed: z.boolean(),
+  /** where the instance's files are on its machine (scripts, slipstream.setenv); null until started */
+  workspace: z.string().nullable(),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 
@@ -130,3 +132,15 @@ export const ReportInfo = z.object({
   createdAt: z.string(),
 });
 export type ReportInfo = z.infer<typeof ReportInfo>;
+
+/**
+ * How a person logs in to an instance to debug it, from its `url.ssh` (`ssh://user@host[:port]`) and workspace:
+ * the seed's "Debugging Deployments" steps as commands. Null when the instance has no ssh address.
+ */
+export function debugCommands(urlSsh: string | null | undefined, workspace: string | null): string[] | null {
+  const m = urlSsh ? /^ssh:\/\/([^@/\s]+)@([^:/\s]+)(?::(\d+))?$/.exec(urlSsh) : null;
+  if (!m) return null;
+  const login = `ssh ${m[3] && m[3] !== "22" ? `-p ${m[3]} ` : ""}${m[1]}@${m[2]}`;
+  const ws = workspace ? workspace.replace(/^\/home\/[^/]+|^\/root/, "~") : null;
+  return ws ? [login, `cd ${ws} && . ./slipstream.setenv`, "ss-abort --cancel", "./targets/execute"] : [login];
+}

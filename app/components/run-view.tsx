@@ -5,6 +5,7 @@ import Link from "next/link";
 import { type ReactNode, useId, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { DeploymentModule, ModuleRecord } from "@/protocol/modules";
 import {
+  debugCommands,
   type ReportInfo,
   RUN_STATES,
   type RunDetail,
@@ -691,6 +692,19 @@ function RunPage({ id }: { id: string }) {
               <em>Reset abort</em> and re-run the recipe.
             </p>
           )}
+          {!TERMINAL.includes(run.state) &&
+            run.instances.map((i) => {
+              const cmds = debugCommands(paramMap.get(`${i.name}:url.ssh`)?.value, i.workspace);
+              if (!cmds || paramMap.get(`${i.name}:abort`)?.value == null) return null;
+              return (
+                <div key={i.name} className="debug-login" data-testid={`debug-${i.name}`}>
+                  <p className="small">
+                    Log in to <strong>{i.name}</strong> and debug:
+                  </p>
+                  <pre className="mono small">{cmds.join("\n")}</pre>
+                </div>
+              );
+            })}
         </div>
       )}
       {run.abort === null && run.recoveryMode && (

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type RunDetail, type RuntimeParam, TERMINAL_STATES } from "../../protocol/run.js";
+import { debugCommands, type RunDetail, type RuntimeParam, TERMINAL_STATES } from "../../protocol/run.js";
 import { apiFor } from "../context.js";
 import { printJson, println, when } from "../format.js";
 
@@ -20,6 +20,12 @@ function instanceLines(run: RunDetail, params: Map<string, string | null>): stri
       if (ssh) parts.push(`ssh ${ssh}`);
       if (custom) parts.push(`"${custom}"`);
       lines.push(parts.join(" ").trimEnd());
+      // an aborted run kept up: show how to log in to the failed machine and debug, as in the seed
+      const failed = params.get(`${i.name}:abort`) != null;
+      const debug = run.abort !== null && !ended ? debugCommands(ssh, i.workspace) : null;
+      if (debug && (failed || !run.instances.some((x) => params.get(`${x.name}:abort`) != null))) {
+        lines.push(`      to debug ${i.name}:  ${debug.join("  →  ")}`);
+      }
     }
   }
   return lines;

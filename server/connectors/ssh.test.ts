@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunDetail } from "../../protocol/run.js";
+import { debugCommands, type RunDetail } from "../../protocol/run.js";
 import { startServer } from "../app.js";
 import { ADMIN_PASSWORD, type TestServer } from "../testing/harness.js";
 import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
@@ -186,6 +186,12 @@ describe.skipIf(unavailable !== null)(
       });
       try {
         const ws = `${hosts.home}/.slipstream/${run.id}/client.1`;
+        // what the run page and `slipstream status` tell the person to type
+        const inst = detail.instances.find((i) => i.name === "client.1")!;
+        expect(inst.workspace).toBe(ws);
+        expect(debugCommands(params.get("client.1:url.ssh"), inst.workspace)?.[0]).toBe(
+          `ssh ${hosts.user}@${clientHost}`,
+        );
         const sh = (cmd: string) => execRemote(c, `cd '${ws}' && . ./slipstream.setenv && ${cmd}`);
         const cancel = await sh("ss-abort --cancel");
         expect(cancel.code, cancel.stderr).toBe(0);

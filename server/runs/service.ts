@@ -293,6 +293,7 @@ export class RunService {
       live: ctx[i.name]?.live ?? false,
       cameUp: ctx[i.name]?.cameUp ?? false,
       completed: ctx[i.name]?.completed ?? false,
+      workspace: i.workspace,
     }));
     return {
       ...this.summary(rt),
