@@ -25,6 +25,80 @@ export const CreateUserBody = z.strictObject({
   password: z.string().min(8, "must be at least 8 characters").max(200),
 });
 
+const Password = z.string().min(8, "must be at least 8 characters").max(200);
+const DisplayName = z.string().trim().min(1).max(100);
+
+/** Admin: change a user's display name, role, or reset their password. */
+export const UpdateUserBody = z
+  .strictObject({
+    displayName: DisplayName.optional(),
+    role: z.enum(["admin", "member"]).optional(),
+    password: Password.optional(),
+  })
+  .refine((b) => b.displayName !== undefined || b.role !== undefined || b.password !== undefined, {
+    message: "give at least one of displayName, role, password",
+  });
+/** A user changing their own password proves they know the current one. */
+export const ChangePasswordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(1000),
+  newPassword: Password,
+});
+export const CreateTokenBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
+
+const SSH_KEY_TYPES = new Set([
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+]);
+
+/** Why an OpenSSH public key line is not valid, or null when it is: `type base64 [comment]`, type embedded in the blob. */
+export function sshKeyProblem(line: string): string | null {
+  const parts = line.trim().split(/\s+/);
+  if (parts.length < 2) return "must be '<type> <base64> [comment]'";
+  const [type, body] = parts;
+  if (!SSH_KEY_TYPES.has(type)) return `unknown key type '${type.slice(0, 40)}'`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) return "key body is not base64";
+  let bytes: Uint8Array;
+  try {
+    const bin = atob(body);
+    bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  } catch {
+    return "key body is not base64";
+  }
+  if (bytes.length < 4) return "key body is too short";
+  const len = ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0;
+  if (len > bytes.length - 4) return "key body is truncated";
+  const embedded = String.fromCharCode(...bytes.slice(4, 4 + len));
+  if (embedded !== type) return `key body is a '${embedded.slice(0, 40)}' key, not '${type}'`;
+  if (bytes.length <= 4 + len) return "key body holds no key";
+  return null;
+}
+
+export const SshPublicKey = z
+  .string()
+  .max(16_384)
+  .transform((s) => s.trim().replace(/\s+/g, " "))
+  .superRefine((s, ctx) => {
+    const problem = sshKeyProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** The user's profile ("General"): copied into each run when it is created; the cloud is checked by the server. */
+export const PutProfileBody = z.strictObject({
+  sshKeys: z.array(SshPublicKey).max(50),
+  keepRunning: KeepRunning,
+  defaultCloud: z.string().min(1).max(100),
+  runTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(60 * 24 * 30),
+});
+
 export const PutModuleBody = z.strictObject({ doc: ModuleDoc });
 /** Import many modules at once, as YAML files keyed by module path (what `slipstream modules push` sends). */
 export const ImportModulesBody = z.strictObject({

@@ -12,6 +12,7 @@ export const ErrorCode = z.enum([
   "TIMEOUT", // ss-get timed out
   "ABORTED", // the run's abort flag is raised
   "PAYLOAD_TOO_LARGE", // 413
+  "TOO_MANY_REQUESTS", // 429: e.g. too many failed sign-ins for a username from one address; retry later
   "UNAVAILABLE", // 503: server shutting down, agent not connected
   "INTERNAL", // 500
 ]);
@@ -32,6 +33,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   TIMEOUT: 408,
   ABORTED: 409,
   PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_REQUESTS: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -51,6 +53,7 @@ export const SS_EXIT: Record<ErrorCode | "OK" | "USAGE" | "UNREACHABLE", number>
   NOT_FOUND: 7,
   CONFLICT: 5,
   PAYLOAD_TOO_LARGE: 7,
+  TOO_MANY_REQUESTS: 5,
   ABORTED: 8,
   TIMEOUT: 9,
 };

@@ -158,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     connectors,
     reports,
     serviceUrl: () => url,
+    redact: (text) => secrets.redact(text),
     log,
     isConnected: agents.isConnected,
   });

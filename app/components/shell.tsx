@@ -31,6 +31,7 @@ export function TopBar() {
   const nav = [
     { href: "/", label: "Runs", active: pathname === "/" || pathname.startsWith("/runs") },
     { href: "/modules", label: "Modules", active: pathname.startsWith("/modules") },
+    { href: "/profile", label: "Profile", active: pathname.startsWith("/profile") },
   ];
   return (
     <header className="topbar">

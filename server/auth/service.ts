@@ -4,6 +4,7 @@ import { KeepRunning } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";
 import type { Caller } from "../modules/service.js";
 import { generatePassword, hashPassword, verifyPassword } from "./passwords.js";
+import { LoginThrottle } from "./throttle.js";
 import { hashToken, newToken } from "./tokens.js";
 
 export const Profile = z.object({
@@ -21,14 +22,37 @@ export interface AuthedUser extends Caller {
 interface UserRow {
   id: number;
   username: string;
+  display_name: string;
   role: "admin" | "member";
   password_hash: string;
   profile: string;
+  created_at: string;
+}
+
+/** A user as the API shows it: never the password hash. */
+export interface UserInfo {
+  username: string;
+  displayName: string;
+  role: "admin" | "member";
+  createdAt: string;
+}
+
+/** An API token as its owner sees it: never the secret nor its hash. */
+export interface TokenInfo {
+  id: number;
+  name: string;
+  createdAt: string;
+  lastUsed: string | null;
+  revoked: boolean;
 }
 
 /** Users and bearer tokens. Every API call and socket resolves its caller here. */
 export class AuthService {
+  /** users by token hash; every change to a user or token drops the entries it affects */
   private readonly cache = new Map<string, AuthedUser>();
+  /** last use of each token (by hash), in memory: shown in the token list */
+  private readonly lastUsed = new Map<string, string>();
+  readonly throttle = new LoginThrottle();
 
   constructor(private readonly db: Db) {}
 
@@ -54,11 +78,27 @@ export class AuthService {
     }
   }
 
-  async login(username: string, password: string, tokenName = "login"): Promise<{ token: string; user: AuthedUser }> {
+  /** Checks a sign-in, throttled per username and client address (see LoginThrottle). */
+  private async verifyCredentials(username: string, password: string, ip: string): Promise<UserRow> {
+    this.throttle.check(username, ip);
     const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
     // verify against a dummy hash for unknown users too, so timing does not reveal which usernames exist
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !ok) throw new SlipError("UNAUTHORIZED", "wrong username or password");
+    if (!row || !ok) {
+      this.throttle.fail(username, ip);
+      throw new SlipError("UNAUTHORIZED", "wrong username or password");
+    }
+    this.throttle.succeed(username, ip);
+    return row;
+  }
+
+  async login(
+    username: string,
+    password: string,
+    tokenName = "login",
+    ip = "unknown",
+  ): Promise<{ token: string; user: AuthedUser }> {
+    const row = await this.verifyCredentials(username, password, ip);
     const token = newToken("ss");
     this.db.$client
       .prepare("insert into api_tokens (user_id, name, token_hash) values (?, ?, ?)")
@@ -70,7 +110,10 @@ export class AuthService {
     if (!token) return null;
     const hash = hashToken(token);
     const cached = this.cache.get(hash);
-    if (cached) return cached;
+    if (cached) {
+      this.lastUsed.set(hash, new Date().toISOString());
+      return cached;
+    }
     const row = this.db.$client
       .prepare(
         "select users.* from api_tokens join users on users.id = api_tokens.user_id where token_hash = ? and revoked_at is null",
@@ -79,6 +122,7 @@ export class AuthService {
     if (!row) return null;
     const user = this.toUser(row);
     this.cache.set(hash, user);
+    this.lastUsed.set(hash, new Date().toISOString());
     return user;
   }
 
@@ -86,10 +130,9 @@ export class AuthService {
   async createSession(
     username: string,
     password: string,
+    ip = "unknown",
   ): Promise<{ token: string; csrfToken: string; user: AuthedUser }> {
-    const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
-    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !ok) throw new SlipError("UNAUTHORIZED", "wrong username or password");
+    const row = await this.verifyCredentials(username, password, ip);
     const token = newToken("sess");
     const csrfToken = newToken("csrf");
     const expires = new Date(Date.now() + SESSION_DAYS * 86_400_000).toISOString();
@@ -124,9 +167,112 @@ export class AuthService {
     this.cache.delete(hash);
   }
 
+  // ---- users ---------------------------------------------------------------------------------------------
+
+  listUsers(): UserInfo[] {
+    const rows = this.db.$client.prepare("select * from users order by username").all() as UserRow[];
+    return rows.map(toInfo);
+  }
+
+  userInfo(username: string): UserInfo {
+    return toInfo(this.row(username));
+  }
+
+  private row(username: string): UserRow {
+    const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
+    if (!row) throw new SlipError("NOT_FOUND", `user '${username}' not found`);
+    return row;
+  }
+
+  /** Admin: display name, role, password reset. The last admin cannot be demoted. */
+  async updateUser(
+    username: string,
+    change: { displayName?: string; role?: "admin" | "member"; password?: string },
+  ): Promise<UserInfo> {
+    const row = this.row(username);
+    if (change.role === "member" && row.role === "admin") {
+      const admins = (
+        this.db.$client.prepare("select count(*) as n from users where role = 'admin'").get() as { n: number }
+      ).n;
+      if (admins <= 1) throw new SlipError("CONFLICT", `role: '${username}' is the last admin`);
+    }
+    const hash = change.password === undefined ? row.password_hash : await hashPassword(change.password);
+    this.db.$client
+      .prepare("update users set display_name = ?, role = ?, password_hash = ? where id = ?")
+      .run(change.displayName ?? row.display_name, change.role ?? row.role, hash, row.id);
+    this.forgetUser(row.id);
+    return this.userInfo(username);
+  }
+
+  /** A user changing their own password must give the current one. */
+  async changePassword(userId: number, current: string, next: string): Promise<void> {
+    const row = this.db.$client.prepare("select * from users where id = ?").get(userId) as UserRow | undefined;
+    if (!row) throw new SlipError("NOT_FOUND", "user not found");
+    if (!(await verifyPassword(current, row.password_hash))) {
+      throw new SlipError("FORBIDDEN", "currentPassword: does not match your current password");
+    }
+    this.db.$client.prepare("update users set password_hash = ? where id = ?").run(await hashPassword(next), userId);
+  }
+
+  /** Stores a validated profile; cached users are dropped so the next run uses the new defaults. */
+  updateProfile(userId: number, profile: Profile): Profile {
+    const clean = Profile.parse(profile);
+    this.db.$client.prepare("update users set profile = ? where id = ?").run(JSON.stringify(clean), userId);
+    this.forgetUser(userId);
+    return clean;
+  }
+
+  private forgetUser(userId: number): void {
+    for (const [hash, u] of this.cache) if (u.id === userId) this.cache.delete(hash);
+  }
+
+  // ---- API tokens ----------------------------------------------------------------------------------------
+
+  /** A named token for the CLI or CI; the secret is returned here only, and stored hashed. */
+  createToken(userId: number, name: string): { id: number; name: string; token: string } {
+    const token = newToken("ss");
+    const r = this.db.$client
+      .prepare("insert into api_tokens (user_id, name, token_hash) values (?, ?, ?)")
+      .run(userId, name, hashToken(token));
+    return { id: Number(r.lastInsertRowid), name, token };
+  }
+
+  listTokens(userId: number): TokenInfo[] {
+    const rows = this.db.$client
+      .prepare("select id, name, token_hash, created_at, revoked_at from api_tokens where user_id = ? order by id")
+      .all(userId) as { id: number; name: string; token_hash: string; created_at: string; revoked_at: string | null }[];
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      createdAt: r.created_at,
+      lastUsed: this.lastUsed.get(r.token_hash) ?? null,
+      revoked: r.revoked_at !== null,
+    }));
+  }
+
+  /** Revokes by id (its owner or an admin); the cached user of that token is dropped, so it fails at once. */
+  revokeTokenById(caller: Caller, id: number): void {
+    const row = this.db.$client
+      .prepare("select user_id, token_hash, revoked_at from api_tokens where id = ?")
+      .get(id) as { user_id: number; token_hash: string; revoked_at: string | null } | undefined;
+    if (!row) throw new SlipError("NOT_FOUND", `token ${id} not found`);
+    if (row.user_id !== caller.id && caller.role !== "admin") {
+      throw new SlipError("FORBIDDEN", `token ${id} belongs to another user`);
+    }
+    if (row.revoked_at === null) {
+      this.db.$client.prepare("update api_tokens set revoked_at = ? where id = ?").run(new Date().toISOString(), id);
+    }
+    this.cache.delete(row.token_hash);
+    this.lastUsed.delete(row.token_hash);
+  }
+
   private toUser(row: UserRow): AuthedUser {
     return { id: row.id, username: row.username, role: row.role, profile: Profile.parse(JSON.parse(row.profile)) };
   }
+}
+
+function toInfo(row: UserRow): UserInfo {
+  return { username: row.username, displayName: row.display_name, role: row.role, createdAt: row.created_at };
 }
 
 const SESSION_DAYS = 7;

@@ -2,22 +2,29 @@ import type { IncomingMessage } from "node:http";
 import { parseMapping, resolveImageRef, serializeModuleYaml } from "../../core/modules.js";
 import {
   AbortBody,
+  ChangePasswordBody,
   CreateRunBody,
+  CreateTokenBody,
   CreateUserBody,
+  describeZodError,
   EventsQuery,
   ImportModulesBody,
   LoginBody,
   ModulePath,
   PutModuleBody,
+  PutProfileBody,
   parseOrThrow,
   RunsQuery,
   ScaleBody,
   SetParamBody,
   SlipError,
+  UpdateUserBody,
+  Username,
 } from "../../protocol/index.js";
 import type { RunSummary } from "../../protocol/run.js";
 import { clearSessionCookie, sessionCookie, setSessionCookie } from "../auth/cookies.js";
 import type { AuthedUser } from "../auth/service.js";
+import { registerCloudRoutes } from "../clouds/routes.js";
 import type { AppContext } from "../context.js";
 import { REPORT_NAME_RE } from "../reports/store.js";
 import { createRun } from "../runs/create.js";
@@ -26,6 +33,11 @@ import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
 import { bearer, readJson, sendJson } from "./respond.js";
 import { type RouteContext, Router } from "./router.js";
+
+/** The client's address, for sign-in throttling. */
+function clientIp(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
+}
 
 function queryObject(q: URLSearchParams): Record<string, string> {
   return Object.fromEntries(q.entries());
@@ -60,23 +72,30 @@ export function createApi(app: AppContext): Router {
     }
   };
   const actor = (u: AuthedUser) => `user:${u.username}`;
+  registerCloudRoutes(router, app, user);
   const runOf = (ctx: RouteContext) => runs.get(ctx.params.id);
 
   router
     .on("GET", "/api/health", ({ res }) => sendJson(res, 200, { ok: true }))
     .on("POST", "/api/auth/login", async ({ req, res }) => {
       const b = await body(req, LoginBody);
-      const { token, user: u } = await auth.login(b.username, b.password);
+      const { token, user: u } = await auth.login(b.username, b.password, "login", clientIp(req));
       sendJson(res, 200, { token, user: { username: u.username, role: u.role } });
     })
     .on("POST", "/api/auth/logout", ({ req, res }) => {
       user(req);
-      auth.revoke(bearer(req)!);
+      const token = bearer(req);
+      if (token) auth.revoke(token);
+      else {
+        const cookie = sessionCookie(req);
+        if (cookie) auth.revokeSession(cookie);
+        res.setHeader("set-cookie", clearSessionCookie());
+      }
       sendJson(res, 200, { ok: true });
     })
     .on("POST", "/api/auth/session", async ({ req, res }) => {
       const b = await body(req, LoginBody);
-      const { token, csrfToken, user: u } = await auth.createSession(b.username, b.password);
+      const { token, csrfToken, user: u } = await auth.createSession(b.username, b.password, clientIp(req));
       res.setHeader("set-cookie", setSessionCookie(token, 7 * 86_400));
       sendJson(res, 200, { user: { username: u.username, role: u.role }, csrfToken });
     })
@@ -96,27 +115,81 @@ export function createApi(app: AppContext): Router {
     })
     .on("GET", "/api/me", ({ req, res }) => {
       const u = user(req);
-      sendJson(res, 200, { username: u.username, role: u.role, profile: u.profile });
+      const info = auth.userInfo(u.username);
+      sendJson(res, 200, { username: u.username, displayName: info.displayName, role: u.role, profile: u.profile });
+    })
+    .on("PUT", "/api/me/password", async ({ req, res }) => {
+      const u = user(req);
+      const b = await body(req, ChangePasswordBody);
+      await auth.changePassword(u.id, b.currentPassword, b.newPassword);
+      sendJson(res, 200, { ok: true });
     });
 
+  // ---- users (every member sees the team; only admins change it) ---------------------------------------
+  const admin = (req: IncomingMessage, what: string): AuthedUser => {
+    const u = user(req);
+    if (u.role !== "admin") throw new SlipError("FORBIDDEN", `only an admin may ${what}`);
+    return u;
+  };
   router
     .on("GET", "/api/users", ({ req, res }) => {
       user(req);
-      const rows = app.db.$client.prepare("select username, display_name, role from users order by username").all() as {
-        username: string;
-        display_name: string;
-        role: string;
-      }[];
-      sendJson(res, 200, {
-        users: rows.map((r) => ({ username: r.username, displayName: r.display_name, role: r.role })),
-      });
+      sendJson(res, 200, { users: auth.listUsers() });
     })
     .on("POST", "/api/users", async ({ req, res }) => {
-      const u = user(req);
-      if (u.role !== "admin") throw new SlipError("FORBIDDEN", "only an admin may create users");
+      admin(req, "create users");
       const b = await body(req, CreateUserBody);
       await auth.createUser(b.username, b.displayName, b.role, b.password);
-      sendJson(res, 201, { username: b.username, displayName: b.displayName, role: b.role });
+      sendJson(res, 201, auth.userInfo(b.username));
+    })
+    .on("PATCH", "/api/users/:username", async ({ req, res, params }) => {
+      admin(req, "change users");
+      const username = parseOrThrow(Username, params.username, "username");
+      const b = await body(req, UpdateUserBody);
+      sendJson(res, 200, await auth.updateUser(username, b));
+    });
+
+  // ---- API tokens (own; an admin may revoke anyone's) ----------------------------------------------------
+  router
+    .on("GET", "/api/tokens", ({ req, res }) => {
+      const u = user(req);
+      sendJson(res, 200, { tokens: auth.listTokens(u.id) });
+    })
+    .on("POST", "/api/tokens", async ({ req, res }) => {
+      const u = user(req);
+      const b = await body(req, CreateTokenBody);
+      sendJson(res, 201, auth.createToken(u.id, b.name));
+    })
+    .on("DELETE", "/api/tokens/:id", ({ req, res, params }) => {
+      const u = user(req);
+      if (!/^[1-9]\d{0,15}$/.test(params.id)) throw new SlipError("BAD_REQUEST", "id: must be a token id");
+      auth.revokeTokenById(u, Number(params.id));
+      sendJson(res, 200, { ok: true });
+    });
+
+  // ---- profile (the seed's "General"): copied into each new run ----------------------------------------
+  router
+    .on("GET", "/api/profile", ({ req, res }) => {
+      const u = user(req);
+      sendJson(res, 200, { profile: u.profile, clouds: [...app.connectors.keys()] });
+    })
+    .on("PUT", "/api/profile", async ({ req, res }) => {
+      const u = user(req);
+      const raw = await readJson(req);
+      const parsed = PutProfileBody.safeParse(raw);
+      if (!parsed.success) {
+        const message = describeZodError(parsed.error).replace(/\bsshKeys\.(\d+)/g, "sshKeys[$1]");
+        throw new SlipError("BAD_REQUEST", message);
+      }
+      const b = parsed.data;
+      if (!app.connectors.has(b.defaultCloud)) {
+        throw new SlipError(
+          "BAD_REQUEST",
+          `defaultCloud: unknown cloud '${b.defaultCloud}' (known: ${[...app.connectors.keys()].join(", ")})`,
+        );
+      }
+      const profile = auth.updateProfile(u.id, b);
+      sendJson(res, 200, { profile, clouds: [...app.connectors.keys()] });
     });
 
   // ---- modules --------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export interface EffectDeps {
   reports: ReportFiles;
   serviceUrl: () => string;
   log: Logger;
+  /** removes every known secret (cloud credentials) from text written into reports */
+  redact: (text: string) => string;
   /** instances whose agent is connected right now (the socket layer knows) */
   isConnected: (runId: string, instance: string) => boolean;
 }
@@ -131,7 +133,7 @@ export class RunEffects {
     if (rt.state !== "Finalizing") return;
     const name = `orchestrator_report_${reportTimestamp()}.tgz`;
     const events = readEvents(this.d.svc.db, rt.id, 0, Number.MAX_SAFE_INTEGER);
-    const size = await writeOrchestratorReport(this.d.reports.file(rt.id, name), rt.id, events);
+    const size = await writeOrchestratorReport(this.d.reports.file(rt.id, name), rt.id, events, this.d.redact);
     this.d.svc.addReport(rt, "server", name, null, size);
     this.d.svc.send(rt, "server", { type: "finalized" });
   }

@@ -31,12 +31,17 @@ function describeEvent(e: RunEvent): string {
  * The server's own report: the run's full event log (events.json) and a readable orchestration log,
  * packed like the nodes' reports. Returns the tarball's size.
  */
-export async function writeOrchestratorReport(target: string, runId: string, events: RunEvent[]): Promise<number> {
+export async function writeOrchestratorReport(
+  target: string,
+  runId: string,
+  events: RunEvent[],
+  redact: (text: string) => string = (t) => t,
+): Promise<number> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-orch-"));
   try {
-    await fs.writeFile(path.join(dir, "events.json"), JSON.stringify(events, null, 1));
+    await fs.writeFile(path.join(dir, "events.json"), redact(JSON.stringify(events, null, 1)));
     const lines = events.map((e) => `${e.at} #${e.seq} [${e.actor}] ${describeEvent(e)}`);
-    await fs.writeFile(path.join(dir, "orchestrator.log"), `run ${runId}\n${lines.join("\n")}\n`);
+    await fs.writeFile(path.join(dir, "orchestrator.log"), redact(`run ${runId}\n${lines.join("\n")}\n`));
     await fs.mkdir(path.dirname(target), { recursive: true });
     await createTar({ gzip: true, cwd: dir, file: target }, ["events.json", "orchestrator.log"]);
     return (await fs.stat(target)).size;

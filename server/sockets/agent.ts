@@ -41,12 +41,20 @@ export function agentState(rt: RunRuntime, instance: string): AgentRunState {
   };
 }
 
+/** An agent's state as it acts on it: everything but the seq, which moves with every commit of the run. */
+function stateView(s: AgentRunState): string {
+  const { seq: _seq, ...view } = s;
+  return JSON.stringify(view);
+}
+
 /** The `/agent` namespace: one connection per node instance, authenticated by its own token. */
 export function attachAgentNamespace(io: Server, app: AppContext) {
   const nsp: Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData> = io.of(
     "/agent",
   ) as unknown as Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData>;
   const connected = new Map<string, Map<string, AgentSocket>>();
+  /** the last state each agent was sent, without its seq */
+  const pushed = new WeakMap<AgentSocket, string>();
 
   nsp.use((socket, next) => {
     const auth = AgentAuth.safeParse(socket.handshake.auth);
@@ -73,8 +81,10 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     connected.set(runId, perRun);
 
     const spec = rt.spec.nodes.find((n) => n.name === rt.instances.get(instance)?.node)!;
+    const hello = agentState(rt, instance);
+    pushed.set(socket, stateView(hello));
     socket.emit("agent:hello", {
-      run: agentState(rt, instance),
+      run: hello,
       assignment: {
         node: spec.name,
         index: rt.instances.get(instance)!.idx,
@@ -141,7 +151,14 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     const perRun = connected.get(runId);
     if (!perRun) return;
     const rt = app.runs.get(runId);
-    for (const [instance, socket] of perRun) socket.emit("run:state", agentState(rt, instance));
+    for (const [instance, socket] of perRun) {
+      // only what changed for this agent: a push to every agent on every commit is O(instances²) writes a state
+      const state = agentState(rt, instance);
+      const view = stateView(state);
+      if (pushed.get(socket) === view) continue;
+      pushed.set(socket, view);
+      socket.emit("run:state", state);
+    }
     if (rt.terminal) connected.delete(runId);
   });
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import {
   describeZodError,
   PROTOCOL_VERSION,
+  SlipError,
   SubscribeRequest,
   UiAuth,
   type UiClientToServer,
@@ -16,6 +17,9 @@ import { acked } from "./ack.js";
 
 interface UiData {
   username: string;
+  /** the credential it connected with, re-checked on every request so a revoked token or ended session stops at once */
+  token?: string;
+  cookie?: string;
 }
 type UiSocket = Socket<UiClientToServer, UiServerToClient, Record<string, never>, UiData>;
 
@@ -39,13 +43,24 @@ export function attachUiNamespace(io: Server, app: AppContext) {
         new Error(`CONFLICT: protocol ${auth.data.protocolVersion}, server speaks ${PROTOCOL_VERSION}; reload`),
       );
     }
-    const user = app.auth.authenticate(auth.data.token);
-    const session = user ? null : app.auth.session(readCookie(socket.handshake.headers.cookie, SESSION_COOKIE));
-    const username = user?.username ?? session?.user.username ?? null;
+    // only user credentials: a user API token or the browser's session cookie (agent tokens are not users)
+    const token = auth.data.token;
+    const cookie = token ? undefined : readCookie(socket.handshake.headers.cookie, SESSION_COOKIE);
+    const username = whoIs(token, cookie);
     if (!username) return next(new Error("UNAUTHORIZED: sign in first"));
-    socket.data = { username };
+    socket.data = { username, token, cookie };
     next();
   });
+
+  const whoIs = (token: string | undefined, cookie: string | undefined): string | null =>
+    token ? (app.auth.authenticate(token)?.username ?? null) : (app.auth.session(cookie)?.user.username ?? null);
+  /** Re-checks the socket's credential; a revoked one ends the connection. */
+  const stillSignedIn = (socket: UiSocket) => {
+    if (whoIs(socket.data.token, socket.data.cookie) === null) {
+      setTimeout(() => socket.disconnect(true), 0);
+      throw new SlipError("UNAUTHORIZED", "signed out or token revoked; sign in again");
+    }
+  };
 
   const publishWatchers = (runId: string) => {
     const users = [...(watchers.get(runId)?.keys() ?? [])].sort();
@@ -66,6 +81,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     socket.on(
       "run:subscribe",
       acked(app.log, SubscribeRequest, (req) => {
+        stillSignedIn(socket);
         const rt = app.runs.get(req.runId);
         let since = req.since;
         let backlog = 0;
@@ -95,6 +111,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     socket.on(
       "runs:subscribe",
       acked(app.log, z.object({}).passthrough(), () => {
+        stillSignedIn(socket);
         socket.join("runs");
         return null;
       }),

@@ -1,0 +1,350 @@
+import type { Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunDetail } from "../../protocol/run.js";
+import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { addMember, browserSession, connect, emitAck } from "./team-fixtures.js";
+
+/**
+ * Who may do what, against a real server: every row is one request by one kind of caller with the exact status
+ * expected, and a denied request must leave every table exactly as it was.
+ */
+
+const SYSTEM = "examples/tutorials/service-testing/system";
+const APACHE = "examples/tutorials/service-testing/apache";
+type Who = "anonymous" | "member" | "owner" | "admin" | "agentA" | "agentB";
+
+let s: TestServer;
+const peerA = new PeerCloud();
+const peerB = new PeerCloud();
+/** the cloud of runs driven to Ready (one at a time, so its launches map holds only the current run's) */
+const peerC = new PeerCloud();
+const peers: AgentPeer[] = [];
+const tokens = {} as Record<Who, string | null>;
+let runA: RunDetail;
+let runB: RunDetail;
+let ownerTokenId: number;
+const sockets: Socket[] = [];
+
+function counts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of ["users", "api_tokens", "sessions", "modules", "runs"]) {
+    out[t] = (s.app.db.$client.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n;
+  }
+  // runs created by allowed rows keep moving on their own; the runs denied rows aim at are A and B
+  for (const t of ["instances", "params", "events", "reports"]) {
+    out[t] = (
+      s.app.db.$client.prepare(`select count(*) as n from ${t} where run_id in (?, ?)`).get(runA.id, runB.id) as {
+        n: number;
+      }
+    ).n;
+  }
+  return out;
+}
+/** Everything a denied request could have changed. */
+function snapshot() {
+  const db = s.app.db.$client;
+  return {
+    counts: counts(),
+    runs: db
+      .prepare("select id, state, abort, keep_running, last_seq from runs where id in (?, ?) order by id")
+      .all(runA.id, runB.id),
+    params: db.prepare("select * from params where run_id in (?, ?) order by run_id, key").all(runA.id, runB.id),
+    modules: db.prepare("select path, doc, version from modules order by path").all(),
+    users: db.prepare("select username, display_name, role, password_hash from users order by id").all(),
+    tokens: db.prepare("select id, revoked_at from api_tokens order by id").all(),
+  };
+}
+
+const newRun = async (owner: string, extra: Record<string, unknown> = {}) =>
+  (
+    await s.api<RunDetail>(
+      "POST",
+      "/api/runs",
+      { module: SYSTEM, clouds: { apache: "a", client: "a" }, ...extra },
+      owner,
+    )
+  ).body;
+
+/** A scalable one-machine run driven through the agent protocol to Ready, where scaling is allowed. */
+async function readyRun(owner: string): Promise<string> {
+  peerC.launches.clear();
+  const run = (
+    await s.api<RunDetail>(
+      "POST",
+      "/api/runs",
+      { module: APACHE, clouds: { machine: "c" }, scalable: true, keepRunning: "always" },
+      owner,
+    )
+  ).body;
+  const peer = new AgentPeer(s.url, (await peerC.launched("machine.1")).token);
+  peers.push(peer);
+  for (const st of ["Provisioning", "Executing", "SendingReports"] as const) await peer.completeWhen(st);
+  await peer.until((st) => st.state === "Ready");
+  return run.id;
+}
+
+beforeAll(async () => {
+  s = await startTestServer({
+    connectors: new Map([
+      ["a", peerA],
+      ["b", peerB],
+      ["c", peerC],
+    ]),
+  });
+  const alice = await addMember(s, "alice");
+  const bob = await addMember(s, "bob");
+  tokens.anonymous = null;
+  tokens.owner = alice.token;
+  tokens.member = bob.token;
+  tokens.admin = s.token;
+  runA = await newRun(alice.token);
+  runB = (await s.api<RunDetail>("POST", "/api/runs", { module: APACHE, clouds: { machine: "b" } }, alice.token)).body;
+  tokens.agentA = (await peerA.launched("apache.1")).token;
+  tokens.agentB = (await peerB.launched("machine.1")).token;
+  // a module owned by alice
+  const mod = await s.api(
+    "PUT",
+    "/api/modules/team/alice/img",
+    { doc: { kind: "image", description: "alice's" } },
+    alice.token,
+  );
+  expect(mod.status).toBe(200);
+  const created = await s.api<{ id: number }>("POST", "/api/tokens", { name: "alice-ci" }, alice.token);
+  ownerTokenId = created.body.id;
+});
+afterAll(async () => {
+  for (const sock of sockets) sock.close();
+  for (const p of peers) p.close();
+  await s.close();
+});
+
+interface Row {
+  who: Who;
+  method: string;
+  /** the url, built when the row runs (fixtures exist by then) */
+  url: () => string | Promise<string>;
+  body?: unknown;
+  status: number;
+}
+
+const everyone = (method: string, url: () => string, allowed: number, body?: unknown): Row[] =>
+  (["anonymous", "member", "owner", "admin", "agentA", "agentB"] as Who[]).map((who) => ({
+    who,
+    method,
+    url,
+    body,
+    status: who === "anonymous" || who.startsWith("agent") ? 401 : allowed,
+  }));
+
+/** Steering rows: denied to everyone but the owner and an admin; allowed ones act on a fresh run of their own. */
+const steer = (
+  what: string,
+  method: string,
+  path: string,
+  body: unknown,
+  prepare: (runId: string) => Promise<void> = async () => {},
+  fresh: (owner: string) => Promise<string> = async (owner) => (await newRun(owner)).id,
+): Row[] =>
+  (["anonymous", "member", "owner", "admin", "agentA", "agentB"] as Who[]).map((who) => {
+    const allowed = who === "owner" || who === "admin";
+    return {
+      who,
+      method,
+      body,
+      status: allowed ? 200 : who === "member" ? 403 : 401,
+      url: async () => {
+        if (!allowed) return `/api/runs/${runA.id}${path}`;
+        const id = await fresh(tokens.owner!);
+        await prepare(id);
+        return `/api/runs/${id}${path}`;
+      },
+      what,
+    };
+  });
+
+const rows: Row[] = [
+  // reading: every member sees every run and module
+  ...everyone("GET", () => "/api/runs", 200),
+  ...everyone("GET", () => `/api/runs/${runA.id}`, 200),
+  ...everyone("GET", () => `/api/runs/${runA.id}/params`, 200),
+  ...everyone("GET", () => `/api/runs/${runA.id}/events`, 200),
+  ...everyone("GET", () => `/api/runs/${runA.id}/reports`, 200),
+  ...everyone("GET", () => "/api/modules", 200),
+  ...everyone("GET", () => "/api/modules/team/alice/img", 200),
+  ...everyone("GET", () => "/api/users", 200),
+  ...everyone("GET", () => "/api/me", 200),
+  ...everyone("GET", () => "/api/profile", 200),
+  ...everyone("GET", () => "/api/tokens", 200),
+  // steering a run: the owner or an admin
+  ...steer("set a param", "PUT", "/params/client.1:statecustom", { value: "by hand" }),
+  ...steer("abort", "POST", "/abort", { message: "stop" }),
+  ...steer("reset abort", "POST", "/abort/cancel", undefined, async (id) => {
+    expect((await s.api("POST", `/api/runs/${id}/abort`, { message: "x" }, tokens.owner)).status).toBe(200);
+  }),
+  ...steer("terminate", "POST", "/terminate", undefined),
+  ...steer("scale", "POST", "/scale", { node: "machine", add: 1 }, async () => {}, readyRun),
+  // modules: anyone may create; only the owner or an admin may change or delete
+  ...(["anonymous", "member", "owner", "admin", "agentA", "agentB"] as Who[]).map(
+    (who): Row => ({
+      who,
+      method: "PUT",
+      url: () => "/api/modules/team/alice/img",
+      body: { doc: { kind: "image", description: `changed by ${who}` } },
+      status: { anonymous: 401, member: 403, owner: 200, admin: 200, agentA: 401, agentB: 401 }[who],
+    }),
+  ),
+  { who: "member", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 403 },
+  { who: "agentA", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 401 },
+  { who: "anonymous", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 401 },
+  ...(["anonymous", "member", "admin", "agentA"] as Who[]).map(
+    (who): Row => ({
+      who,
+      method: "PUT",
+      url: () => `/api/modules/team/${who}/own`,
+      body: { doc: { kind: "image" } },
+      status: who === "anonymous" || who === "agentA" ? 401 : 200,
+    }),
+  ),
+  // users: admins manage the team
+  ...(["anonymous", "member", "owner", "admin", "agentA"] as Who[]).map(
+    (who): Row => ({
+      who,
+      method: "POST",
+      url: () => "/api/users",
+      body: { username: `new-${who}`, displayName: "New", password: "long-enough-pw" },
+      status: { anonymous: 401, member: 403, owner: 403, admin: 201, agentA: 401, agentB: 401 }[who],
+    }),
+  ),
+  ...(["anonymous", "member", "admin", "agentA"] as Who[]).map(
+    (who): Row => ({
+      who,
+      method: "PATCH",
+      url: () => "/api/users/bob",
+      body: { displayName: `Bob as seen by ${who}` },
+      status: { anonymous: 401, member: 403, owner: 403, admin: 200, agentA: 401, agentB: 401 }[who],
+    }),
+  ),
+  { who: "member", method: "PATCH", url: () => "/api/users/bob", body: { role: "admin" }, status: 403 },
+  { who: "member", method: "PATCH", url: () => "/api/users/alice", body: { password: "hijacked-pw" }, status: 403 },
+  // tokens: revoke own, or any as admin
+  { who: "member", method: "DELETE", url: () => `/api/tokens/${ownerTokenId}`, status: 403 },
+  { who: "agentA", method: "DELETE", url: () => `/api/tokens/${ownerTokenId}`, status: 401 },
+  { who: "anonymous", method: "DELETE", url: () => `/api/tokens/${ownerTokenId}`, status: 401 },
+  { who: "admin", method: "DELETE", url: () => `/api/tokens/${ownerTokenId}`, status: 200 },
+  // profile: one's own
+  ...(["anonymous", "member", "agentA"] as Who[]).map(
+    (who): Row => ({
+      who,
+      method: "PUT",
+      url: () => "/api/profile",
+      body: { sshKeys: [], keepRunning: "always", defaultCloud: "a", runTimeoutMinutes: 30 },
+      status: who === "member" ? 200 : 401,
+    }),
+  ),
+  // report upload: only an agent of that run, as its own instance
+  ...(["anonymous", "member", "owner", "admin"] as Who[]).map(
+    (who): Row => ({ who, method: "POST", url: () => "/api/agent/reports?name=apache.1_report_1.tgz", status: 401 }),
+  ),
+  { who: "agentA", method: "POST", url: () => "/api/agent/reports?name=client.1_report_1.tgz", status: 400 },
+  { who: "agentB", method: "POST", url: () => "/api/agent/reports?name=apache.1_report_1.tgz", status: 400 },
+  { who: "agentA", method: "POST", url: () => "/api/agent/reports?name=apache.1_report_1.tgz", status: 201 },
+];
+
+describe("access matrix: REST", () => {
+  for (const row of rows) {
+    const label = (row as Row & { what?: string }).what ?? "";
+    const body = row.body === undefined ? "" : ` ${JSON.stringify(row.body).slice(0, 60)}`;
+    it(`${row.who} ${row.method} ${label || "…"}${body} → ${row.status}`, async () => {
+      const url = await row.url();
+      const before = snapshot();
+      const token = tokens[row.who];
+      let res: { status: number; body: unknown };
+      if (url.startsWith("/api/agent/reports")) {
+        const r = await fetch(`${s.url}${url}`, {
+          method: "POST",
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/gzip" },
+          body: Buffer.from("not really a tarball"),
+        });
+        res = { status: r.status, body: await r.text() };
+      } else {
+        res = await s.api(row.method, url, row.body, token);
+      }
+      expect(res.status, `${row.method} ${url}: ${JSON.stringify(res.body)}`).toBe(row.status);
+      if (row.status >= 400) expect(snapshot()).toEqual(before);
+    });
+  }
+});
+
+describe("access matrix: the run's event log names who did it", () => {
+  const lastEvent = async (runId: string) =>
+    (await s.api<{ events: { actor: string; body: { type: string } }[] }>("GET", `/api/runs/${runId}/events`)).body
+      .events;
+  it("abort, reset, param set and terminate by users are attributed to them", async () => {
+    const run = { id: await readyRun(tokens.owner!) };
+    const since = (await lastEvent(run.id)).length;
+    expect((await s.api("POST", `/api/runs/${run.id}/abort`, { message: "stop" }, tokens.owner)).status).toBe(200);
+    expect((await s.api("POST", `/api/runs/${run.id}/abort/cancel`, undefined, tokens.admin)).status).toBe(200);
+    expect(
+      (await s.api("PUT", `/api/runs/${run.id}/params/machine.1:statecustom`, { value: "x" }, tokens.owner)).status,
+    ).toBe(200);
+    expect((await s.api("POST", `/api/runs/${run.id}/terminate`, undefined, tokens.admin)).status).toBe(200);
+    const actors = (await lastEvent(run.id)).slice(since).map((e) => `${e.body.type}:${e.actor}`);
+    expect(actors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^abort.*:user:alice$/),
+        expect.stringMatching(/:user:admin$/),
+        "param:user:alice",
+      ]),
+    );
+    // every event has an actor of a known kind
+    for (const e of await lastEvent(run.id)) expect(e.actor).toMatch(/^(user:[a-z][\w.-]*|node:[\w.-]+|server)$/);
+  });
+});
+
+describe("access matrix: sockets", () => {
+  it("/ui without a session: connect_error UNAUTHORIZED", async () => {
+    const r = await connect(s, "/ui", {});
+    expect(r.error).toMatch(/^UNAUTHORIZED/);
+  });
+  it("/ui with an agent token is refused", async () => {
+    const r = await connect(s, "/ui", { token: tokens.agentA! });
+    expect(r.error).toMatch(/^UNAUTHORIZED/);
+  });
+  it("/ui with a member's token subscribes to another member's run", async () => {
+    const r = await connect(s, "/ui", { token: tokens.member! });
+    sockets.push(r.socket!);
+    const ack = await emitAck<{ ok: boolean; data: { lastSeq: number } }>(r.socket!, "run:subscribe", {
+      runId: runA.id,
+    });
+    expect(ack.ok).toBe(true);
+  });
+  it("/ui with a browser session cookie subscribes; with a forged cookie it is refused", async () => {
+    const bob = await browserSession(s, "bob", "bob-password");
+    const r = await connect(s, "/ui", { cookie: bob.cookie });
+    sockets.push(r.socket!);
+    expect((await emitAck<{ ok: boolean }>(r.socket!, "runs:subscribe", {})).ok).toBe(true);
+    const forged = await connect(s, "/ui", { cookie: "ss_session=sess_forged" });
+    expect(forged.error).toMatch(/^UNAUTHORIZED/);
+  });
+  it("/agent with a user token is refused", async () => {
+    for (const token of [tokens.owner!, tokens.admin!]) {
+      const r = await connect(s, "/agent", { token });
+      expect(r.error).toMatch(/^UNAUTHORIZED/);
+    }
+  });
+  it("/agent of run A cannot touch run B's keys: UNKNOWN_KEY, and run B is unchanged", async () => {
+    const r = await connect(s, "/agent", { token: tokens.agentA! });
+    expect(r.error).toBeNull();
+    sockets.push(r.socket!);
+    const runBParams = () =>
+      s.app.db.$client.prepare("select * from params where run_id = ? order by key").all(runB.id);
+    const before = runBParams();
+    const ack = await emitAck<{ ok: boolean; error?: { code: string } }>(r.socket!, "param:set", {
+      key: "machine.1:statecustom",
+      value: "from run A",
+    });
+    expect(ack).toMatchObject({ ok: false, error: { code: "UNKNOWN_KEY" } });
+    // keys are per run: run B is untouched (run A's own agent erring aborts run A, as for any unknown key)
+    expect(runBParams()).toEqual(before);
+  });
+});
