@@ -1,5 +1,11 @@
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunDetail } from "../../protocol/run.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
+import { fetchReports } from "../testing/reports.js";
+import { RunWatcher } from "../testing/watch.js";
 
 let s: TestServer;
 let memberToken: string;
@@ -73,5 +79,55 @@ describe("/api/clouds over HTTP", () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/hosts\.0/);
+  });
+});
+
+async function closedLoopbackPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && !e.name.endsWith(".tgz")) out.push(path.join(e.parentPath, e.name));
+  }
+  return out;
+}
+
+describe("a run that used a cloud credential", () => {
+  it("never shows the secret: not in the API, the event log or any report tarball", async () => {
+    const secret = "s3cret-pool-password-XYZ";
+    const port = await closedLoopbackPort(); // loopback only: nothing listens, so the start fails
+    const created = await s.api("POST", "/api/clouds", {
+      name: "loop",
+      kind: "ssh",
+      hosts: [{ address: "127.0.0.1", port, username: "nobody", password: secret, maxInstances: 1 }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const run = await s.api<RunDetail>("POST", "/api/runs", {
+      module: "examples/tutorials/service-testing/apache",
+      clouds: { machine: "loop" },
+      keepRunning: "never",
+    });
+    expect(run.status, JSON.stringify(run.body)).toBe(201);
+    const w = new RunWatcher(s.url, s.token, run.body.id);
+    try {
+      await w.until((e) => e.body.type === "state" && e.body.to === "Aborted");
+    } finally {
+      w.close();
+    }
+    const detail = await s.api<RunDetail>("GET", `/api/runs/${run.body.id}`);
+    expect(detail.body.abort).toMatch(/127\.0\.0\.1/);
+    for (const p of ["", "/params", "/events?limit=10000", "/reports"]) {
+      expect(JSON.stringify((await s.api("GET", `/api/runs/${run.body.id}${p}`)).body)).not.toContain(secret);
+    }
+    const { dir, files } = await fetchReports(s, run.body.id);
+    expect(Object.keys(files).some((n) => n.startsWith("orchestrator_report_"))).toBe(true);
+    for (const f of await filesUnder(dir)) expect(await fs.readFile(f, "utf8")).not.toContain(secret);
   });
 });
