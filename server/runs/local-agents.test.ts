@@ -75,7 +75,10 @@ describe("the tutorial on the local cloud, with real agents", () => {
     expect(await fs.readFile(path.join(dir, client.replace(".tgz", ""), dataFile), "utf8")).toContain(
       "Welcome to SlipStream!",
     );
-    expect(files[apache].some((f) => f.endsWith("access.log"))).toBe(true);
+    expect(
+      files[apache].some((f) => f.endsWith("access.log")),
+      `${JSON.stringify(files)}\n${w.logText("apache.1")}`,
+    ).toBe(true);
     expect(files[apache].some((f) => f.endsWith("error.log"))).toBe(true);
     const statecustom = w.events.find((e) => e.body.type === "param" && e.body.key === "client.1:statecustom");
     expect(statecustom?.body).toMatchObject({ value: expect.stringContaining("Welcome to SlipStream!") });
