@@ -7,7 +7,7 @@ import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
 import { loadRun } from "./load.js";
 import { RunStatements, RunTx } from "./run-tx.js";
-import type { RunRuntime } from "./runtime.js";
+import type { ParamEntry, RunRuntime } from "./runtime.js";
 
 /** Keys a node or user may read but only the server writes. */
 const READ_ONLY_NAMES = new Set(["abort", "complete", "nodename", "id", "cloud", "instanceid", "hostname", "url.ssh"]);
@@ -157,6 +157,110 @@ export class RunService {
     actor: string,
     abortOnUnknown = true,
   ): number | null {
+    this.checkSet(rt, key, opts, actor, abortOnUnknown);
+    return this.transact(rt, actor, (tx) => tx.setParam(key, value));
+  }
+
+  /**
+   * setParam for agents, with group commit: the writes that arrive in one turn of the event loop share one
+   * SQLite transaction (a savepoint each), and each is answered only after that commit — as durable as
+   * setParam, without paying a commit per write under load. Refusals are thrown at once, like setParam's.
+   */
+  setParamGrouped(
+    rt: RunRuntime,
+    key: string,
+    value: string,
+    opts: { ignoreAbort: boolean },
+    actor: string,
+  ): Promise<number | null> {
+    this.checkSet(rt, key, opts, actor, true);
+    return new Promise((resolve, reject) => {
+      if (this.pendingSets.push({ rt, key, value, opts, actor, resolve, reject }) === 1) {
+        setImmediate(() => this.commitPendingSets());
+      }
+    });
+  }
+
+  private pendingSets: {
+    rt: RunRuntime;
+    key: string;
+    value: string;
+    opts: { ignoreAbort: boolean };
+    actor: string;
+    resolve: (seq: number | null) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+
+  private commitPendingSets(): void {
+    const batch = this.pendingSets.splice(0);
+    const staged: { tx: RunTx; before: Parameters<RunService["afterCommit"]>[2] }[] = [];
+    const answers: (() => void)[] = [];
+    // what the batch changes in memory, to put back if the commit fails
+    const memory = new Map<
+      RunRuntime,
+      { snapshot: RunRuntime["snapshot"]; lastSeq: number; params: Map<string, ParamEntry | undefined> }
+    >();
+    const sqlite = this.db.$client;
+    try {
+      sqlite.transaction(() => {
+        for (const item of batch) {
+          const { rt } = item;
+          try {
+            // the run may have changed since the write arrived (aborted, ended): check again, without aborting
+            this.checkSet(rt, item.key, item.opts, item.actor, false);
+            const tx = new RunTx(rt, item.actor, this.statements);
+            const before = { state: rt.state, abort: rt.abort, recovery: rt.recoveryMode, ctx: rt.snapshot.context };
+            const seq = sqlite.transaction(() => {
+              const v = tx.setParam(item.key, item.value);
+              if (tx.events.length > 0 || tx.snapshot !== rt.snapshot) tx.flush();
+              return v;
+            })();
+            let m = memory.get(rt);
+            if (!m) {
+              m = { snapshot: rt.snapshot, lastSeq: rt.lastSeq, params: new Map() };
+              memory.set(rt, m);
+            }
+            for (const k of tx.params.keys()) if (!m.params.has(k)) m.params.set(k, rt.params.get(k));
+            // the next write of the batch builds on this one
+            tx.commitTo(rt);
+            staged.push({ tx, before });
+            answers.push(() => item.resolve(seq));
+          } catch (err) {
+            answers.push(() => item.reject(err));
+          }
+        }
+      })();
+    } catch (err) {
+      // the commit itself failed: nothing of the batch is stored, so memory goes back to what is
+      for (const [rt, m] of memory) {
+        rt.snapshot = m.snapshot;
+        rt.lastSeq = m.lastSeq;
+        for (const [k, v] of m.params) {
+          if (v) rt.params.set(k, v);
+          else rt.params.delete(k);
+        }
+      }
+      this.log.error({ err }, "group commit of parameter writes failed");
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    for (const { tx, before } of staged) {
+      try {
+        this.afterCommit(tx.rt, tx, before);
+      } catch (err) {
+        this.log.error({ err, run: tx.rt.id }, "after a parameter write");
+      }
+    }
+    for (const answer of answers) answer();
+  }
+
+  private checkSet(
+    rt: RunRuntime,
+    key: string,
+    opts: { ignoreAbort: boolean },
+    actor: string,
+    abortOnUnknown: boolean,
+  ): void {
     this.requireKey(rt, key, actor, abortOnUnknown);
     const parsed = parseKey(key)!;
     if (
@@ -168,7 +272,6 @@ export class RunService {
     }
     if (rt.terminal) throw new SlipError("CONFLICT", `run ended ${rt.state}`);
     if (rt.abort !== null && !opts.ignoreAbort) throw new SlipError("ABORTED", `run aborted: ${rt.abort}`);
-    return this.transact(rt, actor, (tx) => tx.setParam(key, value));
   }
 
   async getAll(rt: RunRuntime, node: string, name: string, timeout: number, actor: string) {

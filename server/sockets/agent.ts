@@ -100,7 +100,9 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     );
     socket.on(
       "param:set",
-      acked(log, ParamSetRequest, (req) => ({ seq: runs.setParam(rt, req.key, req.value, req, actor) })),
+      acked(log, ParamSetRequest, async (req) => ({
+        seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor),
+      })),
     );
     socket.on(
       "param:get-all",
