@@ -1,4 +1,4 @@
-// Prints `tests: N passed, N failed` summed over every runner (vitest, Playwright, and the typecheck/lint gates),
+// Prints `tests: N passed, N failed` summed over every runner (vitest, the bench smoke, Playwright, and the typecheck/lint gates),
 // read from their JSON reports, because CI reads only this line.
 import fs from "node:fs";
 
@@ -7,15 +7,18 @@ let passed = 0;
 let failed = 0;
 const read = (f) => (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : null);
 
-const vitest = read(`${dir}/vitest.json`);
-if (vitest) {
-  passed += vitest.numPassedTests;
-  failed += vitest.numFailedTests + (vitest.numRuntimeErrorTestSuites ?? 0);
+function countVitest(report) {
+  passed += report.numPassedTests;
+  failed += report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
   // a test file that failed to load has no tests in it: count it, or a broken file would read as green
-  failed += vitest.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-} else {
-  failed += 1;
+  failed += report.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
 }
+const vitest = read(`${dir}/vitest.json`);
+if (vitest) countVitest(vitest);
+else failed += 1;
+const bench = read(`${dir}/bench.json`);
+if (bench) countVitest(bench);
+else if (process.env.SKIP_BENCH !== "1") failed += 1;
 const pw = read(`${dir}/playwright.json`);
 if (pw) {
   passed += pw.stats.expected + pw.stats.flaky;

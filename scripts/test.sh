@@ -16,6 +16,11 @@ step typecheck npx tsc --noEmit
 step lint npx biome check .
 echo "== vitest"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=1
+if [ "${SKIP_BENCH:-}" != "1" ]; then
+  # the quick benchmark smoke: every measurement runs once; no timing is asserted
+  echo "== bench --quick"
+  npx vitest run -c bench/vitest.config.ts --reporter=default --reporter=json --outputFile.json=test-results/bench.json || status=1
+fi
 if [ -f e2e/playwright.config.ts ] && [ "${SKIP_E2E:-}" != "1" ]; then
   echo "== playwright"
   npx playwright test -c e2e/playwright.config.ts --reporter=list,json || status=1

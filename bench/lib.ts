@@ -1,0 +1,229 @@
+/** Small helpers of the benchmarks: statistics, the machine, a free port, redis-server and a minimal RESP client. */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+
+export interface Stats {
+  n: number;
+  p10: number;
+  p25: number;
+  median: number;
+  p75: number;
+  p90: number;
+  p99: number;
+  min: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of `samples` (any unit). */
+export function stats(samples: number[]): Stats {
+  if (samples.length === 0) throw new Error("no samples");
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  return {
+    n: s.length,
+    p10: at(10),
+    p25: at(25),
+    median: at(50),
+    p75: at(75),
+    p90: at(90),
+    p99: at(99),
+    min: s[0],
+    max: s[s.length - 1],
+  };
+}
+
+export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function machine(): { cpu: string; cores: number; memory: string; node: string; os: string } {
+  let cpu = os.cpus()[0]?.model ?? "unknown";
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8");
+    cpu = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? cpu;
+  } catch {}
+  return {
+    cpu,
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Wall time of one process run to its exit, in ms (async, so an in-process server keeps serving). */
+export function timeProcess(
+  file: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ ms: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = nowMs();
+    execFile(file, args, { env }, (err, stdout, stderr) => {
+      const ms = nowMs() - t0;
+      if (err) reject(new Error(`${file} ${args.join(" ")}: ${err.message} ${stderr}`));
+      else resolve({ ms, stdout });
+    });
+  });
+}
+
+/** Reads a /proc/<pid>/status field in kB, as MB. */
+export function procStatusMb(pid: number, field: "VmHWM" | "VmRSS"): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+type Reply = string | number | null | Reply[] | Error;
+
+/** A minimal RESP2 client: commands are answered in order; pub/sub pushes go to `onMessage`. */
+export class Resp {
+  private buf = Buffer.alloc(0);
+  private pending: ((r: Reply) => void)[] = [];
+  subscribed = false;
+  onMessage: ((channel: string, message: string) => void) | null = null;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on("data", (d) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      for (;;) {
+        const parsed = this.parse(0);
+        if (!parsed) break;
+        this.buf = this.buf.subarray(parsed[1]);
+        this.dispatch(parsed[0]);
+      }
+    });
+  }
+
+  static connect(port: number): Promise<Resp> {
+    return new Promise((resolve, reject) => {
+      const s = net.createConnection(port, "127.0.0.1");
+      s.once("connect", () => resolve(new Resp(s)));
+      s.once("error", reject);
+    });
+  }
+
+  private dispatch(r: Reply) {
+    if (this.subscribed && Array.isArray(r) && r[0] === "message") {
+      this.onMessage?.(String(r[1]), String(r[2]));
+      return;
+    }
+    this.pending.shift()?.(r);
+  }
+
+  private parse(at: number): [Reply, number] | null {
+    const nl = this.buf.indexOf("\r\n", at);
+    if (nl === -1) return null;
+    const type = String.fromCharCode(this.buf[at]);
+    const line = this.buf.toString("utf8", at + 1, nl);
+    const next = nl + 2;
+    switch (type) {
+      case "+":
+        return [line, next];
+      case "-":
+        return [new Error(line), next];
+      case ":":
+        return [Number(line), next];
+      case "$": {
+        const len = Number(line);
+        if (len < 0) return [null, next];
+        if (this.buf.length < next + len + 2) return null;
+        return [this.buf.toString("utf8", next, next + len), next + len + 2];
+      }
+      case "*": {
+        const count = Number(line);
+        if (count < 0) return [null, next];
+        const items: Reply[] = [];
+        let pos = next;
+        for (let i = 0; i < count; i++) {
+          const item = this.parse(pos);
+          if (!item) return null;
+          items.push(item[0]);
+          pos = item[1];
+        }
+        return [items, pos];
+      }
+      default:
+        throw new Error(`RESP: unexpected type byte ${type}`);
+    }
+  }
+
+  /** Sends a command without waiting (the reply still resolves in order). */
+  send(...args: string[]): Promise<Reply> {
+    let out = `*${args.length}\r\n`;
+    for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    return new Promise((resolve) => {
+      this.pending.push(resolve);
+      this.socket.write(out);
+    });
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    await this.send("SUBSCRIBE", channel);
+    this.subscribed = true;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export interface RedisServer {
+  port: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server on a free loopback port, without persistence; resolves once it answers PING. */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const proc = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxclients", "2000"],
+    { stdio: "ignore" },
+  );
+  const failed = new Promise<never>((_, reject) =>
+    proc.once("error", (e) => reject(new Error(`redis-server: ${e.message}`))),
+  );
+  for (let i = 0; i < 200; i++) {
+    const ok = await Promise.race([
+      failed,
+      Resp.connect(port).then(
+        async (c) => {
+          const r = await c.send("PING");
+          c.close();
+          return r === "PONG";
+        },
+        () => false,
+      ),
+    ]);
+    if (ok) break;
+    await sleep(25);
+  }
+  return {
+    port,
+    proc,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill("SIGTERM");
+      }),
+  };
+}

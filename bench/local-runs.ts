@@ -1,0 +1,368 @@
+/** Benchmarks 2, 5 and 6: against the server as a child process (`server/main.ts`) running real local agents. */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { RunDetail } from "../protocol/run.js";
+import { RunWatcher } from "../server/testing/watch.js";
+import { freePort, nowMs, procStatusMb, type RedisServer, Resp, type Stats, stats, timeProcess } from "./lib.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PASSWORD = "bench-admin-password";
+const CHROMIUM = "/usr/lib/chromium/chromium";
+
+export interface LocalBenchOptions {
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+interface ChildServer {
+  url: string;
+  pid: number;
+  token: string;
+  api<T = unknown>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+export async function startChildServer(dataDir: string, ui: boolean, nodeArgs: string[] = []): Promise<ChildServer> {
+  const port = await freePort();
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, "--import", "tsx", "server/main.ts", ...(ui ? [] : ["--no-ui"])],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        DATA_DIR: dataDir,
+        SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
+        LOG_LEVEL: "warn",
+        NODE_ENV: "production",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("SlipStream is serving on")) resolve();
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    proc.once("exit", (code) => reject(new Error(`server exited ${code}: ${output}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const login = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: PASSWORD }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  return {
+    url,
+    pid: proc.pid!,
+    token,
+    async api<T>(method: string, p: string, body?: unknown) {
+      const r = await fetch(`${url}${p}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      return { status: r.status, body: parsed as T };
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill("SIGTERM");
+      }),
+  };
+}
+
+/** with the ~10 built-in parameters of each instance, 200 clients make about 5,000 parameters */
+const PAGE_PARAMS = 15;
+
+export async function pushModules(s: ChildServer): Promise<void> {
+  const params = Array.from({ length: PAGE_PARAMS }, (_, i) => `  - { name: p${i}, category: output }`).join("\n");
+  const trivial = "targets:\n  execute: |\n    #!/bin/sh\n    true\n";
+  const res = await s.api("POST", "/api/modules/import", {
+    files: [
+      { path: "bench/srv", yaml: `kind: image\nparameters:\n  - { name: k, category: output }\n${trivial}` },
+      { path: "bench/cli", yaml: `kind: image\nparameters:\n${params}\n${trivial}` },
+      {
+        path: "bench/scale",
+        yaml: "kind: deployment\nnodes:\n  server: { image: srv }\n  client: { image: cli }\n",
+      },
+      { path: "bench/cmd", yaml: "kind: deployment\nnodes:\n  c: { image: srv }\n" },
+    ],
+  });
+  if (res.status !== 200) throw new Error(`module import failed: ${JSON.stringify(res.body)}`);
+}
+
+/** The environment a person gets from `source slipstream.setenv` (PATH aside: the wrappers run by path). */
+function readSetenv(file: string): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME };
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const m = /^export (\w+)='(.*)'$/.exec(line);
+    if (m && m[1] !== "PATH") env[m[1]] = m[2].replace(/'\\''/g, "'");
+  }
+  return env as NodeJS.ProcessEnv;
+}
+
+/** pids of the local agents of this data directory. */
+function agentPids(dataDir: string): number[] {
+  const marker = path.join(dataDir, "agent", "agent.mjs");
+  const pids: number[] = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/cmdline`, "utf8").includes(marker)) pids.push(Number(d));
+    } catch {}
+  }
+  return pids;
+}
+
+/** One request line over the agent's unix socket, answered: the IPC + agent + server part of a command. */
+function ipcRoundTrip(socketPath: string, request: object): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = nowMs();
+    const socket = net.createConnection(socketPath);
+    socket.on("connect", () => socket.write(`${JSON.stringify({ id: 1, ...request })}\n`));
+    socket.on("data", (d) => {
+      if (d.includes("\n")) {
+        socket.destroy();
+        resolve(nowMs() - t0);
+      }
+    });
+    socket.on("error", reject);
+  });
+}
+
+export interface CommandResult {
+  ssSet: Stats;
+  ssGet: Stats;
+  redisCli: Stats;
+  nodeStart: Stats;
+  /** node + loading ss.mjs, no agent contact (`ss-get --help` run directly) */
+  ssLoadOnly: Stats;
+  /** the unix-socket request alone, from a running process */
+  ipcOnly: Stats;
+  agentRssMb: Stats;
+  /** the Node client the wrappers fall back to where there is no bash: `node ss.mjs ss-set|ss-get …` */
+  viaNode: { set: Stats; get: Stats };
+}
+
+export interface ScaleResult {
+  instances: number;
+  readyS: number;
+  doneS: number;
+  serverHwmMb: number | null;
+}
+
+export interface PageResult {
+  skipped: string | null;
+  instances: number;
+  params: number;
+  loadMs: Stats | null;
+  jsKb: number | null;
+}
+
+async function commandCost(
+  s: ChildServer,
+  dataDir: string,
+  redis: RedisServer,
+  opts: LocalBenchOptions,
+): Promise<CommandResult> {
+  const created = await s.api<RunDetail>("POST", "/api/runs", { module: "bench/cmd", keepRunning: "always" });
+  if (created.status !== 201) throw new Error(`run creation failed: ${JSON.stringify(created.body)}`);
+  const runId = created.body.id;
+  const w = new RunWatcher(s.url, s.token, runId);
+  try {
+    await w.state("Ready");
+    const ws = path.join(dataDir, "instances", runId, "c.1");
+    const env = readSetenv(path.join(ws, "slipstream.setenv"));
+    const bin = (c: string) => path.join(ws, "bin", c);
+    await timeProcess(bin("ss-set"), ["k", "v0"], env);
+    const got = await timeProcess(bin("ss-get"), ["k"], env);
+    if (got.stdout.trim() !== "v0") throw new Error(`ss-get printed ${JSON.stringify(got.stdout)}`);
+    const rc = await Resp.connect(redis.port);
+    await rc.send("SET", "k", "v0");
+    rc.close();
+    const n = opts.quick ? 5 : 50;
+    opts.log(`command cost: ${n} runs of each`);
+    const ssSet: number[] = [];
+    const ssGet: number[] = [];
+    const redisCli: number[] = [];
+    const nodeStart: number[] = [];
+    const ssLoad: number[] = [];
+    const ipc: number[] = [];
+    const ssMjs = path.join(ws, "lib", "ss.mjs");
+    const nodeEnv = { ...env, SLIPSTREAM_AGENT_ENDPOINT: undefined };
+    const nodeSet: number[] = [];
+    const nodeGet: number[] = [];
+    for (let i = 0; i < n; i++) {
+      ssSet.push((await timeProcess(bin("ss-set"), ["k", `v${i}`], env)).ms);
+      ssGet.push((await timeProcess(bin("ss-get"), ["k"], env)).ms);
+      redisCli.push((await timeProcess("redis-cli", ["-p", String(redis.port), "GET", "k"])).ms);
+      nodeStart.push((await timeProcess(process.execPath, ["-e", "0"])).ms);
+      ssLoad.push((await timeProcess(process.execPath, [ssMjs, "ss-get", "--help"], env)).ms);
+      ipc.push(await ipcRoundTrip(env.SLIPSTREAM_AGENT_SOCKET!, { op: "param:get", req: { key: "c.1:k" } }));
+      nodeSet.push((await timeProcess(process.execPath, [ssMjs, "ss-set", "k", `n${i}`], nodeEnv)).ms);
+      const r = await timeProcess(process.execPath, [ssMjs, "ss-get", "k"], nodeEnv);
+      if (r.stdout !== `n${i}\n`) throw new Error(`node ss.mjs ss-get printed ${JSON.stringify(r.stdout)}`);
+      nodeGet.push(r.ms);
+    }
+    const rss = agentPids(dataDir)
+      .map((p) => procStatusMb(p, "VmRSS"))
+      .filter((x): x is number => x !== null);
+    if (rss.length === 0) throw new Error("no agent process found");
+    return {
+      ssSet: stats(ssSet),
+      ssGet: stats(ssGet),
+      redisCli: stats(redisCli),
+      nodeStart: stats(nodeStart),
+      ssLoadOnly: stats(ssLoad),
+      ipcOnly: stats(ipc),
+      agentRssMb: stats(rss),
+      viaNode: { set: stats(nodeSet), get: stats(nodeGet) },
+    };
+  } finally {
+    w.close();
+    await s.api("POST", `/api/runs/${runId}/terminate`);
+  }
+}
+
+export async function scaleRun(
+  s: ChildServer,
+  clients: number,
+  opts: LocalBenchOptions,
+): Promise<ScaleResult & { runId: string }> {
+  opts.log(`scale: 1 server + ${clients} clients on the local cloud`);
+  const t0 = nowMs();
+  const created = await s.api<RunDetail>("POST", "/api/runs", {
+    module: "bench/scale",
+    multiplicity: { client: clients },
+    keepRunning: "never",
+  });
+  if (created.status !== 201) throw new Error(`run creation failed: ${JSON.stringify(created.body)}`);
+  const w = new RunWatcher(s.url, s.token, created.body.id);
+  try {
+    await w.state("Ready");
+    const ready = nowMs();
+    const end = await w.ended();
+    const done = nowMs();
+    if (end.body.type !== "state" || end.body.to !== "Done")
+      throw new Error(`scale run ended ${JSON.stringify(end.body)}`);
+    return {
+      runId: created.body.id,
+      instances: clients + 1,
+      readyS: (ready - t0) / 1000,
+      doneS: (done - t0) / 1000,
+      serverHwmMb: procStatusMb(s.pid, "VmHWM"),
+    };
+  } finally {
+    w.close();
+  }
+}
+
+async function pageLoad(
+  s: ChildServer,
+  runId: string,
+  clients: number,
+  opts: LocalBenchOptions,
+): Promise<Omit<PageResult, "skipped" | "instances" | "params">> {
+  const { chromium } = await import("@playwright/test");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  try {
+    const samples: number[] = [];
+    let jsBytes = 0;
+    const n = opts.quick ? 1 : 5;
+    opts.log(`page load: ${n} cold loads after a warm-up`);
+    // one load first, not counted: it warms the server (Next.js loads the route's modules on first request)
+    for (let i = -1; i < n; i++) {
+      const context = await browser.newContext({ baseURL: s.url, viewport: { width: 1280, height: 900 } });
+      const res = await context.request.post("/api/auth/session", { data: { username: "admin", password: PASSWORD } });
+      if (!res.ok()) throw new Error(`sign-in failed: ${res.status()}`);
+      const page = await context.newPage();
+      const last = `client.${clients}:p${PAGE_PARAMS - 1}`;
+      const t0 = nowMs();
+      await page.goto(`/runs/${runId}`, { waitUntil: "commit" });
+      await page.locator(`[data-param="${last}"]`).waitFor({ state: "attached", timeout: 60_000 });
+      await page.locator(".run-state .state").filter({ hasText: "Done" }).waitFor({ timeout: 60_000 });
+      if (i >= 0) samples.push(nowMs() - t0);
+      jsBytes = await page.evaluate(() =>
+        performance
+          .getEntriesByType("resource")
+          .filter((e) => (e as PerformanceResourceTiming).initiatorType === "script" || e.name.endsWith(".js"))
+          .reduce((sum, e) => sum + (e as PerformanceResourceTiming).transferSize, 0),
+      );
+      await context.close();
+    }
+    return { loadMs: stats(samples), jsKb: jsBytes / 1024 };
+  } finally {
+    await browser.close();
+  }
+}
+
+export async function localBenchmarks(
+  redis: RedisServer,
+  opts: LocalBenchOptions,
+): Promise<{ command: CommandResult; scale: ScaleResult[]; idleServerRssMb: number | null; page: PageResult }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-bench-"));
+  let s = await startChildServer(dataDir, false);
+  try {
+    const idleServerRssMb = procStatusMb(s.pid, "VmRSS");
+    await pushModules(s);
+    const command = await commandCost(s, dataDir, redis, opts);
+    const scale: (ScaleResult & { runId: string })[] = [];
+    for (const clients of opts.quick ? [5] : [100, 200]) scale.push(await scaleRun(s, clients, opts));
+    await s.stop();
+
+    const biggest = scale[scale.length - 1];
+    const clients = biggest.instances - 1;
+    const params = (await (async () => {
+      s = await startChildServer(dataDir, false);
+      const r = await s.api<{ params: unknown[] }>("GET", `/api/runs/${biggest.runId}/params`);
+      await s.stop();
+      return r.body.params.length;
+    })()) as number;
+    const base = { instances: biggest.instances, params };
+    let page: PageResult;
+    if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
+      page = { ...base, skipped: "the UI is not built (node scripts/ensure-build.mjs)", loadMs: null, jsKb: null };
+    } else if (!fs.existsSync(CHROMIUM)) {
+      page = { ...base, skipped: `no Chromium at ${CHROMIUM}`, loadMs: null, jsKb: null };
+    } else {
+      s = await startChildServer(dataDir, true);
+      page = { ...base, skipped: null, ...(await pageLoad(s, biggest.runId, clients, opts)) };
+    }
+    return { command, scale, idleServerRssMb, page };
+  } finally {
+    await s.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,270 @@
+/** Benchmarks 1, 3 and 4: against an in-process server whose instances are AgentPeer test peers on /agent. */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { io as ioClient, type Socket } from "socket.io-client";
+import type { RunDetail, RunEvent } from "../protocol/run.js";
+import type { UiClientToServer, UiServerToClient } from "../protocol/ui-socket.js";
+import { PROTOCOL_VERSION } from "../protocol/version.js";
+import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
+import { nowMs, type RedisServer, Resp, type Stats, sleep, stats } from "./lib.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface PeerBenchOptions {
+  quick: boolean;
+  log: (line: string) => void;
+  /** profiling: only the throughput part (the others then report a single dummy sample) */
+  throughputOnly?: boolean;
+}
+
+export interface WakeResult {
+  server: Stats;
+  redis: Stats;
+}
+export interface FanoutResult {
+  watchers: number;
+  server: Stats;
+  redis: Stats;
+}
+export interface ThroughputResult {
+  agents: number;
+  watchers: number;
+  seconds: number;
+  writesPerSecond: number;
+  errors: number;
+  redisPerSecond: number;
+}
+
+const WAIT_KEYS = 1000;
+
+function imageYaml(): string {
+  const params = Array.from({ length: WAIT_KEYS }, (_, i) => `  - { name: w${i}, category: output }`);
+  return `kind: image\nparameters:\n  - { name: t0, category: output }\n${params.join("\n")}\n`;
+}
+
+async function pushModules(s: TestServer): Promise<void> {
+  const res = await s.api("POST", "/api/modules/import", {
+    files: [
+      { path: "bench/peer", yaml: imageYaml() },
+      {
+        path: "bench/pair",
+        yaml: "kind: deployment\nnodes:\n  a: { image: peer }\n  b: { image: peer }\n",
+      },
+      { path: "bench/many", yaml: "kind: deployment\nnodes:\n  n: { image: peer }\n" },
+    ],
+  });
+  if (res.status !== 200) throw new Error(`module import failed: ${JSON.stringify(res.body)}`);
+}
+
+async function createRun(s: TestServer, module: string, clouds: Record<string, string>, multiplicity = {}) {
+  const res = await s.api<RunDetail>("POST", "/api/runs", { module, clouds, multiplicity, keepRunning: "never" });
+  if (res.status !== 201) throw new Error(`run creation failed: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Connects peers for every instance, completes Provisioning, resolves once they are all in Executing. */
+async function peersToExecuting(s: TestServer, cloud: PeerCloud, run: RunDetail): Promise<Map<string, AgentPeer>> {
+  const peers = new Map<string, AgentPeer>();
+  for (const i of run.instances) peers.set(i.name, new AgentPeer(s.url, (await cloud.launched(i.name)).token));
+  await Promise.all([...peers.values()].map((p) => p.completeWhen("Provisioning")));
+  await Promise.all([...peers.values()].map((p) => p.until((st) => st.state === "Executing")));
+  return peers;
+}
+
+type UiSocket = Socket<UiServerToClient, UiClientToServer>;
+
+/** /ui clients subscribed to a run; `onEvent` sees every live event. */
+async function connectWatchers(
+  s: TestServer,
+  runId: string,
+  n: number,
+  onEvent: (e: RunEvent) => void,
+): Promise<UiSocket[]> {
+  const sockets: UiSocket[] = [];
+  const BATCH = 50;
+  for (let i = 0; i < n; i += BATCH) {
+    const batch = Array.from({ length: Math.min(BATCH, n - i) }, () => {
+      const socket: UiSocket = ioClient(`${s.url}/ui`, {
+        auth: { token: s.token, protocolVersion: PROTOCOL_VERSION },
+        transports: ["websocket"],
+        reconnection: false,
+      });
+      sockets.push(socket);
+      return new Promise<void>((resolve, reject) => {
+        socket.once("connect_error", reject);
+        socket.once("connect", () => socket.emit("run:subscribe", { runId, since: 0 }, () => resolve()));
+      }).then(() => {
+        socket.on("run:event", onEvent);
+      });
+    });
+    await Promise.all(batch);
+  }
+  return sockets;
+}
+
+export async function peerBenchmarks(
+  redis: RedisServer,
+  opts: PeerBenchOptions,
+): Promise<{ wake: WakeResult; fanout: FanoutResult[]; throughput: ThroughputResult }> {
+  const cloud = new PeerCloud();
+  const s = await startTestServer({ connectors: new Map([["peer", cloud]]) });
+  const closers: (() => void)[] = [];
+  try {
+    await pushModules(s);
+    const pairRun = await createRun(s, "bench/pair", { a: "peer", b: "peer" });
+    const peers = await peersToExecuting(s, cloud, pairRun);
+    for (const p of peers.values()) closers.push(() => p.close());
+    const a = peers.get("a.1")!;
+    const b = peers.get("b.1")!;
+    await b.call("param:set", { key: "b.1:t0", value: "start" });
+
+    // 1. wake latency
+    const wakeN = opts.quick || opts.throughputOnly ? (opts.throughputOnly ? 1 : 20) : WAIT_KEYS;
+    opts.log(`wake latency: ${wakeN} samples each`);
+    const serverWake: number[] = [];
+    const redisWake: number[] = [];
+    const ra = await Resp.connect(redis.port);
+    const rb = await Resp.connect(redis.port);
+    closers.push(
+      () => ra.close(),
+      () => rb.close(),
+    );
+    await rb.send("DEL", ...Array.from({ length: wakeN }, (_, i) => `wake:${i}`));
+    for (let i = 0; i < wakeN; i++) {
+      // interleaved, so both see the same machine at the same moment
+      let done = 0;
+      const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0 }).then((ack) => {
+        done = nowMs();
+        if (!ack.ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
+      });
+      await sleep(2);
+      const t0 = nowMs();
+      b.call("param:set", { key: `b.1:w${i}`, value: "x" });
+      await waiting;
+      serverWake.push(done - t0);
+
+      let rdone = 0;
+      const blpop = ra.send("BLPOP", `wake:${i}`, "0").then(() => {
+        rdone = nowMs();
+      });
+      await sleep(2);
+      const r0 = nowMs();
+      rb.send("LPUSH", `wake:${i}`, "x");
+      await blpop;
+      redisWake.push(rdone - r0);
+    }
+    const wake = { server: stats(serverWake), redis: stats(redisWake) };
+
+    // 3. fan-out
+    const fanout: FanoutResult[] = [];
+    const iterations = opts.quick ? 10 : 200;
+    for (const n of opts.throughputOnly ? [] : opts.quick ? [10] : [10, 100, 500]) {
+      opts.log(`fan-out: ${n} watchers, ${iterations} changes`);
+      let expected = "";
+      let received = 0;
+      let allIn: (() => void) | null = null;
+      const sockets = await connectWatchers(s, pairRun.id, n, (e) => {
+        if (e.body.type !== "param" || e.body.key !== "b.1:t0" || e.body.value !== expected) return;
+        if (++received === n) allIn?.();
+      });
+      const subs: Resp[] = [];
+      let rReceived = 0;
+      let rExpected = "";
+      let rAllIn: (() => void) | null = null;
+      for (let i = 0; i < n; i++) {
+        const sub = await Resp.connect(redis.port);
+        sub.onMessage = (_ch, msg) => {
+          if (msg === rExpected && ++rReceived === n) rAllIn?.();
+        };
+        await sub.subscribe("fanout");
+        subs.push(sub);
+      }
+      const serverLat: number[] = [];
+      const redisLat: number[] = [];
+      for (let i = 0; i < iterations; i++) {
+        expected = `v${n}-${i}`;
+        received = 0;
+        const all = new Promise<number>((resolve) => {
+          allIn = () => resolve(nowMs());
+        });
+        const t0 = nowMs();
+        b.call("param:set", { key: "b.1:t0", value: expected });
+        serverLat.push((await all) - t0);
+
+        rExpected = `v${n}-${i}`;
+        rReceived = 0;
+        const rAll = new Promise<number>((resolve) => {
+          rAllIn = () => resolve(nowMs());
+        });
+        const r0 = nowMs();
+        rb.send("PUBLISH", "fanout", rExpected);
+        redisLat.push((await rAll) - r0);
+        await sleep(2);
+      }
+      for (const so of sockets) so.close();
+      for (const sub of subs) sub.close();
+      fanout.push({ watchers: n, server: stats(serverLat), redis: stats(redisLat) });
+    }
+
+    // 4. throughput: agents in a worker thread, a few /ui watchers here
+    const agentsN = opts.quick ? 10 : 100;
+    const watchersN = opts.quick ? 2 : 5;
+    const seconds = opts.quick ? 1 : 10;
+    opts.log(`throughput: ${agentsN} agents, ${watchersN} watchers, ${seconds}s`);
+    const manyRun = await createRun(s, "bench/many", { n: "peer" }, { n: agentsN });
+    const agents: { token: string; key: string }[] = [];
+    for (const i of manyRun.instances)
+      agents.push({ token: (await cloud.launched(i.name)).token, key: `${i.name}:t0` });
+    let watcherEvents = 0;
+    const watchSockets = await connectWatchers(s, manyRun.id, watchersN, (e) => {
+      if (e.body.type === "param") watcherEvents++;
+    });
+    closers.push(() => {
+      for (const so of watchSockets) so.close();
+    });
+    const worker = new Worker(path.join(here, "agent-load.mjs"), {
+      workerData: { url: s.url, agents, protocolVersion: PROTOCOL_VERSION, durationMs: seconds * 1000 },
+    });
+    const result = await new Promise<{ ok: number; errors: number; elapsedMs: number }>((resolve, reject) => {
+      worker.on("error", reject);
+      worker.on("message", (m: { type: string; ok: number; errors: number; elapsedMs: number }) => {
+        if (m.type === "ready") worker.postMessage("go");
+        if (m.type === "done") resolve(m);
+      });
+    });
+    await worker.terminate();
+    if (watcherEvents === 0) throw new Error("the watchers received no parameter events");
+
+    // reference: the same closed loop of writes from as many redis connections (SET + PUBLISH, like persist + fan out)
+    const conns = await Promise.all(Array.from({ length: agentsN }, () => Resp.connect(redis.port)));
+    let rOk = 0;
+    const r0 = nowMs();
+    const rEnd = r0 + seconds * 1000;
+    await Promise.all(
+      conns.map(async (c, i) => {
+        let n = 0;
+        while (nowMs() < rEnd) {
+          const v = String(n++);
+          c.send("SET", `tp:${i}`, v);
+          await c.send("PUBLISH", "tp", v);
+          rOk++;
+        }
+      }),
+    );
+    const rElapsed = nowMs() - r0;
+    for (const c of conns) c.close();
+    const throughput: ThroughputResult = {
+      agents: agentsN,
+      watchers: watchersN,
+      seconds,
+      writesPerSecond: result.ok / (result.elapsedMs / 1000),
+      errors: result.errors,
+      redisPerSecond: rOk / (rElapsed / 1000),
+    };
+    return { wake, fanout, throughput };
+  } finally {
+    for (const c of closers) c();
+    await s.close({ stopInstances: true });
+  }
+}
