@@ -518,6 +518,64 @@ describe("node agent against a real /agent peer", () => {
     expect(existsSync(path.join(ws, "executed"))).toBe(false);
   });
 
+  it("the ss-* wrappers answer over the fast path without Node, exactly as the Node client does", async () => {
+    const { peer, ws } = await startAgent({});
+    await peer.completed("Provisioning");
+    const tricky = "two\nlines \\n back\\slash %s\ttab  \n\n";
+    peer.set("apache.1:text", tricky);
+    const setenv = await readFile(path.join(ws, "slipstream.setenv"), "utf8");
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir() };
+    for (const m of setenv.matchAll(/^export (\w+)='(.*)'$/gm)) env[m[1]] = m[2];
+    const run = (file: string, args: string[], e: Record<string, string | undefined>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(file, args, { env: e as NodeJS.ProcessEnv });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => {
+          stdout += d;
+        });
+        child.stderr.on("data", (d) => {
+          stderr += d;
+        });
+        child.on("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+    const cases: [string, string[]][] = [
+      ["ss-get", ["apache:text"]],
+      ["ss-get", ["--noblock", "unset.key"]],
+      ["ss-get", ["--timeout", "0.2", "--default", "d e f", "unset.key"]],
+      ["ss-get", ["--bogus", "x"]],
+      ["ss-get", ["--help"]],
+      ["ss-set", ["note", "-5 and\nmore"]],
+      ["ss-get", ["note"]],
+      ["ss-display", ["working", "hard"]],
+      ["ss-random", ["-s", "0"]],
+    ];
+    // without the unix socket the Node client cannot work: a success proves the fast path answered
+    const fastEnv = { ...env, SLIPSTREAM_AGENT_SOCKET: undefined };
+    const nodeEnv = { ...env, SLIPSTREAM_AGENT_ENDPOINT: undefined };
+    for (const [command, args] of cases) {
+      const fast = await run(path.join(ws, "bin", command), args, fastEnv);
+      const viaNode = await run(process.execPath, [path.join(ws, "lib/ss.mjs"), command, ...args], nodeEnv);
+      expect(fast, `${command} ${args.join(" ")}`).toEqual(viaNode);
+    }
+    expect((await run(path.join(ws, "bin/ss-get"), ["apache:text"], fastEnv)).stdout).toBe(`${tricky}\n`);
+    expect(peer.params.get("client.1:note")).toBe("-5 and\nmore");
+    expect(peer.params.get("client.1:statecustom")).toBe("working hard");
+    // no endpoint: the wrapper execs the Node client, which uses the unix socket
+    expect(await run(path.join(ws, "bin/ss-get"), ["note"], nodeEnv)).toEqual({
+      code: 0,
+      stdout: "-5 and\nmore\n",
+      stderr: "",
+    });
+    // an endpoint file with another key (another user's guess) is refused
+    const [port] = (await readFile(path.join(ws, "lib/ss.endpoint"), "utf8")).split(" ");
+    const forged = path.join(ws, "forged.endpoint");
+    await writeFile(forged, `${port} ${"0".repeat(48)}\n`);
+    const refused = await run(path.join(ws, "bin/ss-get"), ["note"], { ...fastEnv, SLIPSTREAM_AGENT_ENDPOINT: forged });
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain("not this agent's key");
+  });
+
   it("exits with an error when the server refuses its token", async () => {
     const { exited, output } = await startAgent({}, { env: { SLIPSTREAM_AGENT_TOKEN: "wrong-token-0123456789" } });
     expect(await exited).toBe(1);

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Ack } from "../protocol/ack.js";
 import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js";
+import { describeZodError } from "../protocol/errors.js";
 import type { RunState } from "../protocol/run.js";
 import type { AgentConfig } from "./config.js";
-import type { IpcRequest } from "./ipc-protocol.js";
+import { type FastAnswer, FastIpcServer } from "./fast-ipc-server.js";
+import { IpcRequest } from "./ipc-protocol.js";
 import { type IpcCaller, IpcServer } from "./ipc-server.js";
 import { LogSink } from "./log-sink.js";
 import { type RecipeContext, runExecuting, sendReports } from "./recipes.js";
 import { ScriptRunner } from "./script-runner.js";
 import { type AgentEvent, ServerLink } from "./server-link.js";
+import { executeSsCommand } from "./ss-client.js";
 import { prepareWorkspace, scriptEnv, type Workspace } from "./workspace.js";
 
 /** States in which the agent has nothing left to do: it stops (the connector also kills its processes). */
@@ -38,6 +41,7 @@ export class Agent {
   private readonly log: LogSink;
   private readonly runner: ScriptRunner;
   private readonly ipc: IpcServer;
+  private readonly fastIpc: FastIpcServer;
 
   private constructor(
     private readonly cfg: AgentConfig,
@@ -64,12 +68,17 @@ export class Agent {
     this.log = new LogSink(ws.log, (chunk) => void this.link.request("log:append", chunk));
     this.runner = new ScriptRunner(ws.targets, ws.root, () => scriptEnv(cfg, ws), this.log, cfg.killGraceMs);
     this.ipc = new IpcServer(ws.socket, (req, caller) => this.forward(req, caller));
+    this.fastIpc = new FastIpcServer(ws.endpoint, (req, caller) => this.runCommand(req.command, req.argv, caller));
   }
 
   static async start(cfg: AgentConfig): Promise<Agent> {
     const ws = await prepareWorkspace(cfg);
     const agent = new Agent(cfg, ws);
     await agent.ipc.listen();
+    // without loopback (a bare network namespace) the wrappers still work, through Node and the unix socket
+    await agent.fastIpc
+      .listen()
+      .catch((err: Error) => agent.log.agent(`ss-* fast path unavailable, commands start Node: ${err.message}`));
     agent.log.agent(`Agent of ${cfg.instance} (run ${cfg.runId}) started in ${ws.root}, pid ${process.pid}`);
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       process.on(signal, () => {
@@ -96,6 +105,33 @@ export class Agent {
     } finally {
       this.inflight.delete(id);
     }
+  }
+
+  /** A whole ss-* command line from a bash wrapper, run here as the Node client would run it. */
+  private async runCommand(command: string, argv: string[], caller: IpcCaller): Promise<FastAnswer> {
+    let stdout = "";
+    let stderr = "";
+    const code = await executeSsCommand(
+      command,
+      argv,
+      this.cfg.instance,
+      async (request) => {
+        const parsed = IpcRequest.safeParse({ id: 0, ...request });
+        if (!parsed.success) {
+          return { ok: false, error: { code: "BAD_REQUEST", message: describeZodError(parsed.error) }, id: 0 };
+        }
+        return { ...(await this.forward(parsed.data, caller)), id: 0 };
+      },
+      {
+        out: (t) => {
+          stdout += t;
+        },
+        err: (t) => {
+          stderr += t;
+        },
+      },
+    );
+    return { code, stdout, stderr };
   }
 
   private apply(run: AgentRunState): void {
@@ -195,6 +231,7 @@ export class Agent {
     this.stopping = true;
     this.runner.killAll();
     await this.ipc.close().catch(() => undefined);
+    await this.fastIpc.close().catch(() => undefined);
     this.log.flushAll();
     await this.link.drained(DRAIN_MS);
     await this.log.close();

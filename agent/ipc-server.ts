@@ -15,6 +15,26 @@ export type IpcHandler = (request: IpcRequest, caller: IpcCaller) => Promise<Ack
 
 const MAX_LINE = 64 * 1024;
 
+/** Keeps a command's connection in `sockets` while it is open and tells when it closed. */
+export function trackCaller(socket: net.Socket, sockets: Set<net.Socket>): IpcCaller {
+  sockets.add(socket);
+  let closedFlag = false;
+  const closed = new Promise<void>((resolve) =>
+    socket.on("close", () => {
+      closedFlag = true;
+      sockets.delete(socket);
+      resolve();
+    }),
+  );
+  socket.on("error", () => undefined);
+  return {
+    closed,
+    get isClosed() {
+      return closedFlag;
+    },
+  };
+}
+
 /** The unix socket the ss-* commands talk to: newline-delimited JSON, one response line per request line. */
 export class IpcServer {
   private readonly server: net.Server;
@@ -47,22 +67,7 @@ export class IpcServer {
   }
 
   private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    let closedFlag = false;
-    const closed = new Promise<void>((resolve) =>
-      socket.on("close", () => {
-        closedFlag = true;
-        this.sockets.delete(socket);
-        resolve();
-      }),
-    );
-    const caller: IpcCaller = {
-      closed,
-      get isClosed() {
-        return closedFlag;
-      },
-    };
-    socket.on("error", () => undefined);
+    const caller = trackCaller(socket, this.sockets);
     socket.setEncoding("utf8");
     let buffer = "";
     socket.on("data", (chunk: string) => {

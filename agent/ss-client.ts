@@ -1,11 +1,9 @@
 /**
- * The ss-* commands (`ss-get`, `ss-set`, …), one bundled file run as `node ss.mjs <command> ARGS…`
- * by the wrappers in `<workspace>/bin`. Each call sends one request to its agent's unix socket;
- * only the agent holds a server connection.
+ * The ss-* commands (`ss-get`, `ss-set`, …): the Node client (ss-main.ts, bundled as `ss.mjs`) sends each
+ * call's one request to its agent's unix socket; the agent runs the same code for the bash wrappers'
+ * fast path. Only the agent holds a server connection.
  */
-import { realpathSync } from "node:fs";
 import net from "node:net";
-import { pathToFileURL } from "node:url";
 import { type ErrorCode, SS_EXIT } from "../protocol/errors.js";
 import { IPC_ENV } from "./ipc-address.js";
 import type { IpcResponse } from "./ipc-protocol.js";
@@ -51,11 +49,32 @@ function callAgent(socketPath: string, request: NonNullable<Plan["request"]>): P
   });
 }
 
-/** Runs one ss-* command; returns its exit code. */
-export async function runSsCommand(
+/** Sends one command's request to its agent and resolves with the agent's answer. */
+export type SsTransport = (request: NonNullable<Plan["request"]>) => Promise<IpcResponse>;
+
+/** Runs one ss-* command from the environment of a script or of `source slipstream.setenv`. */
+export function runSsCommand(
   command: string,
   argv: readonly string[],
   env: Record<string, string | undefined>,
+  output: Output,
+): Promise<number> {
+  const socketPath = env[IPC_ENV];
+  const self = env.SLIPSTREAM_NODE_INSTANCE_NAME;
+  const transport =
+    self && socketPath ? (request: NonNullable<Plan["request"]>) => callAgent(socketPath, request) : null;
+  return executeSsCommand(command, argv, self, transport, output);
+}
+
+/**
+ * Runs one ss-* command of instance `self` over `transport` (null: not in a SlipStream environment);
+ * returns its exit code. The Node client and the agent's fast path (bash wrappers) both come here.
+ */
+export async function executeSsCommand(
+  command: string,
+  argv: readonly string[],
+  self: string | undefined,
+  transport: SsTransport | null,
   output: Output,
 ): Promise<number> {
   const name = command || "ss";
@@ -63,8 +82,6 @@ export async function runSsCommand(
     output.err(`${name}: ${message}\n`);
     return code;
   };
-  const self = env.SLIPSTREAM_NODE_INSTANCE_NAME;
-  const socketPath = env[IPC_ENV];
 
   let plan: Plan;
   try {
@@ -84,7 +101,7 @@ export async function runSsCommand(
     return SS_EXIT.OK;
   };
   if (!plan.request) return print(null);
-  if (!self || !socketPath) {
+  if (!transport) {
     return fail(
       SS_EXIT.UNREACHABLE,
       `not in a SlipStream environment (${IPC_ENV} is not set): source slipstream.setenv`,
@@ -93,7 +110,7 @@ export async function runSsCommand(
 
   let response: IpcResponse;
   try {
-    response = await callAgent(socketPath, plan.request);
+    response = await transport(plan.request);
   } catch (err) {
     return fail(err instanceof Unreachable ? SS_EXIT.UNREACHABLE : SS_EXIT.INTERNAL, (err as Error).message);
   }
@@ -106,29 +123,4 @@ export async function runSsCommand(
   // `--noblock` on an unset key is an answer, not an error: exit 1 quietly
   if (code === "NOT_SET") return SS_EXIT.NOT_SET;
   return fail(SS_EXIT[code] ?? SS_EXIT.INTERNAL, response.error.message);
-}
-
-function isEntry(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
-  const [command = "", ...argv] = process.argv.slice(2);
-  runSsCommand(command, argv, process.env, {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`${command}: ${(err as Error).message}\n`);
-      process.exitCode = SS_EXIT.INTERNAL;
-    },
-  );
 }

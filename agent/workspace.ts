@@ -3,6 +3,7 @@ import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentConfig } from "./config.js";
+import { FAST_ENV, fastWrapper } from "./fast-ipc.js";
 import { IPC_ENV, ipcSocketPath } from "./ipc-address.js";
 
 export const SS_COMMANDS = [
@@ -24,6 +25,8 @@ export interface Workspace {
   reports: string;
   log: string;
   socket: string;
+  /** "PORT KEY" of the agent's loopback listener for the bash wrappers (fast-ipc.ts) */
+  endpoint: string;
   setenv: string;
 }
 
@@ -40,6 +43,7 @@ export function workspaceLayout(root: string): Workspace {
     reports: path.join(root, "reports"),
     log: path.join(root, "slipstream.log"),
     socket: ipcSocketPath(root),
+    endpoint: path.join(root, "lib", "ss.endpoint"),
     setenv: path.join(root, "slipstream.setenv"),
   };
 }
@@ -53,6 +57,7 @@ export function instanceVariables(cfg: AgentConfig, ws: Workspace): Record<strin
     SLIPSTREAM_CLOUD: cfg.cloud,
     SLIPSTREAM_WORKSPACE: ws.root,
     [IPC_ENV]: ws.socket,
+    [FAST_ENV]: ws.endpoint,
     TMPDIR: ws.tmp,
   };
 }
@@ -68,6 +73,9 @@ function locateSsClient(cfg: AgentConfig): string {
   return candidate;
 }
 
+/** bash with /dev/tcp runs the fast wrappers; where there is none, the wrappers exec Node. */
+const BASH_CANDIDATES = ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"];
+
 /** Creates the workspace: directories, the ss-* wrappers and slipstream.setenv. */
 export async function prepareWorkspace(cfg: AgentConfig): Promise<Workspace> {
   const ws = workspaceLayout(cfg.workspace);
@@ -77,11 +85,11 @@ export async function prepareWorkspace(cfg: AgentConfig): Promise<Workspace> {
   // a copy, so the workspace keeps working for a person logged in after the bundle directory is gone
   const ss = path.join(ws.root, "lib", "ss.mjs");
   await copyFile(locateSsClient(cfg), ss);
+  const bash = BASH_CANDIDATES.find((p) => existsSync(p));
   for (const command of SS_COMMANDS) {
     const wrapper = path.join(ws.bin, command);
-    await writeFile(wrapper, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(ss)} ${command} "$@"\n`, {
-      mode: 0o755,
-    });
+    const viaNode = `exec ${shellQuote(process.execPath)} ${shellQuote(ss)} ${command} "$@"`;
+    await writeFile(wrapper, bash ? fastWrapper(bash, command, viaNode) : `#!/bin/sh\n${viaNode}\n`, { mode: 0o755 });
     await chmod(wrapper, 0o755);
   }
   const exports = Object.entries(instanceVariables(cfg, ws)).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
