@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uploadReport } from "./report.js";
+
+/** A real HTTP server answering uploads from a script of statuses, recording what it received. */
+let server: http.Server;
+let url: string;
+let dir: string;
+let statuses: number[] = [];
+const received: { headers: http.IncomingHttpHeaders; url: string; body: Buffer }[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ss-upload-"));
+  server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, url: req.url ?? "", body: Buffer.concat(parts) });
+      const status = statuses.shift() ?? 201;
+      res.writeHead(status, { "content-type": "application/json" }).end(status < 300 ? "{}" : `{"status":${status}}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("report upload", () => {
+  it("sends the file whole with the agent's token, its length and type", async () => {
+    const file = path.join(dir, "a.tgz");
+    const content = randomBytes(300_000);
+    await writeFile(file, content);
+    received.length = 0;
+    expect(await uploadReport({ serviceUrl: url, token: "tok-1" }, file, "c.1_report_x y.tgz")).toBeNull();
+    expect(received).toHaveLength(1);
+    expect(received[0].url).toBe("/api/agent/reports?name=c.1_report_x%20y.tgz");
+    expect(received[0].headers.authorization).toBe("Bearer tok-1");
+    expect(received[0].headers["content-type"]).toBe("application/gzip");
+    expect(received[0].headers["content-length"]).toBe(String(content.length));
+    expect(received[0].body.equals(content)).toBe(true);
+  });
+
+  it("retries a server error, and gives up at once on a client error with the server's answer", async () => {
+    const file = path.join(dir, "b.tgz");
+    await writeFile(file, "x");
+    received.length = 0;
+    statuses = [503, 201];
+    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b")).toBeNull();
+    expect(received).toHaveLength(2);
+    received.length = 0;
+    statuses = [401];
+    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b")).toBe('HTTP 401: {"status":401}');
+    expect(received).toHaveLength(1);
+  });
+
+  it("reports a missing file as an error at once, sending nothing", async () => {
+    received.length = 0;
+    const error = await uploadReport({ serviceUrl: url, token: "t" }, path.join(dir, "none.tgz"), "n");
+    expect(error).toContain("ENOENT");
+    expect(received).toHaveLength(0);
+  });
+});
