@@ -95,7 +95,9 @@ async function connectWatchers(
         socket.once("connect_error", reject);
         socket.once("connect", () => socket.emit("run:subscribe", { runId, since: 0 }, () => resolve()));
       }).then(() => {
-        socket.on("run:event", onEvent);
+        socket.on("run:events", (events) => {
+          for (const e of events) onEvent(e);
+        });
       });
     });
     await Promise.all(batch);

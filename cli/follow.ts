@@ -45,20 +45,23 @@ export class RunFollower {
         this.close();
         reject(err);
       };
-      this.socket.on("run:event", (event) => {
-        if (event.runId !== opts.runId || event.seq <= this.lastSeq) return;
-        this.lastSeq = event.seq;
-        let verdict: "stop" | undefined;
-        try {
-          verdict = opts.onEvent(event);
-        } catch (err) {
-          this.close();
-          reject(err);
-          return;
-        }
-        if (verdict === "stop") {
-          this.close();
-          resolve();
+      this.socket.on("run:events", (events) => {
+        for (const event of events) {
+          if (event.runId !== opts.runId || event.seq <= this.lastSeq) continue;
+          this.lastSeq = event.seq;
+          let verdict: "stop" | undefined;
+          try {
+            verdict = opts.onEvent(event);
+          } catch (err) {
+            this.close();
+            reject(err);
+            return;
+          }
+          if (verdict === "stop") {
+            this.close();
+            resolve();
+            return;
+          }
         }
       });
       this.socket.on("connect", () => {

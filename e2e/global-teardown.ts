@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { io } from "socket.io-client";
+import { PROTOCOL_VERSION } from "../protocol/version";
 import { apiClient, readServer } from "./server";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -12,15 +13,17 @@ function runsEnded(url: string, token: string, ids: string[], ms: number): Promi
   if (ids.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
     const pending = new Set(ids);
-    const socket = io(`${url}/ui`, { auth: { token, protocolVersion: 1 }, transports: ["websocket"] });
+    const socket = io(`${url}/ui`, { auth: { token, protocolVersion: PROTOCOL_VERSION }, transports: ["websocket"] });
     const done = () => {
       clearTimeout(timer);
       socket.close();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    socket.on("run:event", (e: { runId: string; body: { type: string; to?: string } }) => {
-      if (e.body.type === "state" && e.body.to && TERMINAL.includes(e.body.to)) pending.delete(e.runId);
+    socket.on("run:events", (events: { runId: string; body: { type: string; to?: string } }[]) => {
+      for (const e of events) {
+        if (e.body.type === "state" && e.body.to && TERMINAL.includes(e.body.to)) pending.delete(e.runId);
+      }
       if (pending.size === 0) done();
     });
     socket.on("connect", () => {

@@ -15,8 +15,11 @@ export const SubscribeRequest = z.strictObject({
 export const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(100) });
 
 export interface UiServerToClient {
-  /** every event of a subscribed run, in seq order, backlog first */
-  "run:event": (event: RunEvent) => void;
+  /**
+   * every event of a subscribed run, in seq order, backlog first: a backlog page (up to 500) or one commit's
+   * events per message, so a late browser catching up on thousands of events gets a few frames, not thousands
+   */
+  "run:events": (events: RunEvent[]) => void;
   /** a run anywhere changed state (for run lists) */
   "runs:changed": (msg: { runId: string; state: RunState; abort: string | null; seq: number }) => void;
   /** who is watching a subscribed run */

@@ -30,7 +30,13 @@ export async function buildAgentBundle(outDir: string): Promise<{ agent: string;
     },
   } as const;
   await Promise.all([
-    build({ ...common, entryPoints: [path.join(root, "agent/main.ts")], outfile: agent, minify: true, keepNames: true }),
+    build({
+      ...common,
+      entryPoints: [path.join(root, "agent/main.ts")],
+      outfile: agent,
+      minify: true,
+      keepNames: true,
+    }),
     build({ ...common, entryPoints: [path.join(root, "agent/ss-main.ts")], outfile: ssClient, minify: true }),
   ]);
   return { agent, ssClient };

@@ -81,7 +81,9 @@ export class Live {
       this.setStatus("offline");
       if (err.message.startsWith("UNAUTHORIZED")) redirectToLogin();
     });
-    s.on("run:event", (e) => this.onEvent(e));
+    s.on("run:events", (events) => {
+      for (const e of events) this.onEvent(e);
+    });
     s.on("runs:changed", (msg) => this.onRunsChanged(msg));
     s.on("run:watchers", (msg) => this.qc.setQueryData(runKeys.watchers(msg.runId), msg.users));
     return s;

@@ -87,7 +87,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
         let backlog = 0;
         for (;;) {
           const page = readEvents(app.db, rt.id, since, BACKLOG_PAGE);
-          for (const e of page) socket.emit("run:event", e);
+          if (page.length > 0) socket.emit("run:events", page);
           backlog += page.length;
           if (page.length < BACKLOG_PAGE) break;
           since = page[page.length - 1].seq;
@@ -122,8 +122,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
   });
 
   app.bus.on("events", (runId, events) => {
-    const room = nsp.to(`run:${runId}`);
-    for (const e of events) room.emit("run:event", e);
+    if (events.length > 0) nsp.to(`run:${runId}`).emit("run:events", events);
   });
   app.bus.on("run-changed", (msg) => nsp.to("runs").emit("runs:changed", msg));
 }

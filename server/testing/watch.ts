@@ -26,14 +26,16 @@ export class RunWatcher {
     this.socket.on("connect", () => {
       this.socket.emit("run:subscribe", { runId, since: this.lastSeq }, () => {});
     });
-    this.socket.on("run:event", (e) => {
-      if (e.runId !== runId || e.seq <= this.lastSeq) return;
-      this.events.push(e);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.pred(e, this.events)) return true;
-        w.resolve(e);
-        return false;
-      });
+    this.socket.on("run:events", (events) => {
+      for (const e of events) {
+        if (e.runId !== runId || e.seq <= this.lastSeq) continue;
+        this.events.push(e);
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.pred(e, this.events)) return true;
+          w.resolve(e);
+          return false;
+        });
+      }
     });
   }
 
