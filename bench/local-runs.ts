@@ -179,6 +179,20 @@ export interface PageResult {
   params: number;
   loadMs: Stats | null;
   jsKb: number | null;
+  /** the page of a live run of the same size while parameter changes stream in */
+  live: LiveResult | null;
+}
+
+export interface LiveResult {
+  updates: number;
+  seconds: number;
+  /** main-thread tasks over 50 ms (Long Tasks API) while the updates streamed in */
+  longTasks: number;
+  longestTaskMs: number;
+  /** gaps between animation frames */
+  frameGapMs: Stats;
+  /** from the last write's answer until its value is in the DOM */
+  lastShownMs: number;
 }
 
 async function commandCost(
@@ -279,14 +293,9 @@ export async function scaleRun(
   }
 }
 
-async function pageLoad(
-  s: ChildServer,
-  runId: string,
-  clients: number,
-  opts: LocalBenchOptions,
-): Promise<Omit<PageResult, "skipped" | "instances" | "params">> {
+async function launchChromium() {
   const { chromium } = await import("@playwright/test");
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: CHROMIUM,
     args: [
       "--no-sandbox",
@@ -297,6 +306,30 @@ async function pageLoad(
       "--no-first-run",
     ],
   });
+}
+
+/** The live half of figure 6 on its own, with a browser of its own (bench/page-live.ts). */
+export async function liveRunPage(
+  s: ChildServer,
+  clients: number,
+  opts: LocalBenchOptions,
+  cpuProfile?: string,
+): Promise<LiveResult> {
+  const browser = await launchChromium();
+  try {
+    return await pageUnderUpdates(s, browser, clients, opts, cpuProfile);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function pageLoad(
+  s: ChildServer,
+  runId: string,
+  clients: number,
+  opts: LocalBenchOptions,
+): Promise<Omit<PageResult, "skipped" | "instances" | "params">> {
+  const browser = await launchChromium();
   try {
     const samples: number[] = [];
     let jsBytes = 0;
@@ -322,9 +355,100 @@ async function pageLoad(
       );
       await context.close();
     }
-    return { loadMs: stats(samples), jsKb: jsBytes / 1024 };
+    const live = await pageUnderUpdates(s, browser, clients, opts);
+    return { loadMs: stats(samples), jsKb: jsBytes / 1024, live };
   } finally {
     await browser.close();
+  }
+}
+
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
+
+/**
+ * A kept run of the same size, its page open, while parameter writes stream in through the API (10 at a time):
+ * how long the main thread is blocked, and how soon the last write shows.
+ */
+async function pageUnderUpdates(
+  s: ChildServer,
+  browser: Browser,
+  clients: number,
+  opts: LocalBenchOptions,
+  /** where to write the page's CPU profile of the streaming period (a .cpuprofile for DevTools) */
+  cpuProfile?: string,
+): Promise<LiveResult> {
+  const created = await s.api<RunDetail>("POST", "/api/runs", {
+    module: "bench/scale",
+    multiplicity: { client: clients },
+    keepRunning: "always",
+  });
+  if (created.status !== 201) throw new Error(`run creation failed: ${JSON.stringify(created.body)}`);
+  const runId = created.body.id;
+  const w = new RunWatcher(s.url, s.token, runId);
+  const context = await browser.newContext({ baseURL: s.url, viewport: { width: 1280, height: 900 } });
+  try {
+    await w.state("Ready");
+    const res = await context.request.post("/api/auth/session", { data: { username: "admin", password: PASSWORD } });
+    if (!res.ok()) throw new Error(`sign-in failed: ${res.status()}`);
+    const page = await context.newPage();
+    await page.goto(`/runs/${runId}`);
+    await page.locator(`[data-param="client.${clients}:p${PAGE_PARAMS - 1}"]`).waitFor({ state: "attached" });
+    // a string, not a function: tsx would wrap named inner functions in a helper the page does not have
+    await page.evaluate(`(() => {
+      const probe = { longTasks: [], gaps: [], on: true };
+      window.__probe = probe;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) probe.longTasks.push(e.duration);
+      }).observe({ type: "longtask" });
+      let last = performance.now();
+      const frame = (t) => {
+        probe.gaps.push(t - last);
+        last = t;
+        if (probe.on) requestAnimationFrame(frame);
+      };
+      requestAnimationFrame(frame);
+    })()`);
+    const updates = opts.quick ? 100 : 2000;
+    opts.log(`page under updates: ${updates} parameter writes to a live run of ${clients + 1} instances`);
+    const cdp = cpuProfile ? await context.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.start");
+    }
+    const t0 = nowMs();
+    let next = 0;
+    const writer = async () => {
+      for (let i = next++; i < updates; i = next++) {
+        const key = `client.${(i % clients) + 1}:p${i % PAGE_PARAMS}`;
+        const r = await s.api("PUT", `/api/runs/${runId}/params/${key}`, { value: `u${i}` });
+        if (r.status !== 200) throw new Error(`param write failed: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, writer));
+    const written = nowMs();
+    const lastKey = `client.${((updates - 1) % clients) + 1}:p${(updates - 1) % PAGE_PARAMS}`;
+    await page
+      .locator(`[data-param="${lastKey}"] .param-value`)
+      .filter({ hasText: `u${updates - 1}` })
+      .waitFor();
+    const shown = nowMs();
+    if (cdp && cpuProfile) fs.writeFileSync(cpuProfile, JSON.stringify((await cdp.send("Profiler.stop")).profile));
+    const probe = await page.evaluate(() => {
+      const p = (window as unknown as { __probe: { longTasks: number[]; gaps: number[]; on: boolean } }).__probe;
+      p.on = false;
+      return { longTasks: p.longTasks, gaps: p.gaps };
+    });
+    return {
+      updates,
+      seconds: (written - t0) / 1000,
+      longTasks: probe.longTasks.length,
+      longestTaskMs: Math.max(0, ...probe.longTasks),
+      frameGapMs: stats(probe.gaps),
+      lastShownMs: shown - written,
+    };
+  } finally {
+    w.close();
+    await context.close();
+    await s.api("POST", `/api/runs/${runId}/terminate`);
   }
 }
 
@@ -353,9 +477,15 @@ export async function localBenchmarks(
     const base = { instances: biggest.instances, params };
     let page: PageResult;
     if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) {
-      page = { ...base, skipped: "the UI is not built (node scripts/ensure-build.mjs)", loadMs: null, jsKb: null };
+      page = {
+        ...base,
+        skipped: "the UI is not built (node scripts/ensure-build.mjs)",
+        loadMs: null,
+        jsKb: null,
+        live: null,
+      };
     } else if (!fs.existsSync(CHROMIUM)) {
-      page = { ...base, skipped: `no Chromium at ${CHROMIUM}`, loadMs: null, jsKb: null };
+      page = { ...base, skipped: `no Chromium at ${CHROMIUM}`, loadMs: null, jsKb: null, live: null };
     } else {
       s = await startChildServer(dataDir, true);
       page = { ...base, skipped: null, ...(await pageLoad(s, biggest.runId, clients, opts)) };

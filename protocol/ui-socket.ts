@@ -16,7 +16,7 @@ export const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(
 
 export interface UiServerToClient {
   /**
-   * every event of a subscribed run, in seq order, backlog first: a backlog page (up to 500) or one commit's
+   * every event of a subscribed run, in seq order, backlog first: a backlog page (up to 2000) or one commit's
    * events per message, so a late browser catching up on thousands of events gets a few frames, not thousands
    */
   "run:events": (events: RunEvent[]) => void;

@@ -1,5 +1,6 @@
 "use client";
 
+import { memo } from "react";
 import type { RunState } from "@/protocol/run";
 import { type DiagramEdge, type DiagramNode, nodeDepths } from "../lib/modules";
 
@@ -250,6 +251,39 @@ const GHEAD = 58;
 const IBOX = 52;
 const IGAP = 8;
 
+/** Plain props, so the boxes of instances that did not change are skipped when a large run updates. */
+const InstanceBox = memo(function InstanceBox({
+  name,
+  tone,
+  label,
+  statecustom,
+  x,
+  y,
+}: {
+  name: string;
+  tone: string;
+  label: string;
+  statecustom: string | null;
+  x: number;
+  y: number;
+}) {
+  return (
+    <g className={`inst inst-${tone}`} data-instance={name} data-tone={tone}>
+      <title>{`${name}: ${label}${statecustom ? `\n${statecustom}` : ""}`}</title>
+      <rect x={x + 10} y={y} width={GW - 20} height={IBOX} rx={7} className="inst-box" />
+      <text x={x + 22} y={y + 20} className="inst-name">
+        {name}
+      </text>
+      <text x={x + GW - 22} y={y + 20} textAnchor="end" className="inst-status">
+        {label}
+      </text>
+      <text x={x + 22} y={y + 39} className="inst-custom">
+        {statecustom ? clip(statecustom, 31) : "—"}
+      </text>
+    </g>
+  );
+});
+
 /** One box per instance, grouped by node, coloured by how far it got; arrows show which nodes feed which. */
 export function RunDiagram({
   nodes,
@@ -358,25 +392,17 @@ export function RunDiagram({
                 <title>{n.image}</title>
                 {clip(n.image, 30)} · {n.cloud}
               </text>
-              {n.instances.map((i, k) => {
-                const iy = p.y + GHEAD + k * (IBOX + IGAP);
-                const tone = instanceTone(i);
-                return (
-                  <g key={i.name} className={`inst inst-${tone}`} data-instance={i.name} data-tone={tone}>
-                    <title>{`${i.name}: ${instanceLabel(i)}${i.statecustom ? `\n${i.statecustom}` : ""}`}</title>
-                    <rect x={p.x + 10} y={iy} width={GW - 20} height={IBOX} rx={7} className="inst-box" />
-                    <text x={p.x + 22} y={iy + 20} className="inst-name">
-                      {i.name}
-                    </text>
-                    <text x={p.x + GW - 22} y={iy + 20} textAnchor="end" className="inst-status">
-                      {instanceLabel(i)}
-                    </text>
-                    <text x={p.x + 22} y={iy + 39} className="inst-custom">
-                      {i.statecustom ? clip(i.statecustom, 31) : "—"}
-                    </text>
-                  </g>
-                );
-              })}
+              {n.instances.map((i, k) => (
+                <InstanceBox
+                  key={i.name}
+                  name={i.name}
+                  tone={instanceTone(i)}
+                  label={instanceLabel(i)}
+                  statecustom={i.statecustom}
+                  x={p.x}
+                  y={p.y + GHEAD + k * (IBOX + IGAP)}
+                />
+              ))}
             </g>
           );
         })}

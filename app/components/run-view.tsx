@@ -2,7 +2,7 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { type ReactNode, useId, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, type ReactNode, useId, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { DeploymentModule, ModuleRecord } from "@/protocol/modules";
 import {
   debugCommands,
@@ -206,6 +206,40 @@ function ParamValue({ p, since }: { p: RuntimeParam; since: number }) {
   );
 }
 
+/**
+ * Rows re-render only when their parameter changed: folding a change replaces that one parameter object, so
+ * a run with thousands of parameters streaming updates touches a handful of rows per frame.
+ */
+const ParamRow = memo(function ParamRow({ p, since }: { p: RuntimeParam; since: number }) {
+  return (
+    <tr data-param={p.key}>
+      <th scope="row" title={p.description || p.key}>
+        {p.key.slice(p.key.indexOf(":") + 1)}
+      </th>
+      <td className="param-value">
+        <ParamValue p={p} since={since} />
+      </td>
+    </tr>
+  );
+});
+
+const sameItems = <T,>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+const ParamTable = memo(
+  function ParamTable({ params, since }: { params: RuntimeParam[]; since: number }) {
+    return (
+      <table className="table params-table">
+        <tbody>
+          {params.map((p) => (
+            <ParamRow key={p.key} p={p} since={since} />
+          ))}
+        </tbody>
+      </table>
+    );
+  },
+  (a, b) => a.since === b.since && sameItems(a.params, b.params),
+);
+
 function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail: RunDetail }) {
   const uid = useId();
   const [since] = useState(() => Math.max(0, ...params.map((p) => p.updatedSeq)));
@@ -259,20 +293,7 @@ function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail: RunDe
             <summary>
               {g.title} <span className="muted small">{g.params.length}</span>
             </summary>
-            <table className="table params-table">
-              <tbody>
-                {g.params.map((p) => (
-                  <tr key={p.key} data-param={p.key}>
-                    <th scope="row" title={p.description || p.key}>
-                      {p.key.slice(p.key.indexOf(":") + 1)}
-                    </th>
-                    <td className="param-value">
-                      <ParamValue p={p} since={since} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <ParamTable params={g.params} since={since} />
           </details>
         ))}
       </div>
@@ -284,23 +305,55 @@ function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail: RunDe
 function useStickToBottom(dep: unknown) {
   const ref = useRef<HTMLElement>(null);
   const stick = useRef(true);
+  const ours = useRef(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the content changes
   useLayoutEffect(() => {
     const el = ref.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
+    if (!el || !stick.current) return;
+    ours.current = true;
+    el.scrollTop = el.scrollHeight;
   }, [dep]);
   const onScroll = () => {
     const el = ref.current;
+    // the scroll this hook made itself says nothing about the reader; measuring it would cost a layout
+    if (ours.current) {
+      ours.current = false;
+      return;
+    }
     if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
   };
   return { ref, onScroll };
 }
 
+const EventRow = memo(function EventRow({ e }: { e: RunEvent }) {
+  const a = actorName(e.actor);
+  return (
+    <li className={`event event-${e.body.type}`} data-type={e.body.type} data-seq={e.seq}>
+      <time dateTime={e.at} className="mono">
+        {formatTime(e.at)}
+      </time>
+      <span className={`actor actor-${a.kind}`} title={e.actor}>
+        {a.name}
+      </span>
+      <span className="event-text">{describeEvent(e)}</span>
+    </li>
+  );
+});
+
+/** The newest events shown at first: a large run's thousands stay one click away, off the live render path. */
+const RECENT_EVENTS = 1000;
+
 function EventsLog({ events }: { events: readonly RunEvent[] }) {
   const uid = useId();
   const [showParams, setShowParams] = useState(true);
-  const shown = events.filter((e) => e.body.type !== "log" && (showParams || e.body.type !== "param"));
-  const scroll = useStickToBottom(shown.length);
+  const [showAll, setShowAll] = useState(false);
+  const matching = useMemo(
+    () => events.filter((e) => e.body.type !== "log" && (showParams || e.body.type !== "param")),
+    [events, showParams],
+  );
+  const hidden = showAll ? 0 : Math.max(0, matching.length - RECENT_EVENTS);
+  const shown = hidden ? matching.slice(hidden) : matching;
+  const scroll = useStickToBottom(matching.length);
   return (
     <Section
       title="Events"
@@ -323,22 +376,18 @@ function EventsLog({ events }: { events: readonly RunEvent[] }) {
         {shown.length === 0 ? (
           <p className="muted">No events yet.</p>
         ) : (
-          <ol className="events" data-testid="events-log">
-            {shown.map((e) => {
-              const a = actorName(e.actor);
-              return (
-                <li key={e.seq} className={`event event-${e.body.type}`} data-type={e.body.type} data-seq={e.seq}>
-                  <time dateTime={e.at} className="mono">
-                    {formatTime(e.at)}
-                  </time>
-                  <span className={`actor actor-${a.kind}`} title={e.actor}>
-                    {a.name}
-                  </span>
-                  <span className="event-text">{describeEvent(e)}</span>
-                </li>
-              );
-            })}
-          </ol>
+          <>
+            {hidden > 0 && (
+              <button type="button" className="button small show-earlier" onClick={() => setShowAll(true)}>
+                Show {hidden} earlier event{hidden === 1 ? "" : "s"}
+              </button>
+            )}
+            <ol className="events" data-testid="events-log">
+              {shown.map((e) => (
+                <EventRow key={e.seq} e={e} />
+              ))}
+            </ol>
+          </>
         )}
       </section>
     </Section>
@@ -413,7 +462,13 @@ function LogTail({ events, instances }: { events: readonly RunEvent[]; instances
   );
 }
 
-function ReportsPanel({ runId, reports }: { runId: string; reports: ReportInfo[] | undefined }) {
+const ReportsPanel = memo(function ReportsPanel({
+  runId,
+  reports,
+}: {
+  runId: string;
+  reports: ReportInfo[] | undefined;
+}) {
   const uid = useId();
   return (
     <Section title="Reports" id={`${uid}-reports`}>
@@ -441,7 +496,7 @@ function ReportsPanel({ runId, reports }: { runId: string; reports: ReportInfo[]
       )}
     </Section>
   );
-}
+});
 
 function Watchers({ users, me }: { users: string[]; me: string | undefined }) {
   if (users.length === 0) return null;

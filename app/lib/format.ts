@@ -1,9 +1,18 @@
 import type { RunEvent } from "@/protocol/run";
 
+// one formatter each: toLocale*String with options builds a new one per call, which shows on pages of thousands of rows
+const TIME = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+});
+const DATE = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+
 export function formatTime(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  return TIME.format(d);
 }
 
 export function formatDateTime(iso: string): string {
@@ -11,7 +20,7 @@ export function formatDateTime(iso: string): string {
   if (Number.isNaN(d.getTime())) return iso;
   const today = new Date();
   const sameDay = d.toDateString() === today.toDateString();
-  const date = sameDay ? "today" : d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+  const date = sameDay ? "today" : DATE.format(d);
   return `${date} ${formatTime(iso)}`;
 }
 
