@@ -567,6 +567,22 @@ describe("node agent against a real /agent peer", () => {
       stdout: "-5 and\nmore\n",
       stderr: "",
     });
+    // an endpoint nobody listens on (an agent gone): the Node client answers, in POSIX mode too
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const stale = path.join(ws, "stale.endpoint");
+    await writeFile(stale, `${closed} ${"0".repeat(48)}\n`);
+    expect(
+      await run(path.join(ws, "bin/ss-get"), ["note"], {
+        ...env,
+        SLIPSTREAM_AGENT_ENDPOINT: stale,
+        POSIXLY_CORRECT: "1",
+      }),
+    ).toEqual({ code: 0, stdout: "-5 and\nmore\n", stderr: "" });
     // an endpoint file with another key (another user's guess) is refused
     const [port] = (await readFile(path.join(ws, "lib/ss.endpoint"), "utf8")).split(" ");
     const forged = path.join(ws, "forged.endpoint");

@@ -66,7 +66,14 @@ export class Agent {
       cfg.serverWaitMs,
     );
     this.log = new LogSink(ws.log, (chunk) => void this.link.request("log:append", chunk));
-    this.runner = new ScriptRunner(ws.targets, ws.root, () => scriptEnv(cfg, ws), this.log, cfg.killGraceMs);
+    this.runner = new ScriptRunner(
+      ws.targets,
+      ws.root,
+      () => scriptEnv(cfg, ws),
+      this.log,
+      cfg.killGraceMs,
+      () => (this.run?.abort ?? null) !== null,
+    );
     this.ipc = new IpcServer(ws.socket, (req, caller) => this.forward(req, caller));
     this.fastIpc = new FastIpcServer(ws.endpoint, (req, caller) => this.runCommand(req.command, req.argv, caller));
   }

@@ -64,7 +64,7 @@ export function endpointLine(port: number, key: string): string {
 
 /**
  * The wrapper of one command. `-p` keeps BASH_ENV, exported functions and SHELLOPTS (a recipe's `set -x`)
- * out of it. Without an endpoint, or when the agent does not accept on it, it execs the Node client, which
+ * out of it; `command exec` keeps a refused connection from ending the script in POSIX mode (POSIXLY_CORRECT). Without an endpoint, or when the agent does not accept on it, it execs the Node client, which
  * talks over the unix socket and reports what is wrong with the standard exit codes. A connection lost
  * after the request was sent is exit 4, never a second try: the request may have taken effect.
  */
@@ -72,7 +72,7 @@ export function fastWrapper(bash: string, command: string, nodeFallback: string)
   return `#!${bash} -p
 # ${command}: asks the SlipStream agent over loopback TCP (bash /dev/tcp), without starting Node.
 ep=\${${FAST_ENV}-}
-if [ -n "$ep" ] && { read -r port key <"$ep" && exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+if [ -n "$ep" ] && { read -r port key <"$ep" && command exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
   printf '%s\\0' "$key" "$#" ${command} "$@" >&3
   if IFS= read -r -d '' code <&3 && IFS= read -r -d '' out <&3 && IFS= read -r -d '' err <&3; then
     printf '%b' "$out"

@@ -83,10 +83,14 @@ async function runPackages(ctx: RecipeContext): Promise<RunResult | null> {
     return null;
   }
   ctx.log.agent(`Installing packages: ${list.join(" ")}`);
-  const result = await ctx.runner.run("packages", [aptGet, "install", "-y", ...list], {
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-    abortable: true,
-  });
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  // a fresh machine may have no package lists yet
+  const update = await ctx.runner.run("packages", [aptGet, "update"], { env, abortable: true });
+  if (failed(update)) {
+    ctx.log.agent(`Target packages finished: apt-get update ${outcome(update)}`);
+    return update;
+  }
+  const result = await ctx.runner.run("packages", [aptGet, "install", "-y", ...list], { env, abortable: true });
   ctx.log.agent(`Target packages finished: ${outcome(result)}`);
   return result;
 }
@@ -141,6 +145,10 @@ export async function sendReports(ctx: RecipeContext): Promise<void> {
   ctx.log.agent(`Packing report ${name}`);
   await ctx.log.sync();
   await packReport(dir, ctx.ws.log, tarball);
-  const error = await uploadReport({ serviceUrl: ctx.cfg.serviceUrl, token: ctx.cfg.token }, tarball, name);
+  const error = await uploadReport({ serviceUrl: ctx.cfg.serviceUrl, token: ctx.cfg.token }, tarball, name, {
+    firstMs: 500,
+    maxMs: 5000,
+    totalMs: ctx.cfg.serverWaitMs,
+  });
   ctx.log.agent(error ? `Report upload failed: ${error}` : `Uploaded report ${name}`);
 }

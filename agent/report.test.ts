@@ -48,16 +48,24 @@ describe("report upload", () => {
     expect(received[0].body.equals(content)).toBe(true);
   });
 
-  it("retries a server error, and gives up at once on a client error with the server's answer", async () => {
+  it("retries server errors for as long as it is told, and gives up at once on a client error", async () => {
     const file = path.join(dir, "b.tgz");
     await writeFile(file, "x");
+    const quick = { firstMs: 5, maxMs: 20, totalMs: 5000 };
     received.length = 0;
-    statuses = [503, 201];
-    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b")).toBeNull();
-    expect(received).toHaveLength(2);
+    statuses = [503, 502, 500, 503, 503, 503, 503, 503, 201];
+    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b", quick)).toBeNull();
+    expect(received).toHaveLength(9);
+    received.length = 0;
+    statuses = Array(100).fill(503);
+    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b", { ...quick, totalMs: 100 })).toBe(
+      'HTTP 503: {"status":503}',
+    );
+    statuses = [];
+    received.length = 0;
     received.length = 0;
     statuses = [401];
-    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b")).toBe('HTTP 401: {"status":401}');
+    expect(await uploadReport({ serviceUrl: url, token: "t" }, file, "b", quick)).toBe('HTTP 401: {"status":401}');
     expect(received).toHaveLength(1);
   });
 

@@ -44,7 +44,15 @@ export interface UploadTarget {
   token: string;
 }
 
-const ATTEMPTS = 6;
+/** How uploads are retried while the server is away (restarting): back-off from firstMs doubling up to maxMs. */
+export interface UploadRetry {
+  firstMs: number;
+  maxMs: number;
+  /** give up once this long has passed since the first try */
+  totalMs: number;
+}
+
+const DEFAULT_RETRY: UploadRetry = { firstMs: 500, maxMs: 5000, totalMs: 600_000 };
 
 /**
  * One POST of the file. node:http rather than fetch: fetch loads undici on first use, ~25 ms of CPU in every
@@ -76,10 +84,16 @@ function postFile(url: URL, token: string, file: string, size: number): Promise<
 }
 
 /**
- * Uploads with a few retries spaced 0.5, 1, 2, 4, 8 s apart: the server may be restarting.
- * Returns an error text, or null on success.
+ * Uploads, retrying server errors and lost connections until `retry.totalMs` has passed (by default as long as
+ * the ss-* commands wait for a lost server, SLIPSTREAM_SERVER_WAIT): a server restart during SendingReports must
+ * not cost the run a report. Client errors are final. Returns an error text, or null on success.
  */
-export async function uploadReport(target: UploadTarget, file: string, name: string): Promise<string | null> {
+export async function uploadReport(
+  target: UploadTarget,
+  file: string,
+  name: string,
+  retry: UploadRetry = DEFAULT_RETRY,
+): Promise<string | null> {
   const url = new URL(`${target.serviceUrl}/api/agent/reports?name=${encodeURIComponent(name)}`);
   let size: number;
   try {
@@ -88,8 +102,9 @@ export async function uploadReport(target: UploadTarget, file: string, name: str
     // a file that is not there will not appear on retry
     return (err as Error).message;
   }
-  let lastError = "";
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+  const giveUpAt = Date.now() + retry.totalMs;
+  for (let delay = retry.firstMs; ; delay = Math.min(delay * 2, retry.maxMs)) {
+    let lastError: string;
     try {
       const res = await postFile(url, target.token, file, size);
       if (res.status >= 200 && res.status < 300) return null;
@@ -99,7 +114,7 @@ export async function uploadReport(target: UploadTarget, file: string, name: str
     } catch (err) {
       lastError = (err as Error).message;
     }
-    if (attempt < ATTEMPTS) await sleep(500 * 2 ** (attempt - 1));
+    if (Date.now() + delay > giveUpAt) return lastError;
+    await sleep(delay);
   }
-  return lastError;
 }

@@ -43,6 +43,8 @@ export class ScriptRunner {
     private readonly baseEnv: () => NodeJS.ProcessEnv,
     private readonly log: LogSink,
     private readonly killGraceMs: number,
+    /** true while the run's abort flag is raised: an abortable script is then not started at all */
+    private readonly aborted: () => boolean = () => false,
   ) {}
 
   async writeTarget(target: string, script: string): Promise<string> {
@@ -58,6 +60,12 @@ export class ScriptRunner {
     argv: string[],
     opts: { env?: Record<string, string>; abortable: boolean },
   ): Promise<RunResult> {
+    // checked right before the spawn: an abort that arrived while the target file was being written would
+    // otherwise find nothing to signal and let the script run
+    if (opts.abortable && this.aborted()) {
+      this.log.agent(`Run aborted: not starting ${target}`);
+      return Promise.resolve({ code: null, signal: null, killed: true, lastStderr: "" });
+    }
     return new Promise((resolve) => {
       let tail = "";
       const child = spawn(argv[0], argv.slice(1), {
