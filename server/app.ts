@@ -136,6 +136,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     reports,
     deadlines,
     connectors,
+    retiredConnectors: new Map(),
     dataDir,
     secrets,
     effects: undefined as never,
@@ -156,6 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   app.effects = new RunEffects({
     svc: runs,
     connectors,
+    retiredConnectors: app.retiredConnectors,
     reports,
     serviceUrl: () => url,
     redact: (text) => secrets.redact(text),
@@ -225,13 +227,53 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
-/** Dokploy-style: work interrupted by a stop is picked up again at boot. Agents reconnect on their own. */
+/**
+ * Dokploy-style: work interrupted by a stop is picked up again at boot. Agents reconnect on their own.
+ * Machines are reconciled with the stored instances, whatever the state: a live instance that never came up
+ * and whose start was not recorded as done (pending, starting) is started — e.g. one added by a scale that
+ * committed just before the stop; a removed instance's machine, and every machine of an ended run, that is
+ * not recorded as stopped is stopped.
+ */
 function reconcileAtBoot(app: AppContext): void {
+  const groupByNode = (list: { node: string; name: string }[]) => {
+    const out = new Map<string, string[]>();
+    for (const i of list) out.set(i.node, [...(out.get(i.node) ?? []), i.name]);
+    return out;
+  };
   for (const id of app.runs.activeRunIds()) {
     const rt = app.runs.get(id);
+    const ctx = rt.snapshot.context.instances;
     if (rt.state === "Initializing") app.effects.perform(rt, { type: "startMachines" });
-    if (rt.state === "Finalizing") app.effects.perform(rt, { type: "stopMachines" });
+    else if (rt.state === "Finalizing") app.effects.perform(rt, { type: "stopMachines" });
+    else {
+      const list = [...rt.instances.values()];
+      const neverUp = list.filter(
+        (i) => (i.status === "pending" || i.status === "starting") && ctx[i.name]?.live && !ctx[i.name]?.cameUp,
+      );
+      for (const [node, instances] of groupByNode(neverUp)) {
+        app.effects.perform(rt, { type: "startScaledMachines", params: { node, instances } });
+      }
+      const removed = list.filter((i) => !ctx[i.name]?.live && i.machineId !== null && i.status !== "stopped");
+      for (const [node, instances] of groupByNode(removed)) {
+        app.effects.perform(rt, { type: "stopRemovedMachines", params: { node, instances } });
+      }
+    }
     app.log.info({ run: id, state: rt.state }, "resumed run");
+  }
+  // ended runs whose machines were still being stopped (or not yet) when the server went down
+  const ended = app.db.$client
+    .prepare(
+      `select distinct run_id as id from instances join runs on runs.id = instances.run_id
+       where runs.state in ('Done','Aborted','Cancelled') and instances.machine_id is not null and instances.status != 'stopped'`,
+    )
+    .all() as { id: string }[];
+  for (const { id } of ended) {
+    const rt = app.runs.get(id);
+    for (const i of rt.instances.values()) {
+      if (i.machineId !== null && i.status !== "stopped") {
+        app.effects.stop(rt, i.name).catch((err) => app.log.error({ err, run: id, instance: i.name }, "stop failed"));
+      }
+    }
   }
   app.deadlines.arm();
 }

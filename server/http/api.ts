@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { parseMapping, resolveImageRef, serializeModuleYaml } from "../../core/modules.js";
+import { parseMapping, resolveImageRef } from "../../core/modules.js";
 import {
   AbortBody,
   ChangePasswordBody,
@@ -209,7 +209,7 @@ export function createApi(app: AppContext): Router {
       const path = parseOrThrow(ModulePath, params.path, "path");
       const mod = modules.get(path);
       if (query.get("format") === "yaml" || req.headers.accept?.includes("application/yaml")) {
-        const text = serializeModuleYaml(mod.doc);
+        const text = modules.yaml(mod.path);
         res.writeHead(200, { "content-type": "application/yaml; charset=utf-8" });
         res.end(text);
         return;
@@ -319,6 +319,7 @@ export function createApi(app: AppContext): Router {
       steerable(u, rt);
       const b = await body(ctx.req, ScaleBody);
       const changed = scaleRun(runs, rt, b.node, b.add ?? null, b.remove ?? null, actor(u));
+      app.deadlines.arm();
       sendJson(ctx.res, 200, { ...runs.detail(rt), changed });
     })
     .on("GET", "/api/runs/:id/reports", (ctx) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { resolveImageRef } from "../../core/modules.js";
+import { resolveImageRef, validateDeployment } from "../../core/modules.js";
 import { globalParams, instanceParams, nodeParams } from "../../core/params.js";
 import { createRun as createRunSnapshot } from "../../core/run-machine.js";
 import { instanceNames, type RunNodeSpec, type RunSpec } from "../../core/run-spec.js";
@@ -27,6 +27,9 @@ function resolveSpec(modules: ModuleService, body: CreateRunBody, defaults: RunD
     ];
   } else if (mod.doc.kind === "deployment") {
     const doc = mod.doc as DeploymentModule;
+    // an image saved since the deployment was may have broken it (an output a mapping reads removed, an input
+    // without default added): check it again against the images as they are now, or the run would hang
+    validateDeployment(mod.path, doc, (p) => modules.image(p));
     nodes = Object.entries(doc.nodes).map(([name, node]) => {
       const imagePath = resolveImageRef(mod.path, node.image, `nodes.${name}.image`);
       const image = modules.image(imagePath);

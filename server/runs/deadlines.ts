@@ -9,6 +9,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class Deadlines {
   private timer: NodeJS.Timeout | null = null;
+  /** set by stop() (the server is closing, its database with it): arm() then does nothing */
+  private stopped = false;
 
   constructor(
     private readonly svc: RunService,
@@ -18,6 +20,7 @@ export class Deadlines {
   arm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.stopped) return;
     const row = this.svc.db.$client
       .prepare(
         "select min(deadline_at) as next from runs where deadline_at is not null and state in ('Initializing','Provisioning','Executing','SendingReports')",
@@ -48,5 +51,7 @@ export class Deadlines {
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.stopped = true;
   }
 }

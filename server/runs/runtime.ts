@@ -48,7 +48,8 @@ export class RunRuntime {
     readonly instances: Map<string, InstanceRecord>,
     readonly createdAt: string,
     public updatedAt: string,
-    readonly deadlineAt: string | null,
+    /** renewed by a scale cycle */
+    public deadlineAt: string | null,
   ) {
     this.consumers = mappingConsumers(spec);
   }

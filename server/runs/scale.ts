@@ -8,6 +8,10 @@ import type { RunService } from "./service.js";
 /**
  * Adds or removes instances of one node of a scalable run in Ready: new instances get fresh parameters
  * (mapped inputs take the values already published), and the run cycles back through Provisioning.
+ *
+ * The run timeout bounds the time to reach Ready. A scale cycle starts a new climb to Ready, so its deadline
+ * is renewed to now + the run's timeout, in the same transaction as the scale (the old deadline has often
+ * passed already while the run sat in Ready). Callers re-arm the deadline timer (app.deadlines.arm()).
  */
 export function scaleRun(
   svc: RunService,
@@ -29,6 +33,7 @@ export function scaleRun(
     if (!rt.snapshot.context.instances[name]?.live)
       throw new SlipError("BAD_REQUEST", `remove: '${name}' is not a live instance`);
   }
+  const deadline = new Date(Date.now() + rt.spec.timeoutMinutes * 60_000).toISOString();
   svc.transact(rt, actor, (tx) => {
     for (const [k, name] of added.entries()) {
       tx.putInstance({
@@ -46,6 +51,7 @@ export function scaleRun(
     }
     const event = { type: "scale" as const, node, add: added.map((name) => ({ name, node })), remove: removed };
     if (!tx.machine(event)) throw new SlipError("CONFLICT", `cannot scale while the run is ${tx.state}`);
+    svc.db.$client.prepare("update runs set deadline_at = ? where id = ?").run(deadline, rt.id);
     tx.event({ type: "scale", node, added, removed });
     const live = tx.liveInstances(node).map((n) => Number(n.split(".")[1]));
     for (const p of nodeParams(
@@ -58,5 +64,6 @@ export function scaleRun(
         tx.setParam(`${name}:scale.state`, added.includes(name) ? "creating" : "removing");
     }
   });
+  rt.deadlineAt = deadline;
   return [...added, ...removed];
 }
