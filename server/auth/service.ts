@@ -78,17 +78,17 @@ export class AuthService {
     }
   }
 
-  /** Checks a sign-in, throttled per username and client address (see LoginThrottle). */
+  /**
+   * Checks a sign-in, throttled per username+address and per username (see LoginThrottle). The attempt is counted
+   * before the slow password check, so concurrent wrong passwords cannot all pass the limit; a right one takes it back.
+   */
   private async verifyCredentials(username: string, password: string, ip: string): Promise<UserRow> {
-    this.throttle.check(username, ip);
+    const attempt = this.throttle.attempt(username, ip);
     const row = this.db.$client.prepare("select * from users where username = ?").get(username) as UserRow | undefined;
     // verify against a dummy hash for unknown users too, so timing does not reveal which usernames exist
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !ok) {
-      this.throttle.fail(username, ip);
-      throw new SlipError("UNAUTHORIZED", "wrong username or password");
-    }
-    this.throttle.succeed(username, ip);
+    if (!row || !ok) throw new SlipError("UNAUTHORIZED", "wrong username or password");
+    this.throttle.succeed(attempt);
     return row;
   }
 

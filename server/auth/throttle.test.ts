@@ -28,9 +28,41 @@ describe("LoginThrottle", () => {
   it("a success clears the failures", () => {
     const t = new LoginThrottle();
     for (let i = 0; i < 4; i++) t.fail("ann", "ip");
-    t.succeed("ann", "ip");
+    t.succeed(t.attempt("ann", "ip"));
     for (let i = 0; i < 4; i++) t.fail("ann", "ip");
     expect(() => t.check("ann", "ip")).not.toThrow();
+  });
+  it("counts an attempt when it starts, so attempts still being verified use up the allowance", () => {
+    const t = new LoginThrottle();
+    // five attempts in flight, none of them answered yet
+    const pending = Array.from({ length: 5 }, () => t.attempt("ann", "ip"));
+    expect(() => t.attempt("ann", "ip")).toThrow(/too many failed sign-ins for 'ann'/);
+    // the right password on one of them takes its attempt back and clears the pair
+    t.succeed(pending[0]);
+    expect(() => t.attempt("ann", "ip")).not.toThrow();
+  });
+  it("locks a username from every address after 50 failures across addresses", () => {
+    const t = new LoginThrottle();
+    let now = 1_000_000;
+    t.now = () => now;
+    for (let i = 0; i < 50; i++) {
+      t.attempt("ann", `10.0.${i}.1`);
+      now += 1;
+    }
+    for (const ip of ["10.9.9.9", "10.0.0.1"]) {
+      try {
+        t.attempt("ann", ip);
+        expect.unreachable();
+      } catch (err) {
+        expect((err as SlipError).code).toBe("TOO_MANY_REQUESTS");
+      }
+    }
+    expect(() => t.attempt("bob", "10.9.9.9")).not.toThrow();
+    // a success from one address does not clear the failures made from the others
+    now = 1_000_000 + 15 * 60_000; // only the first failure has left the window
+    t.succeed(t.attempt("ann", "10.9.9.9"));
+    expect(() => t.attempt("ann", "10.8.8.8")).not.toThrow();
+    expect(() => t.attempt("ann", "10.7.7.7")).toThrow(SlipError);
   });
 });
 

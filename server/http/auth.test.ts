@@ -289,6 +289,27 @@ describe("failed sign-in throttling", () => {
   });
 });
 
+describe("failed sign-in throttling under concurrency", () => {
+  it("of 20 simultaneous wrong passwords at most 5 are checked, the rest are 429; then the right one is 429 too", async () => {
+    const u = await addMember(s, "conny");
+    const login = (username: string, password: string) =>
+      s.api<{ error?: { code: string } }>("POST", "/api/auth/login", { username, password }, null);
+    const results = await Promise.all(Array.from({ length: 20 }, () => login("conny", "wrong")));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((x) => x === 429).length).toBeGreaterThanOrEqual(15);
+    expect(statuses.every((x) => x === 401 || x === 429)).toBe(true);
+    expect(results.find((r) => r.status === 429)?.body.error?.code).toBe("TOO_MANY_REQUESTS");
+    // the right password right after is refused for this address, over the API and the browser sign-in
+    expect((await login("conny", u.password)).status).toBe(429);
+    expect((await s.api("POST", "/api/auth/session", { username: "conny", password: u.password }, null)).status).toBe(
+      429,
+    );
+    // another username is not affected
+    expect((await login("admin", ADMIN_PASSWORD)).status).toBe(200);
+  });
+});
+
 describe("profile", () => {
   it("is validated naming the field, and nothing changes on a bad one", async () => {
     const u = await addMember(s, "pia");

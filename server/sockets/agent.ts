@@ -1,4 +1,5 @@
 import type { Namespace, Server, Socket } from "socket.io";
+import { SlipError } from "../../protocol/errors.js";
 import {
   AbortRequest,
   AgentAuth,
@@ -18,7 +19,7 @@ import {
 import type { AppContext } from "../context.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
-import { acked } from "./ack.js";
+import { acked as ackedAlways } from "./ack.js";
 
 interface AgentData {
   runId: string;
@@ -41,13 +42,27 @@ export function agentState(rt: RunRuntime, instance: string): AgentRunState {
   };
 }
 
+/**
+ * Closes an agent's connection after what was emitted on it: on the next turn of the event loop, so the answers to
+ * its requests that the run's end settles (pending waits refused "run ended") go out first; the DISCONNECT packet is
+ * queued behind them, and engine.io waits for its write buffer to drain before closing the transport.
+ */
+function endConnection(socket: AgentSocket): void {
+  setImmediate(() => socket.disconnect(true));
+}
+
 /** An agent's state as it acts on it: everything but the seq, which moves with every commit of the run. */
 function stateView(s: AgentRunState): string {
   const { seq: _seq, ...view } = s;
   return JSON.stringify(view);
 }
 
-/** The `/agent` namespace: one connection per node instance, authenticated by its own token. */
+/**
+ * The `/agent` namespace: one connection per node instance, authenticated by its own token. A token expires when
+ * its run ends: once the run is Done, Aborted or Cancelled its agents get that last run:state, pending waits are
+ * answered CONFLICT "run ended", then the sockets are disconnected; a request that still arrives before the hang-up is
+ * refused UNAUTHORIZED, and a reconnect is refused by the token check above.
+ */
 export function attachAgentNamespace(io: Server, app: AppContext) {
   const nsp: Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData> = io.of(
     "/agent",
@@ -57,7 +72,10 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
   const pushed = new WeakMap<AgentSocket, string>();
 
   nsp.use((socket, next) => {
-    const auth = AgentAuth.safeParse(socket.handshake.auth);
+    const raw = socket.handshake.auth as { token?: unknown } | undefined;
+    // no credentials at all is not a malformed request: it is an unauthenticated one
+    if (raw?.token === undefined) return next(new Error("UNAUTHORIZED: auth: token: an agent token is required"));
+    const auth = AgentAuth.safeParse(raw);
     if (!auth.success) return next(new Error(`BAD_REQUEST: auth: ${describeZodError(auth.error)}`));
     if (auth.data.protocolVersion !== PROTOCOL_VERSION) {
       return next(
@@ -75,10 +93,14 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     const { runs, log } = app;
     const rt = runs.get(runId);
     const actor = `node:${instance}`;
-    const perRun = connected.get(runId) ?? new Map();
-    perRun.get(instance)?.disconnect(true); // a newer connection of the same agent replaces the old one
-    perRun.set(instance, socket);
-    connected.set(runId, perRun);
+    /** every handler: refused once the run has ended, the token with it */
+    const acked: typeof ackedAlways = (l, schema, fn) =>
+      ackedAlways(l, schema, (req) => {
+        if (rt.terminal) {
+          throw new SlipError("UNAUTHORIZED", `agent token expired: run ${rt.id} has ended ${rt.state}`);
+        }
+        return fn(req);
+      });
 
     const spec = rt.spec.nodes.find((n) => n.name === rt.instances.get(instance)?.node)!;
     const hello = agentState(rt, instance);
@@ -92,6 +114,15 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
         cloud: spec.cloud,
       },
     });
+    if (rt.terminal) {
+      // the run ended between the handshake and now: the agent gets its end state (above) and nothing more
+      endConnection(socket);
+      return;
+    }
+    const perRun = connected.get(runId) ?? new Map();
+    perRun.get(instance)?.disconnect(true); // a newer connection of the same agent replaces the old one
+    perRun.set(instance, socket);
+    connected.set(runId, perRun);
     runs.instanceUp(rt, instance);
 
     socket.on(
@@ -134,11 +165,19 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     );
     socket.on(
       "node:add",
-      acked(log, NodeAddRequest, (req) => ({ added: scaleRun(runs, rt, req.node, req.count, null, actor) })),
+      acked(log, NodeAddRequest, (req) => {
+        const added = scaleRun(runs, rt, req.node, req.count, null, actor);
+        app.deadlines.arm();
+        return { added };
+      }),
     );
     socket.on(
       "node:remove",
-      acked(log, NodeRemoveRequest, (req) => ({ removed: scaleRun(runs, rt, req.node, null, req.ids, actor) })),
+      acked(log, NodeRemoveRequest, (req) => {
+        const removed = scaleRun(runs, rt, req.node, null, req.ids, actor);
+        app.deadlines.arm();
+        return { removed };
+      }),
     );
 
     socket.on("disconnect", () => {
@@ -149,7 +188,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     });
   });
 
-  app.bus.on("agent-state", (runId) => {
+  const push = (runId: string) => {
     const perRun = connected.get(runId);
     if (!perRun) return;
     const rt = app.runs.get(runId);
@@ -161,8 +200,15 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
       pushed.set(socket, view);
       socket.emit("run:state", state);
     }
-    if (rt.terminal) connected.delete(runId);
-  });
+    if (rt.terminal) {
+      // the token ends with the run: hang up, after the final run:state written above (the agent stops on it)
+      connected.delete(runId);
+      for (const socket of perRun.values()) endConnection(socket);
+    }
+  };
+  app.bus.on("agent-state", push);
+  // a transition to an end state need not change the context: push on state changes too
+  app.bus.on("run-changed", (change) => push(change.runId));
 
   return {
     isConnected: (runId: string, instance: string) => connected.get(runId)?.has(instance) ?? false,
