@@ -23,6 +23,8 @@ export interface AppContext {
   reports: ReportFiles;
   deadlines: Deadlines;
   connectors: Map<string, Connector>;
+  /** clouds deleted while machines may still run on them: used to stop those machines, never to start one */
+  retiredConnectors: Map<string, Connector>;
   /** credentials at rest, and redaction of every secret opened */
   secrets: Secrets;
   dataDir: string;

@@ -71,6 +71,43 @@ describe("/api/clouds over HTTP", () => {
     expect((await s.api<{ clouds: unknown[] }>("GET", "/api/clouds")).body.clouds.length).toBe(before);
   });
 
+  it("a deleted cloud is refused at once for new runs, run options and the profile default", async () => {
+    // loopback only, and never dialled: every use after the delete is refused before any connect
+    const created = await s.api("POST", "/api/clouds", {
+      name: "gone",
+      hosts: [{ address: "127.0.0.1", port: 9, username: "nobody", password: "gone-password", maxInstances: 1 }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect((await s.api("DELETE", "/api/clouds/gone")).status).toBe(200);
+    expect(s.app.connectors.has("gone")).toBe(false);
+    const run = await s.api<{ error: { message: string } }>("POST", "/api/runs", {
+      module: "examples/tutorials/service-testing/apache",
+      clouds: { machine: "gone" },
+      keepRunning: "never",
+    });
+    expect(run.status, JSON.stringify(run.body)).toBe(400);
+    expect(run.body.error.message).toContain("clouds.machine: unknown cloud 'gone'");
+    const opts = await s.api<{ clouds: string[] }>(
+      "GET",
+      "/api/run-options?module=examples/tutorials/service-testing/apache",
+    );
+    expect(opts.body.clouds).not.toContain("gone");
+    const profile = (await s.api<{ profile: Record<string, unknown> }>("GET", "/api/profile")).body.profile;
+    const put = await s.api<{ error: { message: string } }>("PUT", "/api/profile", {
+      ...profile,
+      defaultCloud: "gone",
+    });
+    expect(put.status).toBe(400);
+    expect(put.body.error.message).toContain("defaultCloud: unknown cloud 'gone'");
+    // the name is free again
+    const again = await s.api("POST", "/api/clouds", {
+      name: "gone",
+      hosts: [{ address: "127.0.0.1", port: 9, username: "nobody", password: "gone-password", maxInstances: 1 }],
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect((await s.api("DELETE", "/api/clouds/gone")).status).toBe(200);
+  });
+
   it("bad definitions are refused naming the field", async () => {
     const res = await s.api<{ error: { message: string } }>("POST", "/api/clouds", {
       name: "bad",

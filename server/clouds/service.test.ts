@@ -70,6 +70,41 @@ describe("cloud definitions", () => {
     expect(() => clouds.delete({ role: "member" }, "x")).toThrow(/only an admin/);
   });
 
+  it("pins a host key into the stored definition; an update keeps the pins of hosts it keeps", async () => {
+    server = await startTestServer();
+    const clouds = new CloudService(server.app);
+    clouds.create(admin, {
+      name: "pinned",
+      hosts: [
+        { address: "10.0.0.5", username: "u", password: "p1" },
+        { address: "10.0.0.6", username: "u", password: "p2" },
+      ],
+    });
+    const stored = () =>
+      JSON.parse(
+        (server!.app.db.$client.prepare("select config from clouds where name = 'pinned'").get() as { config: string })
+          .config,
+      ).hosts.map((h: { address: string; hostKey?: string }) => [h.address, h.hostKey ?? null]);
+    clouds.pinHostKey("pinned", { address: "10.0.0.5", port: 22 }, "SHA256:first");
+    // a pin is never overwritten by a later connect
+    clouds.pinHostKey("pinned", { address: "10.0.0.5", port: 22 }, "SHA256:second");
+    expect(stored()).toEqual([
+      ["10.0.0.5", "SHA256:first"],
+      ["10.0.0.6", null],
+    ]);
+    clouds.update(admin, "pinned", {
+      hosts: [
+        { address: "10.0.0.5", username: "u", password: "p1", maxInstances: 3 },
+        { address: "10.0.0.7", username: "u", password: "p3" },
+      ],
+    });
+    expect(stored()).toEqual([
+      ["10.0.0.5", "SHA256:first"],
+      ["10.0.0.7", null],
+    ]);
+    expect(JSON.stringify(clouds.get("pinned"))).not.toContain("SHA256");
+  });
+
   it("a run's owner keys come from the profile", async () => {
     server = await startTestServer();
     expect(runOwnerKeys(server.app)("no-such-run")).toEqual([]);

@@ -53,6 +53,8 @@ interface StoredHost {
   privateKey?: string;
   password?: string;
   maxInstances: number;
+  /** pinned on the first successful connect (trust on first use): "SHA256:<base64>" */
+  hostKey?: string;
 }
 interface StoredConfig {
   hosts: StoredHost[];
@@ -127,17 +129,22 @@ export class CloudService {
     return this.view(r);
   }
 
-  private seal(body: z.infer<typeof UpdateCloudBody>): string {
+  /** `pinned`: host keys already pinned, by address:port, kept across an update */
+  private seal(body: z.infer<typeof UpdateCloudBody>, pinned = new Map<string, string>()): string {
     const { secrets } = this.app;
     const cfg: StoredConfig = {
-      hosts: body.hosts.map((h) => ({
-        address: h.address,
-        port: h.port,
-        username: h.username,
-        maxInstances: h.maxInstances,
-        ...(h.privateKey !== undefined ? { privateKey: secrets.seal(h.privateKey) } : {}),
-        ...(h.password !== undefined ? { password: secrets.seal(h.password) } : {}),
-      })),
+      hosts: body.hosts.map((h) => {
+        const hostKey = pinned.get(`${h.address}:${h.port}`);
+        return {
+          address: h.address,
+          port: h.port,
+          username: h.username,
+          maxInstances: h.maxInstances,
+          ...(h.privateKey !== undefined ? { privateKey: secrets.seal(h.privateKey) } : {}),
+          ...(h.password !== undefined ? { password: secrets.seal(h.password) } : {}),
+          ...(hostKey !== undefined ? { hostKey } : {}),
+        };
+      }),
       ...(body.agentServiceUrl ? { agentServiceUrl: body.agentServiceUrl } : {}),
     };
     return JSON.stringify(cfg);
@@ -165,9 +172,17 @@ export class CloudService {
   update(caller: { role: string }, name: string, input: unknown): CloudView {
     requireAdmin(caller);
     const body = parseOrThrow(UpdateCloudBody, input);
+    const old = this.rows().find((x) => x.name === name);
+    const pinned = new Map(
+      old
+        ? (JSON.parse(old.config) as StoredConfig).hosts.flatMap((h) =>
+            h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h.hostKey] as const] : [],
+          )
+        : [],
+    );
     const r = this.app.db.$client
       .prepare("update clouds set config = ?, updated_at = ? where name = ?")
-      .run(this.seal(body), new Date().toISOString(), name);
+      .run(this.seal(body, pinned), new Date().toISOString(), name);
     if (r.changes === 0) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
     this.refresh(name);
     return this.get(name);
@@ -177,7 +192,29 @@ export class CloudService {
     requireAdmin(caller);
     const r = this.app.db.$client.prepare("delete from clouds where name = ?").run(name);
     if (r.changes === 0) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
-    // machines already started on it are stopped by name: keep the connector until the server restarts
+    // no new run may name it any more (run options, new runs and the profile default read app.connectors) ...
+    const connector = this.app.connectors.get(name);
+    this.app.connectors.delete(name);
+    // ... but machines already started on it can still be stopped
+    if (connector) this.app.retiredConnectors.set(name, connector);
+  }
+
+  /** Pins a host's key in the stored definition (trust on first use), leaving every other field as it is. */
+  pinHostKey(name: string, host: { address: string; port: number }, fingerprint: string): void {
+    const db = this.app.db.$client;
+    db.transaction(() => {
+      const row = db.prepare("select config from clouds where name = ?").get(name) as { config: string } | undefined;
+      if (!row) return;
+      const cfg = JSON.parse(row.config) as StoredConfig;
+      let changed = false;
+      for (const h of cfg.hosts) {
+        if (h.address === host.address && h.port === host.port && h.hostKey === undefined) {
+          h.hostKey = fingerprint;
+          changed = true;
+        }
+      }
+      if (changed) db.prepare("update clouds set config = ? where name = ?").run(JSON.stringify(cfg), name);
+    })();
   }
 
   /** (Re)builds one stored cloud's connector into app.connectors. */
@@ -215,6 +252,7 @@ function buildConnector(app: AppContext, r: Row): Connector {
       bundleDir: path.join(app.dataDir, "agent"),
       redact: (s) => app.secrets.redact(s),
       authorizedKeys: runOwnerKeys(app),
+      onHostKeyPinned: (host, fp) => new CloudService(app).pinHostKey(r.name, host, fp),
     },
   );
 }

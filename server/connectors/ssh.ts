@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { envFile, publicKeyCore, safeAbsPath, safeName, shq } from "./ssh-shell.js";
@@ -11,6 +12,8 @@ export interface SshHost {
   password?: string;
   /** instances this host may run at once (each has its own workspace) */
   maxInstances: number;
+  /** the host key pinned on the first successful connect ("SHA256:<base64>", as ssh-keygen -l prints it) */
+  hostKey?: string;
 }
 
 export interface SshCloudDef {
@@ -31,6 +34,8 @@ export interface SshConnectorOptions {
   killGraceSeconds?: number;
   /** ssh handshake timeout; default 15 s */
   connectTimeoutMs?: number;
+  /** called once per host when its key is pinned on the first successful connect (trust on first use) */
+  onHostKeyPinned?: (host: { address: string; port: number }, fingerprint: string) => void;
 }
 
 /** Set in the agent's environment (not in slipstream.setenv): stop finds every process of the instance by it. */
@@ -64,22 +69,49 @@ function describeConnectError(h: SshHost, err: Error & { code?: string; level?: 
   return err.message;
 }
 
-export function connectHost(h: SshHost, timeoutMs = 15_000): Promise<Client> {
+/** The OpenSSH fingerprint of a raw host key: "SHA256:" and unpadded base64. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+
+/**
+ * Connects and authenticates. With `h.hostKey` set, a host offering another key is refused (the pin is set on
+ * the first successful connect by the connector: trust on first use); `onHostKey` gets the offered key's fingerprint.
+ */
+export function connectHost(
+  h: SshHost,
+  timeoutMs = 15_000,
+  onHostKey?: (fingerprint: string) => void,
+): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new Client();
+    let offered: string | undefined;
     const cfg: ConnectConfig = {
       host: h.address,
       port: h.port,
       username: h.username,
       readyTimeout: timeoutMs,
-      // pool hosts are named by an admin; their host keys are not pinned yet (trust on use)
-      hostVerifier: () => true,
+      hostVerifier: (key: Buffer) => {
+        offered = hostKeyFingerprint(key);
+        return h.hostKey === undefined || h.hostKey === offered;
+      },
     };
     if (h.privateKey) cfg.privateKey = h.privateKey;
     if (h.password) cfg.password = h.password;
-    c.once("ready", () => resolve(c));
+    c.once("ready", () => {
+      if (offered) onHostKey?.(offered);
+      resolve(c);
+    });
     c.once("error", (err) => {
       c.end();
+      if (h.hostKey !== undefined && offered !== undefined && offered !== h.hostKey) {
+        return reject(
+          hostError(
+            h,
+            `the host key changed (pinned ${h.hostKey}, offered ${offered}); refusing to connect — if the change is expected, delete and re-create the cloud`,
+          ),
+        );
+      }
       reject(hostError(h, describeConnectError(h, err)));
     });
     c.connect(cfg);
@@ -134,6 +166,19 @@ function keyMarker(runId: string, instance: string): string {
   return `slipstream:${runId}:${instance}`;
 }
 
+/** Removes an instance's workspace, then its run directory and ~/.slipstream when they are empty. */
+function removeWorkspaceScript(workspace: string): string {
+  const runDir = path.posix.dirname(workspace);
+  return `rm -rf -- ${shq(workspace)}; rmdir -- ${shq(runDir)} ${shq(path.posix.dirname(runDir))} 2>/dev/null; true`;
+}
+
+/** Drops the authorized_keys lines added for one instance (they end with its marker). */
+function dropKeysScript(marker: string): string {
+  return withKeysLock(
+    `f="$HOME/.ssh/authorized_keys"; [ -f "$f" ] || exit 0; awk -v m=${shq(marker)} '$NF != m' "$f" > "$f.slipstream.tmp" && cat "$f.slipstream.tmp" > "$f"; rm -f "$f.slipstream.tmp"`,
+  );
+}
+
 /** Every process tagged for the workspace, then the agent's session; TERM, wait up to the grace, KILL. */
 function killScript(marker: string, pid: number, graceSeconds: number): string {
   return [
@@ -158,15 +203,53 @@ interface HostSlot {
 /** A pool of existing machines reached over SSH: each instance is an agent started in its own workspace. */
 export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions): Connector {
   const redact = opts.redact ?? ((s: string) => s);
-  const slots: HostSlot[] = def.hosts.map((host) => ({ host, used: 0 }));
+  // copies: the connector pins host keys into them
+  const slots: HostSlot[] = def.hosts.map((host) => ({ host: { ...host }, used: 0 }));
   const graceSeconds = opts.killGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
 
   const slotFor = (address: string) => slots.find((s) => s.host.address === address);
 
+  /** Connects, pinning the host's key on the first success (trust on first use). */
+  async function connect(h: SshHost): Promise<Client> {
+    let offered: string | undefined;
+    const c = await connectHost(h, opts.connectTimeoutMs, (fp) => {
+      offered = fp;
+    });
+    if (h.hostKey === undefined && offered !== undefined) {
+      h.hostKey = offered;
+      try {
+        opts.onHostKeyPinned?.({ address: h.address, port: h.port }, offered);
+      } catch {
+        // persisting the pin is best effort: it still holds for this connector's lifetime
+      }
+    }
+    return c;
+  }
+
+  /** Best effort after a failed start: kill what was started, remove the workspace and the keys added. */
+  async function undoStart(c: Client, workspace: string | undefined, marker: string | undefined): Promise<void> {
+    const script = [
+      ...(workspace ? [killScript(`${TAG}=${workspace}`, 0, graceSeconds), removeWorkspaceScript(workspace)] : []),
+      ...(marker ? [dropKeysScript(marker)] : []),
+    ];
+    if (script.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      execRemote(c, script.join("\n")).catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 15_000 + graceSeconds * 1000);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   async function startOn(h: SshHost, launch: InstanceLaunch): Promise<StartedInstance> {
     const runId = safeName("run id", launch.runId);
     const instance = safeName("instance", launch.instance);
-    const c = await connectHost(h, opts.connectTimeoutMs);
+    const c = await connect(h);
+    // what this start created so far, undone if it fails
+    let created: string | undefined;
+    let keysMarker: string | undefined;
     try {
       const probe = await execRemote(
         c,
@@ -182,6 +265,7 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
       }
       const workspace = `${safeAbsPath("home directory", home)}/.slipstream/${runId}/${instance}`;
       const bin = `${workspace}/.agent`;
+      created = workspace;
       const mk = await execRemote(c, `umask 077; mkdir -p -- ${shq(bin)}`);
       if (mk.code !== 0) throw hostError(h, `cannot create ${workspace}: ${mk.stderr.trim()}`);
 
@@ -211,6 +295,7 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         return core ? [`${core} ${keyMarker(runId, instance)}\n`] : [];
       });
       if (keys.length > 0) {
+        keysMarker = keyMarker(runId, instance);
         const added = await execRemote(c, withKeysLock('cat >> "$HOME/.ssh/authorized_keys"'), keys.join(""));
         if (added.code !== 0) throw hostError(h, `cannot add keys to authorized_keys: ${added.stderr.trim()}`);
       }
@@ -238,6 +323,10 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         workspace,
         urlSsh: `ssh://${h.username}@${h.address}${h.port !== 22 ? `:${h.port}` : ""}`,
       };
+    } catch (err) {
+      // no machine id is recorded for a failed start, so stop never sees it: clean up here, keeping the error
+      await undoStart(c, created, keysMarker).catch(() => undefined);
+      throw err;
     } finally {
       c.end();
     }
@@ -274,18 +363,12 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         throw new Error(`refusing to clean up ${workspace}: not an ssh workspace of ${runId}/${instance}`);
       }
       try {
-        const c = await connectHost(h, opts.connectTimeoutMs);
+        const c = await connect(h);
         try {
           await execRemote(c, killScript(`${TAG}=${workspace}`, Number(m[2]), graceSeconds));
           if (!keep) {
-            const runDir = path.posix.dirname(workspace);
-            await execRemote(
-              c,
-              `rm -rf -- ${shq(workspace)}; rmdir -- ${shq(runDir)} ${shq(path.posix.dirname(runDir))} 2>/dev/null; true`,
-            );
-            const marker = keyMarker(runId, instance);
-            const drop = `f="$HOME/.ssh/authorized_keys"; [ -f "$f" ] || exit 0; awk -v m=${shq(marker)} '$NF != m' "$f" > "$f.slipstream.tmp" && cat "$f.slipstream.tmp" > "$f"; rm -f "$f.slipstream.tmp"`;
-            await execRemote(c, withKeysLock(drop));
+            await execRemote(c, removeWorkspaceScript(workspace));
+            await execRemote(c, dropKeysScript(keyMarker(runId, instance)));
           }
         } finally {
           c.end();

@@ -12,6 +12,8 @@ import type { RunService } from "./service.js";
 export interface EffectDeps {
   svc: RunService;
   connectors: Map<string, Connector>;
+  /** deleted clouds: their machines can still be stopped */
+  retiredConnectors: Map<string, Connector>;
   reports: ReportFiles;
   serviceUrl: () => string;
   log: Logger;
@@ -80,7 +82,11 @@ export class RunEffects {
       tx.event({ type: "instance", instance: name, status: "starting", detail: `cloud ${rec.cloud}` });
     });
     try {
-      if (!connector) throw new Error(`unknown cloud '${rec.cloud}'`);
+      if (!connector) {
+        throw new Error(
+          this.d.retiredConnectors.has(rec.cloud) ? `cloud '${rec.cloud}' was deleted` : `unknown cloud '${rec.cloud}'`,
+        );
+      }
       const started = await connector.start({
         runId: rt.id,
         instance: name,
@@ -110,7 +116,7 @@ export class RunEffects {
   async stop(rt: RunRuntime, name: string, keep = false): Promise<void> {
     const rec = rt.instances.get(name);
     if (!rec?.machineId || rec.status === "stopped") return;
-    const connector = this.d.connectors.get(rec.cloud);
+    const connector = this.d.connectors.get(rec.cloud) ?? this.d.retiredConnectors.get(rec.cloud);
     this.d.svc.transact(rt, "server", (tx) => tx.putInstance({ ...rec, status: "stopping" }));
     try {
       await connector?.stop(
