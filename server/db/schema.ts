@@ -59,6 +59,11 @@ export const modules = sqliteTable("modules", {
     .references(() => users.id),
   /** the module document (protocol/modules.ts ModuleDoc) as JSON */
   doc: text("doc").notNull(),
+  /**
+   * the YAML it was imported from, kept until the document is changed another way, so an export gives back the
+   * same text (comments and layout included) and a pull after a push leaves a team's git tree clean
+   */
+  source: text("source"),
   version: integer("version").notNull().default(1),
   createdAt: createdAt(),
   updatedAt: text("updated_at").notNull(),

@@ -27,7 +27,7 @@ const sockets: Socket[] = [];
 
 function counts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ["users", "api_tokens", "sessions", "modules", "runs"]) {
+  for (const t of ["users", "api_tokens", "sessions", "modules", "runs", "clouds"]) {
     out[t] = (s.app.db.$client.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n;
   }
   // runs created by allowed rows keep moving on their own; the runs denied rows aim at are A and B
@@ -162,7 +162,48 @@ const steer = (
     };
   });
 
+const ALL: Who[] = ["anonymous", "member", "owner", "admin", "agentA", "agentB"];
+/** One row per caller with the status each gets. */
+const each = (
+  method: string,
+  url: () => string,
+  status: Record<Who, number>,
+  body?: (who: Who) => unknown,
+  who: Who[] = ALL,
+): Row[] => who.map((w) => ({ who: w, method, url, body: body?.(w), status: status[w] }));
+const users = (allowed: number, denied = allowed) => ({
+  anonymous: 401,
+  member: denied,
+  owner: denied,
+  admin: allowed,
+  agentA: 401,
+  agentB: 401,
+});
+const anyUser = (allowed: number) => users(allowed, allowed);
+/** ssh clouds on loopback only: nothing here dials them, and no other address is ever named */
+const cloud = (who: Who) => ({
+  name: `lab-${who.toLowerCase()}`,
+  kind: "ssh",
+  hosts: [{ address: "127.0.0.1", port: 2, username: "deploy", password: "pw-for-matrix", maxInstances: 1 }],
+});
+
 const rows: Row[] = [
+  // the service itself and signing in are open; a wrong password is a 401 whoever asks
+  ...each("GET", () => "/api/health", {
+    anonymous: 200,
+    member: 200,
+    owner: 200,
+    admin: 200,
+    agentA: 200,
+    agentB: 200,
+  }),
+  ...each(
+    "POST",
+    () => "/api/auth/login",
+    { anonymous: 401, member: 401, owner: 401, admin: 401, agentA: 401, agentB: 401 },
+    () => ({ username: "alice", password: "not-alice-password" }),
+    ["anonymous", "agentA"],
+  ),
   // reading: every member sees every run and module
   ...everyone("GET", () => "/api/runs", 200),
   ...everyone("GET", () => `/api/runs/${runA.id}`, 200),
@@ -175,6 +216,61 @@ const rows: Row[] = [
   ...everyone("GET", () => "/api/me", 200),
   ...everyone("GET", () => "/api/profile", 200),
   ...everyone("GET", () => "/api/tokens", 200),
+  ...everyone("GET", () => "/api/clouds", 200),
+  ...everyone("GET", () => `/api/run-options?module=${SYSTEM}`, 200),
+  // a report that does not exist: found to be missing only by those allowed to look
+  ...everyone("GET", () => `/api/runs/${runA.id}/reports/apache.1_report_none.tgz`, 404),
+  // launching: any user
+  ...each(
+    "POST",
+    () => "/api/runs",
+    anyUser(201),
+    () => ({ module: APACHE, clouds: { machine: "b" } }),
+  ),
+  // importing modules: any user, into paths of their own
+  ...each(
+    "POST",
+    () => "/api/modules/import",
+    anyUser(200),
+    (who) => ({
+      files: [{ path: `team/imported-${who}/img`, yaml: "kind: image\n" }],
+    }),
+  ),
+  // tokens and passwords: one's own
+  ...each(
+    "POST",
+    () => "/api/tokens",
+    anyUser(201),
+    (who) => ({ name: `ci-${who}` }),
+  ),
+  ...each(
+    "PUT",
+    () => "/api/me/password",
+    anyUser(403),
+    () => ({
+      currentPassword: "not-the-current-one",
+      newPassword: "a-new-long-password",
+    }),
+  ),
+  // clouds: admins define them (and nobody else may change or delete them)
+  ...each("POST", () => "/api/clouds", users(201, 403), cloud),
+  ...each(
+    "PUT",
+    () => "/api/clouds/lab-admin",
+    users(200, 403),
+    () => {
+      const { name: _, ...rest } = cloud("admin");
+      return rest;
+    },
+  ),
+  ...each("DELETE", () => "/api/clouds/lab-admin", users(200, 403), undefined, [
+    "anonymous",
+    "member",
+    "owner",
+    "agentA",
+    "agentB",
+    "admin",
+  ]),
   // steering a run: the owner or an admin
   ...steer("set a param", "PUT", "/params/client.1:statecustom", { value: "by hand" }),
   ...steer("abort", "POST", "/abort", { message: "stop" }),
@@ -196,6 +292,7 @@ const rows: Row[] = [
   { who: "member", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 403 },
   { who: "agentA", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 401 },
   { who: "anonymous", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 401 },
+  { who: "agentB", method: "DELETE", url: () => "/api/modules/team/alice/img", status: 401 },
   ...(["anonymous", "member", "admin", "agentA"] as Who[]).map(
     (who): Row => ({
       who,
@@ -205,6 +302,10 @@ const rows: Row[] = [
       status: who === "anonymous" || who === "agentA" ? 401 : 200,
     }),
   ),
+  // one's own module may be deleted by its owner; an admin's by the admin
+  { who: "member", method: "DELETE", url: () => "/api/modules/team/admin/own", status: 403 },
+  { who: "member", method: "DELETE", url: () => "/api/modules/team/member/own", status: 200 },
+  { who: "admin", method: "DELETE", url: () => "/api/modules/team/admin/own", status: 200 },
   // users: admins manage the team
   ...(["anonymous", "member", "owner", "admin", "agentA"] as Who[]).map(
     (who): Row => ({
@@ -298,6 +399,56 @@ describe("access matrix: the run's event log names who did it", () => {
     );
     // every event has an actor of a known kind
     for (const e of await lastEvent(run.id)) expect(e.actor).toMatch(/^(user:[a-z][\w.-]*|node:[\w.-]+|server)$/);
+  });
+});
+
+/** What a caller's socket handshake carries. */
+const handshake = (who: Who) => (tokens[who] ? { token: tokens[who]! } : {});
+
+describe("access matrix: every /ui event × every caller", () => {
+  const events: [string, () => unknown][] = [
+    ["run:subscribe", () => ({ runId: runA.id })],
+    ["run:unsubscribe", () => ({ runId: runA.id })],
+    ["runs:subscribe", () => ({})],
+  ];
+  for (const who of ALL) {
+    const user = ["member", "owner", "admin"].includes(who);
+    it(`${who}: ${user ? "every event is answered ok" : "refused at connect, so no event reaches the server"}`, async () => {
+      const r = await connect(s, "/ui", handshake(who));
+      if (!user) {
+        expect(r.error).toMatch(/^UNAUTHORIZED/);
+        return;
+      }
+      sockets.push(r.socket!);
+      for (const [event, payload] of events) {
+        expect(await emitAck<{ ok: boolean }>(r.socket!, event, payload()), event).toMatchObject({ ok: true });
+      }
+    });
+  }
+});
+
+describe("access matrix: every /agent event × every caller", () => {
+  for (const who of ["anonymous", "member", "owner", "admin"] as Who[]) {
+    it(`${who}: refused at connect, so no /agent event reaches the server`, async () => {
+      expect((await connect(s, "/agent", handshake(who))).error).toMatch(/^UNAUTHORIZED/);
+    });
+  }
+  it("an agent's events reach only its own run: run A's keys do not exist for the agent of run B", async () => {
+    const r = await connect(s, "/agent", handshake("agentB"));
+    expect(r.error).toBeNull();
+    sockets.push(r.socket!);
+    const runAState = () =>
+      s.app.db.$client.prepare("select key, value from params where run_id = ? order by key").all(runA.id);
+    const before = runAState();
+    for (const [event, payload] of [
+      ["param:get", { key: "apache.1:hostname", noblock: true }],
+      ["param:set", { key: "apache.1:statecustom", value: "from run B" }],
+      ["param:get-all", { node: "client", name: "statecustom", timeout: 0.1 }],
+    ] as const) {
+      const ack = await emitAck<{ ok: boolean; error?: { code: string } }>(r.socket!, event, payload);
+      expect(ack, event).toMatchObject({ ok: false });
+    }
+    expect(runAState()).toEqual(before);
   });
 });
 

@@ -1,4 +1,4 @@
-import { parseModuleYaml, validateDeployment, validateImage } from "../../core/modules.js";
+import { parseModuleYaml, serializeModuleYaml, validateDeployment, validateImage } from "../../core/modules.js";
 import { parseOrThrow, SlipError } from "../../protocol/errors.js";
 import {
   type DeploymentModule,
@@ -15,6 +15,7 @@ interface ModuleRow {
   owner_id: number;
   username: string;
   doc: string;
+  source: string | null;
   version: number;
   updated_at: string;
 }
@@ -79,14 +80,24 @@ export class ModuleService {
     }
   }
 
-  /** Saves many modules atomically: all validate, or nothing is written. */
-  saveMany(caller: Caller, docs: Map<string, ModuleDoc>): ModuleRecord[] {
+  /** The module as YAML: the text it was imported from while its document is unchanged, else serialized. */
+  yaml(path: string): string {
+    const row = this.row(path);
+    if (!row) throw new SlipError("NOT_FOUND", `module '${path}' not found`);
+    return row.source ?? serializeModuleYaml(JSON.parse(row.doc) as ModuleDoc);
+  }
+
+  /**
+   * Saves many modules atomically: all validate, or nothing is written. `sources` holds the YAML each came from
+   * (an import); a module saved without one loses its old text, which no longer says what it holds.
+   */
+  saveMany(caller: Caller, docs: Map<string, ModuleDoc>, sources: Map<string, string> = new Map()): ModuleRecord[] {
     for (const [path, doc] of docs) this.validate(path, doc, docs);
     const now = new Date().toISOString();
     const upsert = this.db.$client.prepare(
-      `insert into modules (path, kind, owner_id, doc, version, updated_at) values (?, ?, ?, ?, 1, ?)
-       on conflict (path) do update set kind = excluded.kind, doc = excluded.doc, version = modules.version + 1,
-       updated_at = excluded.updated_at`,
+      `insert into modules (path, kind, owner_id, doc, source, version, updated_at) values (?, ?, ?, ?, ?, 1, ?)
+       on conflict (path) do update set kind = excluded.kind, doc = excluded.doc, source = excluded.source,
+       version = modules.version + 1, updated_at = excluded.updated_at`,
     );
     this.db.$client.transaction(() => {
       for (const [path, doc] of docs) {
@@ -94,7 +105,7 @@ export class ModuleService {
         if (existing && existing.owner_id !== caller.id && caller.role !== "admin") {
           throw new SlipError("FORBIDDEN", `module '${path}' belongs to ${existing.username}`);
         }
-        upsert.run(path, doc.kind, caller.id, JSON.stringify(doc), now);
+        upsert.run(path, doc.kind, caller.id, JSON.stringify(doc), sources.get(path) ?? null, now);
       }
     })();
     return [...docs.keys()].map((p) => this.get(p));
@@ -106,11 +117,13 @@ export class ModuleService {
 
   importYaml(caller: Caller, files: { path: string; yaml: string }[]): ModuleRecord[] {
     const docs = new Map<string, ModuleDoc>();
+    const sources = new Map<string, string>();
     for (const f of files) {
       if (docs.has(f.path)) throw new SlipError("BAD_REQUEST", `files: '${f.path}' is given twice`);
       docs.set(f.path, parseModuleYaml(f.yaml, `${f.path}.yaml`));
+      sources.set(f.path, f.yaml);
     }
-    return this.saveMany(caller, docs);
+    return this.saveMany(caller, docs, sources);
   }
 
   delete(caller: Caller, path: string): void {
