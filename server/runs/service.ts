@@ -96,7 +96,8 @@ export class RunService {
     if (before.abort === null && rt.abort !== null) rt.waiters.abort(rt.abort);
     if (tx.events.length > 0) this.bus.emit("events", rt.id, tx.events);
     if (rt.snapshot.context !== before.ctx) this.bus.emit("agent-state", rt.id);
-    if (before.state !== rt.state || before.abort !== rt.abort) {
+    // a new run (its "created" event) is news for every runs list, though it has no previous state to differ from
+    if (before.state !== rt.state || before.abort !== rt.abort || tx.events.some((e) => e.body.type === "created")) {
       this.bus.emit("run-changed", { runId: rt.id, state: rt.state, abort: rt.abort, seq: rt.lastSeq });
     }
     if (rt.terminal) rt.waiters.closeAll(new SlipError("CONFLICT", `run ended ${rt.state}`));
