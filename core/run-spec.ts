@@ -17,6 +17,11 @@ export interface RunSpec {
   /** Run-dialog overrides, `node:name` → value */
   overrides: Record<string, string>;
   timeoutMinutes: number;
+  /**
+   * The owner's OpenSSH public keys, copied from the profile when the run is created (like keep-running, cloud
+   * and timeout), so a later profile change reaches new runs only. Absent on runs created before keys were copied.
+   */
+  sshKeys?: string[];
 }
 
 export function instanceNames(node: string, from: number, count: number): string[] {

@@ -37,7 +37,13 @@ export const Actor = z.string().min(1).max(200);
 
 /** One entry of a run's event log. Every push to browsers and agents is one of these, with its per-run seq. */
 export const RunEventBody = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("created"), module: z.string(), instances: z.array(z.string()) }),
+  z.object({
+    type: z.literal("created"),
+    module: z.string(),
+    instances: z.array(z.string()),
+    /** fingerprints ("SHA256:…") of the owner's SSH public keys the run copied at creation (absent on older runs) */
+    sshKeys: z.array(z.string()).optional(),
+  }),
   z.object({ type: z.literal("state"), from: RunState.nullable(), to: RunState }),
   z.object({ type: z.literal("param"), key: z.string(), value: z.string().nullable() }),
   z.object({ type: z.literal("abort"), message: z.string(), instance: z.string().nullable(), first: z.boolean() }),

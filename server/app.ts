@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { Server as SocketServer } from "socket.io";
 import { SlipError } from "../protocol/errors.js";
 import { buildAgentBundle } from "../scripts/build-agent.js";
@@ -16,6 +16,7 @@ import type { AppContext } from "./context.js";
 import { openDatabase } from "./db/open.js";
 import { createApi } from "./http/api.js";
 import { sendError, sendJson } from "./http/respond.js";
+import { createLogger } from "./log.js";
 import { ModuleService } from "./modules/service.js";
 import { ReportFiles } from "./reports/store.js";
 import { ROOT } from "./root.js";
@@ -88,7 +89,7 @@ function listen(server: http.Server, port: number, host: string | undefined): Pr
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const log = opts.log ?? pino({ level: opts.logLevel ?? "info" });
+  const log = opts.log ?? createLogger({ level: opts.logLevel });
   const dataDir = path.resolve(opts.dataDir);
   await ensureWritable(dataDir);
   const db = openDatabase(path.join(dataDir, "slipstream.db"));

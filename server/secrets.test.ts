@@ -1,8 +1,11 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "./log.js";
 import { Secrets } from "./secrets.js";
+import { startTestServer } from "./testing/harness.js";
 
 describe("secrets at rest", () => {
   it("generates a 0600 key on first start and reuses it", async () => {
@@ -29,6 +32,55 @@ describe("secrets at rest", () => {
     const pem = "-----BEGIN KEY-----\nAAAABBBBCCCCDDDDEEEEFFFF\n-----END KEY-----";
     s.open(s.seal(pem));
     expect(s.redact("log: AAAABBBBCCCCDDDDEEEEFFFF here")).toBe("log: [redacted] here");
-    expect(() => Secrets.load("/nonexistent", "short")).rejects.toThrow(/32 bytes/);
+    await expect(Secrets.load("/nonexistent", "short")).rejects.toThrow(/32 bytes/);
+  });
+});
+
+describe("credentials in logs", () => {
+  it("the server's logger writes credential-looking fields as [Redacted], at any depth our log calls use", async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const log = createLogger({ level: "info", destination: sink });
+    log.info({ password: "pw-top-level", token: "ss_token_value", run: "r1" }, "top");
+    log.info({ host: { address: "10.0.0.5", privateKey: "-----BEGIN KEY-----x" } }, "nested");
+    log.error(
+      { req: { url: "/api/me", headers: { authorization: "Bearer ss_abc", cookie: "ss_session=abc" } } },
+      "deep",
+    );
+    log.info({ cloud: { hosts: [{ address: "h", password: "pw-in-array" }] } }, "array");
+    await new Promise((r) => setImmediate(r));
+    const [top, nested, deep, array] = lines.map((l) => JSON.parse(l));
+    expect(top).toMatchObject({ password: "[Redacted]", token: "[Redacted]", run: "r1", msg: "top" });
+    expect(nested.host).toEqual({ address: "10.0.0.5", privateKey: "[Redacted]" });
+    expect(deep.req).toEqual({ url: "/api/me", headers: { authorization: "[Redacted]", cookie: "[Redacted]" } });
+    expect(array.cloud.hosts[0]).toEqual({ address: "h", password: "[Redacted]" });
+    for (const secret of ["pw-top-level", "ss_token_value", "BEGIN KEY", "ss_abc", "ss_session", "pw-in-array"])
+      expect(lines.join("\n")).not.toContain(secret);
+  });
+
+  it("a cloud password too short to redact safely is refused, naming the field; 8 characters are redacted", async () => {
+    const s = await startTestServer();
+    try {
+      const res = await s.api<{ error: { code: string; message: string } }>("POST", "/api/clouds", {
+        name: "short",
+        hosts: [{ address: "10.0.0.5", username: "u", password: "1234567" }],
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/hosts\.0\.password: .*8 characters/);
+      expect(s.app.db.$client.prepare("select count(*) as n from clouds where name = 'short'").get()).toEqual({ n: 0 });
+      const ok = await s.api("POST", "/api/clouds", {
+        name: "eight",
+        hosts: [{ address: "10.0.0.5", username: "u", password: "8chars!!" }],
+      });
+      expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+      expect(s.app.secrets.redact("sshpass -p 8chars!! ssh u@10.0.0.5")).toBe("sshpass -p [redacted] ssh u@10.0.0.5");
+    } finally {
+      await s.close();
+    }
   });
 });

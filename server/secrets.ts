@@ -54,7 +54,10 @@ export class Secrets {
   }
 
   private remember(plain: string): void {
-    if (plain.length < 6) return; // too short to redact without mangling ordinary text
+    // Redaction matches text, so a very short secret ("p", "admin") would mangle ordinary words wherever they
+    // appear. Rather than redact those, the API refuses cloud passwords under 8 characters (HostBody in
+    // clouds/service.ts); everything from 6 up (any password the API accepts, every key) is redacted.
+    if (plain.length < 6) return;
     this.known.add(plain);
     for (const line of plain.split("\n")) if (line.trim().length >= 16) this.known.add(line.trim());
   }

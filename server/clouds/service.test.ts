@@ -54,19 +54,22 @@ describe("cloud definitions", () => {
     const clouds = new CloudService(server.app);
     const bad = (body: unknown) => expect(() => clouds.create(admin, body)).toThrow();
     bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u" }] }); // no credential
-    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p", privateKey: KEY }] }); // both
-    bad({ name: "x", hosts: [{ address: "a b; rm -rf /", username: "u", password: "p" }] });
-    bad({ name: "x", hosts: [{ address: "10.0.0.5", port: 70000, username: "u", password: "p" }] });
-    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p", maxInstances: 0 }] });
-    bad({ name: "local", hosts: [{ address: "10.0.0.5", username: "u", password: "p" }] });
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "long-pass", privateKey: KEY }] }); // both
+    bad({ name: "x", hosts: [{ address: "a b; rm -rf /", username: "u", password: "long-pass" }] });
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", port: 70000, username: "u", password: "long-pass" }] });
+    bad({ name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "long-pass", maxInstances: 0 }] });
+    bad({ name: "local", hosts: [{ address: "10.0.0.5", username: "u", password: "long-pass" }] });
     bad({ name: "x", hosts: [] });
     expect(() =>
-      clouds.create({ role: "member" }, { name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p" }] }),
+      clouds.create(
+        { role: "member" },
+        { name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "long-pass" }] },
+      ),
     ).toThrow(/only an admin/);
-    clouds.create(admin, { name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "p" }] });
-    expect(() => clouds.create(admin, { name: "x", hosts: [{ address: "h", username: "u", password: "p" }] })).toThrow(
-      /exists/,
-    );
+    clouds.create(admin, { name: "x", hosts: [{ address: "10.0.0.5", username: "u", password: "long-pass" }] });
+    expect(() =>
+      clouds.create(admin, { name: "x", hosts: [{ address: "h", username: "u", password: "long-pass" }] }),
+    ).toThrow(/exists/);
     expect(() => clouds.delete({ role: "member" }, "x")).toThrow(/only an admin/);
   });
 
@@ -76,8 +79,8 @@ describe("cloud definitions", () => {
     clouds.create(admin, {
       name: "pinned",
       hosts: [
-        { address: "10.0.0.5", username: "u", password: "p1" },
-        { address: "10.0.0.6", username: "u", password: "p2" },
+        { address: "10.0.0.5", username: "u", password: "long-pass-1" },
+        { address: "10.0.0.6", username: "u", password: "long-pass-2" },
       ],
     });
     const stored = () =>
@@ -94,8 +97,8 @@ describe("cloud definitions", () => {
     ]);
     clouds.update(admin, "pinned", {
       hosts: [
-        { address: "10.0.0.5", username: "u", password: "p1", maxInstances: 3 },
-        { address: "10.0.0.7", username: "u", password: "p3" },
+        { address: "10.0.0.5", username: "u", password: "long-pass-1", maxInstances: 3 },
+        { address: "10.0.0.7", username: "u", password: "long-pass-3" },
       ],
     });
     expect(stored()).toEqual([

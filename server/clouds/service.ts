@@ -27,7 +27,10 @@ const HostBody = z
         "a PEM/OpenSSH private key",
       )
       .optional(),
-    password: z.string().min(1).max(1024).optional(),
+    // At least 8 characters: a secret is redacted from logs, events and reports by matching its text, and only a
+    // long one can be (redacting "p" or "admin" would mangle ordinary words), so a short password is refused here
+    // rather than stored and then leaked unredacted. Secrets.remember redacts everything of this length or longer.
+    password: z.string().min(8, "at least 8 characters").max(1024).optional(),
     maxInstances: z.number().int().min(1).max(1000).default(1),
   })
   .refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
@@ -224,15 +227,23 @@ export class CloudService {
   }
 }
 
-/** The OpenSSH public keys of a run's owner (profile sshKeys), let into the run's machines. */
+/**
+ * The OpenSSH public keys let into a run's machines: the owner's keys as the run copied them when it was created
+ * (issue #4: profile changes affect new runs only), so instances started later, by a scale or a restart, get the
+ * same keys. Runs created before keys were copied fall back to the owner's profile.
+ */
 export function runOwnerKeys(app: AppContext): (runId: string) => string[] {
   return (runId) => {
     const row = app.db.$client
-      .prepare("select users.profile from runs join users on users.id = runs.owner_id where runs.id = ?")
-      .get(runId) as { profile: string } | undefined;
+      .prepare(
+        "select runs.spec, users.profile from runs left join users on users.id = runs.owner_id where runs.id = ?",
+      )
+      .get(runId) as { spec: string; profile: string | null } | undefined;
     if (!row) return [];
-    const p = Profile.safeParse(JSON.parse(row.profile));
-    return p.success ? p.data.sshKeys : [];
+    const copied = (JSON.parse(row.spec) as { sshKeys?: unknown }).sshKeys;
+    if (Array.isArray(copied)) return copied.filter((k): k is string => typeof k === "string");
+    const p = row.profile === null ? null : Profile.safeParse(JSON.parse(row.profile));
+    return p?.success ? p.data.sshKeys : [];
   };
 }
 
@@ -252,6 +263,8 @@ function buildConnector(app: AppContext, r: Row): Connector {
       bundleDir: path.join(app.dataDir, "agent"),
       redact: (s) => app.secrets.redact(s),
       authorizedKeys: runOwnerKeys(app),
+      // machines of this cloud already running count against each host's maxInstances, across restarts
+      instancesDb: app.db.$client,
       onHostKeyPinned: (host, fp) => new CloudService(app).pinHostKey(r.name, host, fp),
     },
   );

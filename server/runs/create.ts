@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { resolveImageRef, validateDeployment } from "../../core/modules.js";
 import { globalParams, instanceParams, nodeParams } from "../../core/params.js";
 import { createRun as createRunSnapshot } from "../../core/run-machine.js";
@@ -6,6 +6,7 @@ import { instanceNames, type RunNodeSpec, type RunSpec } from "../../core/run-sp
 import { type CreateRunBody, SlipError } from "../../protocol/index.js";
 import type { DeploymentModule, ImageModule } from "../../protocol/modules.js";
 import type { KeepRunning } from "../../protocol/run.js";
+import { Profile } from "../auth/service.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import type { Caller, ModuleService } from "../modules/service.js";
 import { RunRuntime } from "./runtime.js";
@@ -15,6 +16,24 @@ export interface RunDefaults {
   keepRunning: KeepRunning;
   cloud: string;
   timeoutMinutes: number;
+  /** the owner's SSH public keys; read from the owner's stored profile when not given */
+  sshKeys?: string[];
+}
+
+/** The owner's profile keys as stored now: what a run created now copies. */
+function profileKeys(svc: RunService, ownerId: number): string[] {
+  const row = svc.db.$client.prepare("select profile from users where id = ?").get(ownerId) as
+    | { profile: string }
+    | undefined;
+  if (!row) return [];
+  const p = Profile.safeParse(JSON.parse(row.profile));
+  return p.success ? p.data.sshKeys : [];
+}
+
+/** An OpenSSH public key's fingerprint as `ssh-keygen -l` prints it ("SHA256:<unpadded base64>"). */
+export function sshKeyFingerprint(key: string): string {
+  const blob = Buffer.from(key.trim().split(/\s+/)[1] ?? "", "base64");
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
 /** Resolves a deployment (or a single image, as node `machine`) into the spec a run is created from. */
@@ -97,7 +116,10 @@ export function createRun(
   defaults: RunDefaults,
   clouds: Set<string>,
 ): RunRuntime {
-  const spec = resolveSpec(modules, body, defaults, clouds);
+  const spec: RunSpec = {
+    ...resolveSpec(modules, body, defaults, clouds),
+    sshKeys: [...(defaults.sshKeys ?? profileKeys(svc, caller.id))],
+  };
   const keepRunning = body.keepRunning ?? defaults.keepRunning;
   const id = randomUUID();
   const instances = spec.nodes.flatMap((n) =>
@@ -143,7 +165,13 @@ export function createRun(
         now,
         now,
       );
-      tx.event({ type: "created", module: spec.module, instances: instances.map((i) => i.name) });
+      tx.event({
+        type: "created",
+        module: spec.module,
+        instances: instances.map((i) => i.name),
+        // what the run let into its machines, shown as fingerprints: never more than the public keys
+        sshKeys: (spec.sshKeys ?? []).map(sshKeyFingerprint),
+      });
       tx.event({ type: "state", from: null, to: "Initializing" }, "server");
       tx.declare(globalParams(body.tags).map((p) => (p.key === "ss:state" ? { ...p, value: "Initializing" } : p)));
       for (const node of spec.nodes) {
