@@ -9,7 +9,8 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { debugCommands, type RunDetail } from "../../protocol/run.js";
 import { startServer } from "../app.js";
-import { ADMIN_PASSWORD, type TestServer } from "../testing/harness.js";
+import { addMember } from "../http/team-fixtures.js";
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../testing/harness.js";
 import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -102,7 +103,8 @@ async function stopExtraSshd(): Promise<void> {
   await gone;
 }
 
-async function startExtraSshd(hostKey: string): Promise<void> {
+/** `setEnv`: what sshd sets in the sessions (SetEnv), by default PATH=<extraBin> only. */
+async function startExtraSshd(hostKey: string, setEnv?: string[]): Promise<void> {
   await stopExtraSshd();
   const h = hosts.hosts[4];
   // only ever an address of a namespace this test made, reached through its bridge
@@ -121,7 +123,7 @@ async function startExtraSshd(hostKey: string): Promise<void> {
       `HostKey ${hostKey}`,
       `PidFile ${extraDir}/sshd.pid`,
       `AuthorizedKeysFile ${netnsDir()}/cloud_keys .ssh/authorized_keys`,
-      `SetEnv PATH=${extraBin()}`,
+      `SetEnv ${(setEnv ?? [`PATH=${extraBin()}`]).join(" ")}`,
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
       "StrictModes no",
@@ -177,6 +179,17 @@ function extraLaunch(runId: string): InstanceLaunch {
   };
 }
 
+/** A tiny tmpfs (mounted by the test, unmounted in afterAll) used as one host's home: a full disk. */
+let smallFs = "";
+async function mountSmallFs(sizeKiB: number): Promise<string> {
+  if (smallFs) return smallFs;
+  const dir = await fs.mkdtemp(path.join(netnsDir(), "small-"));
+  const uid = (await exec("id", ["-u", hosts.user])).stdout.trim();
+  await exec("mount", ["-t", "tmpfs", "-o", `size=${sizeKiB}k,mode=0755,uid=${uid}`, "ss-small-home", dir]);
+  smallFs = dir;
+  return dir;
+}
+
 async function launch(body: Record<string, unknown>) {
   const res = await server.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -198,6 +211,7 @@ describe.skipIf(unavailable !== null)(
 
     afterAll(async () => {
       await stopExtraSshd();
+      if (smallFs) await exec("umount", ["-l", smallFs]).catch(() => undefined);
       for (const w of watchers.splice(0)) w.close();
       await server?.close({ stopInstances: true });
       await hosts?.cleanup();
@@ -221,7 +235,9 @@ describe.skipIf(unavailable !== null)(
       );
       expect(params.get("apache.1:hostname")).toBe(hosts.hosts[0].address);
       expect(params.get("apache.1:url.ssh")).toBe(`ssh://${hosts.user}@${hosts.hosts[0].address}`);
-      expect(params.get("apache.1:instanceid")).toMatch(new RegExp(`^ssh-${hosts.hosts[0].address}-\\d+$`));
+      expect(params.get("apache.1:instanceid")).toMatch(
+        new RegExp(`^ssh-\\[${hosts.hosts[0].address.replace(/\./g, "\\.")}\\]:22-\\d+$`),
+      );
       const clientHosts = ["client.1", "client.2", "client.3"].map((c) => params.get(`${c}:hostname`));
       expect(new Set(clientHosts)).toEqual(new Set([hosts.hosts[1].address, hosts.hosts[2].address]));
       const { dir, files } = await fetchReports(server, run.id);
@@ -429,6 +445,167 @@ describe.skipIf(unavailable !== null)(
       expect((await w.ended()).body).toMatchObject({ to: "Done" });
       expect(w.events.some((e) => e.body.type === "instance" && e.body.status === "down")).toBe(true);
       await expect(fs.readdir(ws)).rejects.toThrow();
+    }, 120_000);
+    it("maxInstances holds across a connector rebuilt from the instances table (restart, cloud update)", async () => {
+      addCloud("ssh-re", [host(1, 1)]);
+      const { run, w } = await launch({
+        module: `${TUTORIAL}/apache`,
+        clouds: { machine: "ssh-re" },
+        keepRunning: "always",
+      });
+      await w.until((e) => e.body.type === "state" && e.body.to === "Ready");
+      const id = w.events.find((e) => e.body.type === "param" && e.body.key === "machine.1:instanceid");
+      const machineId = id?.body.type === "param" ? id.body.value : "";
+      // the cloud is rebuilt (a server restart or an update) while the run still holds the host's only slot
+      const rebuilt = createSshConnector(
+        { name: "ssh-re", hosts: [host(1, 1)], agentServiceUrl: `http://${hosts.gateway}:${server.port}` },
+        {
+          bundleDir: path.join(server.dataDir, "agent"),
+          authorizedKeys: () => [userKey.publicKey],
+          killGraceSeconds: 2,
+          instancesDb: server.app.db.$client,
+        },
+      );
+      server.app.connectors.set("ssh-re", rebuilt);
+      await expect(rebuilt.start({ ...extraLaunch("r-over"), cloud: "ssh-re" })).rejects.toThrow(
+        "cloud ssh-re: every host is at its maxInstances (1 hosts)",
+      );
+      await expect(fs.readdir(path.join(hosts.home, ".slipstream", "r-over"))).rejects.toThrow();
+      // host identity is address and port
+      expect(machineId).toMatch(/^ssh-\[[0-9.]+\]:22-\d+$/);
+      // the rebuilt connector stops the run's machine (found by address and port) and the slot is free again
+      expect((await server.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+      expect((await w.ended()).body).toMatchObject({ to: "Done" });
+      await expect(fs.readdir(path.join(hosts.home, ".slipstream", run.id))).rejects.toThrow();
+      const again = await launch({ module: `${TUTORIAL}/apache`, clouds: { machine: "ssh-re" } });
+      expect((await again.w.ended()).body).toMatchObject({ to: "Done" });
+    }, 120_000);
+
+    it("recorded machine ids count per address and port; ids without a port (older servers) still count", async () => {
+      const addr = hosts.hosts[1].address;
+      const withRows = (ids: string[]) => ({
+        prepare: () => ({ all: () => ids.map((machine_id) => ({ machine_id })) }),
+      });
+      const build = (port: number, ids: string[]) =>
+        createSshConnector(
+          { name: "ssh-ids", hosts: [{ ...host(1, 1), port }] },
+          { bundleDir: path.join(server.dataDir, "agent"), connectTimeoutMs: 5_000, instancesDb: withRows(ids) },
+        );
+      const full = "cloud ssh-ids: every host is at its maxInstances (1 hosts)";
+      await expect(build(22, [`ssh-${addr}-4242`]).start(extraLaunch("r-ids1"))).rejects.toThrow(full);
+      await expect(build(22, [`ssh-[${addr}]:22-4242`]).start(extraLaunch("r-ids2"))).rejects.toThrow(full);
+      // a machine on port 22 does not fill the host on port 2200 (nothing listens there: the start dials and fails)
+      await expect(build(2200, [`ssh-[${addr}]:22-4242`]).start(extraLaunch("r-ids3"))).rejects.toThrow(
+        `host ${addr}:2200: connection refused`,
+      );
+    }, 60_000);
+
+    it("a full disk: the run aborts naming the host and the free space; a failed upload says the disk is full", async () => {
+      const home = await mountSmallFs(256);
+      await startExtraSshd(path.join(netnsDir(), "host"), [`HOME=${home}`]);
+      const e = `${hosts.hosts[4].address}:${EXTRA_PORT}`;
+      const full = (name: string) =>
+        createSshConnector(
+          { name, hosts: [{ ...host(4, 1), port: EXTRA_PORT }] },
+          { bundleDir: path.join(server.dataDir, "agent"), authorizedKeys: () => [userKey.publicKey] },
+        );
+      server.app.connectors.set("ssh-full", full("ssh-full"));
+      const { run, w } = await launch({ module: `${TUTORIAL}/apache`, clouds: { machine: "ssh-full" } });
+      expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+      const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(detail.abort).toMatch(
+        new RegExp(
+          `^Failed to start 'machine\\.1' on cloud 'ssh-full': host ${e.replace(/\./g, "\\.")}: not enough free disk space in ${home}/\\.slipstream/${run.id}/machine\\.1 \\(\\d+ KiB free, bundle needs \\d+ KiB\\)$`,
+        ),
+      );
+      await expect(fs.readdir(path.join(home, ".slipstream", run.id))).rejects.toThrow();
+
+      // df says there is room (a first answer that is wrong), the SFTP upload then fails with a bare "Failure"
+      const fake = path.join(extraDir, "fake-df");
+      await fs.mkdir(fake, { recursive: true, mode: 0o777 });
+      await fs.chmod(fake, 0o777);
+      await fs.rm(path.join(fake, ".asked"), { force: true });
+      await fs.writeFile(
+        path.join(fake, "df"),
+        `#!/bin/sh\nif [ -e ${fake}/.asked ]; then exec /usr/bin/df "$@"; fi\n: > ${fake}/.asked\necho "Filesystem 1024-blocks Used Available Capacity Mounted on"\necho "fake 9999999 0 9999999 0% /"\n`,
+        { mode: 0o755 },
+      );
+      await startExtraSshd(path.join(netnsDir(), "host"), [`HOME=${home}`, `PATH=${fake}:/usr/bin:/bin`]);
+      await expect(full("ssh-full2").start(extraLaunch("r-full"))).rejects.toThrow(
+        new RegExp(
+          `^host ${e.replace(/\./g, "\\.")}: upload to ${home}/\\.slipstream/r-full/machine\\.1 failed: the disk is full \\(\\d+ KiB free, bundle needs \\d+ KiB\\)$`,
+        ),
+      );
+      await expect(fs.readdir(path.join(home, ".slipstream", "r-full"))).rejects.toThrow();
+    }, 60_000);
+    it("as a user does it: admin defines the cloud, the user's profile key is let in for the run and removed after", async () => {
+      // a stock test server (loopback only); the agents reach it through a forwarder on the test's bridge address
+      const ts = await startTestServer({ killGraceSeconds: 2 });
+      const fwd = net.createServer((inbound) => {
+        const out = net.connect({ host: "127.0.0.1", port: ts.port });
+        inbound.pipe(out).pipe(inbound);
+        const drop = () => {
+          inbound.destroy();
+          out.destroy();
+        };
+        inbound.on("error", drop);
+        out.on("error", drop);
+      });
+      await new Promise<void>((resolve) => fwd.listen(0, hosts.gateway, resolve));
+      const fwdPort = (fwd.address() as net.AddressInfo).port;
+      let watcher: RunWatcher | undefined;
+      try {
+        const created = await ts.api("POST", "/api/clouds", {
+          name: "pool-c",
+          hosts: [
+            { address: hosts.hosts[2].address, username: hosts.user, privateKey: hosts.clientKey, maxInstances: 1 },
+          ],
+          agentServiceUrl: `http://${hosts.gateway}:${fwdPort}`,
+        });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        const uma = await addMember(ts, "uma");
+        const umaKey = await generateKeyPair();
+        const profile = (
+          await ts.api<{ profile: Record<string, unknown> }>("GET", "/api/profile", undefined, uma.token)
+        ).body.profile;
+        const put = await ts.api("PUT", "/api/profile", { ...profile, sshKeys: [umaKey.publicKey] }, uma.token);
+        expect(put.status, JSON.stringify(put.body)).toBe(200);
+        const res = await ts.api<RunDetail>(
+          "POST",
+          "/api/runs",
+          { module: `${TUTORIAL}/apache`, clouds: { machine: "pool-c" }, keepRunning: "always" },
+          uma.token,
+        );
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        const run = res.body;
+        watcher = new RunWatcher(ts.url, uma.token, run.id);
+        const w = watcher;
+        await w.until((e) => e.body.type === "state" && e.body.to === "Ready");
+        const core = umaKey.publicKey.trim().split(/\s+/).slice(0, 2).join(" ");
+        const keysFile = path.join(hosts.home, ".ssh", "authorized_keys");
+        const lines = (await fs.readFile(keysFile, "utf8")).split("\n");
+        expect(lines).toContain(`${core} slipstream:${run.id}:machine.1`);
+        // and the user logs in with it
+        const c = await connectHost({
+          address: hosts.hosts[2].address,
+          port: 22,
+          username: hosts.user,
+          privateKey: umaKey.privateKey,
+          maxInstances: 1,
+        });
+        const who = await execRemote(c, "id -un");
+        c.end();
+        expect(who.stdout.trim()).toBe(hosts.user);
+        expect((await ts.api("POST", `/api/runs/${run.id}/terminate`, undefined, uma.token)).status).toBe(200);
+        expect((await w.ended()).body).toMatchObject({ to: "Done" });
+        const after = await fs.readFile(keysFile, "utf8").catch(() => "");
+        expect(after).not.toContain(core);
+        expect(after).not.toContain(run.id);
+      } finally {
+        watcher?.close();
+        await ts.close({ stopInstances: true });
+        await new Promise((resolve) => fwd.close(resolve));
+      }
     }, 120_000);
   },
 );

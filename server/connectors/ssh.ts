@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { envFile, publicKeyCore, safeAbsPath, safeName, shq } from "./ssh-shell.js";
@@ -36,6 +37,24 @@ export interface SshConnectorOptions {
   connectTimeoutMs?: number;
   /** called once per host when its key is pinned on the first successful connect (trust on first use) */
   onHostKeyPinned?: (host: { address: string; port: number }, fingerprint: string) => void;
+  /**
+   * The app's database (better-sqlite3, `app.db.$client`): the machines of this cloud that the instances table
+   * records as started and not yet stopped count against their host's maxInstances, so a connector rebuilt after
+   * a restart or a cloud update does not oversubscribe a host a surviving run still uses.
+   */
+  instancesDb?: { prepare(sql: string): { all(...params: unknown[]): unknown[] } };
+}
+
+/** Instance ids: `ssh-[<address>]:<port>-<pid>`; ids made before the port was part of them are `ssh-<address>-<pid>`. */
+export function sshMachineId(h: { address: string; port: number }, pid: number): string {
+  return `ssh-[${h.address}]:${h.port}-${pid}`;
+}
+
+export function parseSshMachineId(id: string): { address: string; port?: number; pid: number } | null {
+  const m = /^ssh-\[(.+)\]:(\d+)-(\d+)$/.exec(id);
+  if (m) return { address: m[1], port: Number(m[2]), pid: Number(m[3]) };
+  const old = /^ssh-(.+)-(\d+)$/.exec(id);
+  return old ? { address: old[1], pid: Number(old[2]) } : null;
 }
 
 /** Set in the agent's environment (not in slipstream.setenv): stop finds every process of the instance by it. */
@@ -197,17 +216,68 @@ function killScript(marker: string, pid: number, graceSeconds: number): string {
 
 interface HostSlot {
   host: SshHost;
-  used: number;
+  /** machine ids this connector started and has not stopped */
+  machines: Set<string>;
+  /** starts in progress (no machine id yet) */
+  pending: number;
 }
+
+/** Free KiB in `dir`'s file system (`df -Pk`), or null when df is missing or says something else. */
+async function freeKiB(c: Client, dir: string): Promise<number | null> {
+  const r = await execRemote(c, `LC_ALL=C df -Pk -- ${shq(dir)} 2>/dev/null`).catch(() => null);
+  const fields = r?.code === 0 ? r.stdout.trim().split("\n").at(-1)?.trim().split(/\s+/) : undefined;
+  const free = fields && fields.length >= 6 ? Number(fields[3]) : Number.NaN;
+  return Number.isFinite(free) ? free : null;
+}
+
+/** KiB the files take on the host, each rounded up to 4 KiB blocks. */
+function neededKiB(sizes: number[]): number {
+  return sizes.reduce((sum, n) => sum + Math.max(1, Math.ceil(n / 4096)) * 4, 0);
+}
+
+const DISK_FULL = /no space left|ENOSPC|disk quota exceeded|EDQUOT|file too large/i;
 
 /** A pool of existing machines reached over SSH: each instance is an agent started in its own workspace. */
 export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions): Connector {
   const redact = opts.redact ?? ((s: string) => s);
   // copies: the connector pins host keys into them
-  const slots: HostSlot[] = def.hosts.map((host) => ({ host: { ...host }, used: 0 }));
+  const slots: HostSlot[] = def.hosts.map((host) => ({ host: { ...host }, machines: new Set(), pending: 0 }));
   const graceSeconds = opts.killGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
 
-  const slotFor = (address: string) => slots.find((s) => s.host.address === address);
+  /** Host identity is address and port; an id from before ports were in ids names the address only. */
+  const slotFor = (address: string, port: number | undefined) =>
+    port !== undefined
+      ? slots.find((s) => s.host.address === address && s.host.port === port)
+      : (slots.find((s) => s.host.address === address && s.host.port === 22) ??
+        slots.find((s) => s.host.address === address));
+
+  /** This cloud's machines the instances table records as started and not stopped, by host. */
+  function recordedMachines(): Map<HostSlot, Set<string>> {
+    const out = new Map<HostSlot, Set<string>>();
+    if (!opts.instancesDb) return out;
+    const rows = opts.instancesDb
+      .prepare(
+        "select machine_id from instances where cloud = ? and machine_id is not null and status in ('starting', 'running', 'stopping')",
+      )
+      .all(def.name) as { machine_id: string }[];
+    for (const { machine_id } of rows) {
+      const id = parseSshMachineId(machine_id);
+      const slot = id && slotFor(id.address, id.port);
+      if (!slot) continue;
+      if (!out.has(slot)) out.set(slot, new Set());
+      out.get(slot)?.add(machine_id);
+    }
+    return out;
+  }
+
+  /** Per host: what this connector started, what the table records (read at every start, so a connector rebuilt
+   * after a restart or a cloud update counts the machines surviving runs still hold), and starts in progress. */
+  function usage(): Map<HostSlot, number> {
+    const recorded = recordedMachines();
+    return new Map(
+      slots.map((s) => [s, new Set([...s.machines, ...(recorded.get(s) ?? [])]).size + s.pending] as const),
+    );
+  }
 
   /** Connects, pinning the host's key on the first success (trust on first use). */
   async function connect(h: SshHost): Promise<Client> {
@@ -267,7 +337,13 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
       const bin = `${workspace}/.agent`;
       created = workspace;
       const mk = await execRemote(c, `umask 077; mkdir -p -- ${shq(bin)}`);
-      if (mk.code !== 0) throw hostError(h, `cannot create ${workspace}: ${mk.stderr.trim()}`);
+      if (mk.code !== 0) {
+        const cause = mk.stderr.trim();
+        throw hostError(
+          h,
+          `cannot create ${workspace}: ${DISK_FULL.test(cause) ? `the disk is full (${cause})` : cause}`,
+        );
+      }
 
       const env: Record<string, string> = {
         SLIPSTREAM_SERVICEURL: def.agentServiceUrl ?? launch.serviceUrl,
@@ -279,13 +355,34 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         [TAG]: workspace,
       };
       if (opts.killGraceSeconds !== undefined) env.SLIPSTREAM_KILL_GRACE = String(opts.killGraceSeconds);
-      const sftp = await sftpOf(c);
+      const envText = envFile(env);
+      const files = ["agent.mjs", "ss.mjs"].map((f) => path.join(opts.bundleDir, f));
+      const needed = neededKiB([...files.map((f) => fs.statSync(f).size), Buffer.byteLength(envText)]);
+      const before = await freeKiB(c, workspace);
+      if (before !== null && before < needed) {
+        throw hostError(
+          h,
+          `not enough free disk space in ${workspace} (${before} KiB free, bundle needs ${needed} KiB)`,
+        );
+      }
+      const sftp = await sftpOf(c).catch((err: Error) => {
+        throw hostError(h, `cannot open SFTP: ${err.message}`);
+      });
       try {
-        await put(sftp, path.join(opts.bundleDir, "agent.mjs"), `${bin}/agent.mjs`, 0o600);
-        await put(sftp, path.join(opts.bundleDir, "ss.mjs"), `${bin}/ss.mjs`, 0o600);
-        await writeRemote(sftp, `${workspace}/agent.env`, envFile(env), 0o600);
+        await put(sftp, files[0], `${bin}/agent.mjs`, 0o600);
+        await put(sftp, files[1], `${bin}/ss.mjs`, 0o600);
+        await writeRemote(sftp, `${workspace}/agent.env`, envText, 0o600);
       } catch (err) {
-        throw hostError(h, `upload to ${workspace} failed: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        // SFTP reports a full disk as a bare "Failure": ask the host how much room is left
+        const after = DISK_FULL.test(message) ? 0 : await freeKiB(c, workspace);
+        if (after !== null && after < needed) {
+          throw hostError(
+            h,
+            `upload to ${workspace} failed: the disk is full (${after} KiB free, bundle needs ${needed} KiB)`,
+          );
+        }
+        throw hostError(h, `upload to ${workspace} failed: ${message}`);
       } finally {
         sftp.end();
       }
@@ -297,7 +394,13 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
       if (keys.length > 0) {
         keysMarker = keyMarker(runId, instance);
         const added = await execRemote(c, withKeysLock('cat >> "$HOME/.ssh/authorized_keys"'), keys.join(""));
-        if (added.code !== 0) throw hostError(h, `cannot add keys to authorized_keys: ${added.stderr.trim()}`);
+        if (added.code !== 0) {
+          const cause = added.stderr.trim();
+          throw hostError(
+            h,
+            `cannot add keys to authorized_keys: ${DISK_FULL.test(cause) ? `the disk is full (${cause})` : cause}`,
+          );
+        }
       }
 
       const launched = await execRemote(
@@ -318,7 +421,7 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         throw hostError(h, `the agent did not start: ${(launched.stderr || launched.stdout).trim() || "no output"}`);
       }
       return {
-        instanceId: `ssh-${h.address}-${pid}`,
+        instanceId: sshMachineId(h, pid),
         hostname: h.address,
         workspace,
         urlSsh: `ssh://${h.username}@${h.address}${h.port !== 22 ? `:${h.port}` : ""}`,
@@ -336,24 +439,32 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
     kind: "ssh",
 
     async start(launch: InstanceLaunch): Promise<StartedInstance> {
-      const slot = slots.find((s) => s.used < s.host.maxInstances);
+      const used = usage();
+      const slot = slots.find((s) => (used.get(s) ?? 0) < s.host.maxInstances);
       if (!slot) {
         throw new Error(`cloud ${def.name}: every host is at its maxInstances (${slots.length} hosts)`);
       }
-      slot.used++;
+      slot.pending++;
       try {
-        return await startOn(slot.host, launch);
+        const started = await startOn(slot.host, launch);
+        slot.machines.add(started.instanceId);
+        return started;
       } catch (err) {
-        slot.used--;
         throw new Error(redact(err instanceof Error ? err.message : String(err)));
+      } finally {
+        slot.pending--;
       }
     },
 
     async stop(target: StopTarget, { keep }: { keep: boolean }): Promise<void> {
-      const m = /^ssh-(.+)-(\d+)$/.exec(target.instanceId);
-      if (!m) throw new Error(`not an ssh instance id: ${target.instanceId}`);
-      const slot = slotFor(m[1]);
-      if (!slot) throw new Error(`cloud ${def.name} has no host ${m[1]} any more`);
+      const id = parseSshMachineId(target.instanceId);
+      if (!id) throw new Error(`not an ssh instance id: ${target.instanceId}`);
+      const slot = slotFor(id.address, id.port);
+      if (!slot) {
+        throw new Error(
+          `cloud ${def.name} has no host ${id.port === undefined ? id.address : hostLabel({ address: id.address, port: id.port })} any more`,
+        );
+      }
       const h = slot.host;
       const runId = safeName("run id", target.runId);
       const instance = safeName("instance", target.instance);
@@ -365,7 +476,7 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
       try {
         const c = await connect(h);
         try {
-          await execRemote(c, killScript(`${TAG}=${workspace}`, Number(m[2]), graceSeconds));
+          await execRemote(c, killScript(`${TAG}=${workspace}`, id.pid, graceSeconds));
           if (!keep) {
             await execRemote(c, removeWorkspaceScript(workspace));
             await execRemote(c, dropKeysScript(keyMarker(runId, instance)));
@@ -376,7 +487,7 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
       } catch (err) {
         throw new Error(redact(err instanceof Error ? err.message : String(err)));
       } finally {
-        slot.used = Math.max(0, slot.used - 1);
+        slot.machines.delete(target.instanceId);
       }
     },
   };
