@@ -59,3 +59,73 @@ export function runPage(page: Page) {
     dialog: page.getByRole("dialog"),
   };
 }
+
+/** The processes whose parent is `ppid`, from /proc (Linux, where the e2e runs). */
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")"
+      const ppidField = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
+      if (Number(ppidField) === ppid) out.push(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/**
+ * Holds the local cloud's machines still: every agent the server spawns from now on (each leads its own process
+ * group, which its recipes join) is stopped with SIGSTOP as it appears, until `release()` resumes them all with
+ * SIGCONT. A run launched meanwhile is created but makes no progress, so a test can open its pages first and be
+ * sure that what they show next arrived live. Call `release()` in a `finally`: it is idempotent.
+ */
+export function holdMachines(server: E2eServer): { release(): number } {
+  const held = new Set<number>();
+  // only agents: the server has other children (Next.js workers) that pages need; between fork and exec a new
+  // child still looks like the server, and the next scan sees what it became
+  const isAgent = (pid: number) => {
+    try {
+      return fs
+        .readFileSync(`/proc/${pid}/cmdline`, "utf8")
+        .split("\0")
+        .some((arg) => arg.endsWith("agent.mjs"));
+    } catch {
+      return false;
+    }
+  };
+  const before = new Set(childPids(server.pid)); // machines of other runs go on as they were
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig); // the whole group: the agent and whatever it started
+    } catch {
+      try {
+        process.kill(pid, sig); // not a group leader
+      } catch {
+        // gone already
+      }
+    }
+  };
+  const scan = () => {
+    for (const pid of childPids(server.pid)) {
+      if (held.has(pid) || before.has(pid) || !isAgent(pid)) continue;
+      held.add(pid);
+      signal(pid, "SIGSTOP");
+    }
+  };
+  const timer = setInterval(scan, 10);
+  let released = false;
+  return {
+    release() {
+      if (!released) {
+        released = true;
+        clearInterval(timer);
+        for (const pid of held) signal(pid, "SIGCONT");
+      }
+      return held.size;
+    },
+  };
+}

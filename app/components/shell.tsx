@@ -3,23 +3,52 @@
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useEffect, useSyncExternalStore } from "react";
+import type { LiveStatus } from "../lib/live";
 import { useSession, useSignOut } from "../lib/session";
 import { useLive } from "../providers";
 
-function LiveIndicator() {
+function useLiveStatus(): LiveStatus {
   const live = useLive();
-  const status = useSyncExternalStore(
+  return useSyncExternalStore(
     live.onStatus,
     () => live.status,
     () => "idle" as const,
   );
+}
+
+const STATUS_TEXT: Record<Exclude<LiveStatus, "idle">, string> = {
+  online: "Live",
+  connecting: "Connecting…",
+  offline: "Reconnecting…",
+  outdated: "Reload needed",
+};
+
+function LiveIndicator() {
+  const status = useLiveStatus();
   if (status === "idle") return null;
-  const text = status === "online" ? "Live" : status === "connecting" ? "Connecting…" : "Reconnecting…";
+  const text = STATUS_TEXT[status];
   return (
     <span className={`live-indicator live-${status}`} title={status === "online" ? "Live updates are on" : text}>
       <span className="dot" aria-hidden="true" />
       {text}
     </span>
+  );
+}
+
+/** The server was upgraded under this page: live updates stopped, and only a reload brings them back. */
+function OutdatedBanner() {
+  const status = useLiveStatus();
+  if (status !== "outdated") return null;
+  return (
+    <div className="outdated-banner" role="alert" data-testid="outdated-banner">
+      <span>
+        <strong>This page is out of date:</strong> SlipStream was updated since it loaded, so live updates have stopped.
+        Reload the page to get them back.
+      </span>
+      <button type="button" className="button small" onClick={() => window.location.reload()}>
+        Reload page
+      </button>
+    </div>
   );
 }
 
@@ -34,45 +63,53 @@ export function TopBar() {
     { href: "/profile", label: "Profile", active: pathname.startsWith("/profile") },
   ];
   return (
-    <header className="topbar">
-      <Link href="/" className="brand">
-        <span className="brand-mark" aria-hidden="true">
-          ≋
-        </span>
-        SlipStream
-      </Link>
-      {user && (
-        <nav aria-label="Main">
-          {nav.map((n) => (
-            <Link
-              key={n.href}
-              href={n.href}
-              className={n.active ? "active" : undefined}
-              aria-current={n.active ? "page" : undefined}
-            >
-              {n.label}
-            </Link>
-          ))}
-        </nav>
-      )}
-      <div className="topbar-right">
-        {user && <LiveIndicator />}
-        {user && (
-          <span className="signed-in">
-            <span className="avatar" aria-hidden="true">
-              {user.username.slice(0, 1).toUpperCase()}
-            </span>
-            <span data-testid="signed-in-user">{user.username}</span>
-            {user.role === "admin" && <span className="role">admin</span>}
+    <>
+      <header className="topbar">
+        <Link href="/" className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            ≋
           </span>
-        )}
+          SlipStream
+        </Link>
         {user && (
-          <button type="button" className="button subtle" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
-            Sign out
-          </button>
+          <nav aria-label="Main">
+            {nav.map((n) => (
+              <Link
+                key={n.href}
+                href={n.href}
+                className={n.active ? "active" : undefined}
+                aria-current={n.active ? "page" : undefined}
+              >
+                {n.label}
+              </Link>
+            ))}
+          </nav>
         )}
-      </div>
-    </header>
+        <div className="topbar-right">
+          {user && <LiveIndicator />}
+          {user && (
+            <span className="signed-in">
+              <span className="avatar" aria-hidden="true">
+                {user.username.slice(0, 1).toUpperCase()}
+              </span>
+              <span data-testid="signed-in-user">{user.username}</span>
+              {user.role === "admin" && <span className="role">admin</span>}
+            </span>
+          )}
+          {user && (
+            <button
+              type="button"
+              className="button subtle"
+              onClick={() => signOut.mutate()}
+              disabled={signOut.isPending}
+            >
+              Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      {user && <OutdatedBanner />}
+    </>
   );
 }
 

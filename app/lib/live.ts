@@ -17,7 +17,8 @@ import {
 } from "./run-cache";
 
 type UiSocket = Socket<UiServerToClient, UiClientToServer>;
-export type LiveStatus = "idle" | "connecting" | "online" | "offline";
+/** `outdated`: the server speaks another protocol version (it was upgraded); only a reload helps. */
+export type LiveStatus = "idle" | "connecting" | "online" | "offline" | "outdated";
 
 interface Feed {
   refs: number;
@@ -76,8 +77,19 @@ export class Live {
         this.qc.invalidateQueries({ queryKey: ["runs"] });
       }
     });
-    s.on("disconnect", () => this.setStatus("offline"));
+    s.on("disconnect", (reason) => {
+      this.setStatus("offline");
+      // the server ends a connection itself only when its credential is gone (signed out, session or token
+      // revoked); socket.io does not reconnect after that, so sign in again as after a refused connection
+      if (reason === "io server disconnect") redirectToLogin();
+    });
     s.on("connect_error", (err) => {
+      if (err.message.startsWith("CONFLICT")) {
+        // a refusal from the server's middleware is final (no automatic retry): the page's code is older or
+        // newer than the server's, and retrying would only fail again
+        this.setStatus("outdated");
+        return;
+      }
       this.setStatus("offline");
       if (err.message.startsWith("UNAUTHORIZED")) redirectToLogin();
     });
@@ -112,7 +124,7 @@ export class Live {
     const s = this.socket;
     if (!s?.connected) return; // the connect handler subscribes every feed
     s.emit("run:subscribe", { runId, since: feed.lastSeq }, (ack) => {
-      if (!ack.ok) this.qc.setQueryData(["run", runId, "feed-error"], ack.error.message);
+      this.qc.setQueryData<string | null>(runKeys.feedError(runId), ack.ok ? null : ack.error.message);
     });
   }
 
@@ -188,6 +200,7 @@ export class Live {
       if (!data) continue;
       const filters = (key[1] ?? {}) as { state?: string };
       const next = foldRunsChanged(data, msg);
+      if (next === data) continue; // the list already shows this change or a newer one
       if (next === null || (filters.state === "active" && TERMINAL.includes(msg.state))) {
         this.qc.invalidateQueries({ queryKey: key, exact: true });
       } else {

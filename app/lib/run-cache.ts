@@ -12,6 +12,8 @@ export const runKeys = {
   events: (id: string) => ["run", id, "events"] as const,
   reports: (id: string) => ["run", id, "reports"] as const,
   watchers: (id: string) => ["run", id, "watchers"] as const,
+  /** why following the run live failed (the subscribe was refused), null while it works */
+  feedError: (id: string) => ["run", id, "feed-error"] as const,
 };
 
 export interface ParamsSnapshot {
@@ -94,14 +96,19 @@ export function foldReports(reports: ReportInfo[], events: readonly RunEvent[]):
   return out ?? reports;
 }
 
-/** Applies a `runs:changed` push to one cached run list; false when the run is not in it. */
+/**
+ * Applies a `runs:changed` push to one cached run list; null when the run is not in it. A push at or below the
+ * row's seq is older than what the list already shows (a late push, or a list fetched after it) and leaves the
+ * list as it is (the same array).
+ */
 export function foldRunsChanged(
   runs: RunSummary[],
-  msg: { runId: string; state: RunState; abort: string | null },
+  msg: { runId: string; state: RunState; abort: string | null; seq: number },
 ): RunSummary[] | null {
   const i = runs.findIndex((r) => r.id === msg.runId);
   if (i < 0) return null;
+  if (msg.seq <= runs[i].lastSeq) return runs;
   const next = [...runs];
-  next[i] = { ...next[i], state: msg.state, abort: msg.abort };
+  next[i] = { ...next[i], state: msg.state, abort: msg.abort, lastSeq: msg.seq };
   return next;
 }
