@@ -117,6 +117,10 @@ export const RunDetail = RunSummary.extend({
   instances: z.array(InstanceSummary),
   nodes: z.array(z.object({ name: z.string(), image: z.string(), multiplicity: z.number().int(), cloud: z.string() })),
   deadline: z.string().nullable(),
+  /** what the run copied from its owner's profile when it was created (profile changes reach new runs only) */
+  timeoutMinutes: z.number().int(),
+  /** SHA256 fingerprints of the SSH public keys let into its machines */
+  sshKeys: z.array(z.string()),
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 

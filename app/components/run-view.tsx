@@ -1,6 +1,6 @@
 "use client";
 
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { memo, type ReactNode, useId, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { DeploymentModule, ModuleRecord } from "@/protocol/modules";
@@ -662,6 +662,25 @@ function RunActions({ run }: { run: RunDetail }) {
   );
 }
 
+/** Said when the server refused to stream this run's events (the subscribe's error, kept by the live socket). */
+function FeedErrorAlert({ runId }: { runId: string }) {
+  const qc = useQueryClient();
+  const key = runKeys.feedError(runId);
+  const feedError = useQuery({
+    queryKey: key,
+    queryFn: () => qc.getQueryData<string | null>(key) ?? null,
+    initialData: null,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+  if (!feedError.data) return null;
+  return (
+    <div className="alert alert-feed-error" role="alert" data-testid="feed-error">
+      <strong>This page is not following the run live:</strong> {feedError.data}
+      <p className="small">What you see may be out of date. Reload the page to try again.</p>
+    </div>
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 function RunPage({ id }: { id: string }) {
@@ -714,6 +733,17 @@ function RunPage({ id }: { id: string }) {
             <p className="muted small">
               Run <span className="mono">{run.id}</span> · started by <strong>{run.owner}</strong>{" "}
               {formatDateTime(created?.at ?? run.createdAt)} · keep running: <strong>{run.keepRunning}</strong>
+              {" · "}
+              <span
+                data-testid="run-timeout"
+                title={run.deadline ? `must reach Ready by ${formatDateTime(run.deadline)}` : undefined}
+              >
+                timeout <strong>{run.timeoutMinutes} min</strong>
+              </span>
+              {" · "}
+              <span data-testid="run-ssh-keys" title={run.sshKeys.join("\n") || "no SSH keys in the profile"}>
+                {run.sshKeys.length === 1 ? "1 SSH key" : `${run.sshKeys.length} SSH keys`}
+              </span>
               {run.scalable && " · scalable"}
               {run.tags.length > 0 && (
                 <>
@@ -738,6 +768,7 @@ function RunPage({ id }: { id: string }) {
         </div>
       </header>
 
+      <FeedErrorAlert runId={run.id} />
       {run.abort !== null && (
         <div className="alert alert-abort" role="alert" data-testid="abort-alert">
           <strong>Run aborted:</strong> <span className="abort-message">{run.abort}</span>

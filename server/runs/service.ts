@@ -5,6 +5,7 @@ import { parseKey } from "../../protocol/keys.js";
 import type { InstanceSummary, RunDetail, RunEventBody, RunSummary } from "../../protocol/run.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
+import { sshKeyFingerprint } from "./create.js";
 import { loadRun } from "./load.js";
 import { RunStatements, RunTx } from "./run-tx.js";
 import type { ParamEntry, RunRuntime } from "./runtime.js";
@@ -409,6 +410,8 @@ export class RunService {
         cloud: n.cloud,
       })),
       deadline: rt.deadlineAt,
+      timeoutMinutes: rt.spec.timeoutMinutes,
+      sshKeys: (rt.spec.sshKeys ?? []).map(sshKeyFingerprint),
     };
   }
 
