@@ -19,7 +19,9 @@ interface Buffered {
 /**
  * The instance's log: every byte goes to `<workspace>/slipstream.log` at once and to the server in
  * numbered chunks, coalesced per target and stream (a flush at 16 KiB or 50 ms after the first
- * pending byte) so a chatty script does not become one socket message per line.
+ * pending byte) so a chatty script does not become one socket message per line. Bytes of another
+ * target or stream first flush what is pending, so the chunks keep the order things were written in
+ * (a script's `set -x` trace beside its output, "Target execute finished" after the last of it).
  */
 export class LogSink {
   private readonly file: WriteStream;
@@ -38,6 +40,7 @@ export class LogSink {
     if (!data) return;
     this.file.write(data);
     const key = `${target}\u0000${stream}`;
+    for (const [k, other] of this.buffers) if (k !== key && other.data) this.flush(other);
     let buffered = this.buffers.get(key);
     if (!buffered) {
       buffered = { target, stream, data: "", timer: undefined };
