@@ -88,9 +88,21 @@ function listen(server: http.Server, port: number, host: string | undefined): Pr
   });
 }
 
+/**
+ * Refuses a taken port before anything is written: otherwise a first start would create the admin account and
+ * print its password, then fail, and the next start would not print it again.
+ */
+async function ensurePortFree(port: number, host: string | undefined): Promise<void> {
+  if (port === 0) return;
+  const probe = http.createServer();
+  await listen(probe, port, host);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? createLogger({ level: opts.logLevel });
   const dataDir = path.resolve(opts.dataDir);
+  await ensurePortFree(opts.port, opts.host);
   await ensureWritable(dataDir);
   const db = openDatabase(path.join(dataDir, "slipstream.db"));
   const bus = new Bus();

@@ -1,0 +1,59 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ss-main-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** `npm start`'s server process, as a user runs it (without the UI, which is not what these refusals are about). */
+function start(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
+      cwd: ROOT,
+      env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    child.on("exit", (code) => resolve({ code, out }));
+  });
+}
+
+describe("npm start refuses to start", () => {
+  it("when the port is taken: a clear message, and nothing written (no admin created, no password printed)", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const dataDir = path.join(dir, "port");
+    try {
+      const r = await start({ PORT: String(port), DATA_DIR: dataDir });
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`port ${port} is already in use; stop the other server or set PORT`);
+      expect(r.out).not.toContain("password");
+      expect(existsSync(path.join(dataDir, "slipstream.db"))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
+
+  it("when the data directory is not writable: a clear message naming it", async () => {
+    const file = path.join(dir, "not-a-dir");
+    await writeFile(file, "x");
+    const r = await start({ PORT: "0", DATA_DIR: path.join(file, "data") });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/data directory .*not-a-dir\/data.* is not writable.*set DATA_DIR/);
+  }, 60_000);
+});
