@@ -1,9 +1,11 @@
 import fs from "node:fs/promises";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ModuleRecord } from "../protocol/modules.js";
 import type { RunDetail, RunSummary } from "../protocol/run.js";
+import { addMember } from "../server/http/team-fixtures.js";
 import { ADMIN_PASSWORD, AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
 import { type CliEnv, cli, tempDir } from "./testing.js";
 
@@ -294,6 +296,37 @@ describe("steering a run from the CLI", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toBe("slipstream: the run is already Cancelled\n");
     expect(JSON.parse((await cli(["status", run.id, "--json"], env)).stdout).state).toBe("Cancelled");
+  });
+
+  it("not allowed exits 4 with the server's message; a server error exits 3; params --json is the API's JSON", async () => {
+    const run = await parkedRun([]);
+    const bob = await addMember(s, "cli-bob");
+    const denied = await cli(["abort", run.id, "not mine"], { ...env, token: bob.token });
+    expect(denied.code).toBe(4);
+    expect(denied.stderr).toMatch(/^slipstream: .*admin/m);
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toBeNull();
+
+    const params = await cli(["params", run.id, "--json"], env);
+    expect(params.code).toBe(0);
+    expect(JSON.parse(params.stdout)).toMatchObject({ params: expect.any(Array), lastSeq: expect.any(Number) });
+
+    // a server that fails: exit 3 with its message, no stack trace
+    const broken = http.createServer((_req, res) =>
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { code: "INTERNAL", message: "disk on fire" } })),
+    );
+    await new Promise<void>((r) => broken.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(broken.address() as net.AddressInfo).port}`;
+      const res = await cli(["runs"], { ...env, url });
+      expect(res.code).toBe(3);
+      expect(res.stderr).toContain("disk on fire");
+      expect(res.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      broken.close();
+    }
+    await s.api("POST", `/api/runs/${run.id}/terminate`);
   });
 
   it("an unknown run exits 2", async () => {
