@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { cli, tempDir } from "../../cli/testing.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { fetchReports } from "../testing/reports.js";
@@ -102,6 +103,44 @@ describe("the tutorial on the local cloud, with real agents", () => {
       (e) => e.body.type === "param" && e.body.key.endsWith(":statecustom") && e.body.key.startsWith("client."),
     );
     expect(access).toHaveLength(5);
+  });
+
+  it("the README's command: slipstream run …/system --wait ends Done, exit 0, reports downloaded and unpacked", async () => {
+    const s = await boot();
+    const out = await tempDir("readme");
+    const res = await cli(["run", SYSTEM, "--wait", "--reports", out], {
+      url: s.url,
+      configDir: await tempDir("cfg"),
+      token: s.token,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/\] Done\n/);
+    expect(res.stdout).toMatch(/client\.1: OK: Welcome to SlipStream!/);
+    const [runDir] = await fs.readdir(out);
+    const unpacked = await fs.readdir(path.join(out, runDir));
+    const client = unpacked.find((n) => n.startsWith("client.1_report_") && !n.endsWith(".tgz"))!;
+    expect(await fs.readFile(path.join(out, runDir, client, "data.txt"), "utf8")).toContain("Welcome to SlipStream!");
+  });
+
+  it("several runs at once never collide: three tutorials side by side all end Done, each with its own server", async () => {
+    const s = await boot();
+    const launched = await Promise.all([1, 2, 3].map(() => launch(s, { module: SYSTEM, multiplicity: { client: 2 } })));
+    for (const { w } of launched) expect((await w.ended()).body).toMatchObject({ to: "Done" });
+    const ports = new Set<string>();
+    for (const { run, w } of launched) {
+      const port = w.events.find((e) => e.body.type === "param" && e.body.key === "apache.1:port");
+      expect(port?.body).toMatchObject({ value: expect.stringMatching(/^\d+$/) });
+      ports.add((port!.body as { value: string }).value);
+      const { files } = await fetchReports(s, run.id);
+      for (const c of ["client.1", "client.2"]) {
+        const name = Object.keys(files).find((n) => n.startsWith(`${c}_report_`))!;
+        expect(
+          files[name].some((f) => f.endsWith("data.txt")),
+          `${run.id} ${c}`,
+        ).toBe(true);
+      }
+    }
+    expect(ports.size).toBe(3);
   });
 
   it("the failing variant ends Aborted with the client's message, every report collected", async () => {
