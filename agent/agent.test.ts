@@ -19,6 +19,7 @@ import {
   type AgentServerToClient,
   CompleteRequest,
   LogAppendRequest,
+  ParamCancelRequest,
   ParamGetRequest,
   ParamSetRequest,
 } from "../protocol/agent-socket.js";
@@ -30,7 +31,13 @@ import { buildAgentBundle } from "../scripts/build-agent.js";
 const TOKEN = "agent-token-0123456789";
 const RUN = "run-1";
 
-type Waiter = { key: string; ignoreAbort: boolean; ack: (a: Ack<{ value: string }>) => void; timer?: NodeJS.Timeout };
+type Waiter = {
+  key: string;
+  requestId?: string;
+  ignoreAbort: boolean;
+  ack: (a: Ack<{ value: string }>) => void;
+  timer?: NodeJS.Timeout;
+};
 
 /**
  * A minimal server side of the `/agent` protocol: hello, run:state pushes, acks, a parameter map
@@ -40,6 +47,10 @@ class Peer {
   readonly changes = new EventEmitter();
   params = new Map<string, string>();
   gets: string[] = [];
+  /** the request id of each param:get, in the order of `gets` */
+  getIds: (string | undefined)[] = [];
+  /** the request ids named by param:cancel */
+  cancels: string[] = [];
   logs = new Map<number, { target: string; stream: string; data: string }>();
   completes: RunState[] = [];
   agentAborts: string[] = [];
@@ -195,13 +206,14 @@ class Peer {
     socket.on("param:get", (raw, ack) => {
       const req = ParamGetRequest.parse(raw);
       this.gets.push(req.key);
+      this.getIds.push(req.requestId);
       this.changed();
       if (this.run.abort !== null && !req.ignoreAbort)
         return this.fail(ack, "ABORTED", `run aborted: ${this.run.abort}`);
       const value = this.params.get(req.key);
       if (value !== undefined) return ack({ ok: true, data: { value } });
       if (req.noblock) return this.fail(ack, "NOT_SET", `${req.key} is not set`);
-      const waiter: Waiter = { key: req.key, ignoreAbort: req.ignoreAbort, ack };
+      const waiter: Waiter = { key: req.key, requestId: req.requestId, ignoreAbort: req.ignoreAbort, ack };
       if (req.timeout > 0) {
         waiter.timer = setTimeout(() => {
           this.waiters.delete(waiter);
@@ -209,6 +221,19 @@ class Peer {
         }, req.timeout * 1000);
       }
       this.waiters.add(waiter);
+    });
+    socket.on("param:cancel", (raw, ack) => {
+      const req = ParamCancelRequest.parse(raw);
+      this.cancels.push(req.wait);
+      let cancelled = 0;
+      for (const w of [...this.waiters]) {
+        if (w.requestId !== req.wait) continue;
+        this.waiters.delete(w);
+        clearTimeout(w.timer);
+        cancelled++;
+      }
+      ack({ ok: true, data: { cancelled } });
+      this.changed();
     });
     socket.on("param:set", (raw, ack) => {
       const req = ParamSetRequest.parse(raw);
@@ -493,6 +518,39 @@ describe("node agent against a real /agent peer", () => {
     await peer.completed("Executing");
     expect(await readFile(path.join(ws, "tmp/later"), "utf8")).toBe("after restart\n");
     expect(peer.params.get("client.1:seen")).toBe("after restart");
+  });
+
+  it("re-sends a pending ss-get after a restart with the request id of the first send", async () => {
+    const { peer } = await startAgent({ execute: "#!/bin/sh -e\nss-get --timeout 0 later" });
+    await toExecuting(peer);
+    await peer.until(() => peer.gets.includes("client.1:later"), "first ss-get");
+    await peer.restart();
+    await peer.until(() => peer.gets.filter((k) => k === "client.1:later").length >= 2, "re-sent ss-get");
+    const ids = peer.getIds.filter((_, i) => peer.gets[i] === "client.1:later");
+    expect(ids[0]).toMatch(/^[\w-]+-\d+$/);
+    expect(ids[1]).toBe(ids[0]);
+    peer.set("client.1:later", "v");
+    await peer.completed("Executing");
+  });
+
+  it("an ss-get killed while blocked has the server drop its wait (param:cancel with its request id)", async () => {
+    const { peer, ws } = await startAgent({
+      execute: [
+        "#!/bin/sh",
+        'ss-get --timeout 0 never.set > /dev/null 2>&1 & echo $! > "$TMPDIR/getpid"',
+        "wait",
+        "ss-set after.kill 1",
+      ].join("\n"),
+    });
+    await toExecuting(peer);
+    await peer.until(() => peer.gets.includes("client.1:never.set"), "blocked ss-get");
+    const id = peer.getIds[peer.gets.indexOf("client.1:never.set")];
+    expect(id).toBeDefined();
+    process.kill(Number(await readFile(path.join(ws, "tmp/getpid"), "utf8")), "SIGTERM");
+    await peer.until(() => peer.cancels.includes(id as string), "param:cancel of the killed ss-get");
+    await peer.until(() => peer.params.get("client.1:after.kill") === "1", "the script goes on");
+    await peer.completed("Executing");
+    expect(peer.cancels).toEqual([id]);
   });
 
   it("an existing instance runs only onvmadd during a scale cycle, with the scaling variables", async () => {

@@ -103,9 +103,10 @@ export class Agent {
       req.op === "param:get-all" || ((req.op === "param:get" || req.op === "param:set") && !req.req.ignoreAbort);
     const { id, done } = this.link.start(req.op as AgentEvent, req.req as never, { fromCommand: true });
     this.inflight.set(id, { abortable, caller });
-    // a command killed while waiting: forget its request so it is not re-sent after a reconnect
+    // a command killed while waiting: forget its request so it is not re-sent after a reconnect, and have the
+    // server drop its wait
     void caller.closed.then(() =>
-      this.link.settle(id, { ok: false, error: { code: "UNAVAILABLE", message: "command exited" } }),
+      this.link.abandon(id, { ok: false, error: { code: "UNAVAILABLE", message: "command exited" } }),
     );
     try {
       return await done;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
 import { z } from "zod";
 import { type Ack, type AckFn, ackSchema } from "../protocol/ack.js";
@@ -48,13 +49,16 @@ const DEADLINE_SLACK_MS = 5000;
 
 /**
  * The agent's one socket.io connection. Every request is kept until its first ack and re-sent on each
- * new connection: an ack of an emit made before a disconnect never fires, and the server makes
- * re-sent sets, log chunks and completions idempotent.
+ * new connection: an ack of an emit made before a disconnect never fires. Each carries a request id unique to this
+ * agent process (`<session>-<n>`), the same on every send, so the server answers a re-send as it answered the first
+ * (log chunks are also deduplicated by their chunk number) and can drop the wait of a command that exited.
  */
 export class ServerLink {
   private readonly socket: Socket<AgentServerToClient, AgentClientToServer>;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** makes request ids unique across agent processes of one instance (a restarted agent counts from 1 again) */
+  private readonly session = randomBytes(6).toString("base64url");
   /** bumped at each agent:hello; requests are only sent once the server said hello on this connection */
   private epoch = 0;
   private ready = false;
@@ -112,7 +116,7 @@ export class ServerLink {
     const done = new Promise<Ack<AckData<E>>>((resolve) => {
       const entry: Pending = {
         event,
-        payload: { ...(payload as Record<string, unknown>) },
+        payload: { ...(payload as Record<string, unknown>), requestId: `${this.session}-${id}` },
         createdAt: Date.now(),
         epoch: 0,
         fromCommand: opts.fromCommand === true,
@@ -144,6 +148,20 @@ export class ServerLink {
     entry.resolve(ack);
     if (this.drainWaiters.length && !this.hasOwnBacklog()) {
       for (const done of this.drainWaiters.splice(0)) done();
+    }
+  }
+
+  /**
+   * The command behind a pending request exited: settles it locally like `settle`, and if it was a wait the server
+   * already has, asks the server to drop it (a re-send after a reconnect would not happen any more, but the wait on
+   * the server would stay until the value is set or the run ends).
+   */
+  abandon(id: number, ack: Ack<unknown>): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.settle(id, ack);
+    if (entry.epoch > 0 && (entry.event === "param:get" || entry.event === "param:get-all")) {
+      void this.request("param:cancel", { wait: String(entry.payload.requestId) });
     }
   }
 

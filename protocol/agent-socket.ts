@@ -16,7 +16,16 @@ export const AgentAuth = z.object({
 /** A key as the agent sends it: already qualified (`node.i:name`, `node:name`, `ss:name`). */
 export const QualifiedKey = z.string().min(3).max(300);
 
+/**
+ * Every request may carry the agent's id for it (unique per agent process, e.g. `<session>-<n>`): a request
+ * re-sent after a reconnect keeps its id, so the server answers it as it answered the first time without acting
+ * twice, and `param:cancel` can name a wait whose command exited.
+ */
+export const RequestId = z.string().min(1).max(100);
+const requestId = RequestId.optional();
+
 export const ParamGetRequest = z.strictObject({
+  requestId,
   key: QualifiedKey,
   /** seconds to wait; 0 = forever */
   timeout: z
@@ -28,11 +37,13 @@ export const ParamGetRequest = z.strictObject({
   ignoreAbort: z.boolean().default(false),
 });
 export const ParamSetRequest = z.strictObject({
+  requestId,
   key: QualifiedKey,
   value: ParamValue,
   ignoreAbort: z.boolean().default(false),
 });
 export const ParamGetAllRequest = z.strictObject({
+  requestId,
   node: NodeName,
   name: z.string().min(1).max(128),
   timeout: z
@@ -42,20 +53,32 @@ export const ParamGetAllRequest = z.strictObject({
     .default(60),
 });
 export const AbortRequest = z.strictObject({
+  requestId,
   message: z.string().max(4096).default(""),
   cancel: z.boolean().default(false),
 });
-export const CompleteRequest = z.strictObject({ state: RunState });
+export const CompleteRequest = z.strictObject({ requestId, state: RunState });
 export const LogTarget = z.enum([...SCRIPT_TARGETS, "packages", "agent"]);
 export const LogAppendRequest = z.strictObject({
+  requestId,
   /** per-instance chunk counter, so a chunk re-sent after a reconnect is stored once */
   chunk: z.number().int().positive(),
   target: LogTarget,
   stream: z.enum(["stdout", "stderr", "agent"]),
   data: z.string().max(64 * 1024),
 });
-export const NodeAddRequest = z.strictObject({ node: NodeName, count: z.number().int().min(1).max(1000).default(1) });
-export const NodeRemoveRequest = z.strictObject({ node: NodeName, ids: z.array(z.number().int().min(1)).min(1) });
+export const NodeAddRequest = z.strictObject({
+  requestId,
+  node: NodeName,
+  count: z.number().int().min(1).max(1000).default(1),
+});
+export const NodeRemoveRequest = z.strictObject({
+  requestId,
+  node: NodeName,
+  ids: z.array(z.number().int().min(1)).min(1),
+});
+/** The command of the param:get or param:get-all whose request id is `wait` exited: the server drops that wait. */
+export const ParamCancelRequest = z.strictObject({ requestId, wait: RequestId });
 
 /** What the agent learns at connect and on every change of state or abort. */
 export const AgentRunState = z.object({
@@ -102,4 +125,5 @@ export interface AgentClientToServer {
   "log:append": (req: z.input<typeof LogAppendRequest>, ack: AckFn<{ seq: number | null }>) => void;
   "node:add": (req: z.input<typeof NodeAddRequest>, ack: AckFn<{ added: string[] }>) => void;
   "node:remove": (req: z.input<typeof NodeRemoveRequest>, ack: AckFn<{ removed: string[] }>) => void;
+  "param:cancel": (req: z.input<typeof ParamCancelRequest>, ack: AckFn<{ cancelled: number }>) => void;
 }

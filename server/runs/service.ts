@@ -9,6 +9,7 @@ import { sshKeyFingerprint } from "./create.js";
 import { loadRun } from "./load.js";
 import { RunStatements, RunTx } from "./run-tx.js";
 import type { ParamEntry, RunRuntime } from "./runtime.js";
+import type { WaitOwner } from "./waiters.js";
 
 /** Keys a node or user may read but only the server writes. */
 const READ_ONLY_NAMES = new Set(["abort", "complete", "nodename", "id", "cloud", "instanceid", "hostname", "url.ssh"]);
@@ -18,6 +19,8 @@ export interface GetOptions {
   timeout: number;
   noblock: boolean;
   ignoreAbort: boolean;
+  /** whose wait it is, so it can be dropped when its command exits or its agent disconnects */
+  owner?: WaitOwner;
 }
 
 export type EffectRunner = (rt: RunRuntime, actions: string[], tx: RunTx) => void;
@@ -148,7 +151,7 @@ export class RunService {
     if (value !== null) return value;
     if (opts.noblock) throw new SlipError("NOT_SET", `'${key}' is not set`);
     if (rt.terminal) throw new SlipError("CONFLICT", `run ended ${rt.state}`);
-    return rt.waiters.wait(key, opts.timeout, opts.ignoreAbort);
+    return rt.waiters.wait(key, opts.timeout, opts.ignoreAbort, opts.owner);
   }
 
   setParam(
@@ -276,12 +279,12 @@ export class RunService {
     if (rt.abort !== null && !opts.ignoreAbort) throw new SlipError("ABORTED", `run aborted: ${rt.abort}`);
   }
 
-  async getAll(rt: RunRuntime, node: string, name: string, timeout: number, actor: string) {
+  async getAll(rt: RunRuntime, node: string, name: string, timeout: number, actor: string, owner?: WaitOwner) {
     const live = rt.liveInstances(node);
     if (live.length === 0 && !rt.spec.nodes.some((n) => n.name === node)) {
       throw new SlipError("UNKNOWN_KEY", `unknown node '${node}'`);
     }
-    const opts = { timeout, noblock: false, ignoreAbort: false };
+    const opts = { timeout, noblock: false, ignoreAbort: false, owner };
     const values = await Promise.all(live.map((i) => this.getParam(rt, `${i.name}:${name}`, opts, actor)));
     return live.map((i, k) => ({ instance: i.name, value: values[k] }));
   }

@@ -1,23 +1,41 @@
 import { SlipError } from "../../protocol/errors.js";
 
+/** Who waits: the agent connection the answer goes to, and the request (`<instance> <requestId>`) it answers. */
+export interface WaitOwner {
+  /** the agent socket's id: its waits go when it disconnects (the agent re-sends those it still wants) */
+  connection?: string;
+  /** the request, for `param:cancel` */
+  request?: string;
+}
+
 interface Waiter {
   ignoreAbort: boolean;
+  owner: WaitOwner;
   resolve: (value: string) => void;
   reject: (err: SlipError) => void;
   timer: NodeJS.Timeout | null;
 }
 
+/** How many cancelled requests are remembered, so a wait that arrives after its cancel is refused at once. */
+const CANCELLED_MEMORY = 256;
+
 /**
  * Blocked `ss-get`s of one run, keyed by parameter. A set answers its waiters in the same tick it is
  * committed; an abort answers every waiter that does not ignore it. Timeouts are per-wait timers
- * (they are a property of the request, not of the run).
+ * (they are a property of the request, not of the run). A wait can also be dropped by its request
+ * (its command exited) or by its connection (the agent disconnected: the answer has nowhere to go).
  */
 export class Waiters {
   private byKey = new Map<string, Set<Waiter>>();
+  private cancelled = new Set<string>();
 
-  wait(key: string, timeoutSeconds: number, ignoreAbort: boolean): Promise<string> {
+  wait(key: string, timeoutSeconds: number, ignoreAbort: boolean, owner: WaitOwner = {}): Promise<string> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { ignoreAbort, resolve, reject, timer: null };
+      if (owner.request !== undefined && this.cancelled.has(owner.request)) {
+        reject(new SlipError("CONFLICT", "request cancelled"));
+        return;
+      }
+      const waiter: Waiter = { ignoreAbort, owner, resolve, reject, timer: null };
       const set = this.byKey.get(key) ?? new Set();
       set.add(waiter);
       this.byKey.set(key, set);
@@ -43,28 +61,46 @@ export class Waiters {
 
   /** Fails every waiter that does not ignore the abort. */
   abort(message: string): void {
-    for (const [key, set] of this.byKey) {
-      for (const w of set) {
-        if (w.ignoreAbort) continue;
-        this.remove(key, w);
-        w.reject(new SlipError("ABORTED", `run aborted: ${message}`));
-      }
-    }
+    this.drop((w) => !w.ignoreAbort, new SlipError("ABORTED", `run aborted: ${message}`));
   }
 
   /** Fails every waiter (run ended or server stopping). */
   closeAll(err: SlipError): void {
-    for (const [key, set] of this.byKey) {
-      for (const w of set) {
-        this.remove(key, w);
-        w.reject(err);
-      }
-    }
+    this.drop(() => true, err);
+  }
+
+  /**
+   * Drops the waits of one request (a param:get-all has one per instance); remembers the request so a copy of it
+   * that arrives later (re-sent after a reconnect) is refused. Returns how many waits were dropped.
+   */
+  cancel(request: string): number {
+    this.cancelled.delete(request);
+    this.cancelled.add(request);
+    if (this.cancelled.size > CANCELLED_MEMORY) this.cancelled.delete(this.cancelled.values().next().value as string);
+    return this.drop((w) => w.owner.request === request, new SlipError("CONFLICT", "request cancelled"));
+  }
+
+  /** Drops the waits of a connection that went away. */
+  disconnected(connection: string): number {
+    return this.drop((w) => w.owner.connection === connection, new SlipError("UNAVAILABLE", "agent disconnected"));
   }
 
   get size(): number {
     let n = 0;
     for (const set of this.byKey.values()) n += set.size;
+    return n;
+  }
+
+  private drop(which: (w: Waiter) => boolean, err: SlipError): number {
+    let n = 0;
+    for (const [key, set] of this.byKey) {
+      for (const w of set) {
+        if (!which(w)) continue;
+        this.remove(key, w);
+        w.reject(err);
+        n++;
+      }
+    }
     return n;
   }
 

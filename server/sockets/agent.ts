@@ -11,6 +11,7 @@ import {
   LogAppendRequest,
   NodeAddRequest,
   NodeRemoveRequest,
+  ParamCancelRequest,
   ParamGetAllRequest,
   ParamGetRequest,
   ParamSetRequest,
@@ -40,6 +41,52 @@ export function agentState(rt: RunRuntime, instance: string): AgentRunState {
     live: info?.live ?? false,
     scaling: rt.snapshot.context.scaling,
   };
+}
+
+/** How many answers to non-idempotent requests each instance keeps for re-sends. */
+export const REMEMBERED_ANSWERS = 256;
+
+/**
+ * The answers (or refusals) to one instance's last requests that act (set, abort, complete, scale), by request id:
+ * a request re-sent after a reconnect because its ack was lost gets the first answer, and nothing is done twice.
+ * A re-send that arrives while the first is still being handled shares its outcome. Bounded, oldest out first.
+ */
+class Answers {
+  private readonly byId = new Map<string, Promise<unknown>>();
+
+  once<T>(event: string, requestId: string | undefined, fn: () => Promise<T> | T): Promise<T> | T {
+    if (requestId === undefined) return fn();
+    const id = `${event} ${requestId}`;
+    const known = this.byId.get(id);
+    if (known) return known as Promise<T>;
+    let answer: Promise<T>;
+    try {
+      // at once, as without an id: what the request does keeps its place among the socket's other messages
+      answer = Promise.resolve(fn());
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.catch(() => {}); // a refusal is answered through whoever awaits it
+    this.byId.set(id, answer);
+    if (this.byId.size > REMEMBERED_ANSWERS) this.byId.delete(this.byId.keys().next().value as string);
+    return answer;
+  }
+}
+
+/** Per run (gone with its runtime) and instance. */
+const answersOf = new WeakMap<RunRuntime, Map<string, Answers>>();
+function answers(rt: RunRuntime, instance: string): Answers {
+  let perRun = answersOf.get(rt);
+  if (!perRun) {
+    perRun = new Map();
+    answersOf.set(rt, perRun);
+  }
+  let a = perRun.get(instance);
+  if (!a) {
+    a = new Answers();
+    perRun.set(instance, a);
+  }
+  return a;
 }
 
 /**
@@ -93,6 +140,11 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     const { runs, log } = app;
     const rt = runs.get(runId);
     const actor = `node:${instance}`;
+    const done = answers(rt, instance);
+    const owner = (requestId: string | undefined) => ({
+      connection: socket.id,
+      request: requestId === undefined ? undefined : `${instance} ${requestId}`,
+    });
     /** every handler: refused once the run has ended, the token with it */
     const acked: typeof ackedAlways = (l, schema, fn) =>
       ackedAlways(l, schema, (req) => {
@@ -127,37 +179,49 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
 
     socket.on(
       "param:get",
-      acked(log, ParamGetRequest, async (req) => ({ value: await runs.getParam(rt, req.key, req, actor) })),
+      acked(log, ParamGetRequest, async (req) => ({
+        value: await runs.getParam(rt, req.key, { ...req, owner: owner(req.requestId) }, actor),
+      })),
     );
     socket.on(
       "param:set",
-      acked(log, ParamSetRequest, async (req) => ({
-        seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor),
-      })),
+      acked(log, ParamSetRequest, (req) =>
+        done.once("param:set", req.requestId, async () => ({
+          seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor),
+        })),
+      ),
     );
     socket.on(
       "param:get-all",
       acked(log, ParamGetAllRequest, async (req) => ({
-        values: await runs.getAll(rt, req.node, req.name, req.timeout, actor),
+        values: await runs.getAll(rt, req.node, req.name, req.timeout, actor, owner(req.requestId)),
       })),
     );
     socket.on(
+      "param:cancel",
+      acked(log, ParamCancelRequest, (req) => ({ cancelled: rt.waiters.cancel(owner(req.wait).request!) })),
+    );
+    socket.on(
       "run:abort",
-      acked(log, AbortRequest, (req) => {
-        if (req.cancel) {
-          if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
-        } else {
-          runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
-        }
-        return { abort: rt.abort };
-      }),
+      acked(log, AbortRequest, (req) =>
+        done.once("run:abort", req.requestId, () => {
+          if (req.cancel) {
+            if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
+          } else {
+            runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
+          }
+          return { abort: rt.abort };
+        }),
+      ),
     );
     socket.on(
       "state:complete",
-      acked(log, CompleteRequest, (req) => {
-        runs.complete(rt, instance, req.state);
-        return { state: rt.state };
-      }),
+      acked(log, CompleteRequest, (req) =>
+        done.once("state:complete", req.requestId, () => {
+          runs.complete(rt, instance, req.state);
+          return { state: rt.state };
+        }),
+      ),
     );
     socket.on(
       "log:append",
@@ -165,23 +229,29 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     );
     socket.on(
       "node:add",
-      acked(log, NodeAddRequest, (req) => {
-        const added = scaleRun(runs, rt, req.node, req.count, null, actor);
-        app.deadlines.arm();
-        return { added };
-      }),
+      acked(log, NodeAddRequest, (req) =>
+        done.once("node:add", req.requestId, () => {
+          const added = scaleRun(runs, rt, req.node, req.count, null, actor);
+          app.deadlines.arm();
+          return { added };
+        }),
+      ),
     );
     socket.on(
       "node:remove",
-      acked(log, NodeRemoveRequest, (req) => {
-        const removed = scaleRun(runs, rt, req.node, null, req.ids, actor);
-        app.deadlines.arm();
-        return { removed };
-      }),
+      acked(log, NodeRemoveRequest, (req) =>
+        done.once("node:remove", req.requestId, () => {
+          const removed = scaleRun(runs, rt, req.node, null, req.ids, actor);
+          app.deadlines.arm();
+          return { removed };
+        }),
+      ),
     );
 
     socket.on("disconnect", () => {
       if (perRun.get(instance) === socket) perRun.delete(instance);
+      // its pending waits have no one to answer: the agent re-sends those still wanted on its next connection
+      rt.waiters.disconnected(socket.id);
       if (!rt.snapshot.context.instances[instance]?.live && !rt.terminal) {
         app.effects.stop(rt, instance).catch((err) => log.error({ err }, "stopping removed instance"));
       }

@@ -135,6 +135,17 @@ export class AgentPeer {
     });
   }
 
+  /**
+   * Hangs up and connects again, as the agent does after a network failure; resolves on the new connection's hello.
+   * A request re-sent after it carries the same `requestId` as the first send.
+   */
+  async reconnect(): Promise<void> {
+    const hello = new Promise<void>((resolve) => this.socket.once("agent:hello", () => resolve()));
+    this.socket.disconnect();
+    this.socket.connect();
+    await hello;
+  }
+
   async completeWhen(state: AgentRunState["state"]): Promise<Ack<unknown>> {
     await this.until((s) => s.state === state);
     return this.call("state:complete", { state });
