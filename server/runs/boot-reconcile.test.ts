@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import type { InstanceLaunch } from "../connectors/types.js";
-import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { AgentPeer, PeerCloud, runReaches as reaches, startTestServer, type TestServer } from "../testing/harness.js";
 
 const TUTORIAL = "examples/tutorials/service-testing/system";
 const STATES = ["Provisioning", "Executing", "SendingReports", "Ready"] as const;
@@ -59,21 +59,6 @@ function peer(s: TestServer, launch: InstanceLaunch): AgentPeer {
 
 async function drive(list: AgentPeer[]): Promise<void> {
   for (const st of STATES) await Promise.all(list.map((p) => p.completeWhen(st)));
-}
-
-/** Resolves when the run is in `state` (pushed on the bus, not polled). */
-async function reaches(s: TestServer, runId: string, state: string): Promise<RunDetail> {
-  const pushed = new Promise<void>((resolve) => {
-    const l = (m: { runId: string; state: string }) => {
-      if (m.runId !== runId || m.state !== state) return;
-      s.app.bus.off("run-changed", l);
-      resolve();
-    };
-    s.app.bus.on("run-changed", l);
-  });
-  const now = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
-  if (now.state !== state) await pushed;
-  return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
 }
 
 function statuses(s: TestServer, runId: string): Record<string, string> {

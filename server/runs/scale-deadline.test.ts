@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { AgentPeer, PeerCloud, runReaches as reaches, startTestServer, type TestServer } from "../testing/harness.js";
 
 const TUTORIAL = "examples/tutorials/service-testing/system";
 let server: TestServer | null = null;
@@ -35,21 +35,6 @@ async function connect(s: TestServer, cloud: PeerCloud, instance: string): Promi
   const peer = new AgentPeer(s.url, (await cloud.launched(instance)).token);
   peers.push(peer);
   return peer;
-}
-
-/** Resolves when the run is in `state` (pushed on the bus, not polled). */
-async function reaches(s: TestServer, runId: string, state: string): Promise<RunDetail> {
-  const pushed = new Promise<void>((resolve) => {
-    const l = (m: { runId: string; state: string }) => {
-      if (m.runId !== runId || m.state !== state) return;
-      s.app.bus.off("run-changed", l);
-      resolve();
-    };
-    s.app.bus.on("run-changed", l);
-  });
-  const now = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
-  if (now.state !== state) await pushed;
-  return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
 }
 
 function storedDeadline(s: TestServer, runId: string): string | null {

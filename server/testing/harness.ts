@@ -5,6 +5,7 @@ import pino from "pino";
 import { io as ioClient, type Socket } from "socket.io-client";
 import type { Ack } from "../../protocol/ack.js";
 import type { AgentClientToServer, AgentRunState, AgentServerToClient } from "../../protocol/agent-socket.js";
+import type { RunDetail } from "../../protocol/run.js";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import { type RunningServer, startServer } from "../app.js";
 import type { Connector, InstanceLaunch } from "../connectors/types.js";
@@ -92,6 +93,21 @@ export async function startTestServer(
 type PeerSocket = Socket<AgentServerToClient, AgentClientToServer>;
 
 /** A test peer for one instance: connects with its token and exposes the protocol's calls as promises. */
+/** Resolves with the run's detail once it is in `state` (pushed on the bus, not polled). */
+export async function runReaches(s: TestServer, runId: string, state: string): Promise<RunDetail> {
+  const pushed = new Promise<void>((resolve) => {
+    const l = (m: { runId: string; state: string }) => {
+      if (m.runId !== runId || m.state !== state) return;
+      s.app.bus.off("run-changed", l);
+      resolve();
+    };
+    s.app.bus.on("run-changed", l);
+  });
+  const now = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
+  if (now.state !== state) await pushed;
+  return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
+}
+
 export class AgentPeer {
   readonly socket: PeerSocket;
   state: AgentRunState | null = null;
