@@ -253,7 +253,9 @@ function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail: RunDe
     const byOwner = new Map<string, RuntimeParam[]>();
     for (const p of shown) {
       const owner = p.key.slice(0, p.key.indexOf(":"));
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), p]);
+      const list = byOwner.get(owner);
+      if (list) list.push(p);
+      else byOwner.set(owner, [p]);
     }
     const take = (owner: string, title: string, kind: string) => {
       const list = byOwner.get(owner);

@@ -1,6 +1,6 @@
 "use client";
 
-import type { QueryClient } from "@tanstack/react-query";
+import { notifyManager, type QueryClient } from "@tanstack/react-query";
 import { io, type Socket } from "socket.io-client";
 import type { ReportInfo, RunDetail, RunEvent, RunState, RunSummary } from "@/protocol/run";
 import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
@@ -184,10 +184,13 @@ export class Live {
     if (batch.length === 0) return;
     feed.pending = [];
     const qc = this.qc;
-    qc.setQueryData<RunEvent[]>(runKeys.events(runId), (old) => [...(old ?? []), ...batch]);
-    qc.setQueryData<RunDetail>(runKeys.detail(runId), (old) => (old ? foldDetail(old, batch) : old));
-    qc.setQueryData<ParamsSnapshot>(runKeys.params(runId), (old) => (old ? foldParams(old, batch) : old));
-    qc.setQueryData<ReportInfo[]>(runKeys.reports(runId), (old) => (old ? foldReports(old, batch) : old));
+    // one notification of every observer, so the page renders once for the batch
+    notifyManager.batch(() => {
+      qc.setQueryData<RunEvent[]>(runKeys.events(runId), (old) => [...(old ?? []), ...batch]);
+      qc.setQueryData<RunDetail>(runKeys.detail(runId), (old) => (old ? foldDetail(old, batch) : old));
+      qc.setQueryData<ParamsSnapshot>(runKeys.params(runId), (old) => (old ? foldParams(old, batch) : old));
+      qc.setQueryData<ReportInfo[]>(runKeys.reports(runId), (old) => (old ? foldReports(old, batch) : old));
+    });
     if (batch.some((e) => e.body.type === "scale")) {
       // instances were added or removed: their rows and keys come from the server
       qc.invalidateQueries({ queryKey: runKeys.detail(runId) });
