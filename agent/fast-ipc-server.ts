@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { SS_EXIT } from "../protocol/errors.js";
 import { encodeFastResponse, endpointLine, type FastRequest, MAX_FAST_REQUEST, parseFastRequest } from "./fast-ipc.js";
@@ -45,7 +45,10 @@ export class FastIpcServer {
   }
 
   async close(): Promise<void> {
-    await rm(this.endpointFile, { force: true });
+    // only while it still names us: another agent of this workspace may have written its own since
+    const current = await readFile(this.endpointFile, "utf8").catch(() => null);
+    const { port } = (this.server.address() as net.AddressInfo | null) ?? { port: -1 };
+    if (current === endpointLine(port, this.key)) await rm(this.endpointFile, { force: true });
     for (const s of this.sockets) s.destroy();
     if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

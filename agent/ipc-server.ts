@@ -1,4 +1,4 @@
-import { chmod, rm } from "node:fs/promises";
+import { chmod, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import type { Ack } from "../protocol/ack.js";
 import { describeZodError } from "../protocol/errors.js";
@@ -39,6 +39,8 @@ export function trackCaller(socket: net.Socket, sockets: Set<net.Socket>): IpcCa
 export class IpcServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** the inode of the socket file this server made: a later agent of the same workspace replaces it */
+  private inode: number | null = null;
 
   constructor(
     private readonly socketPath: string,
@@ -58,10 +60,18 @@ export class IpcServer {
       });
     });
     await chmod(this.socketPath, 0o600);
+    this.inode = (await stat(this.socketPath)).ino;
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    // closing a unix-socket server unlinks its path; when an agent started again in this workspace (a server
+    // restart during Initializing) has put its own socket there, leave the listener to the process's exit
+    const now = await stat(this.socketPath).catch(() => null);
+    if (now && now.ino !== this.inode) {
+      this.server.unref();
+      return;
+    }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.socketPath, { force: true });
   }

@@ -91,6 +91,26 @@ describe("local connector", () => {
     await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
   });
 
+  it("started again in the same workspace (a restart while starting), the first agent is gone before the second runs", async () => {
+    const connector = createLocalConnector({ dataDir: path.join(root, "data-again"), bundleDir });
+    const first = await startTracked(connector, launch("client.7"));
+    const firstPid = pidOf(first.instanceId);
+    await eventually(
+      async () =>
+        (await readFile(path.join(first.workspace, "agent.out"), "utf8")).includes("Agent of client.7") || undefined,
+      "the first agent's start line",
+    );
+    const second = await startTracked(connector, launch("client.7"));
+    // killed: at most a zombie this test process has not reaped yet
+    const state = await readFile(`/proc/${firstPid}/stat`, "utf8").then(
+      (s) => s[s.lastIndexOf(")") + 2],
+      () => "gone",
+    );
+    expect(["Z", "gone"]).toContain(state);
+    expect(alive(pidOf(second.instanceId))).toBe(true);
+    await connector.stop({ runId: "run-7", instance: "client.7", ...second }, { keep: false });
+  });
+
   it("keeps the workspace with keep, and stops from instanceId/workspace alone (after a server restart)", async () => {
     const dataDir = path.join(root, "data-keep");
     const started = await startTracked(createLocalConnector({ dataDir, bundleDir }), launch("client.1"));

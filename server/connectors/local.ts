@@ -52,7 +52,14 @@ export function createLocalConnector(opts: LocalConnectorOptions): Connector {
 
     async start(launch: InstanceLaunch): Promise<StartedInstance> {
       const workspace = path.join(instancesRoot, launch.runId, launch.instance);
-      await mkdir(workspace, { recursive: true });
+      const fresh = (await mkdir(workspace, { recursive: true })) !== undefined;
+      if (!fresh) {
+        // started again (a server restart while it was starting): the first agent, refused now, must not linger
+        // beside the new one in the same workspace
+        const leftovers = (await processesWithEnv(`${TAG}=${workspace}`)) ?? [];
+        for (const pid of leftovers) signal(pid, "SIGKILL");
+        await waitGone(leftovers, 2000);
+      }
       const env: Record<string, string> = {};
       for (const k of PASSED_ENV) {
         const v = process.env[k];
