@@ -15,11 +15,21 @@ export function sessionCookie(req: IncomingMessage): string | undefined {
   return readCookie(req.headers.cookie, SESSION_COOKIE);
 }
 
-/** httpOnly so page scripts cannot read it; SameSite=Lax so other sites' requests do not carry it. */
-export function setSessionCookie(token: string, maxAgeSeconds: number): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSeconds}`;
+/** Served over TLS, directly or behind a proxy that says so: the cookie is then never sent in clear. */
+function secure(req: IncomingMessage): string {
+  const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const forwarded =
+    String(req.headers["x-forwarded-proto"] ?? "")
+      .split(",")[0]
+      .trim() === "https";
+  return tls || forwarded ? "; Secure" : "";
 }
 
-export function clearSessionCookie(): string {
-  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0`;
+/** httpOnly so page scripts cannot read it; SameSite=Lax so other sites' requests do not carry it. */
+export function setSessionCookie(req: IncomingMessage, token: string, maxAgeSeconds: number): string {
+  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSeconds}${secure(req)}`;
+}
+
+export function clearSessionCookie(req: IncomingMessage): string {
+  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0${secure(req)}`;
 }

@@ -89,14 +89,14 @@ export function createApi(app: AppContext): Router {
       else {
         const cookie = sessionCookie(req);
         if (cookie) auth.revokeSession(cookie);
-        res.setHeader("set-cookie", clearSessionCookie());
+        res.setHeader("set-cookie", clearSessionCookie(req));
       }
       sendJson(res, 200, { ok: true });
     })
     .on("POST", "/api/auth/session", async ({ req, res }) => {
       const b = await body(req, LoginBody);
       const { token, csrfToken, user: u } = await auth.createSession(b.username, b.password, clientIp(req));
-      res.setHeader("set-cookie", setSessionCookie(token, 7 * 86_400));
+      res.setHeader("set-cookie", setSessionCookie(req, token, 7 * 86_400));
       sendJson(res, 200, { user: { username: u.username, role: u.role }, csrfToken });
     })
     .on("GET", "/api/auth/session", ({ req, res }) => {
@@ -110,7 +110,7 @@ export function createApi(app: AppContext): Router {
     .on("DELETE", "/api/auth/session", ({ req, res }) => {
       const token = sessionCookie(req);
       if (token) auth.revokeSession(token);
-      res.setHeader("set-cookie", clearSessionCookie());
+      res.setHeader("set-cookie", clearSessionCookie(req));
       sendJson(res, 200, { ok: true });
     })
     .on("GET", "/api/me", ({ req, res }) => {
