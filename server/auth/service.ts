@@ -197,9 +197,17 @@ export class AuthService {
       if (admins <= 1) throw new SlipError("CONFLICT", `role: '${username}' is the last admin`);
     }
     const hash = change.password === undefined ? row.password_hash : await hashPassword(change.password);
-    this.db.$client
-      .prepare("update users set display_name = ?, role = ?, password_hash = ? where id = ?")
-      .run(change.displayName ?? row.display_name, change.role ?? row.role, hash, row.id);
+    this.db.$client.transaction(() => {
+      this.db.$client
+        .prepare("update users set display_name = ?, role = ?, password_hash = ? where id = ?")
+        .run(change.displayName ?? row.display_name, change.role ?? row.role, hash, row.id);
+      // a reset password is often a suspected leak: browsers signed in with the old one are signed out
+      if (change.password !== undefined) {
+        this.db.$client
+          .prepare("update sessions set revoked_at = ? where user_id = ? and revoked_at is null")
+          .run(new Date().toISOString(), row.id);
+      }
+    })();
     this.forgetUser(row.id);
     return this.userInfo(username);
   }

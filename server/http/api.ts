@@ -22,7 +22,7 @@ import {
   Username,
 } from "../../protocol/index.js";
 import type { RunSummary } from "../../protocol/run.js";
-import { clearSessionCookie, sessionCookie, setSessionCookie } from "../auth/cookies.js";
+import { clearSessionCookie, sameSecret, sessionCookie, setSessionCookie } from "../auth/cookies.js";
 import type { AuthedUser } from "../auth/service.js";
 import { registerCloudRoutes } from "../clouds/routes.js";
 import type { AppContext } from "../context.js";
@@ -59,7 +59,7 @@ export function createApi(app: AppContext): Router {
     if (!session)
       throw new SlipError("UNAUTHORIZED", "sign in first: no valid token (slipstream login, or SLIPSTREAM_TOKEN)");
     // a cookie is sent by the browser on its own; a state change must also prove it comes from our page
-    if (req.method !== "GET" && req.method !== "HEAD" && req.headers["x-csrf-token"] !== session.csrfToken) {
+    if (req.method !== "GET" && req.method !== "HEAD" && !sameSecret(req.headers["x-csrf-token"], session.csrfToken)) {
       throw new SlipError("FORBIDDEN", "x-csrf-token header missing or wrong; reload the page");
     }
     return session.user;

@@ -228,7 +228,12 @@ describe("user management", () => {
     expect(patched).toMatchObject({ status: 200, body: { username: "mara", displayName: "Mara M.", role: "admin" } });
     // the role change reaches the cached user of her token at once
     expect((await s.api<{ role: string }>("GET", "/api/me", undefined, u.token)).body.role).toBe("admin");
+    const browser = await browserSession(s, "mara", u.password);
+    expect((await browser.fetch("GET", "/api/me")).status).toBe(200);
     expect((await s.api("PATCH", "/api/users/mara", { password: "reset-by-admin", role: "member" })).status).toBe(200);
+    // a reset signs her browsers out; her API tokens are credentials of their own and stay until revoked
+    expect((await browser.fetch("GET", "/api/me")).status).toBe(401);
+    expect((await s.api("GET", "/api/me", undefined, u.token)).status).toBe(200);
     expect((await s.api("POST", "/api/auth/login", { username: "mara", password: u.password }, null)).status).toBe(401);
     expect(
       (await s.api("POST", "/api/auth/login", { username: "mara", password: "reset-by-admin" }, null)).status,
