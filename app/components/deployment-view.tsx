@@ -1,8 +1,9 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useId, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import type { DeploymentModule, DeploymentNode, ImageModule, ModuleRecord } from "@/protocol/modules";
+import { NODE_NAME_RE } from "@/protocol/run";
 import { api } from "../lib/api";
 import { deploymentGraph, fieldErrors, parseMapping, resolveImageRef } from "../lib/modules";
 import { DeploymentDiagram } from "./diagram";
@@ -18,6 +19,15 @@ interface NodeDraft {
 interface Draft {
   description: string;
   nodes: NodeDraft[];
+}
+
+/** Why `name` cannot be a new node of `draft`, or null when it can (the protocol's node-name rule). */
+function nodeNameProblem(name: string, draft: Draft): string | null {
+  if (name === "") return "give the node a name, e.g. probe";
+  if (!NODE_NAME_RE.test(name) || name.length > 64)
+    return `'${name}' must start with a letter and hold only letters, digits, _ and - (at most 64)`;
+  if (draft.nodes.some((n) => n.name === name)) return `this deployment already has a node named '${name}'`;
+  return null;
 }
 
 function toDraft(doc: DeploymentModule): Draft {
@@ -45,6 +55,14 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
   });
   const [savedNote, setSavedNote] = useState<string | null>(null);
   const [focusNode, setFocusNode] = useState<string | null>(null);
+  const [adding, setAdding] = useState({ name: "", image: "" });
+  const [addErrors, setAddErrors] = useState<{ name?: string; image?: string }>({});
+  const [addedNote, setAddedNote] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<string | null>(null);
+  // the confirmation takes the focus when it appears, so the keyboard lands on it
+  useEffect(() => {
+    if (removing) document.getElementById(`${uid}-confirm-remove`)?.focus();
+  }, [removing, uid]);
   const dirty = JSON.stringify(draft) !== base;
 
   const clouds = useQuery({
@@ -82,9 +100,11 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
       setBase(JSON.stringify(d));
       setErrors({ fields: {}, general: [] });
       setSavedNote(`Saved as version ${saved.version}.`);
+      setAddedNote(null);
     },
     onError: (err) => {
       setSavedNote(null);
+      setAddedNote(null);
       setErrors(fieldErrors(err.message, [record.path, `${record.path}.yaml`]));
     },
   });
@@ -126,6 +146,52 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
 
   const setNode = (i: number, patch: Partial<NodeDraft>) =>
     setDraft({ ...draft, nodes: draft.nodes.map((n, k) => (k === i ? { ...n, ...patch } : n)) });
+  const folderOf = record.path.split("/").slice(0, -1).join("/");
+  const imageChoices = modules
+    .filter((m) => m.doc.kind === "image")
+    .map((m) => (folderOf && m.path.startsWith(`${folderOf}/`) ? m.path.slice(folderOf.length + 1) : `/${m.path}`))
+    .sort((a, b) => Number(a.startsWith("/")) - Number(b.startsWith("/")) || a.localeCompare(b));
+
+  const addNode = () => {
+    const name = adding.name.trim();
+    const image = adding.image.trim();
+    const problems: { name?: string; image?: string } = {};
+    const nameProblem = nodeNameProblem(name, draft);
+    if (nameProblem) problems.name = nameProblem;
+    if (image === "") problems.image = "give the image, e.g. client (in this folder) or /examples/…/client";
+    setAddErrors(problems);
+    if (problems.name || problems.image) {
+      setAddedNote(null);
+      return;
+    }
+    setDraft({ ...draft, nodes: [...draft.nodes, { name, image, multiplicity: "1", cloud: "", mappings: {} }] });
+    setAdding({ name: "", image: "" });
+    setAddedNote(`Added ${name}. Map its inputs in its card, then Save.`);
+    setSavedNote(null);
+  };
+
+  const removeNode = (name: string) => {
+    setDraft({ ...draft, nodes: draft.nodes.filter((n) => n.name !== name) });
+    setErrors({
+      ...errors,
+      fields: Object.fromEntries(Object.entries(errors.fields).filter(([f]) => !f.startsWith(`nodes.${name}.`))),
+    });
+    setRemoving(null);
+    setAddedNote(null);
+    if (focusNode === name) setFocusNode(null);
+    // the focus would be lost with the card: the next natural place is the add-node form
+    requestAnimationFrame(() => document.getElementById(`${uid}-add-name`)?.focus());
+  };
+  const readersOf = (name: string) =>
+    draft.nodes.flatMap((n) =>
+      Object.entries(n.mappings)
+        .filter(([, v]) => {
+          const m = parseMapping(v.trim());
+          return m?.kind === "output" && m.node === name;
+        })
+        .map(([input]) => `${n.name}.${input}`),
+    );
+
   const fieldId = (f: string) => `${uid}-${f.replace(/[^\w-]/g, "_")}`;
   const err = (f: string) =>
     errors.fields[f] ? (
@@ -208,9 +274,52 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
                 onFocus={() => setFocusNode(n.name)}
                 onBlur={() => setFocusNode(null)}
               >
-                <legend>
+                <legend className="node-legend">
                   <span className="node-name">{n.name}</span>
                 </legend>
+                <div className="node-actions">
+                  {removing === n.name ? (
+                    <div className="inline-confirm">
+                      <span className="small">
+                        Remove <strong>{n.name}</strong>?
+                        {readersOf(n.name).length > 0 && (
+                          <span className="muted">
+                            {" "}
+                            {readersOf(n.name).join(", ")} still read from it; Save will point them out.
+                          </span>
+                        )}
+                      </span>
+                      <button
+                        type="button"
+                        id={`${uid}-confirm-remove`}
+                        className="button danger solid small-button"
+                        onClick={() => removeNode(n.name)}
+                      >
+                        Remove
+                      </button>
+                      <button
+                        type="button"
+                        className="button small-button"
+                        onClick={() => {
+                          setRemoving(null);
+                          requestAnimationFrame(() => document.getElementById(`${uid}-remove-${n.name}`)?.focus());
+                        }}
+                      >
+                        Keep
+                      </button>
+                    </div>
+                  ) : (
+                    <button
+                      type="button"
+                      id={`${uid}-remove-${n.name}`}
+                      className="button subtle small-button"
+                      aria-label={`Remove node ${n.name}`}
+                      onClick={() => setRemoving(n.name)}
+                    >
+                      Remove node
+                    </button>
+                  )}
+                </div>
                 <div className="row">
                   <label className="field grow">
                     <span>Image</span>
@@ -274,6 +383,89 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
             );
           })}
         </div>
+        {draft.nodes.length === 0 && (
+          <p className="muted">This deployment has no nodes yet. Add one below: a name and the image it runs.</p>
+        )}
+        <datalist id={`${uid}-images`}>
+          {imageChoices.map((c) => (
+            <option key={c} value={c} />
+          ))}
+        </datalist>
+        <form
+          className="add-node"
+          aria-labelledby={`${uid}-add`}
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            addNode();
+          }}
+        >
+          <h3 id={`${uid}-add`}>Add node</h3>
+          <div className="row">
+            <label className="field small-field">
+              <span>Node name</span>
+              <input
+                id={`${uid}-add-name`}
+                className="mono"
+                value={adding.name}
+                placeholder="e.g. probe"
+                autoComplete="off"
+                spellCheck={false}
+                onChange={(e) => {
+                  setAdding({ ...adding, name: e.target.value });
+                  setAddedNote(null);
+                  if (addErrors.name) setAddErrors({ ...addErrors, name: undefined });
+                }}
+                aria-invalid={addErrors.name ? true : undefined}
+                aria-describedby={addErrors.name ? `${uid}-add-name-err` : undefined}
+              />
+              {addErrors.name && (
+                <span className="field-error" id={`${uid}-add-name-err`} data-field="add.name">
+                  {addErrors.name}
+                </span>
+              )}
+            </label>
+            <label className="field grow">
+              <span>Image</span>
+              <input
+                className="mono"
+                list={`${uid}-images`}
+                value={adding.image}
+                placeholder="client, or /examples/tutorials/service-testing/client"
+                autoComplete="off"
+                spellCheck={false}
+                onChange={(e) => {
+                  setAdding({ ...adding, image: e.target.value });
+                  if (addErrors.image) setAddErrors({ ...addErrors, image: undefined });
+                }}
+                aria-invalid={addErrors.image ? true : undefined}
+                aria-describedby={addErrors.image ? `${uid}-add-image-err` : undefined}
+              />
+              <span className="hint">
+                {adding.image.trim() === ""
+                  ? "Relative to this deployment's folder, or absolute with a leading /."
+                  : lookupImage(resolveImageRef(record.path, adding.image.trim()))
+                    ? resolveImageRef(record.path, adding.image.trim())
+                    : `no image at ${resolveImageRef(record.path, adding.image.trim())}`}
+              </span>
+              {addErrors.image && (
+                <span className="field-error" id={`${uid}-add-image-err`} data-field="add.image">
+                  {addErrors.image}
+                </span>
+              )}
+            </label>
+            <div className="add-node-submit">
+              <button type="submit" className="button">
+                + Add node
+              </button>
+            </div>
+          </div>
+          {addedNote && (
+            <p className="form-ok" role="status">
+              {addedNote}
+            </p>
+          )}
+        </form>
       </section>
     </>
   );
