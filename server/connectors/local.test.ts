@@ -171,7 +171,11 @@ describe("local connector", () => {
       const child = await eventually(() => read("child.pid"), "its child");
       const daemon = await eventually(() => read("daemon.pid"), "its daemon");
       expect(await pgidOf(script)).not.toBe(pidOf(started.instanceId));
-      expect(await pgidOf(daemon)).not.toBe(script);
+      // setsid runs a moment after its pid is written: wait for the daemon's own session rather than race it
+      await eventually(
+        async () => ((await pgidOf(daemon)) !== script ? true : undefined),
+        "the daemon in a session of its own",
+      );
       for (const pid of [pidOf(started.instanceId), script, child, daemon]) expect(alive(pid)).toBe(true);
 
       await connector.stop({ runId: "run-7", instance: "client.2", ...started }, { keep: false });
