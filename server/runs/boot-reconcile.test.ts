@@ -1,19 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import type { InstanceLaunch } from "../connectors/types.js";
-import { AgentPeer, PeerCloud, runReaches as reaches, startTestServer, type TestServer } from "../testing/harness.js";
+import { type AgentPeer, PeerCloud, runReaches as reaches, type TestServer } from "../testing/harness.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 const TUTORIAL = "examples/tutorials/service-testing/system";
 const STATES = ["Provisioning", "Executing", "SendingReports", "Ready"] as const;
-let server: TestServer | null = null;
-let peers: AgentPeer[] = [];
-
-afterEach(async () => {
-  for (const p of peers) p.close();
-  peers = [];
-  await server?.close();
-  server = null;
-});
+const t = serverPerTest();
 
 /** A peer cloud whose start or stop of some machines never returns: the server goes down meanwhile. */
 class StuckCloud extends PeerCloud {
@@ -35,10 +28,7 @@ class StuckCloud extends PeerCloud {
   }
 }
 
-async function boot(cloud: PeerCloud, dataDir?: string) {
-  server = await startTestServer({ connectors: new Map([["peer", cloud]]), dataDir });
-  return server;
-}
+const boot = (cloud: PeerCloud, dataDir?: string) => t.boot(cloud, dataDir);
 
 async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Promise<RunDetail> {
   const res = await s.api<RunDetail>("POST", "/api/runs", {
@@ -51,10 +41,8 @@ async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Pr
   return res.body;
 }
 
-function peer(s: TestServer, launch: InstanceLaunch): AgentPeer {
-  const p = new AgentPeer(s.url, launch.token);
-  peers.push(p);
-  return p;
+function peer(_s: TestServer, launch: InstanceLaunch): AgentPeer {
+  return t.peer(launch.token);
 }
 
 async function drive(list: AgentPeer[]): Promise<void> {
@@ -83,10 +71,7 @@ async function eventually(s: TestServer, runId: string, pred: () => boolean): Pr
 }
 
 async function restart(s: TestServer, cloud: PeerCloud): Promise<TestServer> {
-  for (const p of peers) p.close();
-  peers = [];
-  await s.close();
-  server = null;
+  await t.stop();
   return boot(cloud, s.dataDir);
 }
 

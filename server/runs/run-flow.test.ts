@@ -1,21 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent, RuntimeParam } from "../../protocol/run.js";
-import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { PeerCloud, type TestServer } from "../testing/harness.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 const TUTORIAL = "examples/tutorials/service-testing/system";
-let server: TestServer | null = null;
-let peers: AgentPeer[] = [];
-
-afterEach(async () => {
-  for (const p of peers) p.close();
-  peers = [];
-  await server?.close();
-  server = null;
-});
+const t = serverPerTest();
 
 async function boot(cloud = new PeerCloud(), dataDir?: string) {
-  server = await startTestServer({ connectors: new Map([["peer", cloud]]), dataDir });
-  return { s: server, cloud };
+  return { s: await t.boot(cloud, dataDir), cloud };
 }
 
 async function createTutorialRun(s: TestServer, extra: Record<string, unknown> = {}) {
@@ -29,11 +21,8 @@ async function createTutorialRun(s: TestServer, extra: Record<string, unknown> =
   return res.body;
 }
 
-async function connectPeer(s: TestServer, cloud: PeerCloud, instance: string) {
-  const launch = await cloud.launched(instance);
-  const peer = new AgentPeer(s.url, launch.token);
-  peers.push(peer);
-  return peer;
+async function connectPeer(_s: TestServer, cloud: PeerCloud, instance: string) {
+  return t.peer((await cloud.launched(instance)).token);
 }
 
 async function events(s: TestServer, runId: string): Promise<RunEvent[]> {
@@ -217,18 +206,14 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     await Promise.all([apache.completeWhen("Provisioning"), client.completeWhen("Provisioning")]);
     await client.until((st) => st.state === "Executing");
     const lastSeqBefore = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.lastSeq;
-    for (const p of peers) p.close();
-    peers = [];
-    await s.close();
-    server = null;
+    await t.stop();
 
     const { s: s2 } = await boot(cloud, dataDir);
     const detail = (await s2.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
     expect(detail.state).toBe("Executing");
     expect(detail.lastSeq).toBe(lastSeqBefore);
-    const apache2 = new AgentPeer(s2.url, apacheLaunch.token);
-    const client2 = new AgentPeer(s2.url, clientLaunch.token);
-    peers.push(apache2, client2);
+    const apache2 = t.peer(apacheLaunch.token);
+    const client2 = t.peer(clientLaunch.token);
     await client2.until((st) => st.state === "Executing");
     const waiting = client2.call("param:get", { key: "client.1:webserver.ready", timeout: 0 });
     await apache2.call("param:set", { key: "apache.1:ready", value: "true" });

@@ -1,23 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { AgentPeer, PeerCloud, runReaches as reaches, startTestServer, type TestServer } from "../testing/harness.js";
+import { type AgentPeer, PeerCloud, runReaches as reaches, type TestServer } from "../testing/harness.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 const TUTORIAL = "examples/tutorials/service-testing/system";
-let server: TestServer | null = null;
-let peers: AgentPeer[] = [];
+const t = serverPerTest();
 
-afterEach(async () => {
-  for (const p of peers) p.close();
-  peers = [];
-  await server?.close();
-  server = null;
-});
-
-async function boot(cloud = new PeerCloud(), dataDir?: string) {
-  server = await startTestServer({ connectors: new Map([["peer", cloud]]), dataDir });
-  return server;
-}
+const boot = (cloud = new PeerCloud(), dataDir?: string) => t.boot(cloud, dataDir);
 
 async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Promise<RunDetail> {
   const res = await s.api<RunDetail>("POST", "/api/runs", {
@@ -31,10 +21,8 @@ async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Pr
   return res.body;
 }
 
-async function connect(s: TestServer, cloud: PeerCloud, instance: string): Promise<AgentPeer> {
-  const peer = new AgentPeer(s.url, (await cloud.launched(instance)).token);
-  peers.push(peer);
-  return peer;
+async function connect(_s: TestServer, cloud: PeerCloud, instance: string): Promise<AgentPeer> {
+  return t.peer((await cloud.launched(instance)).token);
 }
 
 function storedDeadline(s: TestServer, runId: string): string | null {
@@ -111,8 +99,7 @@ describe("run deadlines", () => {
     await reaches(s, run.id, "Provisioning");
     // the timer of this server is armed for the original deadline (30 minutes on): it does not fire before close
     setStoredDeadline(s, run.id, new Date(Date.now() - 1000).toISOString());
-    await s.close();
-    server = null;
+    await t.stop();
 
     const cloud2 = new PeerCloud();
     const s2 = await boot(cloud2, dataDir);

@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Ack } from "../../protocol/ack.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { type AgentPeer, PeerCloud, type TestServer } from "../testing/harness.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 /** An agent token stops working when its run ends: already-open /agent sockets included, not only new ones. */
 
 const TUTORIAL = "examples/tutorials/service-testing/system";
-let server: TestServer | null = null;
-let peers: AgentPeer[] = [];
-
-afterEach(async () => {
-  for (const p of peers) p.close();
-  peers = [];
-  await server?.close();
-  server = null;
-});
+const t = serverPerTest();
 
 async function boot() {
   const cloud = new PeerCloud();
-  server = await startTestServer({ connectors: new Map([["peer", cloud]]) });
+  const server = await t.boot(cloud);
   const run = await server.api<RunDetail>("POST", "/api/runs", {
     module: TUTORIAL,
     clouds: { apache: "peer", client: "peer" },
@@ -26,8 +19,7 @@ async function boot() {
   });
   expect(run.status, JSON.stringify(run.body)).toBe(201);
   const connectPeer = async (instance: string) => {
-    const peer = new AgentPeer(server!.url, (await cloud.launched(instance)).token);
-    peers.push(peer);
+    const peer = t.peer((await cloud.launched(instance)).token);
     return { peer, hungUp: disconnected(peer) };
   };
   return { s: server, run: run.body, apache: await connectPeer("apache.1"), client: await connectPeer("client.1") };

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { PeerCloud, type TestServer } from "../testing/harness.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 /**
  * Requests re-sent after a reconnect (same request id, because their ack was lost) are answered as the first time
@@ -9,26 +10,15 @@ import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testi
 
 const SYSTEM = "examples/tutorials/service-testing/system";
 const APACHE = "examples/tutorials/service-testing/apache";
-let server: TestServer | null = null;
-let peers: AgentPeer[] = [];
-
-afterEach(async () => {
-  for (const p of peers) p.close();
-  peers = [];
-  await server?.close();
-  server = null;
-});
+const t = serverPerTest();
 
 async function boot() {
   const cloud = new PeerCloud();
-  server = await startTestServer({ connectors: new Map([["peer", cloud]]) });
-  return { s: server, cloud };
+  return { s: await t.boot(cloud), cloud };
 }
 
-async function connectPeer(s: TestServer, cloud: PeerCloud, instance: string) {
-  const peer = new AgentPeer(s.url, (await cloud.launched(instance)).token);
-  peers.push(peer);
-  return peer;
+async function connectPeer(_s: TestServer, cloud: PeerCloud, instance: string) {
+  return t.peer((await cloud.launched(instance)).token);
 }
 
 async function events(s: TestServer, runId: string): Promise<RunEvent[]> {

@@ -1,0 +1,39 @@
+import { afterEach } from "vitest";
+import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "./harness.js";
+
+/**
+ * One in-process server per test on a cloud named "peer", and the agent peers the test opens; all are closed
+ * after each test. Call once at the top of a test file.
+ */
+export function serverPerTest() {
+  let current: TestServer | null = null;
+  const peers: AgentPeer[] = [];
+  const closePeers = () => {
+    for (const p of peers.splice(0)) p.close();
+  };
+  afterEach(async () => {
+    closePeers();
+    await current?.close();
+    current = null;
+  });
+  return {
+    /** Starts the test's server; `dataDir` reopens a stopped one's data (a restart). */
+    async boot(cloud: PeerCloud = new PeerCloud(), dataDir?: string): Promise<TestServer> {
+      current = await startTestServer({ connectors: new Map([["peer", cloud]]), dataDir });
+      return current;
+    },
+    /** An agent peer closed with the test. */
+    peer(token: string): AgentPeer {
+      if (!current) throw new Error("boot the test's server first");
+      const p = new AgentPeer(current.url, token);
+      peers.push(p);
+      return p;
+    },
+    /** Closes the peers and the server, keeping its data for a following boot(cloud, s.dataDir). */
+    async stop(): Promise<void> {
+      closePeers();
+      await current?.close();
+      current = null;
+    },
+  };
+}
