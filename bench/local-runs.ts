@@ -5,13 +5,13 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHROMIUM, CHROMIUM_ARGS } from "../e2e/chromium.js";
 import type { RunDetail } from "../protocol/run.js";
 import { RunWatcher } from "../server/testing/watch.js";
 import { freePort, nowMs, procStatusMb, type RedisServer, Resp, type Stats, stats, timeProcess } from "./lib.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PASSWORD = "bench-admin-password";
-const CHROMIUM = "/usr/lib/chromium/chromium";
 
 export interface LocalBenchOptions {
   quick: boolean;
@@ -297,14 +297,7 @@ async function launchChromium() {
   const { chromium } = await import("@playwright/test");
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: CHROMIUM_ARGS,
   });
 }
 
