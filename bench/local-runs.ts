@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHROMIUM, CHROMIUM_ARGS } from "../e2e/chromium.js";
 import type { RunDetail } from "../protocol/run.js";
+import { callJson } from "../server/testing/json-api.js";
 import { RunWatcher } from "../server/testing/watch.js";
 import { freePort, nowMs, procStatusMb, type RedisServer, Resp, type Stats, stats, timeProcess } from "./lib.js";
 
@@ -68,22 +69,7 @@ export async function startChildServer(dataDir: string, ui: boolean, nodeArgs: s
     url,
     pid: proc.pid!,
     token,
-    async api<T>(method: string, p: string, body?: unknown) {
-      const r = await fetch(`${url}${p}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await r.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {}
-      return { status: r.status, body: parsed as T };
-    },
+    api: <T>(method: string, p: string, body?: unknown) => callJson<T>(url, method, p, body, token),
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();

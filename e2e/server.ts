@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { callJson } from "../server/testing/json-api";
 
 /** What the global setup hands to the specs: where the real server listens and who can sign in. */
 export interface E2eServer {
@@ -26,21 +27,6 @@ export async function apiClient(url: string, username: string, password: string)
   });
   if (!res.ok) throw new Error(`login as ${username} failed: ${res.status} ${await res.text()}`);
   const { token } = (await res.json()) as { token: string };
-  const call = async <T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const r = await fetch(`${url}${p}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {}
-    return { status: r.status, body: parsed as T };
-  };
+  const call = <T = unknown>(method: string, p: string, body?: unknown) => callJson<T>(url, method, p, body, token);
   return { token, call };
 }

@@ -5,12 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { debugCommands, type RunDetail } from "../../protocol/run.js";
-import { startServer } from "../app.js";
 import { addMember } from "../http/team-fixtures.js";
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../testing/harness.js";
+import { startTestServer, type TestServer } from "../testing/harness.js";
 import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -31,37 +29,7 @@ const watchers: RunWatcher[] = [];
 
 /** The test server listens on every interface so agents in the namespaces reach it through the bridge. */
 async function bootServer(): Promise<TestServer> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ssh-test-"));
-  const s = await startServer({
-    port: 0,
-    host: "0.0.0.0",
-    dataDir,
-    adminPassword: ADMIN_PASSWORD,
-    ui: false,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    killGraceSeconds: 2,
-  });
-  const api = async <T>(method: string, url: string, body?: unknown, token?: string | null) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (token !== null && (token ?? t.token)) headers.authorization = `Bearer ${token ?? t.token}`;
-    const res = await fetch(`${s.url}${url}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {}
-    return { status: res.status, body: parsed as T };
-  };
-  const t: TestServer = { ...s, dataDir, token: "", api };
-  t.token = (
-    await api<{ token: string }>("POST", "/api/auth/login", { username: "admin", password: ADMIN_PASSWORD }, null)
-  ).body.token;
-  return t;
+  return startTestServer({ host: "0.0.0.0", killGraceSeconds: 2 });
 }
 
 function host(i: number, maxInstances: number): SshHost {

@@ -2,9 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import type { InstanceLaunch } from "../connectors/types.js";
 import { type AgentPeer, PeerCloud, runReaches as reaches, type TestServer } from "../testing/harness.js";
-import { serverPerTest } from "../testing/per-test.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
-const TUTORIAL = "examples/tutorials/service-testing/system";
 const STATES = ["Provisioning", "Executing", "SendingReports", "Ready"] as const;
 const t = serverPerTest();
 
@@ -31,14 +30,7 @@ class StuckCloud extends PeerCloud {
 const boot = (cloud: PeerCloud, dataDir?: string) => t.boot(cloud, dataDir);
 
 async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Promise<RunDetail> {
-  const res = await s.api<RunDetail>("POST", "/api/runs", {
-    module: TUTORIAL,
-    clouds: { apache: "peer", client: "peer" },
-    keepRunning: "never",
-    ...extra,
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+  return tutorialRun(s, extra);
 }
 
 function peer(_s: TestServer, launch: InstanceLaunch): AgentPeer {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent, RuntimeParam } from "../../protocol/run.js";
 import { PeerCloud, type TestServer } from "../testing/harness.js";
-import { serverPerTest } from "../testing/per-test.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
-const TUTORIAL = "examples/tutorials/service-testing/system";
 const t = serverPerTest();
 
 async function boot(cloud = new PeerCloud(), dataDir?: string) {
@@ -11,14 +10,7 @@ async function boot(cloud = new PeerCloud(), dataDir?: string) {
 }
 
 async function createTutorialRun(s: TestServer, extra: Record<string, unknown> = {}) {
-  const res = await s.api<RunDetail>("POST", "/api/runs", {
-    module: TUTORIAL,
-    clouds: { apache: "peer", client: "peer" },
-    keepRunning: "never",
-    ...extra,
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+  return tutorialRun(s, extra);
 }
 
 async function connectPeer(_s: TestServer, cloud: PeerCloud, instance: string) {

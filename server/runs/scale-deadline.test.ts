@@ -2,23 +2,14 @@ import { describe, expect, it } from "vitest";
 import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { type AgentPeer, PeerCloud, runReaches as reaches, type TestServer } from "../testing/harness.js";
-import { serverPerTest } from "../testing/per-test.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
-const TUTORIAL = "examples/tutorials/service-testing/system";
 const t = serverPerTest();
 
 const boot = (cloud = new PeerCloud(), dataDir?: string) => t.boot(cloud, dataDir);
 
 async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Promise<RunDetail> {
-  const res = await s.api<RunDetail>("POST", "/api/runs", {
-    module: TUTORIAL,
-    clouds: { apache: "peer", client: "peer" },
-    keepRunning: "never",
-    timeoutMinutes: 30,
-    ...extra,
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
+  return tutorialRun(s, { timeoutMinutes: 30, ...extra });
 }
 
 async function connect(_s: TestServer, cloud: PeerCloud, instance: string): Promise<AgentPeer> {

@@ -2,27 +2,21 @@ import { describe, expect, it } from "vitest";
 import type { Ack } from "../../protocol/ack.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { type AgentPeer, PeerCloud, type TestServer } from "../testing/harness.js";
-import { serverPerTest } from "../testing/per-test.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 /** An agent token stops working when its run ends: already-open /agent sockets included, not only new ones. */
 
-const TUTORIAL = "examples/tutorials/service-testing/system";
 const t = serverPerTest();
 
 async function boot() {
   const cloud = new PeerCloud();
   const server = await t.boot(cloud);
-  const run = await server.api<RunDetail>("POST", "/api/runs", {
-    module: TUTORIAL,
-    clouds: { apache: "peer", client: "peer" },
-    keepRunning: "never",
-  });
-  expect(run.status, JSON.stringify(run.body)).toBe(201);
+  const run = await tutorialRun(server);
   const connectPeer = async (instance: string) => {
     const peer = t.peer((await cloud.launched(instance)).token);
     return { peer, hungUp: disconnected(peer) };
   };
-  return { s: server, run: run.body, apache: await connectPeer("apache.1"), client: await connectPeer("client.1") };
+  return { s: server, run, apache: await connectPeer("apache.1"), client: await connectPeer("client.1") };
 }
 
 /** The reason the server gave for hanging up this peer. */

@@ -1,14 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { PeerCloud, type TestServer } from "../testing/harness.js";
-import { serverPerTest } from "../testing/per-test.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 /**
  * Requests re-sent after a reconnect (same request id, because their ack was lost) are answered as the first time
  * without acting twice; waits are dropped when their command exits (param:cancel) or their connection goes.
  */
 
-const SYSTEM = "examples/tutorials/service-testing/system";
 const APACHE = "examples/tutorials/service-testing/apache";
 const t = serverPerTest();
 
@@ -28,17 +27,12 @@ async function events(s: TestServer, runId: string): Promise<RunEvent[]> {
 /** The tutorial, both peers connected and in Executing. */
 async function executingRun() {
   const { s, cloud } = await boot();
-  const res = await s.api<RunDetail>("POST", "/api/runs", {
-    module: SYSTEM,
-    clouds: { apache: "peer", client: "peer" },
-    keepRunning: "never",
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const run = await tutorialRun(s);
   const apache = await connectPeer(s, cloud, "apache.1");
   const client = await connectPeer(s, cloud, "client.1");
   await Promise.all([apache.completeWhen("Provisioning"), client.completeWhen("Provisioning")]);
   await Promise.all([apache.until((st) => st.state === "Executing"), client.until((st) => st.state === "Executing")]);
-  return { s, cloud, runId: res.body.id, apache, client, rt: s.app.runs.get(res.body.id) };
+  return { s, cloud, runId: run.id, apache, client, rt: s.app.runs.get(run.id) };
 }
 
 /** A scalable one-machine run driven to Ready, where scaling is allowed. */

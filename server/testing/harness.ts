@@ -9,6 +9,7 @@ import type { RunDetail } from "../../protocol/run.js";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import { type RunningServer, startServer } from "../app.js";
 import type { Connector, InstanceLaunch } from "../connectors/types.js";
+import { callJson } from "./json-api.js";
 
 export const ADMIN_PASSWORD = "test-admin-password";
 
@@ -50,12 +51,18 @@ export interface TestServer extends RunningServer {
 }
 
 export async function startTestServer(
-  opts: { dataDir?: string; connectors?: Map<string, Connector>; killGraceSeconds?: number } = {},
+  opts: {
+    dataDir?: string;
+    connectors?: Map<string, Connector>;
+    killGraceSeconds?: number;
+    /** loopback unless a test's agents reach the server from elsewhere (network namespaces) */
+    host?: string;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
   const server = await startServer({
     port: 0,
-    host: "127.0.0.1",
+    host: opts.host ?? "127.0.0.1",
     dataDir,
     adminPassword: ADMIN_PASSWORD,
     ui: false,
@@ -63,22 +70,9 @@ export async function startTestServer(
     connectors: opts.connectors,
     killGraceSeconds: opts.killGraceSeconds,
   });
-  const api = async <T>(method: string, url: string, body?: unknown, token?: string | null) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (token !== null && (token ?? t.token)) headers.authorization = `Bearer ${token ?? t.token}`;
-    const res = await fetch(`${server.url}${url}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {}
-    return { status: res.status, body: parsed as T };
-  };
+  // null: no token at all; undefined: the admin's
+  const api = <T>(method: string, url: string, body?: unknown, token?: string | null) =>
+    callJson<T>(server.url, method, url, body, token === null ? null : (token ?? t.token));
   const t: TestServer = { ...server, dataDir, token: "", api };
   const login = await api<{ token: string }>(
     "POST",

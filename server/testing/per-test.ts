@@ -1,4 +1,5 @@
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
+import type { RunDetail } from "../../protocol/run.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "./harness.js";
 
 /**
@@ -36,4 +37,16 @@ export function serverPerTest() {
       current = null;
     },
   };
+}
+
+/** The seed's tutorial with both nodes on the cloud "peer", keep-running never unless `extra` says otherwise. */
+export async function tutorialRun(s: TestServer, extra: Record<string, unknown> = {}): Promise<RunDetail> {
+  const res = await s.api<RunDetail>("POST", "/api/runs", {
+    module: "examples/tutorials/service-testing/system",
+    clouds: { apache: "peer", client: "peer" },
+    keepRunning: "never",
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
 }
