@@ -8,6 +8,7 @@ import { type FastAnswer, FastIpcServer } from "./fast-ipc-server.js";
 import { IpcRequest } from "./ipc-protocol.js";
 import { type IpcCaller, IpcServer } from "./ipc-server.js";
 import { LogSink } from "./log-sink.js";
+import { Machine } from "./machine.js";
 import { type RecipeContext, runExecuting, sendReports } from "./recipes.js";
 import { ScriptRunner } from "./script-runner.js";
 import { type AgentEvent, ServerLink } from "./server-link.js";
@@ -42,6 +43,7 @@ export class Agent {
   private readonly runner: ScriptRunner;
   private readonly ipc: IpcServer;
   private readonly fastIpc: FastIpcServer;
+  private machine: Machine | null = null;
 
   private constructor(
     private readonly cfg: AgentConfig,
@@ -79,8 +81,15 @@ export class Agent {
   }
 
   static async start(cfg: AgentConfig): Promise<Agent> {
+    // files a recipe finds in its workspace are as on any machine (the server's umask keeps its data private)
+    if (cfg.sandbox) process.umask(0o022);
     const ws = await prepareWorkspace(cfg);
     const agent = new Agent(cfg, ws);
+    if (cfg.sandbox) {
+      const machine = await Machine.start(cfg.sandbox, ws.root, (why) => agent.machineGone(why));
+      agent.machine = machine;
+      agent.runner.wrap = (argv) => machine.wrap(argv);
+    }
     await agent.ipc.listen();
     // without loopback (a bare network namespace) the wrappers still work, through Node and the unix socket
     await agent.fastIpc
@@ -234,10 +243,18 @@ export class Agent {
     if (count) this.log.agent(`Abort: SIGTERM sent to ${count} running recipe process group(s)`);
   }
 
+  /** The machine's first process ended (a recipe killed it): nothing can run any more on this instance. */
+  private machineGone(why: string): void {
+    if (this.stopping) return;
+    this.log.agent(`The machine of ${this.cfg.instance} stopped: ${why}`);
+    void this.context().abortRun(`The machine of '${this.cfg.instance}' stopped: ${why}`);
+  }
+
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.runner.killAll();
+    this.machine?.stop();
     await this.ipc.close().catch(() => undefined);
     await this.fastIpc.close().catch(() => undefined);
     this.log.flushAll();

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { describeZodError } from "../protocol/errors.js";
 import { InstanceName } from "../protocol/run.js";
+import { SANDBOX_ENV, SandboxSpec } from "../protocol/sandbox.js";
 
 /** The launch contract: what a connector puts in the agent's environment. */
 const LaunchEnv = z.object({
@@ -16,6 +17,20 @@ const LaunchEnv = z.object({
   SLIPSTREAM_SS_CLIENT: z.string().optional(),
   /** seconds an ss-* command waits for a lost server connection to come back before failing with exit 4 */
   SLIPSTREAM_SERVER_WAIT: z.coerce.number().min(1).default(600),
+  /** set by the local cloud: recipes run in a machine of their own (machine.ts), described by this JSON */
+  [SANDBOX_ENV]: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(SandboxSpec.optional()),
 });
 
 export interface AgentConfig {
@@ -30,6 +45,7 @@ export interface AgentConfig {
   killGraceMs: number;
   ssClient: string | undefined;
   serverWaitMs: number;
+  sandbox: SandboxSpec | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -49,5 +65,6 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     killGraceMs: e.SLIPSTREAM_KILL_GRACE * 1000,
     ssClient: e.SLIPSTREAM_SS_CLIENT,
     serverWaitMs: e.SLIPSTREAM_SERVER_WAIT * 1000,
+    sandbox: e[SANDBOX_ENV],
   };
 }

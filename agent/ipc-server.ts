@@ -54,10 +54,17 @@ export class IpcServer {
     await rm(this.socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.socketPath, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
+      // created private: the socket file is bound inside listen(), under this umask, so no other user can
+      // connect in the moment before the chmod below
+      const umask = process.umask(0o177);
+      try {
+        this.server.listen(this.socketPath, () => {
+          this.server.off("error", reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
     await chmod(this.socketPath, 0o600);
     this.inode = (await stat(this.socketPath)).ino;

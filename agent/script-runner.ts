@@ -36,6 +36,8 @@ export function scriptFileText(script: string): string {
  */
 export class ScriptRunner {
   private readonly running = new Set<Running>();
+  /** set when recipes run in a machine of their own (machine.ts): turns an argv into one that runs inside it */
+  wrap: ((argv: readonly string[]) => string[]) | null = null;
 
   constructor(
     private readonly targetsDir: string,
@@ -68,7 +70,8 @@ export class ScriptRunner {
     }
     return new Promise((resolve) => {
       let tail = "";
-      const child = spawn(argv[0], argv.slice(1), {
+      const full = this.wrap ? this.wrap(argv) : argv;
+      const child = spawn(full[0], full.slice(1), {
         cwd: this.cwd,
         env: { ...this.baseEnv(), ...opts.env },
         detached: true,

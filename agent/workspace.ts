@@ -114,6 +114,7 @@ export function scriptEnv(cfg: AgentConfig, ws: Workspace): NodeJS.ProcessEnv {
     "SLIPSTREAM_SS_CLIENT",
     "SLIPSTREAM_KILL_GRACE",
     "SLIPSTREAM_SERVER_WAIT",
+    "SLIPSTREAM_SANDBOX",
   ]) {
     delete env[k];
   }

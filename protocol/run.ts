@@ -94,6 +94,8 @@ export const InstanceSummary = z.object({
   completed: z.boolean(),
   /** where the instance's files are on its machine (scripts, slipstream.setenv); null until started */
   workspace: z.string().nullable(),
+  /** the command a person on the server's machine types to enter the instance's machine (local cloud) */
+  login: z.string().nullable().default(null),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 
@@ -144,13 +146,18 @@ export const ReportInfo = z.object({
 export type ReportInfo = z.infer<typeof ReportInfo>;
 
 /**
- * How a person logs in to an instance to debug it, from its `url.ssh` (`ssh://user@host[:port]`) and workspace:
- * the seed's "Debugging Deployments" steps as commands. Null when the instance has no ssh address.
+ * How a person logs in to an instance to debug it, from its `url.ssh` (`ssh://user@host[:port]`), or the login
+ * command its cloud gave (the local cloud's: enter its sandbox on the server's machine), and its workspace: the
+ * seed's "Debugging Deployments" steps as commands. Null when the instance has neither.
  */
-export function debugCommands(urlSsh: string | null | undefined, workspace: string | null): string[] | null {
+export function debugCommands(
+  urlSsh: string | null | undefined,
+  workspace: string | null,
+  loginCommand?: string | null,
+): string[] | null {
   const m = urlSsh ? /^ssh:\/\/([^@/\s]+)@([^:/\s]+)(?::(\d+))?$/.exec(urlSsh) : null;
-  if (!m) return null;
-  const login = `ssh ${m[3] && m[3] !== "22" ? `-p ${m[3]} ` : ""}${m[1]}@${m[2]}`;
+  if (!m && !loginCommand) return null;
+  const login = m ? `ssh ${m[3] && m[3] !== "22" ? `-p ${m[3]} ` : ""}${m[1]}@${m[2]}` : (loginCommand as string);
   const ws = workspace ? workspace.replace(/^\/home\/[^/]+|^\/root/, "~") : null;
   return ws ? [login, `cd ${ws} && . ./slipstream.setenv`, "ss-abort --cancel", "./targets/execute"] : [login];
 }

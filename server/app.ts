@@ -10,7 +10,8 @@ import { AuthService } from "./auth/service.js";
 import { hashToken } from "./auth/tokens.js";
 import { Bus } from "./bus.js";
 import { loadSshConnectors } from "./clouds/service.js";
-import { createLocalConnector } from "./connectors/local.js";
+import { createLocalConnector, type LocalConnectorOptions } from "./connectors/local.js";
+import type { Isolation } from "./connectors/sandbox/isolation.js";
 import type { Connector } from "./connectors/types.js";
 import type { AppContext } from "./context.js";
 import { openDatabase } from "./db/open.js";
@@ -46,12 +47,16 @@ export interface ServerOptions {
   killGraceSeconds?: number;
   /** extra connectors (tests, ssh) by cloud name */
   connectors?: Map<string, Connector>;
+  /** options of the local cloud (tests: no sandbox, another bubblewrap, limits) */
+  local?: Partial<Pick<LocalConnectorOptions, "sandbox" | "bwrap" | "limits">>;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   app: AppContext;
+  /** what the local cloud can do on this machine (npm start prints its summary) */
+  isolation: Isolation;
   /** stops listening; `stopInstances` also stops every machine of unfinished runs (tests) */
   close(opts?: { stopInstances?: boolean }): Promise<void>;
 }
@@ -104,6 +109,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = path.resolve(opts.dataDir);
   await ensurePortFree(opts.port, opts.host);
   await ensureWritable(dataDir);
+  // the server's files are its own: other users of the machine (and local instances) must not read them
+  await fs.chmod(dataDir, 0o700);
   const db = openDatabase(path.join(dataDir, "slipstream.db"));
   const bus = new Bus();
   const auth = new AuthService(db);
@@ -126,13 +133,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (seeded) log.info({ modules: seeded }, "seeded the example modules");
 
   const bundle = await buildAgentBundle(path.join(dataDir, "agent"));
-  const connectors = new Map<string, Connector>([
-    [
-      "local",
-      createLocalConnector({ dataDir, bundleDir: path.dirname(bundle.agent), killGraceSeconds: opts.killGraceSeconds }),
-    ],
-    ...(opts.connectors ?? new Map()),
-  ]);
+  const local = createLocalConnector({
+    dataDir,
+    bundleDir: path.dirname(bundle.agent),
+    killGraceSeconds: opts.killGraceSeconds,
+    hide: [ROOT],
+    ...opts.local,
+  });
+  const isolation = await local.isolation();
+  log.info({ sandboxed: isolation.sandboxed }, isolation.summary);
+  const connectors = new Map<string, Connector>([["local", local], ...(opts.connectors ?? new Map())]);
 
   let url = "";
   const httpServer = http.createServer();
@@ -153,6 +163,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir,
     secrets,
     effects: undefined as never,
+    cloudRefusal: (user, cloud) =>
+      // an unsandboxed local instance runs recipes as the server's own user: only admins may do that
+      cloud === "local" && !isolation.sandboxed && user.role !== "admin"
+        ? `the local cloud is open to admins only on this server: its machines are not sandboxed (${isolation.unavailable})`
+        : null,
     agentByToken: (token) => {
       if (!token) return null;
       const row = db.$client.prepare("select run_id, name from instances where token_hash = ?").get(hashToken(token)) as
@@ -225,6 +240,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url,
     port,
     app,
+    isolation,
     async close(closeOpts) {
       deadlines.stop();
       if (closeOpts?.stopInstances) {

@@ -28,6 +28,8 @@ export interface AppContext {
   /** credentials at rest, and redaction of every secret opened */
   secrets: Secrets;
   dataDir: string;
+  /** why this user may not start machines on this cloud (said to them as is), or null when they may */
+  cloudRefusal: (user: { role: "admin" | "member" }, cloud: string) => string | null;
   /** resolves an agent token to its run and instance; null when unknown or the run has ended */
   agentByToken: (token: string | undefined) => { rt: RunRuntime; instance: string } | null;
 }

@@ -3,6 +3,8 @@ import { describeZodError } from "../protocol/errors.js";
 import { startServer } from "./app.js";
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
+// files the server creates (database, reports, keys, workspaces' directories) are its own
+process.umask(0o077);
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -33,6 +35,7 @@ try {
     logLevel: env.LOG_LEVEL,
   });
   console.log(`SlipStream is serving on ${server.url} (data in ${server.app.dataDir})`);
+  console.log(server.isolation.summary);
   const stop = () => {
     server.close().finally(() => process.exit(0));
   };

@@ -20,6 +20,8 @@ interface RunOptions {
     inputs: { name: string; description: string; mappedFrom: string | null; value: string | null }[];
   }[];
   clouds: string[];
+  /** clouds this user may not start machines on, and why */
+  unavailable?: Record<string, string>;
   defaults: { keepRunning: KeepRunning; timeoutMinutes: number };
 }
 
@@ -197,11 +199,16 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
                       onChange={(e) => setForm({ ...form, clouds: { ...form.clouds, [n.name]: e.target.value } })}
                     >
                       {[...new Set([...options.data!.clouds, n.cloud])].map((c) => (
-                        <option key={c} value={c}>
-                          {c}
+                        <option key={c} value={c} disabled={!!options.data!.unavailable?.[c]}>
+                          {options.data!.unavailable?.[c] ? `${c} (not available to you)` : c}
                         </option>
                       ))}
                     </select>
+                    {options.data!.unavailable?.[form.clouds[n.name]] && !errors.fields[`clouds.${n.name}`] && (
+                      <span className="field-error" role="note" data-testid={`cloud-unavailable-${n.name}`}>
+                        {options.data!.unavailable[form.clouds[n.name]]}
+                      </span>
+                    )}
                     {err(`clouds.${n.name}`)}
                   </label>
                 </div>

@@ -782,7 +782,7 @@ function RunPage({ id }: { id: string }) {
           )}
           {!TERMINAL.includes(run.state) &&
             run.instances.map((i) => {
-              const cmds = debugCommands(paramMap.get(`${i.name}:url.ssh`)?.value, i.workspace);
+              const cmds = debugCommands(paramMap.get(`${i.name}:url.ssh`)?.value, i.workspace, i.login);
               if (!cmds || paramMap.get(`${i.name}:abort`)?.value == null) return null;
               return (
                 <div key={i.name} className="debug-login" data-testid={`debug-${i.name}`}>

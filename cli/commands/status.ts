@@ -22,7 +22,7 @@ function instanceLines(run: RunDetail, params: Map<string, string | null>): stri
       lines.push(parts.join(" ").trimEnd());
       // an aborted run kept up: show how to log in to the failed machine and debug, as in the seed
       const failed = params.get(`${i.name}:abort`) != null;
-      const debug = run.abort !== null && !ended ? debugCommands(ssh, i.workspace) : null;
+      const debug = run.abort !== null && !ended ? debugCommands(ssh, i.workspace, i.login) : null;
       if (debug && (failed || !run.instances.some((x) => params.get(`${x.name}:abort`) != null))) {
         lines.push(`      to debug ${i.name}:  ${debug.join("  →  ")}`);
       }

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentClientToServer, AgentServerToClient } from "../../protocol/agent-socket.js";
 import { buildAgentBundle } from "../../scripts/build-agent.js";
 import { createLocalConnector } from "./local.js";
+import { processesWithEnv } from "./process-tree.js";
 import type { Connector, InstanceLaunch, StopTarget } from "./types.js";
 
 let root: string;
@@ -67,37 +68,70 @@ async function eventually<T>(check: () => Promise<T | undefined>, what: string, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe("local connector", () => {
+const TAG = "SLIPSTREAM_LOCAL_INSTANCE";
+/** Host pids of an instance's processes whose command line is `argv` (recipes' pids inside a machine are its own). */
+async function hostPids(hostDir: string, argv: string[]): Promise<number[]> {
+  const pids = (await processesWithEnv(`${TAG}=${hostDir}`)) ?? [];
+  const out: number[] = [];
+  for (const pid of pids) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd === `${argv.join("\0")}\0`) out.push(pid);
+  }
+  return out;
+}
+
+// the same behaviour with and without a sandbox (this machine can sandbox; `sandbox: false` is an admin's choice)
+describe.each([
+  { mode: "sandboxed", sandbox: true },
+  { mode: "not sandboxed", sandbox: false },
+])("local connector, $mode", ({ mode, sandbox }) => {
+  const make = (dataDir: string, killGraceSeconds?: number) =>
+    createLocalConnector({ dataDir, bundleDir, killGraceSeconds, sandbox });
+  /** where the agent's output and the workspace are on this machine */
+  const where = (dataDir: string, instance: string) => {
+    const hostDir = path.join(dataDir, "instances/run-7", instance);
+    return { hostDir, ws: sandbox ? path.join(hostDir, "machine") : hostDir };
+  };
+
+  it("says whether it sandboxes", async () => {
+    const iso = await make(path.join(root, `data-iso-${sandbox}`)).isolation();
+    expect(iso.sandboxed).toBe(sandbox);
+    expect(iso.summary).toMatch(sandbox ? /^local cloud: sandboxed/ : /NOT sandboxed.*admins only/);
+  });
+
   it("starts the agent in its own process group and stops it, removing the workspace", async () => {
-    const connector = createLocalConnector({ dataDir: path.join(root, "data"), bundleDir });
+    const dataDir = path.join(root, `data-${mode}`);
+    const connector = make(dataDir);
     const started = await startTracked(connector, launch("apache.1"));
+    const { hostDir, ws } = where(dataDir, "apache.1");
     expect(started.hostname).toBe("127.0.0.1");
-    expect(started.workspace).toBe(path.join(root, "data/instances/run-7/apache.1"));
+    expect(started.workspace).toBe(sandbox ? "/slipstream" : hostDir);
+    expect(started.login).toBe(sandbox ? path.join(hostDir, "enter") : undefined);
     expect(started.instanceId).toMatch(/^local-\d+$/);
     const pid = pidOf(started.instanceId);
     expect(await pgidOf(pid)).toBe(pid);
     // the agent prepares its workspace even though the server is unreachable
     await eventually(
-      async () =>
-        (await readFile(path.join(started.workspace, "agent.out"), "utf8")).includes("Agent of apache.1") || undefined,
+      async () => (await readFile(path.join(hostDir, "agent.out"), "utf8")).includes("Agent of apache.1") || undefined,
       "the agent's start line",
     );
-    expect(existsSync(path.join(started.workspace, "slipstream.setenv"))).toBe(true);
+    expect(existsSync(path.join(ws, "slipstream.setenv"))).toBe(true);
 
     await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
     expect(alive(pid)).toBe(false);
-    expect(existsSync(started.workspace)).toBe(false);
+    expect(existsSync(hostDir)).toBe(false);
     // stopping again (already dead) is fine
     await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
   });
 
   it("started again in the same workspace (a restart while starting), the first agent is gone before the second runs", async () => {
-    const connector = createLocalConnector({ dataDir: path.join(root, "data-again"), bundleDir });
+    const dataDir = path.join(root, `data-again-${mode}`);
+    const connector = make(dataDir);
+    const { hostDir } = where(dataDir, "client.7");
     const first = await startTracked(connector, launch("client.7"));
     const firstPid = pidOf(first.instanceId);
     await eventually(
-      async () =>
-        (await readFile(path.join(first.workspace, "agent.out"), "utf8")).includes("Agent of client.7") || undefined,
+      async () => (await readFile(path.join(hostDir, "agent.out"), "utf8")).includes("Agent of client.7") || undefined,
       "the first agent's start line",
     );
     const second = await startTracked(connector, launch("client.7"));
@@ -112,16 +146,19 @@ describe("local connector", () => {
   });
 
   it("keeps the workspace with keep, and stops from instanceId/workspace alone (after a server restart)", async () => {
-    const dataDir = path.join(root, "data-keep");
-    const started = await startTracked(createLocalConnector({ dataDir, bundleDir }), launch("client.1"));
+    const dataDir = path.join(root, `data-keep-${mode}`);
+    const { hostDir, ws } = where(dataDir, "client.1");
+    const started = await startTracked(make(dataDir), launch("client.1"));
     const pid = pidOf(started.instanceId);
-    const afterRestart = createLocalConnector({ dataDir, bundleDir });
+    await eventually(async () => existsSync(path.join(ws, "slipstream.setenv")) || undefined, "the workspace");
+    const afterRestart = make(dataDir);
     await afterRestart.stop(
       { runId: "run-7", instance: "client.1", instanceId: started.instanceId, workspace: started.workspace },
       { keep: true },
     );
     expect(alive(pid)).toBe(false);
-    expect(existsSync(path.join(started.workspace, "agent.out"))).toBe(true);
+    expect(existsSync(path.join(hostDir, "agent.out"))).toBe(true);
+    expect(existsSync(path.join(ws, "slipstream.setenv"))).toBe(true);
   });
 
   it("kills the whole tree: the recipe's children and a daemon in another session", async () => {
@@ -150,9 +187,8 @@ describe("local connector", () => {
           targets: {
             execute: [
               "#!/bin/sh",
-              "sleep 1000 &",
-              'echo $! > "$TMPDIR/child.pid"',
-              '(setsid sleep 1000 & echo $! > "$TMPDIR/daemon.pid")',
+              "sleep 1001 &",
+              '(setsid sleep 1002 & echo $! > "$TMPDIR/daemon.pid")',
               'echo $$ > "$TMPDIR/script.pid"',
               "sleep 1000",
             ].join("\n"),
@@ -163,17 +199,33 @@ describe("local connector", () => {
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
-      const connector = createLocalConnector({ dataDir: path.join(root, "data-tree"), bundleDir, killGraceSeconds: 1 });
+      const dataDir = path.join(root, `data-tree-${mode}`);
+      const { hostDir, ws } = where(dataDir, "client.2");
+      const connector = make(dataDir, 1);
       const started = await startTracked(connector, launch("client.2", url));
-      const tmp = path.join(started.workspace, "tmp");
-      const read = (f: string) => readFile(path.join(tmp, f), "utf8").then((s) => Number(s) || undefined);
-      const script = await eventually(() => read("script.pid"), "the execute script");
-      const child = await eventually(() => read("child.pid"), "its child");
-      const daemon = await eventually(() => read("daemon.pid"), "its daemon");
+      await eventually(
+        () => readFile(path.join(ws, "tmp/script.pid"), "utf8").then((s) => s || undefined),
+        "the script",
+      );
+      const [script] = await eventually(
+        async () =>
+          (await hostPids(hostDir, ["sleep", "1000"]))[0] ? hostPids(hostDir, ["sleep", "1000"]) : undefined,
+        "the script's sleep",
+      );
+      const [child] = await eventually(
+        async () =>
+          (await hostPids(hostDir, ["sleep", "1001"]))[0] ? hostPids(hostDir, ["sleep", "1001"]) : undefined,
+        "its child",
+      );
+      const [daemon] = await eventually(
+        async () =>
+          (await hostPids(hostDir, ["sleep", "1002"]))[0] ? hostPids(hostDir, ["sleep", "1002"]) : undefined,
+        "its daemon",
+      );
       expect(await pgidOf(script)).not.toBe(pidOf(started.instanceId));
       // setsid runs a moment after its pid is written: wait for the daemon's own session rather than race it
       await eventually(
-        async () => ((await pgidOf(daemon)) !== script ? true : undefined),
+        async () => ((await pgidOf(daemon)) !== (await pgidOf(script)) ? true : undefined),
         "the daemon in a session of its own",
       );
       for (const pid of [pidOf(started.instanceId), script, child, daemon]) expect(alive(pid)).toBe(true);
@@ -184,7 +236,7 @@ describe("local connector", () => {
         "every process gone",
         3000,
       );
-      expect(existsSync(started.workspace)).toBe(false);
+      expect(existsSync(hostDir)).toBe(false);
     } finally {
       await new Promise((resolve) => io.close(resolve));
     }

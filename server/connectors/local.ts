@@ -1,8 +1,23 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
-import { mkdir, rm, rmdir } from "node:fs/promises";
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
+import { chmod, chown, mkdir, rm, rmdir, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import {
+  bwrapMountArgs,
+  MACHINE_PID_FILE,
+  SANDBOX_AGENT_DIR,
+  SANDBOX_ENV,
+  SANDBOX_RUN_DIR,
+  SANDBOX_WORKSPACE,
+  type SandboxMount,
+  type SandboxSpec,
+  sandboxHostname,
+} from "../../protocol/sandbox.js";
 import { processesWithEnv, signal, waitGone } from "./process-tree.js";
+import type { InstanceLimits } from "./sandbox/cgroups.js";
+import { DEFAULT_LIMITS, detectIsolation, type Isolation } from "./sandbox/isolation.js";
+import { systemMounts } from "./sandbox/view.js";
 import type { Connector, InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
 
 /** Variables of the server's environment an agent (and so a recipe) may see; secrets stay behind. */
@@ -34,72 +49,292 @@ const DEFAULT_STOP_GRACE_SECONDS = 3;
  */
 const TAG = "SLIPSTREAM_LOCAL_INSTANCE";
 
+/** Where root mounts an instance's directories (in a mount namespace of the instance's own) for its sandbox. */
+const MOUNT_POINTS = "/run/slipstream/mnt";
+
+/**
+ * Host uids of sandboxed instances when the server is root: a range per data directory, far above any
+ * account's (and the usual subordinate ranges), one uid per running instance; below 2^31, as bubblewrap
+ * writes uid maps with signed integers.
+ */
+const UID_FLOOR = 1_000_000_000;
+const UID_SPAN = 65_536;
+
 export interface LocalConnectorOptions {
   dataDir: string;
   /** directory holding agent.mjs and ss.mjs (scripts/build-agent.ts) */
   bundleDir: string;
   /** seconds between SIGTERM and SIGKILL, for the agent's recipes and for stop */
   killGraceSeconds?: number;
+  /** bubblewrap to sandbox instances with (default: bwrap on PATH) */
+  bwrap?: string;
+  /** false: never sandbox (the local cloud is then for admins only) */
+  sandbox?: boolean;
+  limits?: Partial<InstanceLimits>;
+  /** paths a sandbox must not show even where they lie under a system directory (the server's code) */
+  hide?: string[];
 }
 
-/** The embedded cloud: each instance is an agent process on this machine with its own workspace. */
-export function createLocalConnector(opts: LocalConnectorOptions): Connector {
-  const instancesRoot = path.resolve(opts.dataDir, "instances");
+export interface LocalConnector extends Connector {
+  /** what the local cloud can do on this machine, once probed */
+  isolation(): Promise<Isolation>;
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * The embedded cloud: each instance is an agent on this machine with a workspace of its own. Where the machine can
+ * (bubblewrap, user namespaces), the agent runs in a sandbox that shows it only the system (read-only), the agent
+ * bundle and the workspace, and its recipes run in a second one inside it, their machine (agent/machine.ts).
+ */
+export function createLocalConnector(opts: LocalConnectorOptions): LocalConnector {
+  const dataDir = path.resolve(opts.dataDir);
+  const instancesRoot = path.join(dataDir, "instances");
+  const bundleDir = path.resolve(opts.bundleDir);
   const graceMs = (opts.killGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS) * 1000;
+  const limits: InstanceLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const system: SandboxMount[] = systemMounts([dataDir, os.homedir(), ...(opts.hide ?? [])]);
+  const uidBase = UID_FLOOR + (fnv1a(dataDir) % 16_000) * UID_SPAN;
+  const slots = new Set<number>();
+
+  const ready: Promise<Isolation> = detectIsolation({
+    bwrap: opts.bwrap ?? "bwrap",
+    system,
+    limits,
+    probeUid: uidBase,
+    disabled: opts.sandbox === false || process.env.SLIPSTREAM_LOCAL_SANDBOX === "off",
+  }).then((iso) => {
+    if (iso.sandboxed) prepareHost(iso);
+    return iso;
+  });
+
+  function prepareHost(iso: Isolation): void {
+    // the agent (another uid, as root) reads the bundle through a bind mount: readable, not writable
+    chmodSync(bundleDir, 0o755);
+    for (const f of readdirSync(bundleDir)) chmodSync(path.join(bundleDir, f), 0o644);
+    if (!iso.asRoot) return;
+    for (const d of ["ws", "agent", "run"]) mkdirSync(path.join(MOUNT_POINTS, d), { recursive: true, mode: 0o755 });
+    // uids of instances still on disk (kept, or running across a restart) stay taken
+    try {
+      for (const run of readdirSync(instancesRoot)) {
+        for (const inst of readdirSync(path.join(instancesRoot, run))) {
+          const uid = statSync(path.join(instancesRoot, run, inst, "machine")).uid;
+          if (uid > uidBase && uid < uidBase + UID_SPAN) slots.add(uid - uidBase);
+        }
+      }
+    } catch {
+      // nothing there yet
+    }
+  }
+
+  function takeSlot(): number {
+    for (let s = 1; s < UID_SPAN; s++) {
+      if (!slots.has(s)) {
+        slots.add(s);
+        return s;
+      }
+    }
+    throw new Error("no free uid for another local instance");
+  }
+
+  const hostDirOf = (runId: string, instance: string) => path.join(instancesRoot, runId, instance);
+  const cgroupKey = (runId: string, instance: string) => `${runId}_${instance}`;
+
+  function passedEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const k of PASSED_ENV) {
+      const v = process.env[k];
+      if (v !== undefined) env[k] = v;
+    }
+    return env;
+  }
+
+  /** Leftovers of a first start in the same directory (a server restart while it was starting). */
+  async function killLeftovers(hostDir: string): Promise<void> {
+    const leftovers = (await processesWithEnv(`${TAG}=${hostDir}`)) ?? [];
+    for (const pid of leftovers) signal(pid, "SIGKILL");
+    await waitGone(leftovers, 2000);
+  }
+
+  async function spawnAgent(argv: string[], env: Record<string, string>, cwd: string, out: number): Promise<number> {
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd,
+      env: env as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: ["ignore", out, out],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", reject);
+    });
+    child.unref();
+    return child.pid as number;
+  }
+
+  async function startPlain(launch: InstanceLaunch, hostDir: string): Promise<StartedInstance> {
+    const env: Record<string, string> = {
+      ...passedEnv(),
+      ...launchEnv(launch),
+      SLIPSTREAM_WORKSPACE: hostDir,
+      SLIPSTREAM_SS_CLIENT: path.join(bundleDir, "ss.mjs"),
+      [TAG]: hostDir,
+    };
+    const out = openSync(path.join(hostDir, "agent.out"), "a", 0o600);
+    try {
+      const pid = await spawnAgent([process.execPath, path.join(bundleDir, "agent.mjs")], env, hostDir, out);
+      return { instanceId: `local-${pid}`, hostname: "127.0.0.1", workspace: hostDir };
+    } finally {
+      closeSync(out);
+    }
+  }
+
+  function launchEnv(launch: InstanceLaunch): Record<string, string> {
+    const env: Record<string, string> = {
+      SLIPSTREAM_SERVICEURL: launch.serviceUrl,
+      SLIPSTREAM_AGENT_TOKEN: launch.token,
+      SLIPSTREAM_DIID: launch.runId,
+      SLIPSTREAM_NODE_INSTANCE_NAME: launch.instance,
+      SLIPSTREAM_CLOUD: launch.cloud,
+    };
+    if (opts.killGraceSeconds !== undefined) env.SLIPSTREAM_KILL_GRACE = String(opts.killGraceSeconds);
+    return env;
+  }
+
+  async function startSandboxed(launch: InstanceLaunch, hostDir: string, iso: Isolation): Promise<StartedInstance> {
+    const machineDir = path.join(hostDir, "machine");
+    const runDir = path.join(hostDir, "run");
+    await mkdir(machineDir, { recursive: true });
+    await mkdir(runDir, { recursive: true });
+    // the workspace looks like any machine's to its recipes; the directory around it keeps it from other users
+    await chmod(hostDir, 0o700);
+    await chmod(machineDir, 0o755);
+    await chmod(runDir, 0o700);
+    let uid: number | null = null;
+    if (iso.asRoot) {
+      const owner = statSync(machineDir).uid;
+      uid = owner > uidBase && owner < uidBase + UID_SPAN ? owner : uidBase + takeSlot();
+      await chown(machineDir, uid, uid);
+      await chown(runDir, uid, uid);
+    }
+    const spec: SandboxSpec = { hostname: sandboxHostname(launch.instance), system };
+    const env: Record<string, string> = {
+      ...passedEnv(),
+      ...launchEnv(launch),
+      HOME: SANDBOX_WORKSPACE,
+      SLIPSTREAM_WORKSPACE: SANDBOX_WORKSPACE,
+      SLIPSTREAM_SS_CLIENT: path.join(SANDBOX_AGENT_DIR, "ss.mjs"),
+      [SANDBOX_ENV]: JSON.stringify(spec),
+      [TAG]: hostDir,
+    };
+    const src = iso.asRoot
+      ? { ws: `${MOUNT_POINTS}/ws`, agent: `${MOUNT_POINTS}/agent`, run: `${MOUNT_POINTS}/run` }
+      : { ws: machineDir, agent: bundleDir, run: runDir };
+    const agentSandbox = [
+      "bwrap",
+      "--unshare-user",
+      ...bwrapMountArgs(system),
+      // the agent starts the machine (which writes its uid map here) and enters it by pid
+      "--bind",
+      "/proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--tmpfs",
+      "/tmp",
+      "--bind",
+      src.ws,
+      SANDBOX_WORKSPACE,
+      "--ro-bind",
+      src.agent,
+      SANDBOX_AGENT_DIR,
+      "--bind",
+      src.run,
+      SANDBOX_RUN_DIR,
+      "--chdir",
+      SANDBOX_WORKSPACE,
+      "--",
+      process.execPath,
+      path.join(SANDBOX_AGENT_DIR, "agent.mjs"),
+    ];
+    let argv = agentSandbox;
+    if (iso.asRoot) {
+      // root joins the instance's control groups, mounts its directories where its uid can reach them (the data
+      // directory is 0700) in a mount namespace of its own, then becomes that uid for good
+      const procs = iso.cgroups ? await iso.cgroups.create(cgroupKey(launch.runId, launch.instance), iso.limits) : [];
+      env.SLIPSTREAM_CGROUP_PROCS = procs.join(" ");
+      const script = [
+        "set -e",
+        'for f in $SLIPSTREAM_CGROUP_PROCS; do echo $$ > "$f"; done',
+        "unset SLIPSTREAM_CGROUP_PROCS",
+        `mount --bind "$1" ${MOUNT_POINTS}/ws`,
+        `mount --bind "$2" ${MOUNT_POINTS}/agent`,
+        `mount --bind "$3" ${MOUNT_POINTS}/run`,
+        "shift 3",
+        'exec "$@"',
+      ].join("\n");
+      argv = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        "slipstream-instance",
+        machineDir,
+        bundleDir,
+        runDir,
+        "setpriv",
+        `--reuid=${uid}`,
+        `--regid=${uid}`,
+        "--clear-groups",
+        "--",
+        ...agentSandbox,
+      ];
+    }
+    const enter = path.join(hostDir, "enter");
+    await writeFile(enter, enterScript(launch, runDir, iso.asRoot), { mode: 0o700 });
+    const out = openSync(path.join(hostDir, "agent.out"), "a", 0o600);
+    try {
+      const pid = await spawnAgent(argv, env, hostDir, out);
+      return {
+        instanceId: `local-${pid}`,
+        hostname: "127.0.0.1",
+        workspace: SANDBOX_WORKSPACE,
+        login: enter,
+      };
+    } finally {
+      closeSync(out);
+    }
+  }
 
   return {
     kind: "local",
 
+    isolation: () => ready,
+
     async start(launch: InstanceLaunch): Promise<StartedInstance> {
-      const workspace = path.join(instancesRoot, launch.runId, launch.instance);
-      const fresh = (await mkdir(workspace, { recursive: true })) !== undefined;
+      const iso = await ready;
+      const hostDir = hostDirOf(launch.runId, launch.instance);
+      const fresh = (await mkdir(hostDir, { recursive: true, mode: 0o700 })) !== undefined;
       if (!fresh) {
         // started again (a server restart while it was starting): the first agent, refused now, must not linger
         // beside the new one in the same workspace
-        const leftovers = (await processesWithEnv(`${TAG}=${workspace}`)) ?? [];
-        for (const pid of leftovers) signal(pid, "SIGKILL");
-        await waitGone(leftovers, 2000);
+        await killLeftovers(hostDir);
       }
-      const env: Record<string, string> = {};
-      for (const k of PASSED_ENV) {
-        const v = process.env[k];
-        if (v !== undefined) env[k] = v;
-      }
-      Object.assign(env, {
-        SLIPSTREAM_SERVICEURL: launch.serviceUrl,
-        SLIPSTREAM_AGENT_TOKEN: launch.token,
-        SLIPSTREAM_DIID: launch.runId,
-        SLIPSTREAM_NODE_INSTANCE_NAME: launch.instance,
-        SLIPSTREAM_CLOUD: launch.cloud,
-        SLIPSTREAM_WORKSPACE: workspace,
-        SLIPSTREAM_SS_CLIENT: path.join(opts.bundleDir, "ss.mjs"),
-        [TAG]: workspace,
-      });
-      if (opts.killGraceSeconds !== undefined) env.SLIPSTREAM_KILL_GRACE = String(opts.killGraceSeconds);
-
-      const out = openSync(path.join(workspace, "agent.out"), "a");
-      try {
-        const child = spawn(process.execPath, [path.join(opts.bundleDir, "agent.mjs")], {
-          cwd: workspace,
-          env: env as NodeJS.ProcessEnv,
-          detached: true,
-          stdio: ["ignore", out, out],
-        });
-        await new Promise<void>((resolve, reject) => {
-          child.once("spawn", resolve);
-          child.once("error", reject);
-        });
-        child.unref();
-        return { instanceId: `local-${child.pid}`, hostname: "127.0.0.1", workspace };
-      } finally {
-        closeSync(out);
-      }
+      return iso.sandboxed ? startSandboxed(launch, hostDir, iso) : startPlain(launch, hostDir);
     },
 
     async stop(instance: StopTarget, { keep }: { keep: boolean }): Promise<void> {
+      const iso = await ready;
       const pid = /^local-(\d+)$/.exec(instance.instanceId)?.[1];
-      const workspace = path.resolve(instance.workspace);
-      const marker = `${TAG}=${workspace}`;
+      const hostDir = hostDirOf(instance.runId, instance.instance);
+      const marker = `${TAG}=${hostDir}`;
       const tagged = await processesWithEnv(marker);
       // after a restart the pid may belong to someone else by now: signal its group only if it is ours
       const agentGroup = pid && (tagged === null || tagged.includes(Number(pid))) ? [-Number(pid)] : [];
@@ -110,11 +345,37 @@ export function createLocalConnector(opts: LocalConnectorOptions): Connector {
         for (const t of [...targets, ...((await processesWithEnv(marker)) ?? [])]) signal(t, "SIGKILL");
         await waitGone(targets, 2000);
       }
-      // only ever delete what this connector created
-      if (!keep && workspace.startsWith(`${instancesRoot}${path.sep}`)) {
-        await rm(workspace, { recursive: true, force: true });
-        await rmdir(path.dirname(workspace)).catch(() => undefined);
+      const key = cgroupKey(instance.runId, instance.instance);
+      if (iso.cgroups) {
+        await iso.cgroups.kill(key);
+        await iso.cgroups.remove(key);
       }
+      if (keep) return;
+      const owner = (() => {
+        try {
+          return statSync(path.join(hostDir, "machine")).uid;
+        } catch {
+          return null;
+        }
+      })();
+      // only ever delete what this connector created
+      if (hostDir.startsWith(`${instancesRoot}${path.sep}`)) {
+        await rm(hostDir, { recursive: true, force: true });
+        await rmdir(path.dirname(hostDir)).catch(() => undefined);
+      }
+      if (owner !== null && owner > uidBase && owner < uidBase + UID_SPAN) slots.delete(owner - uidBase);
     },
   };
+}
+
+/** `enter [COMMAND…]`: a shell (or the command) in the machine of an instance, as its root, in its workspace. */
+function enterScript(launch: InstanceLaunch, runDir: string, asRoot: boolean): string {
+  return `#!/bin/sh
+# Enters the machine of ${launch.instance} (run ${launch.runId}) as its root, in its workspace:
+# ${path.basename(runDir)}/${MACHINE_PID_FILE} is written by its agent, which the machine's recipes cannot reach.
+pid=$(cat '${runDir}/${MACHINE_PID_FILE}' 2>/dev/null)
+case "$pid" in ''|*[!0-9]*) echo "the machine of ${launch.instance} is not running" >&2; exit 1 ;; esac
+[ $# -gt 0 ] || set -- /bin/sh -c 'exec "\${SHELL:-/bin/sh}" -i'
+exec nsenter -t "$pid" -U -m -p -u -i -r -w${asRoot ? "" : " --preserve-credentials"} -- "$@"
+`;
 }

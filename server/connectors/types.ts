@@ -17,6 +17,8 @@ export interface StartedInstance {
   hostname: string;
   workspace: string;
   urlSsh?: string;
+  /** the command a person on the server's machine types to log in to it (local cloud: enter its sandbox) */
+  login?: string;
 }
 
 export interface StopTarget {

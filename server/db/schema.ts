@@ -110,6 +110,8 @@ export const instances = sqliteTable(
     /** connector's id for the machine (e.g. local-<pid>); null until started */
     machineId: text("machine_id"),
     workspace: text("workspace"),
+    /** the command a person on the server's machine types to log in to the machine (local cloud) */
+    login: text("login"),
     status: text("status", { enum: ["pending", "starting", "running", "stopping", "stopped", "failed"] })
       .notNull()
       .default("pending"),

@@ -249,6 +249,7 @@ export function createApi(app: AppContext): Router {
           timeoutMinutes: u.profile.runTimeoutMinutes,
         },
         new Set(app.connectors.keys()),
+        (cloud) => app.cloudRefusal(u, cloud),
       );
       app.deadlines.arm();
       sendJson(res, 201, runs.detail(rt));
@@ -407,6 +408,13 @@ function runOptions(app: AppContext, u: AuthedUser, path: string) {
     kind: mod.doc.kind,
     nodes,
     clouds: [...app.connectors.keys()],
+    /** clouds this user may not start machines on, with the reason the Run… dialog shows */
+    unavailable: Object.fromEntries(
+      [...app.connectors.keys()].flatMap((c) => {
+        const why = app.cloudRefusal(u, c);
+        return why ? [[c, why]] : [];
+      }),
+    ),
     defaults: { keepRunning: u.profile.keepRunning, timeoutMinutes: u.profile.runTimeoutMinutes },
   };
 }

@@ -24,14 +24,14 @@ export class ReportFiles {
   /** Streams a body to disk (fsynced: an acknowledged report is never lost); returns its size. */
   async write(runId: string, name: string, body: Readable): Promise<number> {
     const target = this.file(runId, name);
-    await fs.mkdir(this.dir(runId), { recursive: true });
+    await fs.mkdir(this.dir(runId), { recursive: true, mode: 0o700 });
     const partial = `${target}.partial`;
     let size = 0;
     body.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_REPORT_BYTES) body.destroy(new SlipError("PAYLOAD_TOO_LARGE", "report is larger than 200 MiB"));
     });
-    await pipeline(body, createWriteStream(partial));
+    await pipeline(body, createWriteStream(partial, { mode: 0o600 }));
     const handle = await fs.open(partial, "r+");
     await handle.sync();
     await handle.close();

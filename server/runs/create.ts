@@ -37,7 +37,13 @@ export function sshKeyFingerprint(key: string): string {
 }
 
 /** Resolves a deployment (or a single image, as node `machine`) into the spec a run is created from. */
-function resolveSpec(modules: ModuleService, body: CreateRunBody, defaults: RunDefaults, clouds: Set<string>): RunSpec {
+function resolveSpec(
+  modules: ModuleService,
+  body: CreateRunBody,
+  defaults: RunDefaults,
+  clouds: Set<string>,
+  refuse: (cloud: string) => string | null,
+): RunSpec {
   const mod = modules.get(body.module);
   let nodes: RunNodeSpec[];
   if (mod.doc.kind === "image") {
@@ -83,6 +89,8 @@ function resolveSpec(modules: ModuleService, body: CreateRunBody, defaults: RunD
         `clouds.${n.name}: unknown cloud '${n.cloud}' (known: ${[...clouds].join(", ")})`,
       );
     }
+    const why = refuse(n.cloud);
+    if (why) throw new SlipError("FORBIDDEN", `clouds.${n.name}: ${why}`);
   }
   for (const key of Object.keys(body.params)) {
     const [node, name] = key.split(":");
@@ -115,9 +123,11 @@ export function createRun(
   body: CreateRunBody,
   defaults: RunDefaults,
   clouds: Set<string>,
+  /** why the caller may not start machines on a cloud, or null when they may */
+  refuse: (cloud: string) => string | null = () => null,
 ): RunRuntime {
   const spec: RunSpec = {
-    ...resolveSpec(modules, body, defaults, clouds),
+    ...resolveSpec(modules, body, defaults, clouds, refuse),
     sshKeys: [...(defaults.sshKeys ?? profileKeys(svc, caller.id))],
   };
   const keepRunning = body.keepRunning ?? defaults.keepRunning;
@@ -190,6 +200,7 @@ export function createRun(
             tokenHash: hashToken(newToken("unissued")),
             machineId: null,
             workspace: null,
+            login: null,
             status: "pending",
             logChunk: 0,
           });

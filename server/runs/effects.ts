@@ -97,7 +97,13 @@ export class RunEffects {
       });
       svc.transact(rt, "server", (tx) => {
         const cur = tx.instance(name)!;
-        tx.putInstance({ ...cur, machineId: started.instanceId, workspace: started.workspace, status: "running" });
+        tx.putInstance({
+          ...cur,
+          machineId: started.instanceId,
+          workspace: started.workspace,
+          login: started.login ?? null,
+          status: "running",
+        });
         tx.setParam(`${name}:hostname`, started.hostname);
         tx.setParam(`${name}:instanceid`, started.instanceId);
         if (started.urlSsh) tx.setParam(`${name}:url.ssh`, started.urlSsh);

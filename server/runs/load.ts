@@ -48,6 +48,7 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
     token_hash: string;
     machine_id: string | null;
     workspace: string | null;
+    login: string | null;
     status: InstanceRecord["status"];
     log_chunk: number;
   }[]) {
@@ -59,6 +60,7 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
       tokenHash: i.token_hash,
       machineId: i.machine_id,
       workspace: i.workspace,
+      login: i.login,
       status: i.status,
       logChunk: i.log_chunk,
     });

@@ -4,7 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, tempDir } from "../../cli/testing.js";
-import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { debugCommands, type RunDetail, type RunEvent } from "../../protocol/run.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -217,7 +217,7 @@ describe("abort on the local cloud", () => {
     expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toContain("no.such.key");
   });
 
-  it("keep-running on-error leaves the agents up; ss-abort --cancel and ss-get work by hand via slipstream.setenv", async () => {
+  it("keep-running on-error leaves the agents up; the printed commands enter the machine, where ss-abort --cancel and ss-get work by hand", async () => {
     const s = await boot();
     const { run, w } = await launch(s, {
       module: "examples/tutorials/service-testing/system-failing",
@@ -234,12 +234,17 @@ describe("abort on the local cloud", () => {
     const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
     expect(detail.state).toBe("Ready");
     expect(detail.abort).not.toBeNull();
-    const ws = path.join(s.dataDir, "instances", run.id, "client.1");
+    const client = detail.instances.find((i) => i.name === "client.1");
+    // what the run page and `slipstream status` print: log in (enter the machine), source, reset, re-run
+    const [login, source, reset] = debugCommands(null, client?.workspace ?? null, client?.login) ?? [];
+    expect(reset).toBe("ss-abort --cancel");
+    const shellQuote = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
     const byHand = async (cmd: string) =>
-      exec("sh", ["-c", `cd ${ws} && . ./slipstream.setenv && ${cmd}`], {
+      exec("sh", ["-c", `${login} sh -c ${shellQuote(`${source} && ${cmd}`)}`], {
         env: { PATH: process.env.PATH ?? "" } as unknown as NodeJS.ProcessEnv,
       });
-    await byHand("ss-abort --cancel");
+    expect((await byHand("hostname")).stdout.trim()).toBe("client-1");
+    await byHand(reset);
     expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort).toBeNull();
     const port = await byHand("ss-get webserver.port");
     expect(port.stdout.trim()).toMatch(/^\d+$/);

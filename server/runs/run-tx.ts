@@ -34,9 +34,9 @@ export class RunStatements {
     );
     this.updateRunSeq = sqlite.prepare("update runs set last_seq = @lastSeq, updated_at = @at where id = @id");
     this.upsertInstance = sqlite.prepare(
-      `insert into instances (run_id, name, node, idx, cloud, token_hash, machine_id, workspace, status, log_chunk)
-       values (@runId, @name, @node, @idx, @cloud, @tokenHash, @machineId, @workspace, @status, @logChunk)
-       on conflict (run_id, name) do update set token_hash = excluded.token_hash, machine_id = excluded.machine_id, workspace = excluded.workspace,
+      `insert into instances (run_id, name, node, idx, cloud, token_hash, machine_id, workspace, login, status, log_chunk)
+       values (@runId, @name, @node, @idx, @cloud, @tokenHash, @machineId, @workspace, @login, @status, @logChunk)
+       on conflict (run_id, name) do update set token_hash = excluded.token_hash, machine_id = excluded.machine_id, workspace = excluded.workspace, login = excluded.login,
        status = excluded.status, log_chunk = excluded.log_chunk`,
     );
   }

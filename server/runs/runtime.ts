@@ -19,6 +19,7 @@ export interface InstanceRecord {
   tokenHash: string;
   machineId: string | null;
   workspace: string | null;
+  login: string | null;
   status: "pending" | "starting" | "running" | "stopping" | "stopped" | "failed";
   logChunk: number;
 }

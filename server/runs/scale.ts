@@ -44,6 +44,7 @@ export function scaleRun(
         tokenHash: hashToken(newToken("unissued")),
         machineId: null,
         workspace: null,
+        login: null,
         status: "pending",
         logChunk: 0,
       });

@@ -402,6 +402,7 @@ export class RunService {
       cameUp: ctx[i.name]?.cameUp ?? false,
       completed: ctx[i.name]?.completed ?? false,
       workspace: i.workspace,
+      login: i.login,
     }));
     return {
       ...this.summary(rt),

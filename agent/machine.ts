@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { bwrapMountArgs, MACHINE_PID_FILE, SANDBOX_RUN_DIR, type SandboxSpec } from "../protocol/sandbox.js";
+
+/**
+ * The small machine an instance's recipes run in, started by its agent (which itself runs in a sandbox of its
+ * own, given by the local cloud): bubblewrap makes a user namespace where the recipes are root, with their own
+ * PIDs (the agent, its token and every other process are not in their /proc), IPC, hostname, /tmp, /var and
+ * /run, the system read-only and the workspace the only directory shared with the agent. Every recipe process
+ * is started inside it with nsenter, so a daemon a recipe leaves behind lives in the machine and dies with
+ * it: the machine's first process dies with the agent (--die-with-parent), and the kernel then kills every
+ * process of its PID namespace.
+ */
+export class Machine {
+  private exited = false;
+
+  private constructor(
+    /** pid (in the agent's PID namespace, the host's) of the machine's first process */
+    readonly pid: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(spec: SandboxSpec, workspace: string, onExit: (why: string) => void): Promise<Machine> {
+    const args = [
+      "--unshare-user",
+      "--uid",
+      "0",
+      "--gid",
+      "0",
+      "--unshare-pid",
+      "--unshare-ipc",
+      "--unshare-uts",
+      "--hostname",
+      spec.hostname,
+      ...bwrapMountArgs(spec.system),
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--perms",
+      "1777",
+      "--tmpfs",
+      "/tmp",
+      "--tmpfs",
+      "/run",
+      "--tmpfs",
+      "/var",
+      "--perms",
+      "1777",
+      "--dir",
+      "/var/tmp",
+      "--dir",
+      "/var/log",
+      "--dir",
+      "/var/cache",
+      "--dir",
+      "/var/lib",
+      "--dir",
+      "/root",
+      "--bind",
+      workspace,
+      workspace,
+      "--chdir",
+      workspace,
+      "--die-with-parent",
+      "--info-fd",
+      "3",
+      "--",
+      "sleep",
+      "infinity",
+    ];
+    // the machine's first process is in the recipes' /proc: it must not carry the agent's environment (its token)
+    const child = spawn("bwrap", args, {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
+      stdio: ["ignore", "inherit", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      stderr = (stderr + d).slice(-2000);
+      process.stderr.write(d);
+    });
+    const info = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      const fd3 = child.stdio[3] as Readable;
+      fd3.setEncoding("utf8");
+      fd3.on("data", (d: string) => {
+        text += d;
+      });
+      fd3.on("end", () => resolve(text));
+      child.once("error", reject);
+      child.once("exit", (code, signal) =>
+        reject(new Error(`the machine did not start (bwrap ${signal ?? `exit ${code}`}): ${stderr.trim()}`)),
+      );
+    });
+    const pid = Number((JSON.parse(info) as { "child-pid"?: unknown })["child-pid"]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`the machine did not report its pid: ${info}`);
+    const machine = new Machine(pid, child);
+    child.removeAllListeners("exit");
+    child.once("exit", (code, signal) => {
+      machine.exited = true;
+      onExit(`its first process ended (${signal ?? `exit ${code}`})`);
+    });
+    // for `enter`: a person's shell joins the machine by this pid; the directory is the agent's, not the recipes'
+    if (existsSync(SANDBOX_RUN_DIR)) {
+      const file = path.join(SANDBOX_RUN_DIR, MACHINE_PID_FILE);
+      await writeFile(`${file}.tmp`, `${pid}\n`);
+      await rename(`${file}.tmp`, file);
+    }
+    return machine;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** argv that runs `argv` inside the machine, as its root, in its workspace. */
+  wrap(argv: readonly string[]): string[] {
+    return [
+      "nsenter",
+      "-t",
+      String(this.pid),
+      "-U",
+      "-m",
+      "-p",
+      "-u",
+      "-i",
+      "-r",
+      "-w",
+      // the agent is not root where the machine's user namespace was made: keep its uid, which is the
+      // machine's root
+      "--preserve-credentials",
+      "--",
+      ...argv,
+    ];
+  }
+
+  stop(): void {
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+}

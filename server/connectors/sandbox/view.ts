@@ -1,0 +1,33 @@
+import { lstatSync, readlinkSync } from "node:fs";
+import path from "node:path";
+import type { SandboxMount } from "../../../protocol/sandbox.js";
+
+/** What of the host a sandbox sees, read-only: the system, as on any Debian-like machine. */
+const SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
+
+/**
+ * The read-only system view of a local instance: the system directories (a merged-/usr symlink stays a symlink),
+ * Node's installation when it lives elsewhere (the agent and recipes run it), and an empty tmpfs over each
+ * `hidden` path that would otherwise show through one of them (the server's data, its code, its home).
+ */
+export function systemMounts(hidden: readonly string[], nodeBinary = process.execPath): SandboxMount[] {
+  const mounts: SandboxMount[] = [];
+  for (const p of SYSTEM) {
+    try {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) mounts.push({ kind: "symlink", target: readlinkSync(p), path: p });
+      else if (st.isDirectory()) mounts.push({ kind: "ro", path: p });
+    } catch {
+      // not on this machine
+    }
+  }
+  const nodePrefix = path.dirname(path.dirname(nodeBinary));
+  const shown = () => mounts.filter((m) => m.kind === "ro").map((m) => m.path);
+  if (!shown().some((d) => under(nodeBinary, d)) && nodePrefix !== "/") mounts.push({ kind: "ro", path: nodePrefix });
+  for (const h of hidden.map((p) => path.resolve(p))) {
+    if (shown().some((d) => under(h, d) && h !== d)) mounts.push({ kind: "tmpfs", path: h });
+  }
+  return mounts;
+}
