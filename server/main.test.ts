@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -55,5 +55,34 @@ describe("npm start refuses to start", () => {
     const r = await start({ PORT: "0", DATA_DIR: path.join(file, "data") });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/data directory .*not-a-dir\/data.* is not writable.*set DATA_DIR/);
+  }, 60_000);
+});
+
+describe("npm start", () => {
+  it("says in one line which isolation the local cloud has, and keeps its files private (DATA_DIR 0700, database 0600)", async () => {
+    const dataDir = path.join(dir, "serving");
+    const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
+      cwd: ROOT,
+      env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", DATA_DIR: dataDir },
+    });
+    try {
+      let out = "";
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (d) => {
+          out += d;
+          const m = /^local cloud: .*$/m.exec(out);
+          if (m) resolve(m[0]);
+        });
+        child.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
+      });
+      // this machine (and CI) has bubblewrap and user namespaces
+      expect(line).toMatch(/^local cloud: sandboxed: own mounts, PIDs, hostname and \/tmp \(bubblewrap\)/);
+      const mode = async (p: string) => (await stat(p)).mode & 0o777;
+      expect(await mode(dataDir)).toBe(0o700);
+      for (const f of ["slipstream.db", "slipstream.db-wal", "secret.key"])
+        expect(await mode(path.join(dataDir, f))).toBe(0o600);
+    } finally {
+      child.kill("SIGTERM");
+    }
   }, 60_000);
 });

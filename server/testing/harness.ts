@@ -7,7 +7,7 @@ import type { Ack } from "../../protocol/ack.js";
 import type { AgentClientToServer, AgentRunState, AgentServerToClient } from "../../protocol/agent-socket.js";
 import type { RunDetail } from "../../protocol/run.js";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
-import { type RunningServer, startServer } from "../app.js";
+import { type RunningServer, type ServerOptions, startServer } from "../app.js";
 import type { Connector, InstanceLaunch } from "../connectors/types.js";
 import { callJson } from "./json-api.js";
 
@@ -57,6 +57,7 @@ export async function startTestServer(
     killGraceSeconds?: number;
     /** loopback unless a test's agents reach the server from elsewhere (network namespaces) */
     host?: string;
+    local?: ServerOptions["local"];
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
@@ -69,6 +70,7 @@ export async function startTestServer(
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
     connectors: opts.connectors,
     killGraceSeconds: opts.killGraceSeconds,
+    local: opts.local,
   });
   // null: no token at all; undefined: the admin's
   const api = <T>(method: string, url: string, body?: unknown, token?: string | null) =>
