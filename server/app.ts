@@ -48,7 +48,7 @@ export interface ServerOptions {
   /** extra connectors (tests, ssh) by cloud name */
   connectors?: Map<string, Connector>;
   /** options of the local cloud (tests: no sandbox, another bubblewrap, limits) */
-  local?: Partial<Pick<LocalConnectorOptions, "sandbox" | "bwrap" | "limits">>;
+  local?: Partial<Pick<LocalConnectorOptions, "sandbox" | "bwrap" | "limits" | "network">>;
 }
 
 export interface RunningServer {
@@ -138,6 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     bundleDir: path.dirname(bundle.agent),
     killGraceSeconds: opts.killGraceSeconds,
     hide: [ROOT],
+    listensEverywhere: !opts.host || opts.host === "0.0.0.0" || opts.host === "::",
     ...opts.local,
   });
   const isolation = await local.isolation();
@@ -250,6 +251,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
       }
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      await local.close();
       httpServer.closeAllConnections();
       db.$client.close();
     },

@@ -9,7 +9,7 @@ import { Server } from "socket.io";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentClientToServer, AgentServerToClient } from "../../protocol/agent-socket.js";
 import { buildAgentBundle } from "../../scripts/build-agent.js";
-import { createLocalConnector } from "./local.js";
+import { createLocalConnector, type LocalConnector } from "./local.js";
 import { processesWithEnv } from "./process-tree.js";
 import type { Connector, InstanceLaunch, StopTarget } from "./types.js";
 
@@ -85,8 +85,15 @@ describe.each([
   { mode: "sandboxed", sandbox: true },
   { mode: "not sandboxed", sandbox: false },
 ])("local connector, $mode", ({ mode, sandbox }) => {
-  const make = (dataDir: string, killGraceSeconds?: number) =>
-    createLocalConnector({ dataDir, bundleDir, killGraceSeconds, sandbox });
+  const made: LocalConnector[] = [];
+  afterAll(async () => {
+    for (const c of made.splice(0)) await c.close();
+  });
+  const make = (dataDir: string, killGraceSeconds?: number) => {
+    const c = createLocalConnector({ dataDir, bundleDir, killGraceSeconds, sandbox });
+    made.push(c);
+    return c;
+  };
   /** where the agent's output and the workspace are on this machine */
   const where = (dataDir: string, instance: string) => {
     const hostDir = path.join(dataDir, "instances/run-7", instance);
@@ -104,7 +111,8 @@ describe.each([
     const connector = make(dataDir);
     const started = await startTracked(connector, launch("apache.1"));
     const { hostDir, ws } = where(dataDir, "apache.1");
-    expect(started.hostname).toBe("127.0.0.1");
+    // as root, a sandboxed instance has an address of its own on the server's bridge
+    expect(started.hostname).toMatch(sandbox && process.getuid?.() === 0 ? /^10\.214\.\d+\.\d+$/ : /^127\.0\.0\.1$/);
     expect(started.workspace).toBe(sandbox ? "/slipstream" : hostDir);
     expect(started.login).toBe(sandbox ? path.join(hostDir, "enter") : undefined);
     expect(started.instanceId).toMatch(/^local-\d+$/);

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
-import { chmod, chown, mkdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -16,7 +16,8 @@ import {
 } from "../../protocol/sandbox.js";
 import { processesWithEnv, signal, waitGone } from "./process-tree.js";
 import type { InstanceLimits } from "./sandbox/cgroups.js";
-import { DEFAULT_LIMITS, detectIsolation, type Isolation } from "./sandbox/isolation.js";
+import { DEFAULT_LIMITS, detectIsolation, findOnPath, type Isolation } from "./sandbox/isolation.js";
+import { InstanceNetwork } from "./sandbox/network.js";
 import { systemMounts } from "./sandbox/view.js";
 import type { Connector, InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
 
@@ -73,11 +74,17 @@ export interface LocalConnectorOptions {
   limits?: Partial<InstanceLimits>;
   /** paths a sandbox must not show even where they lie under a system directory (the server's code) */
   hide?: string[];
+  /** false: instances share the server's network even where it could give each its own (root) */
+  network?: boolean;
+  /** the server listens on every address (no HOST): instances reach it on the bridge directly, without a relay */
+  listensEverywhere?: boolean;
 }
 
 export interface LocalConnector extends Connector {
   /** what the local cloud can do on this machine, once probed */
   isolation(): Promise<Isolation>;
+  /** stops relaying to the server (the server is closing); machines and their network stay */
+  close(): Promise<void>;
 }
 
 function fnv1a(text: string): number {
@@ -107,10 +114,24 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     limits,
     probeUid: uidBase,
     disabled: opts.sandbox === false || process.env.SLIPSTREAM_LOCAL_SANDBOX === "off",
-  }).then((iso) => {
-    if (iso.sandboxed) prepareHost(iso);
+  }).then(async (iso) => {
+    if (!iso.sandboxed) return iso;
+    prepareHost(iso);
+    const wanted = opts.network !== false && process.env.SLIPSTREAM_LOCAL_NETWORK !== "shared";
+    if (iso.asRoot && wanted && findOnPath("ip")) {
+      try {
+        network = await InstanceNetwork.setup(dataDir);
+        iso.summary = iso.summary.replace(
+          "the server's network",
+          `a network namespace and address per instance on ${network.bridge} (the server is ${network.gateway})`,
+        );
+      } catch (err) {
+        iso.summary = iso.summary.replace("the server's network", `the server's network (${(err as Error).message})`);
+      }
+    }
     return iso;
   });
+  let network: InstanceNetwork | null = null;
 
   function prepareHost(iso: Isolation): void {
     // the agent (another uid, as root) reads the bundle through a bind mount: readable, not writable
@@ -142,6 +163,14 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
   }
 
   const hostDirOf = (runId: string, instance: string) => path.join(instancesRoot, runId, instance);
+
+  async function detachNetwork(hostDir: string): Promise<void> {
+    const file = path.join(hostDir, "netns");
+    const name = await readFile(file, "utf8").catch(() => null);
+    if (name === null) return;
+    await network?.detach(name.trim());
+    await rm(file, { force: true });
+  }
   const cgroupKey = (runId: string, instance: string) => `${runId}_${instance}`;
 
   function passedEnv(): Record<string, string> {
@@ -220,10 +249,18 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       await chown(machineDir, uid, uid);
       await chown(runDir, uid, uid);
     }
+    const key = cgroupKey(launch.runId, launch.instance);
+    // a namespace of an earlier start of this instance (a restart while it was starting) goes first
+    await detachNetwork(hostDir);
+    const attached = network && uid !== null ? await network.attach(uid - uidBase) : null;
+    if (attached) await writeFile(path.join(hostDir, "netns"), attached.name, { mode: 0o600 });
+    const serviceUrl =
+      network && attached ? await network.serviceUrl(launch.serviceUrl, opts.listensEverywhere === true) : null;
     const spec: SandboxSpec = { hostname: sandboxHostname(launch.instance), system };
     const env: Record<string, string> = {
       ...passedEnv(),
       ...launchEnv(launch),
+      ...(serviceUrl ? { SLIPSTREAM_SERVICEURL: serviceUrl } : {}),
       HOME: SANDBOX_WORKSPACE,
       SLIPSTREAM_WORKSPACE: SANDBOX_WORKSPACE,
       SLIPSTREAM_SS_CLIENT: path.join(SANDBOX_AGENT_DIR, "ss.mjs"),
@@ -264,7 +301,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     if (iso.asRoot) {
       // root joins the instance's control groups, mounts its directories where its uid can reach them (the data
       // directory is 0700) in a mount namespace of its own, then becomes that uid for good
-      const procs = iso.cgroups ? await iso.cgroups.create(cgroupKey(launch.runId, launch.instance), iso.limits) : [];
+      const procs = iso.cgroups ? await iso.cgroups.create(key, iso.limits) : [];
       env.SLIPSTREAM_CGROUP_PROCS = procs.join(" ");
       const script = [
         "set -e",
@@ -296,6 +333,8 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         "--",
         ...agentSandbox,
       ];
+      // its own network: the agent and its machine join the instance's namespace first
+      if (attached) argv = ["nsenter", `--net=${attached.netns}`, "--", ...argv];
     }
     const enter = path.join(hostDir, "enter");
     await writeFile(enter, enterScript(launch, runDir, iso.asRoot), { mode: 0o700 });
@@ -304,7 +343,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       const pid = await spawnAgent(argv, env, hostDir, out);
       return {
         instanceId: `local-${pid}`,
-        hostname: "127.0.0.1",
+        hostname: attached?.address ?? "127.0.0.1",
         workspace: SANDBOX_WORKSPACE,
         login: enter,
       };
@@ -317,6 +356,11 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     kind: "local",
 
     isolation: () => ready,
+
+    async close() {
+      await ready;
+      await network?.close();
+    },
 
     async start(launch: InstanceLaunch): Promise<StartedInstance> {
       const iso = await ready;
@@ -350,6 +394,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         await iso.cgroups.kill(key);
         await iso.cgroups.remove(key);
       }
+      await detachNetwork(hostDir);
       if (keep) return;
       const owner = (() => {
         try {

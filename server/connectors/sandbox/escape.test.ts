@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../../protocol/run.js";
-import { ROOT } from "../../root.js";
 import { addMember } from "../../http/team-fixtures.js";
+import { ROOT } from "../../root.js";
 import { runReaches, startTestServer, type TestServer } from "../../testing/harness.js";
 import { processesWithEnv } from "../process-tree.js";
 
@@ -27,8 +27,10 @@ const PROBES: Record<string, string> = {
   "neighbour-tmp": "cat /tmp/victim-secret",
   "neighbour-socket": 'test -S "$DATA/instances/$RUN/victim.1/machine/.ss.sock" && echo visible',
   // TOKE[N]: the pattern does not match this script's own text
-  "any-agent-token": "grep -a -h -o -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /proc/[0-9]*/environ /proc/[0-9]*/cmdline | grep .",
-  "token-in-files": "grep -r -a -l -s -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /slipstream /tmp /run /var /root /etc | grep .",
+  "any-agent-token":
+    "grep -a -h -o -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /proc/[0-9]*/environ /proc/[0-9]*/cmdline | grep .",
+  "token-in-files":
+    "grep -r -a -l -s -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /slipstream /tmp /run /var /root /etc | grep .",
   "agent-process": "ps -eo args | grep -v grep | grep agent.mjs",
   "signal-victim-agent": 'kill -0 "$VICTIM_PID" && echo signalled',
   "server-code": 'ls "$SERVER_ROOT/node_modules" | grep .',

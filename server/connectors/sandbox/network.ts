@@ -1,0 +1,188 @@
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+/**
+ * Each local instance's own network when the server is root: a network namespace with one address on a bridge the
+ * server creates (one per data directory, a /22 of 10.214.0.0/16 that nothing on this machine routes yet). Instances
+ * reach each other and the server (at the bridge's address) and nothing else: there is no default route in their
+ * namespaces and no NAT anywhere. In its own namespace any instance may listen on any port, 80 included.
+ */
+const BLOCKS = 64;
+const CLAIMS = "/run/slipstream/net";
+
+function run(argv: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(argv[0], argv.slice(1), { timeout: 10_000 }, (err, out, stderr) =>
+      err ? reject(new Error(`${argv.join(" ")}: ${(stderr || err.message).trim()}`)) : resolve(out),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+function overlaps(cidr: string, base: number, bits: number): boolean {
+  const [ip, len] = cidr.includes("/") ? cidr.split("/") : [cidr, "32"];
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
+  const l = Math.min(Number(len), bits);
+  const size = 2 ** (32 - l);
+  return Math.floor(toInt(ip) / size) === Math.floor(base / size);
+}
+
+interface Claim {
+  dataDir: string;
+  bridge: string;
+}
+
+export interface Attached {
+  /** the namespace's name, for detach */
+  name: string;
+  /** the namespace's file, for nsenter --net= */
+  netns: string;
+  address: string;
+}
+
+export class InstanceNetwork {
+  private forwarders = new Map<number, net.Server>();
+
+  private constructor(
+    readonly bridge: string,
+    /** the bridge's address: the server as instances see it */
+    readonly gateway: string,
+    private readonly base: number,
+    private readonly claimFile: string,
+  ) {}
+
+  /** Claims (or takes back, after a restart) this data directory's bridge; null when the server is not root. */
+  static async setup(dataDir: string): Promise<InstanceNetwork> {
+    const hash = createHash("sha256").update(dataDir).digest("hex");
+    const bridge = `ssbr${hash.slice(0, 8)}`;
+    const routes = JSON.parse(await run(["ip", "-j", "-4", "route", "show", "table", "all"])) as {
+      dst: string;
+      dev?: string;
+    }[];
+    mkdirSync(CLAIMS, { recursive: true, mode: 0o700 });
+    // a claim whose data directory is gone is taken back by the next server: ours must exist from now on
+    mkdirSync(dataDir, { recursive: true });
+    const start = Number.parseInt(hash.slice(8, 12), 16) % BLOCKS;
+    for (let i = 0; i < BLOCKS; i++) {
+      const block = (start + i) % BLOCKS;
+      const base = toInt("10.214.0.0") + block * 1024;
+      const claimFile = path.join(CLAIMS, String(block));
+      const claim = readClaim(claimFile);
+      if (claim && claim.dataDir !== dataDir) {
+        // a server whose data is gone left it: take it back
+        if (existsSync(claim.dataDir)) continue;
+        await run(["ip", "link", "del", claim.bridge]).catch(() => undefined);
+        rmSync(claimFile, { force: true });
+      }
+      const used = routes.some((r) => r.dev !== bridge && r.dst !== "default" && overlaps(r.dst, base, 22));
+      if (used) continue;
+      if (!claim || claim.dataDir !== dataDir) {
+        try {
+          // exclusive: two servers starting at once never take the same block
+          writeFileSync(claimFile, JSON.stringify({ dataDir, bridge } satisfies Claim), { mode: 0o600, flag: "wx" });
+        } catch {
+          continue;
+        }
+      }
+      const gateway = toIp(base + 1);
+      const link = await run(["ip", "-j", "link", "show", bridge]).catch(() => null);
+      if (!link) {
+        await run(
+          ["ip", "-b", "-"],
+          `link add ${bridge} type bridge\naddr add ${gateway}/22 dev ${bridge}\nlink set ${bridge} up\n`,
+        );
+      }
+      return new InstanceNetwork(bridge, gateway, base, claimFile);
+    }
+    throw new Error("no free /22 in 10.214.0.0/16 for the local instances' network");
+  }
+
+  addressOf(slot: number): string {
+    if (slot < 1 || slot > 1020) throw new Error(`no address for instance slot ${slot} (at most 1020 instances)`);
+    return toIp(this.base + 1 + slot);
+  }
+
+  /**
+   * A namespace for one instance, its address `addressOf(slot)` on the bridge. Names are new each time: a namespace
+   * (and its link) deleted a moment ago may still be going away.
+   */
+  async attach(slot: number): Promise<Attached> {
+    const id = randomBytes(5).toString("hex");
+    const ns = `ss-${id}`;
+    const veth = `ssv${id}`;
+    const address = this.addressOf(slot);
+    await run(
+      ["ip", "-b", "-"],
+      [
+        `netns add ${ns}`,
+        `link add ${veth} type veth peer name eth0 netns ${ns}`,
+        `link set ${veth} master ${this.bridge} up`,
+        "",
+      ].join("\n"),
+    );
+    await run(
+      ["ip", "-n", ns, "-b", "-"],
+      [`addr add ${address}/22 dev eth0`, "link set eth0 up", "link set lo up", ""].join("\n"),
+    );
+    // a recipe is root only in its user namespace: let it listen on any port of its own network, as on a machine
+    await run(["ip", "netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start"]);
+    return { name: ns, netns: `/run/netns/${ns}`, address };
+  }
+
+  async detach(name: string): Promise<void> {
+    if (/^ss-[0-9a-f]{10}$/.test(name)) await run(["ip", "netns", "del", name]).catch(() => undefined);
+  }
+
+  /**
+   * The server's port as instances reach it: the server itself when it listens on every address, else a relay on
+   * the bridge's address to where it listens (the same port, so agents find it again after a server restart).
+   */
+  async serviceUrl(serverUrl: string, listensEverywhere: boolean): Promise<string> {
+    const u = new URL(serverUrl);
+    const port = Number(u.port || 80);
+    const url = `${u.protocol}//${this.gateway}:${port}`;
+    if (listensEverywhere || this.forwarders.has(port)) return url;
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(port, u.hostname);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("error", close);
+      upstream.on("error", close);
+    });
+    await new Promise<void>((resolve, reject) => {
+      relay.once("error", reject);
+      relay.listen(port, this.gateway, () => resolve());
+    });
+    relay.unref();
+    this.forwarders.set(port, relay);
+    return url;
+  }
+
+  /** Stops relaying; gives the bridge and its addresses back when no instance is on it any more. */
+  async close(): Promise<void> {
+    for (const f of this.forwarders.values()) f.close();
+    this.forwarders.clear();
+    const attached = JSON.parse(await run(["ip", "-j", "link", "show", "master", this.bridge]).catch(() => "[1]"));
+    if (Array.isArray(attached) && attached.length === 0) {
+      await run(["ip", "link", "del", this.bridge]).catch(() => undefined);
+      rmSync(this.claimFile, { force: true });
+    }
+  }
+}
+
+function readClaim(file: string): Claim | null {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Claim;
+  } catch {
+    return null;
+  }
+}
