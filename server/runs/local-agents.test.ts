@@ -127,13 +127,13 @@ describe("the tutorial on the local cloud, with real agents", () => {
     const launched = await Promise.all([1, 2, 3].map(() => launch(s, { module: SYSTEM, multiplicity: { client: 2 } })));
     for (const { w } of launched) expect((await w.ended()).body).toMatchObject({ to: "Done" });
     const servers = new Set<string>();
-    const valueOf = (w: RunWatcher, key: string) =>
+    const paramOf = (w: RunWatcher, key: string) =>
       (w.events.find((e) => e.body.type === "param" && e.body.key === key)?.body as { value?: string } | undefined)
         ?.value;
     for (const { run, w } of launched) {
-      const port = valueOf(w, "apache.1:port");
+      const port = paramOf(w, "apache.1:port");
       expect(port).toMatch(/^\d+$/);
-      servers.add(`${valueOf(w, "apache.1:hostname")}:${port}`);
+      servers.add(`${paramOf(w, "apache.1:hostname")}:${port}`);
       const { files } = await fetchReports(s, run.id);
       for (const c of ["client.1", "client.2"]) {
         const name = Object.keys(files).find((n) => n.startsWith(`${c}_report_`))!;
