@@ -21,6 +21,8 @@ export class FastIpcServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly key = randomBytes(24).toString("hex");
+  /** what the agent answers first: the wrapper knows it's talking to its agent, not to whoever took its port */
+  private readonly proof = randomBytes(24).toString("hex");
 
   constructor(
     private readonly endpointFile: string,
@@ -40,7 +42,7 @@ export class FastIpcServer {
     const { port } = this.server.address() as net.AddressInfo;
     // written whole under another name, then renamed: a wrapper never reads half a line
     const tmp = `${this.endpointFile}.${process.pid}`;
-    await writeFile(tmp, endpointLine(port, this.key), { mode: 0o600 });
+    await writeFile(tmp, endpointLine(port, this.key, this.proof), { mode: 0o600 });
     await rename(tmp, this.endpointFile);
   }
 
@@ -48,7 +50,7 @@ export class FastIpcServer {
     // only while it still names us: another agent of this workspace may have written its own since
     const current = await readFile(this.endpointFile, "utf8").catch(() => null);
     const { port } = (this.server.address() as net.AddressInfo | null) ?? { port: -1 };
-    if (current === endpointLine(port, this.key)) await rm(this.endpointFile, { force: true });
+    if (current === endpointLine(port, this.key, this.proof)) await rm(this.endpointFile, { force: true });
     for (const s of this.sockets) s.destroy();
     if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -66,7 +68,8 @@ export class FastIpcServer {
       } catch (err) {
         clearTimeout(deadline);
         socket.off("data", onData);
-        socket.end(encodeFastResponse(SS_EXIT.BAD_REQUEST, "", `ss: ${(err as Error).message}\n`));
+        // the key is not known to be right: no proof (it would let the sender pass for this agent later)
+        socket.end(encodeFastResponse("", SS_EXIT.BAD_REQUEST, "", `ss: ${(err as Error).message}\n`));
         return;
       }
       if (!request) return;
@@ -80,7 +83,8 @@ export class FastIpcServer {
 
   private async answer(socket: net.Socket, request: FastRequest, caller: IpcCaller): Promise<void> {
     let answer: FastAnswer;
-    if (!this.keyMatches(request.key)) {
+    const trusted = this.keyMatches(request.key);
+    if (!trusted) {
       answer = { code: SS_EXIT.FORBIDDEN, stdout: "", stderr: `${request.command}: not this agent's key\n` };
     } else {
       try {
@@ -89,7 +93,8 @@ export class FastIpcServer {
         answer = { code: SS_EXIT.INTERNAL, stdout: "", stderr: `${request.command}: ${(err as Error).message}\n` };
       }
     }
-    if (!socket.destroyed) socket.end(encodeFastResponse(answer.code, answer.stdout, answer.stderr));
+    if (!socket.destroyed)
+      socket.end(encodeFastResponse(trusted ? this.proof : "", answer.code, answer.stdout, answer.stderr));
   }
 
   private keyMatches(given: string): boolean {

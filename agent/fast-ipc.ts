@@ -5,10 +5,12 @@
  * one place (ss-commands.ts, run by the agent), so both paths behave the same by construction.
  *
  * Request:  KEY \0 ARGC \0 COMMAND \0 ARG1 \0 … ARGn \0   (fields cannot hold NUL: they come from argv)
- * Response: EXIT \0 STDOUT \0 STDERR \0                  (STDOUT/STDERR escaped for `printf %b`)
+ * Response: PROOF \0 EXIT \0 STDOUT \0 STDERR \0         (STDOUT/STDERR escaped for `printf %b`)
  *
- * KEY is the secret of `<workspace>/lib/ss.endpoint` ("PORT KEY", mode 0600): loopback TCP is open to
- * every local user, the file is not.
+ * KEY and PROOF are the secrets of `<workspace>/lib/ss.endpoint` ("PORT KEY PROOF", mode 0600): loopback TCP
+ * is open to every local user, the file is not. KEY proves the caller to the agent; PROOF, never sent by a
+ * caller, proves the agent to the caller, so a process that took over a dead agent's port learns a KEY that
+ * is of no use and cannot answer in its name.
  */
 
 /** Env var naming the endpoint file, set for scripts and in slipstream.setenv. */
@@ -48,8 +50,8 @@ export function escapeForPrintfB(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\0/g, "\\0000");
 }
 
-export function encodeFastResponse(code: number, stdout: string, stderr: string): Buffer {
-  return Buffer.from(`${code}\0${escapeForPrintfB(stdout)}\0${escapeForPrintfB(stderr)}\0`, "utf8");
+export function encodeFastResponse(proof: string, code: number, stdout: string, stderr: string): Buffer {
+  return Buffer.from(`${proof}\0${code}\0${escapeForPrintfB(stdout)}\0${escapeForPrintfB(stderr)}\0`, "utf8");
 }
 
 /** Builds the request bytes as the bash wrapper does (for tests and the bench). */
@@ -58,8 +60,8 @@ export function encodeFastRequest(req: FastRequest): Buffer {
 }
 
 /** The endpoint file's one line. */
-export function endpointLine(port: number, key: string): string {
-  return `${port} ${key}\n`;
+export function endpointLine(port: number, key: string, proof: string): string {
+  return `${port} ${key} ${proof}\n`;
 }
 
 /**
@@ -72,8 +74,12 @@ export function fastWrapper(bash: string, command: string, nodeFallback: string)
   return `#!${bash} -p
 # ${command}: asks the SlipStream agent over loopback TCP (bash /dev/tcp), without starting Node.
 ep=\${${FAST_ENV}-}
-if [ -n "$ep" ] && { read -r port key <"$ep" && command exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+if [ -n "$ep" ] && { read -r port key proof <"$ep" && command exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
   printf '%s\\0' "$key" "$#" ${command} "$@" >&3
+  if ! IFS= read -r -d '' said <&3 || [ "$said" != "$proof" ]; then
+    echo "${command}: the process on the agent's port is not its agent" >&2
+    exit 4
+  fi
   if IFS= read -r -d '' code <&3 && IFS= read -r -d '' out <&3 && IFS= read -r -d '' err <&3; then
     printf '%b' "$out"
     printf '%b' "$err" >&2

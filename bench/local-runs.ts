@@ -9,6 +9,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from "../e2e/chromium.js";
 import type { RunDetail } from "../protocol/run.js";
 import { callJson } from "../server/testing/json-api.js";
 import { RunWatcher } from "../server/testing/watch.js";
+import { timeInMachine } from "./in-machine.js";
 import { freePort, nowMs, procStatusMb, type RedisServer, Resp, type Stats, stats, timeProcess } from "./lib.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -109,14 +110,16 @@ function readSetenv(file: string): NodeJS.ProcessEnv {
   return env as NodeJS.ProcessEnv;
 }
 
-/** pids of the local agents of this data directory. */
+/** pids of the local agents of this data directory (sandboxed or not: by the instance tag in their environment). */
 function agentPids(dataDir: string): number[] {
-  const marker = path.join(dataDir, "agent", "agent.mjs");
+  const tag = Buffer.from(`SLIPSTREAM_LOCAL_INSTANCE=${path.join(dataDir, "instances")}/`);
   const pids: number[] = [];
   for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, "utf8").includes(marker)) pids.push(Number(d));
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+      if (!cmd[0]?.endsWith("node") || !cmd[1]?.endsWith("/agent.mjs")) continue;
+      if (fs.readFileSync(`/proc/${d}/environ`).includes(tag)) pids.push(Number(d));
     } catch {}
   }
   return pids;
@@ -193,6 +196,9 @@ async function commandCost(
   const w = new RunWatcher(s.url, s.token, runId);
   try {
     await w.state("Ready");
+    const login = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body.instances.find((i) => i.name === "c.1")
+      ?.login;
+    if (login) return await commandCostInMachine(login, redis, dataDir, opts);
     const ws = path.join(dataDir, "instances", runId, "c.1");
     const env = readSetenv(path.join(ws, "slipstream.setenv"));
     const bin = (c: string) => path.join(ws, "bin", c);
@@ -244,6 +250,41 @@ async function commandCost(
     w.close();
     await s.api("POST", `/api/runs/${runId}/terminate`);
   }
+}
+
+/** The same figures where the instance is a sandboxed machine: ss-* timed inside it, redis-cli and node here. */
+async function commandCostInMachine(
+  login: string,
+  redis: RedisServer,
+  dataDir: string,
+  opts: LocalBenchOptions,
+): Promise<CommandResult> {
+  const n = opts.quick ? 5 : 50;
+  opts.log(`command cost: ${n} runs of each, ss-* inside the machine`);
+  const inside = await timeInMachine(login, n);
+  const rc = await Resp.connect(redis.port);
+  await rc.send("SET", "k", "v0");
+  rc.close();
+  const redisCli: number[] = [];
+  const nodeStart: number[] = [];
+  for (let i = 0; i < n; i++) {
+    redisCli.push((await timeProcess("redis-cli", ["-p", String(redis.port), "GET", "k"])).ms);
+    nodeStart.push((await timeProcess(process.execPath, ["-e", "0"])).ms);
+  }
+  const rss = agentPids(dataDir)
+    .map((p) => procStatusMb(p, "VmRSS"))
+    .filter((x): x is number => x !== null);
+  if (rss.length === 0) throw new Error("no agent process found");
+  return {
+    ssSet: stats(inside.ssSet),
+    ssGet: stats(inside.ssGet),
+    redisCli: stats(redisCli),
+    nodeStart: stats(nodeStart),
+    ssLoadOnly: stats(inside.ssLoad),
+    ipcOnly: stats(inside.ipc),
+    agentRssMb: stats(rss),
+    viaNode: { set: stats(inside.nodeSet), get: stats(inside.nodeGet) },
+  };
 }
 
 export async function scaleRun(

@@ -1,0 +1,68 @@
+/**
+ * Command costs measured where recipes pay them: inside a sandboxed local instance's machine, entered with the
+ * login command the run shows (`enter`). The measuring loop runs there as a small Node script (the bench's own
+ * files are not visible in the machine), timing each command as a whole process exactly as `timeProcess` does.
+ */
+import { execFile } from "node:child_process";
+
+const MEASURE = String.raw`
+const { execFile } = require("node:child_process");
+const net = require("node:net");
+const n = Number(process.argv[1]);
+const ws = process.env.SLIPSTREAM_WORKSPACE;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const time = (file, args, env) => new Promise((resolve, reject) => {
+  const t0 = now();
+  execFile(file, args, { env }, (err, stdout, stderr) =>
+    err ? reject(new Error(file + " " + args.join(" ") + ": " + err.message + " " + stderr)) : resolve({ ms: now() - t0, stdout }));
+});
+const ipc = () => new Promise((resolve, reject) => {
+  const t0 = now();
+  const s = net.createConnection(process.env.SLIPSTREAM_AGENT_SOCKET);
+  s.on("connect", () => s.write(JSON.stringify({ id: 1, op: "param:get", req: { key: "c.1:k" } }) + "\n"));
+  s.on("data", (d) => { if (String(d).includes("\n")) { s.destroy(); resolve(now() - t0); } });
+  s.on("error", reject);
+});
+(async () => {
+  const env = process.env;
+  const nodeEnv = { ...env };
+  delete nodeEnv.SLIPSTREAM_AGENT_ENDPOINT;
+  const bin = (c) => ws + "/bin/" + c;
+  const ssMjs = ws + "/lib/ss.mjs";
+  const out = { ssSet: [], ssGet: [], ssLoad: [], ipc: [], nodeSet: [], nodeGet: [] };
+  await time(bin("ss-set"), ["k", "v0"], env);
+  const got = await time(bin("ss-get"), ["k"], env);
+  if (got.stdout.trim() !== "v0") throw new Error("ss-get printed " + JSON.stringify(got.stdout));
+  for (let i = 0; i < n; i++) {
+    out.ssSet.push((await time(bin("ss-set"), ["k", "v" + i], env)).ms);
+    out.ssGet.push((await time(bin("ss-get"), ["k"], env)).ms);
+    out.ssLoad.push((await time(process.execPath, [ssMjs, "ss-get", "--help"], env)).ms);
+    out.ipc.push(await ipc());
+    out.nodeSet.push((await time(process.execPath, [ssMjs, "ss-set", "k", "n" + i], nodeEnv)).ms);
+    const r = await time(process.execPath, [ssMjs, "ss-get", "k"], nodeEnv);
+    if (r.stdout !== "n" + i + "\n") throw new Error("node ss.mjs ss-get printed " + JSON.stringify(r.stdout));
+    out.nodeGet.push(r.ms);
+  }
+  process.stdout.write(JSON.stringify(out));
+})().catch((e) => { console.error(e.message); process.exit(1); });
+`;
+
+export interface InMachineTimes {
+  ssSet: number[];
+  ssGet: number[];
+  ssLoad: number[];
+  ipc: number[];
+  nodeSet: number[];
+  nodeGet: number[];
+}
+
+/** Runs the measuring loop `n` times in the machine `login` enters, with its recipes' environment. */
+export function timeInMachine(login: string, n: number): Promise<InMachineTimes> {
+  const [enter, ...rest] = login.split(" ");
+  const inside = ". ./slipstream.setenv && exec node -e \"$0\" \"$1\"";
+  return new Promise((resolve, reject) => {
+    execFile(enter, [...rest, "sh", "-c", inside, MEASURE, String(n)], { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`measuring in the machine: ${err.message} ${stderr}`)) : resolve(JSON.parse(stdout)),
+    );
+  });
+}
