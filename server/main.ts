@@ -13,6 +13,9 @@ const Env = z.object({
   SLIPSTREAM_ADMIN_PASSWORD: z.string().min(1).optional(),
   SLIPSTREAM_SECRET_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** memory (MiB) and processes each local instance may use (cgroups; the server must be root) */
+  SLIPSTREAM_LOCAL_MEMORY_MB: z.coerce.number().int().min(64).max(1_048_576).default(2048),
+  SLIPSTREAM_LOCAL_PIDS: z.coerce.number().int().min(16).max(4_194_304).default(1024),
 });
 
 const parsed = Env.safeParse(process.env);
@@ -33,6 +36,9 @@ try {
     secretKey: env.SLIPSTREAM_SECRET_KEY,
     ui: noUi ? false : { dev },
     logLevel: env.LOG_LEVEL,
+    local: {
+      limits: { memoryBytes: env.SLIPSTREAM_LOCAL_MEMORY_MB * 2 ** 20, pids: env.SLIPSTREAM_LOCAL_PIDS },
+    },
   });
   console.log(`SlipStream is serving on ${server.url} (data in ${server.app.dataDir})`);
   console.log(server.isolation.summary);
