@@ -59,7 +59,7 @@ export interface InMachineTimes {
 /** Runs the measuring loop `n` times in the machine `login` enters, with its recipes' environment. */
 export function timeInMachine(login: string, n: number): Promise<InMachineTimes> {
   const [enter, ...rest] = login.split(" ");
-  const inside = ". ./slipstream.setenv && exec node -e \"$0\" \"$1\"";
+  const inside = '. ./slipstream.setenv && exec node -e "$0" "$1"';
   return new Promise((resolve, reject) => {
     execFile(enter, [...rest, "sh", "-c", inside, MEASURE, String(n)], { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
       err ? reject(new Error(`measuring in the machine: ${err.message} ${stderr}`)) : resolve(JSON.parse(stdout)),

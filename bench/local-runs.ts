@@ -196,8 +196,9 @@ async function commandCost(
   const w = new RunWatcher(s.url, s.token, runId);
   try {
     await w.state("Ready");
-    const login = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body.instances.find((i) => i.name === "c.1")
-      ?.login;
+    const login = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body.instances.find(
+      (i) => i.name === "c.1",
+    )?.login;
     if (login) return await commandCostInMachine(login, redis, dataDir, opts);
     const ws = path.join(dataDir, "instances", runId, "c.1");
     const env = readSetenv(path.join(ws, "slipstream.setenv"));
