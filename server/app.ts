@@ -234,6 +234,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await listen(httpServer, opts.port, opts.host);
   const port = (httpServer.address() as AddressInfo).port;
   url = `http://${opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1"}:${port}`;
+  await local.serve(url);
 
   reconcileAtBoot(app);
 

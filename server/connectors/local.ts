@@ -83,6 +83,11 @@ export interface LocalConnectorOptions {
 export interface LocalConnector extends Connector {
   /** what the local cloud can do on this machine, once probed */
   isolation(): Promise<Isolation>;
+  /**
+   * The server listens at `serverUrl`: where instances have their own network, they reach it from now on (agents
+   * still running from before a restart reconnect at once, not only when a new instance starts).
+   */
+  serve(serverUrl: string): Promise<void>;
   /** stops relaying to the server (the server is closing); machines and their network stay */
   close(): Promise<void>;
 }
@@ -356,6 +361,11 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     kind: "local",
 
     isolation: () => ready,
+
+    async serve(serverUrl: string) {
+      await ready;
+      await network?.serviceUrl(serverUrl, opts.listensEverywhere === true);
+    },
 
     async close() {
       await ready;
