@@ -9,6 +9,7 @@ import { buildAgentBundle } from "../scripts/build-agent.js";
 import { AuthService } from "./auth/service.js";
 import { hashToken } from "./auth/tokens.js";
 import { Bus } from "./bus.js";
+import { CloudAccess } from "./clouds/access.js";
 import { loadSshConnectors } from "./clouds/service.js";
 import { createLocalConnector, type LocalConnectorOptions } from "./connectors/local.js";
 import type { Isolation } from "./connectors/sandbox/isolation.js";
@@ -164,11 +165,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataDir,
     secrets,
     effects: undefined as never,
+    access: new CloudAccess(db, (cloud) => connectors.get(cloud)?.kind ?? null),
     cloudRefusal: (user, cloud) =>
       // an unsandboxed local instance runs recipes as the server's own user: only admins may do that
       cloud === "local" && !isolation.sandboxed && user.role !== "admin"
         ? `the local cloud is open to admins only on this server: its machines are not sandboxed (${isolation.unavailable})`
-        : null,
+        : app.access.refusal(user, cloud),
     agentByToken: (token) => {
       if (!token) return null;
       const row = db.$client.prepare("select run_id, name from instances where token_hash = ?").get(hashToken(token)) as

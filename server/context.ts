@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { AuthService } from "./auth/service.js";
 import type { Bus } from "./bus.js";
+import type { CloudAccess } from "./clouds/access.js";
 import type { Connector } from "./connectors/types.js";
 import type { Db } from "./db/open.js";
 import type { ModuleService } from "./modules/service.js";
@@ -29,7 +30,9 @@ export interface AppContext {
   secrets: Secrets;
   dataDir: string;
   /** why this user may not start machines on this cloud (said to them as is), or null when they may */
-  cloudRefusal: (user: { role: "admin" | "member" }, cloud: string) => string | null;
+  cloudRefusal: (user: { role: "admin" | "member"; username: string }, cloud: string) => string | null;
+  /** who may use which cloud, and whether run owners' keys are let into its machines */
+  access: CloudAccess;
   /** resolves an agent token to its run and instance; null when unknown or the run has ended */
   agentByToken: (token: string | undefined) => { rt: RunRuntime; instance: string } | null;
 }

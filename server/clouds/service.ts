@@ -262,7 +262,8 @@ function buildConnector(app: AppContext, r: Row): Connector {
     {
       bundleDir: path.join(app.dataDir, "agent"),
       redact: (s) => app.secrets.redact(s),
-      authorizedKeys: runOwnerKeys(app),
+      // an admin may keep run owners' keys off this cloud's hosts (its login account is not theirs to use)
+      authorizedKeys: (runId) => (app.access.get(r.name).installKeys ? runOwnerKeys(app)(runId) : []),
       // machines of this cloud already running count against each host's maxInstances, across restarts
       instancesDb: app.db.$client,
       onHostKeyPinned: (host, fp) => new CloudService(app).pinHostKey(r.name, host, fp),

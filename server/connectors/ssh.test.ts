@@ -508,7 +508,7 @@ describe.skipIf(unavailable !== null)(
       );
       await expect(fs.readdir(path.join(home, ".slipstream", "r-full"))).rejects.toThrow();
     }, 60_000);
-    it("as a user does it: admin defines the cloud, the user's profile key is let in for the run and removed after", async () => {
+    it("as a user does it: admin defines the cloud and opens it to the user, whose profile key is let in for the run and removed after (not at all once the admin says so)", async () => {
       // a stock test server (loopback only); the agents reach it through a forwarder on the test's bridge address
       const ts = await startTestServer({ killGraceSeconds: 2 });
       const fwd = net.createServer((inbound) => {
@@ -540,12 +540,15 @@ describe.skipIf(unavailable !== null)(
         ).body.profile;
         const put = await ts.api("PUT", "/api/profile", { ...profile, sshKeys: [umaKey.publicKey] }, uma.token);
         expect(put.status, JSON.stringify(put.body)).toBe(200);
-        const res = await ts.api<RunDetail>(
-          "POST",
-          "/api/runs",
-          { module: `${TUTORIAL}/apache`, clouds: { machine: "pool-c" }, keepRunning: "always" },
-          uma.token,
-        );
+        const body = { module: `${TUTORIAL}/apache`, clouds: { machine: "pool-c" }, keepRunning: "always" };
+        // an SSH cloud is for admins until an admin opens it
+        const refused = await ts.api<{ error: { message: string } }>("POST", "/api/runs", body, uma.token);
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.message).toMatch(/^clouds\.machine: the cloud 'pool-c' is not open to you/);
+        expect((await ts.api("PUT", "/api/clouds/pool-c/access", { users: ["uma"] }, uma.token)).status).toBe(403);
+        const opened = await ts.api("PUT", "/api/clouds/pool-c/access", { users: ["uma"] });
+        expect(opened.body).toEqual({ cloud: "pool-c", roles: [], users: ["uma"], installKeys: true, default: false });
+        const res = await ts.api<RunDetail>("POST", "/api/runs", body, uma.token);
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         const run = res.body;
         watcher = new RunWatcher(ts.url, uma.token, run.id);
@@ -571,6 +574,19 @@ describe.skipIf(unavailable !== null)(
         const after = await fs.readFile(keysFile, "utf8").catch(() => "");
         expect(after).not.toContain(core);
         expect(after).not.toContain(run.id);
+
+        // the admin keeps owners' keys off this cloud's hosts: the next run's machine does not let uma in
+        await ts.api("PUT", "/api/clouds/pool-c/access", { users: ["uma"], installKeys: false });
+        const again = (await ts.api<RunDetail>("POST", "/api/runs", body, uma.token)).body;
+        const w2 = new RunWatcher(ts.url, uma.token, again.id);
+        try {
+          await w2.until((e) => e.body.type === "state" && e.body.to === "Ready");
+          expect(await fs.readFile(keysFile, "utf8").catch(() => "")).not.toContain(core);
+          expect((await ts.api("POST", `/api/runs/${again.id}/terminate`, undefined, uma.token)).status).toBe(200);
+          expect((await w2.ended()).body).toMatchObject({ to: "Done" });
+        } finally {
+          w2.close();
+        }
       } finally {
         watcher?.close();
         await ts.close({ stopInstances: true });

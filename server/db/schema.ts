@@ -180,3 +180,17 @@ export const clouds = sqliteTable(
   },
   (t) => [uniqueIndex("clouds_name_unique").on(t.name)],
 );
+
+/**
+ * Who may start machines on a cloud (the local cloud and each SSH cloud), and whether a run owner's profile SSH
+ * keys are let into its machines. No row: the cloud's kind decides (clouds/access.ts).
+ */
+export const cloudAccess = sqliteTable("cloud_access", {
+  cloud: text("cloud").primaryKey(),
+  /** JSON array of roles ("admin", "member") whose users may use it */
+  roles: text("roles").notNull(),
+  /** JSON array of usernames who may use it whatever their role */
+  users: text("users").notNull(),
+  installKeys: integer("install_keys", { mode: "boolean" }).notNull(),
+  updatedAt: text("updated_at").notNull(),
+});

@@ -27,7 +27,7 @@ const sockets: Socket[] = [];
 
 function counts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ["users", "api_tokens", "sessions", "modules", "runs", "clouds"]) {
+  for (const t of ["users", "api_tokens", "sessions", "modules", "runs", "clouds", "cloud_access"]) {
     out[t] = (s.app.db.$client.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n;
   }
   // runs created by allowed rows keep moving on their own; the runs denied rows aim at are A and B
@@ -271,6 +271,9 @@ const rows: Row[] = [
     "agentB",
     "admin",
   ]),
+  // who may use a cloud: everyone reads it, admins decide
+  ...each("GET", () => "/api/clouds/local/access", anyUser(200)),
+  ...each("PUT", () => "/api/clouds/a/access", users(200, 403), () => ({ roles: ["admin", "member"] })),
   // steering a run: the owner or an admin
   ...steer("set a param", "PUT", "/params/client.1:statecustom", { value: "by hand" }),
   ...steer("abort", "POST", "/abort", { message: "stop" }),
