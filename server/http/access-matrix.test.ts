@@ -273,7 +273,12 @@ const rows: Row[] = [
   ]),
   // who may use a cloud: everyone reads it, admins decide
   ...each("GET", () => "/api/clouds/local/access", anyUser(200)),
-  ...each("PUT", () => "/api/clouds/a/access", users(200, 403), () => ({ roles: ["admin", "member"] })),
+  ...each(
+    "PUT",
+    () => "/api/clouds/a/access",
+    users(200, 403),
+    () => ({ roles: ["admin", "member"] }),
+  ),
   // steering a run: the owner or an admin
   ...steer("set a param", "PUT", "/params/client.1:statecustom", { value: "by hand" }),
   ...steer("abort", "POST", "/abort", { message: "stop" }),
