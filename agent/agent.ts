@@ -245,7 +245,8 @@ export class Agent {
 
   /** The machine's first process ended (a recipe killed it): nothing can run any more on this instance. */
   private machineGone(why: string): void {
-    if (this.stopping) return;
+    // the run is ending and the agent stopping: the machine goes with it, that is no failure
+    if (this.stopping || (this.run !== null && END_STATES.has(this.run.state))) return;
     this.log.agent(`The machine of ${this.cfg.instance} stopped: ${why}`);
     void this.context().abortRun(`The machine of '${this.cfg.instance}' stopped: ${why}`);
   }

@@ -75,6 +75,9 @@ export class Machine {
     // the machine's first process is in the recipes' /proc: it must not carry the agent's environment (its token)
     const child = spawn("bwrap", args, {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
+      // not in the agent's process group: a stop's SIGTERM to that group is for the agent, which then ends its
+      // recipes and the machine itself (and the machine dies with the agent whatever happens: --die-with-parent)
+      detached: true,
       stdio: ["ignore", "inherit", "pipe", "pipe"],
     });
     let stderr = "";

@@ -431,6 +431,6 @@ function enterScript(launch: InstanceLaunch, runDir: string, asRoot: boolean): s
 pid=$(cat '${runDir}/${MACHINE_PID_FILE}' 2>/dev/null)
 case "$pid" in ''|*[!0-9]*) echo "the machine of ${launch.instance} is not running" >&2; exit 1 ;; esac
 [ $# -gt 0 ] || set -- /bin/sh -c 'exec "\${SHELL:-/bin/sh}" -i'
-exec nsenter -t "$pid" -U -m -p -u -i -r -w${asRoot ? "" : " --preserve-credentials"} -- "$@"
+exec nsenter -t "$pid" -U -m -p -u -i${asRoot ? " -n" : ""} -r -w${asRoot ? "" : " --preserve-credentials"} -- "$@"
 `;
 }

@@ -104,6 +104,22 @@ export async function runReaches(s: TestServer, runId: string, state: string): P
   return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
 }
 
+/** Resolves with the run's detail once it has ended, whichever way (so a test expecting Done fails, not hangs). */
+export async function runEnds(s: TestServer, runId: string): Promise<RunDetail> {
+  const ended = ["Done", "Aborted", "Cancelled"];
+  const pushed = new Promise<void>((resolve) => {
+    const l = (m: { runId: string; state: string }) => {
+      if (m.runId !== runId || !ended.includes(m.state)) return;
+      s.app.bus.off("run-changed", l);
+      resolve();
+    };
+    s.app.bus.on("run-changed", l);
+  });
+  const now = (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
+  if (!ended.includes(now.state)) await pushed;
+  return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
+}
+
 export class AgentPeer {
   readonly socket: PeerSocket;
   state: AgentRunState | null = null;

@@ -117,21 +117,24 @@ export class InstanceNetwork {
     const ns = `ss-${id}`;
     const veth = `ssv${id}`;
     const address = this.addressOf(slot);
+    // one process for it all (a run of 100 instances starts 100 of these at once)
+    const inside = [
+      `ip addr add ${address}/22 dev eth0`,
+      "ip link set eth0 up",
+      "ip link set lo up",
+      // a recipe is root only in its user namespace: let it listen on any port of its own network, as on a machine
+      "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start",
+    ].join(" && ");
     await run(
       ["ip", "-b", "-"],
       [
         `netns add ${ns}`,
         `link add ${veth} type veth peer name eth0 netns ${ns}`,
         `link set ${veth} master ${this.bridge} up`,
+        `netns exec ${ns} sh -c "${inside}"`,
         "",
       ].join("\n"),
     );
-    await run(
-      ["ip", "-n", ns, "-b", "-"],
-      [`addr add ${address}/22 dev eth0`, "link set eth0 up", "link set lo up", ""].join("\n"),
-    );
-    // a recipe is root only in its user namespace: let it listen on any port of its own network, as on a machine
-    await run(["ip", "netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start"]);
     return { name: ns, netns: `/run/netns/${ns}`, address };
   }
 
