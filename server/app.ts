@@ -207,8 +207,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   httpServer.on("request", (req, res) => {
-    const u = new URL(req.url ?? "/", "http://localhost");
-    if (u.pathname.startsWith("/socket.io/")) return; // socket.io answers these itself
+    try {
+      handleRequest(req, res);
+    } catch (err) {
+      // nothing a client sends may take the process down: answer what can still be answered
+      if (!res.headersSent) sendError(res, err);
+      else res.destroy();
+      if (!(err instanceof SlipError)) log.error({ err, url: req.url }, "request failed");
+    }
+  });
+  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // engine.io answers every request whose raw target starts with its path, whatever follows (`/socket.io/../x`)
+    if ((req.url ?? "").startsWith("/socket.io/")) return;
+    let u: URL;
+    try {
+      u = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      throw new SlipError("BAD_REQUEST", "the request target is not a valid URL path");
+    }
+    if (!(req.url ?? "/").startsWith("/")) throw new SlipError("BAD_REQUEST", "the request target must be a path");
     if (u.pathname === "/api" || u.pathname.startsWith("/api/")) {
       const match = api.match(req.method ?? "GET", u.pathname);
       if (match === null)
@@ -231,7 +248,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return;
     }
     sendError(res, new SlipError("NOT_FOUND", "the UI is not served by this process"));
-  });
+  };
 
   await listen(httpServer, opts.port, opts.host);
   const port = (httpServer.address() as AddressInfo).port;

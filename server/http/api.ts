@@ -333,19 +333,23 @@ export function createApi(app: AppContext): Router {
         reports: rows.map((r) => ({ name: r.name, instance: r.instance, size: r.size, createdAt: r.created_at })),
       });
     })
-    .on("GET", "/api/runs/:id/reports/:name", (ctx) => {
+    .on("GET", "/api/runs/:id/reports/:name", async (ctx) => {
       user(ctx.req);
       const rt = runOf(ctx);
       const row = app.db.$client
         .prepare("select size from reports where run_id = ? and name = ?")
         .get(rt.id, ctx.params.name) as { size: number } | undefined;
       if (!row) throw new SlipError("NOT_FOUND", `report '${ctx.params.name}' not found`);
+      // opened before the headers: a file gone from disk is a 404, not a crash after a 200
+      const stream = await app.reports.open(rt.id, ctx.params.name);
+      if (!stream) throw new SlipError("NOT_FOUND", `report '${ctx.params.name}' is no longer on disk`);
       ctx.res.writeHead(200, {
         "content-type": "application/gzip",
         "content-length": row.size,
         "content-disposition": `attachment; filename="${ctx.params.name}"`,
       });
-      app.reports.read(rt.id, ctx.params.name).pipe(ctx.res);
+      stream.on("error", () => ctx.res.destroy());
+      stream.pipe(ctx.res);
     });
 
   // ---- agents ---------------------------------------------------------------------------------------------

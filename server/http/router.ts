@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { SlipError } from "../../protocol/index.js";
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -53,7 +54,12 @@ export class Router {
       if (r.method !== method) continue;
       const params: Record<string, string> = {};
       r.names.forEach((n, i) => {
-        params[n] = decodeURIComponent(m[i + 1]);
+        try {
+          params[n] = decodeURIComponent(m[i + 1]);
+        } catch {
+          // `%`, `%E0%A4%A`: a path no route can mean
+          throw new SlipError("BAD_REQUEST", `${n}: not a valid percent-encoded path segment`);
+        }
       });
       return { handler: r.handler, params };
     }

@@ -42,4 +42,10 @@ export class ReportFiles {
   read(runId: string, name: string): Readable {
     return createReadStream(this.file(runId, name));
   }
+
+  /** The report's bytes, or null when its file is gone (pruned, or removed by hand). */
+  async open(runId: string, name: string): Promise<Readable | null> {
+    const handle = await fs.open(this.file(runId, name), "r").catch(() => null);
+    return handle ? handle.createReadStream() : null;
+  }
 }
