@@ -1,6 +1,7 @@
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js";
+import { fitMessage } from "../protocol/messages.js";
 import type { AgentConfig } from "./config.js";
 import type { LogSink } from "./log-sink.js";
 import { compactTimestamp, makeReportDir, packReport, uploadReport } from "./report.js";
@@ -128,7 +129,7 @@ export async function runExecuting(ctx: RecipeContext, run: AgentRunState): Prom
     // a script we stopped because of an abort did not fail: the abort already has its message
     if (!result.killed && ctx.abort() === null) {
       const why = result.lastStderr || outcome(result);
-      await ctx.abortRun(`Failed running '${target}' on '${ctx.cfg.instance}': ${why}`);
+      await ctx.abortRun(fitMessage(`Failed running '${target}' on '${ctx.cfg.instance}': ${why}`));
     }
     return;
   }

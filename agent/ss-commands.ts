@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import { z } from "zod";
 import type { ErrorCode } from "../protocol/errors.js";
 import { qualifyKey } from "../protocol/keys.js";
+import { fitMessage } from "../protocol/messages.js";
 import { MAX_PARAM_VALUE, NODE_NAME_RE, PARAM_NAME_RE } from "../protocol/run.js";
 import type { IpcRequestInput } from "./ipc-protocol.js";
 import { type OptionSpec, parseArgs, UsageError } from "./ss-args.js";
@@ -122,7 +123,8 @@ export const COMMANDS: Record<string, Command> = {
     options: { cancel: { type: "boolean" } },
     freeAfter: 1,
     plan({ options, positionals }) {
-      const message = arg(z.string().max(4096, "must be at most 4096 characters"), positionals.join(" "), "MSG");
+      // a long message is cut to fit (keeping its end), never refused: the abort must happen
+      const message = fitMessage(positionals.join(" "));
       return { request: { op: "run:abort", req: { message, cancel: options.cancel === true } }, render: nothing };
     },
   },

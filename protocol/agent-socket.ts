@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { AckFn } from "./ack.js";
+import { fitMessage } from "./messages.js";
 import { SCRIPT_TARGETS } from "./modules.js";
 import { NodeName, ParamValue, RunState } from "./run.js";
 
@@ -54,7 +55,12 @@ export const ParamGetAllRequest = z.strictObject({
 });
 export const AbortRequest = z.strictObject({
   requestId,
-  message: z.string().max(4096).default(""),
+  // an agent's message is cut to fit, never refused (a refused abort would let a failed run end Done)
+  message: z
+    .string()
+    .max(1 << 20)
+    .default("")
+    .transform((m) => fitMessage(m)),
   cancel: z.boolean().default(false),
 });
 export const CompleteRequest = z.strictObject({ requestId, state: RunState });

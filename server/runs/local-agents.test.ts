@@ -216,6 +216,18 @@ describe("abort on the local cloud", () => {
     );
   });
 
+  it("a script that fails after a 9 KB stderr line still aborts the run: the message is cut, keeping the line's end", async () => {
+    const s = await boot();
+    await push(s, {
+      "t/long-failure": image(`#!/bin/sh\nprintf '%9000s' '' | tr ' ' x >&2\necho ' the end of it' >&2\nexit 3`),
+    });
+    const { run, w } = await launch(s, { module: "t/long-failure" });
+    expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
+    const abort = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.abort as string;
+    expect(abort.length).toBeLessThanOrEqual(4096);
+    expect(abort).toMatch(/^Failed running 'execute' on 'machine\.1': x+ \[…\d+ characters cut…\] x+ the end of it$/);
+  });
+
   it("an unknown key makes ss-get exit 7 and aborts the run naming the key", async () => {
     const s = await boot();
     await push(s, { "t/unknown": image(`#!/bin/sh -x\nss-get no.such.key\necho "ss-get exited $?"`) });
