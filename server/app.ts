@@ -253,7 +253,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await listen(httpServer, opts.port, opts.host);
   const port = (httpServer.address() as AddressInfo).port;
   url = `http://${opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1"}:${port}`;
-  await local.serve(url);
+  await local.serve(url, (socket) => httpServer.emit("connection", socket));
 
   reconcileAtBoot(app);
 

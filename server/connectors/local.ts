@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
 import { chmod, chown, mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -87,7 +88,7 @@ export interface LocalConnector extends Connector {
    * The server listens at `serverUrl`: where instances have their own network, they reach it from now on (agents
    * still running from before a restart reconnect at once, not only when a new instance starts).
    */
-  serve(serverUrl: string): Promise<void>;
+  serve(serverUrl: string, accept?: (socket: Socket) => void): Promise<void>;
   /** stops relaying to the server (the server is closing); machines and their network stay */
   close(): Promise<void>;
 }
@@ -137,6 +138,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     return iso;
   });
   let network: InstanceNetwork | null = null;
+  let serverAccept: ((socket: Socket) => void) | undefined;
 
   function prepareHost(iso: Isolation): void {
     // the agent (another uid, as root) reads the bundle through a bind mount: readable, not writable
@@ -260,7 +262,9 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     const attached = network && uid !== null ? await network.attach(uid - uidBase) : null;
     if (attached) await writeFile(path.join(hostDir, "netns"), attached.name, { mode: 0o600 });
     const serviceUrl =
-      network && attached ? await network.serviceUrl(launch.serviceUrl, opts.listensEverywhere === true) : null;
+      network && attached
+        ? await network.serviceUrl(launch.serviceUrl, opts.listensEverywhere === true, serverAccept)
+        : null;
     const spec: SandboxSpec = { hostname: sandboxHostname(launch.instance), system };
     const env: Record<string, string> = {
       ...passedEnv(),
@@ -362,9 +366,10 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
 
     isolation: () => ready,
 
-    async serve(serverUrl: string) {
+    async serve(serverUrl: string, accept?: (socket: Socket) => void) {
       await ready;
-      await network?.serviceUrl(serverUrl, opts.listensEverywhere === true);
+      serverAccept = accept;
+      await network?.serviceUrl(serverUrl, opts.listensEverywhere === true, accept);
     },
 
     async close() {

@@ -146,12 +146,19 @@ export class InstanceNetwork {
    * The server's port as instances reach it: the server itself when it listens on every address, else a relay on
    * the bridge's address to where it listens (the same port, so agents find it again after a server restart).
    */
-  async serviceUrl(serverUrl: string, listensEverywhere: boolean): Promise<string> {
+  async serviceUrl(
+    serverUrl: string,
+    listensEverywhere: boolean,
+    accept?: (socket: net.Socket) => void,
+  ): Promise<string> {
     const u = new URL(serverUrl);
     const port = Number(u.port || 80);
     const url = `${u.protocol}//${this.gateway}:${port}`;
     if (listensEverywhere || this.forwarders.has(port)) return url;
+    // in the server's own process its HTTP server takes the connections as if it had accepted them (no copy);
+    // elsewhere (a connector on its own, in tests) a relay to where the server listens
     const relay = net.createServer((client) => {
+      if (accept) return accept(client);
       const upstream = net.connect(port, u.hostname);
       client.pipe(upstream).pipe(client);
       const close = () => {
