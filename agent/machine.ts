@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { bwrapMountArgs, MACHINE_PID_FILE, SANDBOX_RUN_DIR, type SandboxSpec } from "../protocol/sandbox.js";
+import { MACHINE_PID_FILE, machineBwrapArgs, SANDBOX_RUN_DIR, type SandboxSpec } from "../protocol/sandbox.js";
 
 /**
  * The small machine an instance's recipes run in, started by its agent (which itself runs in a sandbox of its
@@ -25,46 +25,7 @@ export class Machine {
 
   static async start(spec: SandboxSpec, workspace: string, onExit: (why: string) => void): Promise<Machine> {
     const args = [
-      "--unshare-user",
-      "--uid",
-      "0",
-      "--gid",
-      "0",
-      "--unshare-pid",
-      "--unshare-ipc",
-      "--unshare-uts",
-      "--hostname",
-      spec.hostname,
-      ...bwrapMountArgs(spec.system),
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "--perms",
-      "1777",
-      "--tmpfs",
-      "/tmp",
-      "--tmpfs",
-      "/run",
-      "--tmpfs",
-      "/var",
-      "--perms",
-      "1777",
-      "--dir",
-      "/var/tmp",
-      "--dir",
-      "/var/log",
-      "--dir",
-      "/var/cache",
-      "--dir",
-      "/var/lib",
-      "--dir",
-      "/root",
-      "--bind",
-      workspace,
-      workspace,
-      "--chdir",
-      workspace,
+      ...machineBwrapArgs(spec, workspace),
       "--die-with-parent",
       "--info-fd",
       "3",

@@ -47,6 +47,22 @@ export function bwrapMountArgs(mounts: readonly SandboxMount[]): string[] {
   );
 }
 
+/**
+ * The machine's sandbox (agent/machine.ts): root of a user namespace of its own, its own PIDs, IPC and hostname, the
+ * system read-only, a fresh /proc, /tmp, /run and /var, and the workspace (when given) as its only shared directory.
+ */
+export function machineBwrapArgs(spec: SandboxSpec, workspace: string | null): string[] {
+  return [
+    ...["--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--unshare-ipc", "--unshare-uts"],
+    ...["--hostname", spec.hostname],
+    ...bwrapMountArgs(spec.system),
+    ...["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/var"],
+    ...["--perms", "1777", "--dir", "/var/tmp", "--dir", "/var/log", "--dir", "/var/cache", "--dir", "/var/lib"],
+    ...["--dir", "/root"],
+    ...(workspace ? ["--bind", workspace, workspace, "--chdir", workspace] : []),
+  ];
+}
+
 export function sandboxHostname(instance: string): string {
   return instance.replace(/\./g, "-").slice(0, 63);
 }

@@ -5,11 +5,9 @@ import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
-  bwrapMountArgs,
   MACHINE_PID_FILE,
   SANDBOX_AGENT_DIR,
   SANDBOX_ENV,
-  SANDBOX_RUN_DIR,
   SANDBOX_WORKSPACE,
   type SandboxMount,
   type SandboxSpec,
@@ -19,7 +17,7 @@ import { processesWithEnv, signal, waitGone } from "./process-tree.js";
 import type { InstanceLimits } from "./sandbox/cgroups.js";
 import { DEFAULT_LIMITS, detectIsolation, findOnPath, type Isolation } from "./sandbox/isolation.js";
 import { InstanceNetwork } from "./sandbox/network.js";
-import { systemMounts } from "./sandbox/view.js";
+import { agentBwrapArgs, systemMounts } from "./sandbox/view.js";
 import type { Connector, InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
 
 /** Variables of the server's environment an agent (and so a recipe) may see; secrets stay behind. */
@@ -281,27 +279,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       : { ws: machineDir, agent: bundleDir, run: runDir };
     const agentSandbox = [
       "bwrap",
-      "--unshare-user",
-      ...bwrapMountArgs(system),
-      // the agent starts the machine (which writes its uid map here) and enters it by pid
-      "--bind",
-      "/proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "--tmpfs",
-      "/tmp",
-      "--bind",
-      src.ws,
-      SANDBOX_WORKSPACE,
-      "--ro-bind",
-      src.agent,
-      SANDBOX_AGENT_DIR,
-      "--bind",
-      src.run,
-      SANDBOX_RUN_DIR,
-      "--chdir",
-      SANDBOX_WORKSPACE,
+      ...agentBwrapArgs(system, src),
       "--",
       process.execPath,
       path.join(SANDBOX_AGENT_DIR, "agent.mjs"),

@@ -1,8 +1,9 @@
 import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
-import { bwrapMountArgs, type SandboxMount } from "../../../protocol/sandbox.js";
+import { machineBwrapArgs, type SandboxMount } from "../../../protocol/sandbox.js";
 import { InstanceCgroups, type InstanceLimits } from "./cgroups.js";
+import { agentBwrapArgs } from "./view.js";
 
 /** What the local cloud can do on this machine, decided once at boot. */
 export interface Isolation {
@@ -58,31 +59,12 @@ function run(argv: string[]): Promise<string | null> {
  * get: null when that works, else what failed.
  */
 async function probe(bwrap: string, system: SandboxMount[], asRoot: boolean, uid: number): Promise<string | null> {
-  const sys = bwrapMountArgs(system);
   const nested = [
     bwrap,
-    "--unshare-user",
-    ...sys,
-    "--bind",
-    "/proc",
-    "/proc",
-    "--dev",
-    "/dev",
-    "--tmpfs",
-    "/tmp",
+    ...agentBwrapArgs(system, null),
     "--",
     bwrap,
-    "--unshare-user",
-    "--uid",
-    "0",
-    "--gid",
-    "0",
-    "--unshare-pid",
-    ...sys,
-    "--proc",
-    "/proc",
-    "--dev",
-    "/dev",
+    ...machineBwrapArgs({ hostname: "probe", system }, null),
     "--",
     "true",
   ];

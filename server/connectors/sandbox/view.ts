@@ -1,6 +1,12 @@
 import { lstatSync, readlinkSync } from "node:fs";
 import path from "node:path";
-import type { SandboxMount } from "../../../protocol/sandbox.js";
+import {
+  bwrapMountArgs,
+  SANDBOX_AGENT_DIR,
+  SANDBOX_RUN_DIR,
+  SANDBOX_WORKSPACE,
+  type SandboxMount,
+} from "../../../protocol/sandbox.js";
 
 /** What of the host a sandbox sees, read-only: the system, as on any Debian-like machine. */
 const SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
@@ -30,4 +36,26 @@ export function systemMounts(hidden: readonly string[], nodeBinary = process.exe
     if (shown().some((d) => under(h, d) && h !== d)) mounts.push({ kind: "tmpfs", path: h });
   }
   return mounts;
+}
+
+/**
+ * The agent's sandbox: the system read-only, the host's /proc (the agent starts its machine, which writes its uid
+ * map there, and enters it by pid), a private /tmp, and, when given, the workspace, the agent bundle (read-only) and
+ * the agent's own directory.
+ */
+export function agentBwrapArgs(
+  system: readonly SandboxMount[],
+  dirs: { ws: string; agent: string; run: string } | null,
+): string[] {
+  return [
+    "--unshare-user",
+    ...bwrapMountArgs(system),
+    ...["--bind", "/proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"],
+    ...(dirs
+      ? [
+          ...["--bind", dirs.ws, SANDBOX_WORKSPACE, "--ro-bind", dirs.agent, SANDBOX_AGENT_DIR],
+          ...["--bind", dirs.run, SANDBOX_RUN_DIR, "--chdir", SANDBOX_WORKSPACE],
+        ]
+      : []),
+  ];
 }
