@@ -10,8 +10,10 @@ describe("key grammar", () => {
   it("rejects malformed keys", () => {
     for (const bad of ["", ":x", "a:", "a.0:x", "1a:x", "a:b c", "a:-x", "a.b.c"]) expect(parseKey(bad)).toBeNull();
   });
-  it("bare names are the calling instance's", () => {
+  it("bare names are the calling instance's, bare multiplicity and ids its node's (conformance: aborted a run)", () => {
     expect(qualifyKey("ready", "apache.1")).toBe("apache.1:ready");
+    expect(qualifyKey("multiplicity", "worker.3")).toBe("worker:multiplicity");
+    expect(qualifyKey("ids", "my-node_2.12")).toBe("my-node_2:ids");
   });
   it("node:name means node.1:name except multiplicity and ids", () => {
     expect(qualifyKey("apache:ready", "client.3")).toBe("apache.1:ready");

@@ -35,13 +35,15 @@ export function formatKey(k: ParsedKey): string {
 }
 
 /**
- * Qualifies a key as a node script writes it (SlipStream's rules): bare `foo` is the calling instance's
- * `foo`; `node:foo` is `node.1:foo` except the node-level names; `node.i:foo` and `ss:foo` stay.
+ * Qualifies a key as a node script writes it (SlipStream's `_qualifyKey`): bare `foo` is the calling instance's
+ * `foo`, except bare `multiplicity` and `ids`, which are the calling node's; `node:foo` is `node.1:foo` except
+ * the node-level names; `node.i:foo` and `ss:foo` stay.
  * Returns null when the key cannot be a key at all.
  */
 export function qualifyKey(key: string, selfInstance: string): string | null {
   if (!key.includes(":")) {
     if (!PARAM_NAME_RE.test(key)) return null;
+    if (NODE_LEVEL_NAMES.has(key)) return `${selfInstance.slice(0, selfInstance.lastIndexOf("."))}:${key}`;
     return `${selfInstance}:${key}`;
   }
   const parsed = parseKey(key);

@@ -228,6 +228,23 @@ describe("abort on the local cloud", () => {
     expect(abort).toMatch(/^Failed running 'execute' on 'machine\.1': x+ \[…\d+ characters cut…\] x+ the end of it$/);
   });
 
+  it("a node of 3 reads its own multiplicity and ids with bare keys, as SlipStream's scripts do", async () => {
+    const s = await boot();
+    await push(s, {
+      "t/counted": image(`#!/bin/sh -e\nss-display "$(ss-get multiplicity) $(ss-get ids)"`),
+      "t/three": "kind: deployment\nnodes:\n  worker: { image: counted, multiplicity: 3 }\n",
+    });
+    const { run, w } = await launch(s, { module: "t/three" });
+    expect((await w.ended()).body).toMatchObject({ to: "Done" });
+    const params = (
+      await s.api<{ params: { key: string; value: string | null }[] }>("GET", `/api/runs/${run.id}/params`)
+    ).body.params;
+    const ids = params.find((p) => p.key === "worker:ids")?.value;
+    for (const i of [1, 2, 3]) {
+      expect(params.find((p) => p.key === `worker.${i}:statecustom`)?.value).toBe(`3 ${ids}`);
+    }
+  });
+
   it("an unknown key makes ss-get exit 7 and aborts the run naming the key", async () => {
     const s = await boot();
     await push(s, { "t/unknown": image(`#!/bin/sh -x\nss-get no.such.key\necho "ss-get exited $?"`) });
