@@ -195,6 +195,11 @@ describe("parseModuleYaml", () => {
       "apache.yaml: nodes.client.multiplicity: must be a whole number",
     ],
     [
+      "a node name SlipStream keeps (conformance: `ss` mixed its keys with the run's)",
+      "kind: deployment\nnodes:\n  ss: { image: client }\n",
+      "apache.yaml: nodes.ss: 'ss' is a name SlipStream keeps for itself (ss, orchestrator, machine)",
+    ],
+    [
       "bad node name",
       "kind: deployment\nnodes:\n  1bad: { image: client }\n",
       "apache.yaml: nodes.1bad: bad node name: must start with a letter and hold only letters, digits, _ and -",

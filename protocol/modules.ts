@@ -55,10 +55,25 @@ export const DeploymentNode = z.strictObject({
 });
 export type DeploymentNode = z.infer<typeof DeploymentNode>;
 
+/**
+ * Names SlipStream keeps for itself: `ss` owns the run's global keys, `orchestrator` its report, and `machine` is
+ * the node of a single image's run. A deployment node so named would mix its keys and reports with theirs.
+ */
+export const RESERVED_NODE_NAMES = ["ss", "orchestrator", "machine"];
 export const DeploymentModule = z.strictObject({
   kind: z.literal("deployment"),
   description: z.string().max(10_000).optional(),
-  nodes: z.record(NodeName, DeploymentNode),
+  nodes: z.record(NodeName, DeploymentNode).superRefine((nodes, ctx) => {
+    for (const name of Object.keys(nodes)) {
+      if (RESERVED_NODE_NAMES.includes(name.toLowerCase())) {
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `'${name}' is a name SlipStream keeps for itself (${RESERVED_NODE_NAMES.join(", ")})`,
+        });
+      }
+    }
+  }),
 });
 export type DeploymentModule = z.infer<typeof DeploymentModule>;
 
