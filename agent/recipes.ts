@@ -4,7 +4,7 @@ import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js
 import { fitMessage } from "../protocol/messages.js";
 import type { AgentConfig } from "./config.js";
 import type { LogSink } from "./log-sink.js";
-import { compactTimestamp, makeReportDir, packReport, uploadReport } from "./report.js";
+import { makeReportDir, packReport, reportStamp, uploadReport } from "./report.js";
 import type { RunResult, ScriptRunner } from "./script-runner.js";
 import type { Workspace } from "./workspace.js";
 
@@ -137,7 +137,7 @@ export async function runExecuting(ctx: RecipeContext, run: AgentRunState): Prom
 
 /** SendingReports: the report target (never killed by abort), then pack and upload the tarball. */
 export async function sendReports(ctx: RecipeContext): Promise<void> {
-  const stamp = compactTimestamp();
+  const stamp = reportStamp();
   const dir = await makeReportDir(ctx.ws.reports, stamp);
   const result = await runTarget(ctx, "report", { SLIPSTREAM_REPORT_DIR: dir }, false);
   if (result && failed(result)) ctx.log.agent(`report failed (not fatal): ${result.lastStderr || outcome(result)}`);

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uploadReport } from "./report.js";
+import { reportStamp, uploadReport } from "./report.js";
 
 /** A real HTTP server answering uploads from a script of statuses, recording what it received. */
 let server: http.Server;
@@ -76,3 +76,18 @@ describe("report upload", () => {
     expect(received).toHaveLength(0);
   });
 });
+
+describe("report names", () => {
+  it("never collide: a second report of the same second gets -2, a third -3, the next second none", () => {
+    const t = new Date("2026-12-02T23:21:44.100Z");
+    const first = reportStamp(t);
+    expect(first).toBe("20261202T232144Z");
+    expect(reportStamp(new Date("2026-12-02T23:21:44.900Z"))).toBe("20261202T232144Z-2");
+    expect(reportStamp(new Date("2026-12-02T23:21:44.950Z"))).toBe("20261202T232144Z-3");
+    expect(reportStamp(new Date("2026-12-02T23:21:45.000Z"))).toBe("20261202T232145Z");
+    expect(REPORT_NAME.test(`client.1_report_${reportStamp(t)}.tgz`)).toBe(true);
+  });
+});
+
+/** The server's rule for report file names (server/reports/store.ts), written out: the agent cannot import it. */
+const REPORT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*_report_[A-Za-z0-9_.:-]+\.tgz$/;

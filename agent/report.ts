@@ -14,6 +14,20 @@ export function compactTimestamp(date = new Date()): string {
     .replace(/\.\d+Z$/, "Z");
 }
 
+let lastStamp = "";
+let sameSecond = 0;
+/**
+ * The stamp of this agent's next report: SlipStream's second-resolution timestamp, with `-2`, `-3`… for a second
+ * report in the same second (a report at SendingReports, then another as the instance is removed by a scale), so
+ * one never replaces the other.
+ */
+export function reportStamp(date = new Date()): string {
+  const stamp = compactTimestamp(date);
+  sameSecond = stamp === lastStamp ? sameSecond + 1 : 1;
+  lastStamp = stamp;
+  return sameSecond === 1 ? stamp : `${stamp}-${sameSecond}`;
+}
+
 /** A fresh `<reports>/<timestamp>` directory (suffixed when two reports fall in the same second). */
 export async function makeReportDir(reportsRoot: string, stamp: string): Promise<string> {
   for (let n = 1; ; n++) {
