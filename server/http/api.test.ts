@@ -115,6 +115,20 @@ describe("modules", () => {
   }
 });
 
+describe("runs: a node of 0", () => {
+  it("is taken in a scalable run, which can add to it later", async () => {
+    const res = await s.api<{ id: string; instances: { node: string }[] }>("POST", "/api/runs", {
+      module: "examples/tutorials/service-testing/system",
+      multiplicity: { client: 0 },
+      scalable: true,
+      keepRunning: "never",
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.instances.map((i) => i.node)).toEqual(["apache"]);
+    expect((await s.api("POST", `/api/runs/${res.body.id}/terminate`)).status).toBe(200);
+  });
+});
+
 describe("runs: bad input changes nothing", () => {
   const cases: [string, unknown, RegExp][] = [
     ["an unknown module", { module: "no/such" }, /not found/],
@@ -123,6 +137,11 @@ describe("runs: bad input changes nothing", () => {
       "a negative multiplicity",
       { module: "examples/tutorials/service-testing/system", multiplicity: { client: -1 } },
       /multiplicity\.client/,
+    ],
+    [
+      "multiplicity 0 on a run that is not scalable (it could never have that node)",
+      { module: "examples/tutorials/service-testing/system", multiplicity: { client: 0 } },
+      /^multiplicity\.client: 0 instances only in a scalable run/,
     ],
     [
       "an unknown node",

@@ -77,6 +77,17 @@ function resolveSpec(
     if (!spec) throw new SlipError("BAD_REQUEST", `multiplicity.${node}: no node '${node}' in ${body.module}`);
     spec.multiplicity = n;
   }
+  // SlipStream: a node may start empty only in a run that can add to it later
+  if (!body.scalable) {
+    const empty = nodes.find((n) => n.multiplicity === 0);
+    if (empty) {
+      const field = body.multiplicity[empty.name] !== undefined ? "multiplicity" : "nodes";
+      throw new SlipError(
+        "BAD_REQUEST",
+        `${field === "multiplicity" ? `multiplicity.${empty.name}` : `nodes.${empty.name}.multiplicity`}: 0 instances only in a scalable run (set scalable, or 1 or more)`,
+      );
+    }
+  }
   for (const [node, cloud] of Object.entries(body.clouds)) {
     const spec = byName.get(node);
     if (!spec) throw new SlipError("BAD_REQUEST", `clouds.${node}: no node '${node}' in ${body.module}`);
