@@ -501,7 +501,7 @@ describe("node agent against a real /agent peer", () => {
     );
     expect(existsSync(path.join(ws, "pre.txt"))).toBe(true);
     expect(peer.logText("agent")).toContain(
-      "packages skipped on the local cloud (instances share this machine): apache2 wget",
+      "packages skipped on the local cloud (its machines have a read-only system): apache2 wget",
     );
     expect(peer.agentAborts).toEqual([]);
   });

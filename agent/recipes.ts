@@ -71,7 +71,7 @@ async function runPackages(ctx: RecipeContext): Promise<RunResult | null> {
   const list = (Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(/\s+/) : []).filter(Boolean);
   if (list.length === 0) return null;
   if (ctx.cfg.cloud === "local") {
-    ctx.log.agent(`packages skipped on the local cloud (instances share this machine): ${list.join(" ")}`);
+    ctx.log.agent(`packages skipped on the local cloud (its machines have a read-only system): ${list.join(" ")}`);
     return null;
   }
   const bad = list.filter((p) => !PACKAGE_RE.test(p));
