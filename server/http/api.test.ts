@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
-import { PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { PeerCloud, runEnds, startTestServer, type TestServer } from "../testing/harness.js";
 
 let s: TestServer;
 beforeAll(async () => {
@@ -120,12 +120,15 @@ describe("runs: a node of 0", () => {
     const res = await s.api<{ id: string; instances: { node: string }[] }>("POST", "/api/runs", {
       module: "examples/tutorials/service-testing/system",
       multiplicity: { client: 0 },
+      clouds: { apache: "peer", client: "peer" },
       scalable: true,
       keepRunning: "never",
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.instances.map((i) => i.node)).toEqual(["apache"]);
     expect((await s.api("POST", `/api/runs/${res.body.id}/terminate`)).status).toBe(200);
+    // ended before the next test counts what it changes
+    expect((await runEnds(s, res.body.id)).state).toBe("Cancelled");
   });
 });
 
