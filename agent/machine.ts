@@ -30,8 +30,11 @@ export class Machine {
       "--info-fd",
       "3",
       "--",
-      "sleep",
-      "infinity",
+      // says so once the machine is whole: bubblewrap reports its pid while it is still mounting its root, and a
+      // recipe entering it then would find the host's root, not the machine's
+      "sh",
+      "-c",
+      "echo ready && exec sleep infinity",
     ];
     // the machine's first process is in the recipes' /proc: it must not carry the agent's environment (its token)
     const child = spawn("bwrap", args, {
@@ -39,26 +42,36 @@ export class Machine {
       // not in the agent's process group: a stop's SIGTERM to that group is for the agent, which then ends its
       // recipes and the machine itself (and the machine dies with the agent whatever happens: --die-with-parent)
       detached: true,
-      stdio: ["ignore", "inherit", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
     });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-2000);
       process.stderr.write(d);
     });
-    const info = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      const fd3 = child.stdio[3] as Readable;
-      fd3.setEncoding("utf8");
-      fd3.on("data", (d: string) => {
-        text += d;
+    const read = (stream: Readable, done: (text: string) => boolean) =>
+      new Promise<string>((resolve, reject) => {
+        let text = "";
+        stream.setEncoding("utf8");
+        const onData = (d: string) => {
+          text += d;
+          if (done(text)) {
+            stream.off("data", onData);
+            stream.resume();
+            resolve(text);
+          }
+        };
+        stream.on("data", onData);
+        stream.on("end", () => resolve(text));
+        child.once("error", reject);
+        child.once("exit", (code, signal) =>
+          reject(new Error(`the machine did not start (bwrap ${signal ?? `exit ${code}`}): ${stderr.trim()}`)),
+        );
       });
-      fd3.on("end", () => resolve(text));
-      child.once("error", reject);
-      child.once("exit", (code, signal) =>
-        reject(new Error(`the machine did not start (bwrap ${signal ?? `exit ${code}`}): ${stderr.trim()}`)),
-      );
-    });
+    const [info] = await Promise.all([
+      read(child.stdio[3] as Readable, () => false),
+      read(child.stdout as Readable, (t) => t.includes("ready\n")),
+    ]);
     const pid = Number((JSON.parse(info) as { "child-pid"?: unknown })["child-pid"]);
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`the machine did not report its pid: ${info}`);
     const machine = new Machine(pid, child);

@@ -143,7 +143,10 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     chmodSync(bundleDir, 0o755);
     for (const f of readdirSync(bundleDir)) chmodSync(path.join(bundleDir, f), 0o644);
     if (!iso.asRoot) return;
-    for (const d of ["ws", "agent", "run"]) mkdirSync(path.join(MOUNT_POINTS, d), { recursive: true, mode: 0o755 });
+    // traversable by every instance's uid whatever the server's umask (npm start runs with 077)
+    for (const d of ["ws", "agent", "run"]) mkdirSync(path.join(MOUNT_POINTS, d), { recursive: true });
+    for (let d = path.join(MOUNT_POINTS, "ws"); d !== "/run"; d = path.dirname(d)) chmodSync(d, 0o755);
+    for (const d of ["agent", "run"]) chmodSync(path.join(MOUNT_POINTS, d), 0o755);
     // uids of instances still on disk (kept, or running across a restart) stay taken
     try {
       for (const run of readdirSync(instancesRoot)) {
