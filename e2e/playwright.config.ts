@@ -14,7 +14,9 @@ export default defineConfig({
   globalTeardown: "./global-teardown.ts",
   workers: 1,
   fullyParallel: false,
-  retries: 0,
+  // once on CI: a page's first chunk request failed in Chromium at load (status -1, 49 ms in) once in four CI runs,
+  // leaving it unhydrated; a retry shows up as "flaky" in the JSON report, never hides a test that fails twice
+  retries: process.env.CI ? 1 : 0,
   timeout: 120_000,
   expect: { timeout: 15_000 },
   reporter: [["list"], ["json", { outputFile: path.join(root, "test-results", "playwright.json") }]],
