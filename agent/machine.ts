@@ -3,7 +3,13 @@ import { existsSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { MACHINE_PID_FILE, machineBwrapArgs, SANDBOX_RUN_DIR, type SandboxSpec } from "../protocol/sandbox.js";
+import {
+  enterMachineFlags,
+  MACHINE_PID_FILE,
+  machineBwrapArgs,
+  SANDBOX_RUN_DIR,
+  type SandboxSpec,
+} from "../protocol/sandbox.js";
 
 /**
  * The small machine an instance's recipes run in, started by its agent (which itself runs in a sandbox of its
@@ -95,20 +101,12 @@ export class Machine {
 
   /** argv that runs `argv` inside the machine, as its root, in its workspace. */
   wrap(argv: readonly string[]): string[] {
+    // the agent is in the machine's network already, and not root where its user namespace was made
     return [
       "nsenter",
       "-t",
       String(this.pid),
-      "-U",
-      "-m",
-      "-p",
-      "-u",
-      "-i",
-      "-r",
-      "-w",
-      // the agent is not root where the machine's user namespace was made: keep its uid, which is the
-      // machine's root
-      "--preserve-credentials",
+      ...enterMachineFlags({ network: false, preserveCredentials: true }),
       "--",
       ...argv,
     ];

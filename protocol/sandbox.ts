@@ -63,6 +63,21 @@ export function machineBwrapArgs(spec: SandboxSpec, workspace: string | null): s
   ];
 }
 
+/**
+ * nsenter's flags that enter a machine (given its first process by -t): its user, mount, PID, UTS and IPC
+ * namespaces, its network where the one entering is not in it already, its root and working directory. Keeping the
+ * caller's credentials is for a caller that owns the machine's user namespace without being root where it was made
+ * (there nsenter's setgroups is refused); the uid it keeps is the machine's root.
+ */
+export function enterMachineFlags(opts: { network: boolean; preserveCredentials: boolean }): string[] {
+  return [
+    ...["-U", "-m", "-p", "-u", "-i"],
+    ...(opts.network ? ["-n"] : []),
+    ...["-r", "-w"],
+    ...(opts.preserveCredentials ? ["--preserve-credentials"] : []),
+  ];
+}
+
 export function sandboxHostname(instance: string): string {
   return instance.replace(/\./g, "-").slice(0, 63);
 }

@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
+  enterMachineFlags,
   MACHINE_PID_FILE,
   SANDBOX_AGENT_DIR,
   SANDBOX_ENV,
@@ -111,6 +112,8 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
   const system: SandboxMount[] = systemMounts([dataDir, os.homedir(), ...(opts.hide ?? [])]);
   const uidBase = UID_FLOOR + (fnv1a(dataDir) % 16_000) * UID_SPAN;
   const slots = new Set<number>();
+  /** The slot a host uid of this data directory's range stands for, null for any other uid. */
+  const slotOf = (uid: number): number | null => (uid > uidBase && uid < uidBase + UID_SPAN ? uid - uidBase : null);
 
   const ready: Promise<Isolation> = detectIsolation({
     bwrap: opts.bwrap ?? "bwrap",
@@ -151,8 +154,8 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     try {
       for (const run of readdirSync(instancesRoot)) {
         for (const inst of readdirSync(path.join(instancesRoot, run))) {
-          const uid = statSync(path.join(instancesRoot, run, inst, "machine")).uid;
-          if (uid > uidBase && uid < uidBase + UID_SPAN) slots.add(uid - uidBase);
+          const slot = slotOf(statSync(path.join(instancesRoot, run, inst, "machine")).uid);
+          if (slot !== null) slots.add(slot);
         }
       }
     } catch {
@@ -197,19 +200,25 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     await waitGone(leftovers, 2000);
   }
 
-  async function spawnAgent(argv: string[], env: Record<string, string>, cwd: string, out: number): Promise<number> {
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd,
-      env: env as NodeJS.ProcessEnv,
-      detached: true,
-      stdio: ["ignore", out, out],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once("spawn", resolve);
-      child.once("error", reject);
-    });
-    child.unref();
-    return child.pid as number;
+  /** Starts `argv` detached in `hostDir`, its output appended to `hostDir/agent.out`; returns its pid. */
+  async function spawnAgent(argv: string[], env: Record<string, string>, hostDir: string): Promise<number> {
+    const out = openSync(path.join(hostDir, "agent.out"), "a", 0o600);
+    try {
+      const child = spawn(argv[0], argv.slice(1), {
+        cwd: hostDir,
+        env: env as NodeJS.ProcessEnv,
+        detached: true,
+        stdio: ["ignore", out, out],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once("spawn", resolve);
+        child.once("error", reject);
+      });
+      child.unref();
+      return child.pid as number;
+    } finally {
+      closeSync(out);
+    }
   }
 
   async function startPlain(launch: InstanceLaunch, hostDir: string): Promise<StartedInstance> {
@@ -220,13 +229,8 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       SLIPSTREAM_SS_CLIENT: path.join(bundleDir, "ss.mjs"),
       [TAG]: hostDir,
     };
-    const out = openSync(path.join(hostDir, "agent.out"), "a", 0o600);
-    try {
-      const pid = await spawnAgent([process.execPath, path.join(bundleDir, "agent.mjs")], env, hostDir, out);
-      return { instanceId: `local-${pid}`, hostname: "127.0.0.1", workspace: hostDir };
-    } finally {
-      closeSync(out);
-    }
+    const pid = await spawnAgent([process.execPath, path.join(bundleDir, "agent.mjs")], env, hostDir);
+    return { instanceId: `local-${pid}`, hostname: "127.0.0.1", workspace: hostDir };
   }
 
   function launchEnv(launch: InstanceLaunch): Record<string, string> {
@@ -252,8 +256,8 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     await chmod(runDir, 0o700);
     let uid: number | null = null;
     if (iso.asRoot) {
-      const owner = statSync(machineDir).uid;
-      uid = owner > uidBase && owner < uidBase + UID_SPAN ? owner : uidBase + takeSlot();
+      // started again in the same directory: it keeps its uid
+      uid = uidBase + (slotOf(statSync(machineDir).uid) ?? takeSlot());
       await chown(machineDir, uid, uid);
       await chown(runDir, uid, uid);
     }
@@ -328,18 +332,13 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     }
     const enter = path.join(hostDir, "enter");
     await writeFile(enter, enterScript(launch, runDir, iso.asRoot), { mode: 0o700 });
-    const out = openSync(path.join(hostDir, "agent.out"), "a", 0o600);
-    try {
-      const pid = await spawnAgent(argv, env, hostDir, out);
-      return {
-        instanceId: `local-${pid}`,
-        hostname: attached?.address ?? "127.0.0.1",
-        workspace: SANDBOX_WORKSPACE,
-        login: enter,
-      };
-    } finally {
-      closeSync(out);
-    }
+    const pid = await spawnAgent(argv, env, hostDir);
+    return {
+      instanceId: `local-${pid}`,
+      hostname: attached?.address ?? "127.0.0.1",
+      workspace: SANDBOX_WORKSPACE,
+      login: enter,
+    };
   }
 
   return {
@@ -392,9 +391,9 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       }
       await detachNetwork(hostDir);
       if (keep) return;
-      const owner = (() => {
+      const slot = (() => {
         try {
-          return statSync(path.join(hostDir, "machine")).uid;
+          return slotOf(statSync(path.join(hostDir, "machine")).uid);
         } catch {
           return null;
         }
@@ -404,7 +403,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         await rm(hostDir, { recursive: true, force: true });
         await rmdir(path.dirname(hostDir)).catch(() => undefined);
       }
-      if (owner !== null && owner > uidBase && owner < uidBase + UID_SPAN) slots.delete(owner - uidBase);
+      if (slot !== null) slots.delete(slot);
     },
   };
 }
@@ -417,6 +416,6 @@ function enterScript(launch: InstanceLaunch, runDir: string, asRoot: boolean): s
 pid=$(cat '${runDir}/${MACHINE_PID_FILE}' 2>/dev/null)
 case "$pid" in ''|*[!0-9]*) echo "the machine of ${launch.instance} is not running" >&2; exit 1 ;; esac
 [ $# -gt 0 ] || set -- /bin/sh -c 'exec "\${SHELL:-/bin/sh}" -i'
-exec nsenter -t "$pid" -U -m -p -u -i${asRoot ? " -n" : ""} -r -w${asRoot ? "" : " --preserve-credentials"} -- "$@"
+exec nsenter -t "$pid" ${enterMachineFlags({ network: asRoot, preserveCredentials: !asRoot }).join(" ")} -- "$@"
 `;
 }
