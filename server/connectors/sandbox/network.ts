@@ -181,8 +181,9 @@ export class InstanceNetwork {
   async close(): Promise<void> {
     for (const f of this.forwarders.values()) f.close();
     this.forwarders.clear();
-    const attached = JSON.parse(await run(["ip", "-j", "link", "show", "master", this.bridge]).catch(() => "[1]"));
-    if (Array.isArray(attached) && attached.length === 0) {
+    // when the links cannot be listed, the bridge stays: an instance may still be on it
+    const links = await run(["ip", "-j", "link", "show", "master", this.bridge]).catch(() => null);
+    if (links !== null && (JSON.parse(links) as unknown[]).length === 0) {
       await run(["ip", "link", "del", this.bridge]).catch(() => undefined);
       rmSync(this.claimFile, { force: true });
     }
