@@ -14,6 +14,8 @@ export const users = sqliteTable(
     /** JSON: keepRunning, sshKeys, defaultCloud, runTimeoutMinutes (copied into a run when it is created) */
     profile: text("profile").notNull().default("{}"),
     createdAt: createdAt(),
+    /** set by an admin: the user cannot sign in, and every session, token and socket of theirs stops */
+    disabledAt: text("disabled_at"),
   },
   (t) => [uniqueIndex("users_username_unique").on(t.username)],
 );
@@ -29,6 +31,10 @@ export const apiTokens = sqliteTable(
     tokenHash: text("token_hash").notNull(),
     createdAt: createdAt(),
     revokedAt: text("revoked_at"),
+    /** null = never expires (tokens made before expiry existed, or made with no expiry on purpose) */
+    expiresAt: text("expires_at"),
+    /** written at most once a minute per token, so a busy CI token does not cost a write per request */
+    lastUsedAt: text("last_used_at"),
   },
   (t) => [uniqueIndex("api_tokens_hash_unique").on(t.tokenHash)],
 );
@@ -117,6 +123,9 @@ export const instances = sqliteTable(
       .default("pending"),
     /** highest log chunk number stored, so chunks re-sent after a reconnect are stored once */
     logChunk: integer("log_chunk").notNull().default(0),
+    /** log bytes kept as events, and bytes dropped past the limit (the head is kept, then a tail ring) */
+    logBytes: integer("log_bytes").notNull().default(0),
+    logDropped: integer("log_dropped").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.runId, t.name] }), uniqueIndex("instances_token_unique").on(t.tokenHash)],
 );
@@ -192,5 +201,13 @@ export const cloudAccess = sqliteTable("cloud_access", {
   /** JSON array of usernames who may use it whatever their role */
   users: text("users").notNull(),
   installKeys: integer("install_keys", { mode: "boolean" }).notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/** Limits and other server settings an admin changes at run time (server/settings.ts: key → JSON value). */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+  updatedBy: text("updated_by").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
