@@ -13,6 +13,7 @@ export const ErrorCode = z.enum([
   "ABORTED", // the run's abort flag is raised
   "PAYLOAD_TOO_LARGE", // 413
   "TOO_MANY_REQUESTS", // 429: e.g. too many failed sign-ins for a username from one address; retry later
+  "LIMIT_EXCEEDED", // 429: a server limit (instances, parameters, reports…) is reached; the message names it
   "UNAVAILABLE", // 503: server shutting down, agent not connected
   "INTERNAL", // 500
 ]);
@@ -34,6 +35,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ABORTED: 409,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_REQUESTS: 429,
+  LIMIT_EXCEEDED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -54,6 +56,7 @@ export const SS_EXIT: Record<ErrorCode | "OK" | "USAGE" | "UNREACHABLE", number>
   CONFLICT: 5,
   PAYLOAD_TOO_LARGE: 7,
   TOO_MANY_REQUESTS: 5,
+  LIMIT_EXCEEDED: 5,
   ABORTED: 8,
   TIMEOUT: 9,
 };

@@ -3,6 +3,7 @@ export * from "./agent-socket.js";
 export * from "./api.js";
 export * from "./errors.js";
 export * from "./keys.js";
+export * from "./limits.js";
 export * from "./modules.js";
 export * from "./run.js";
 export * from "./ui-socket.js";

@@ -27,6 +27,7 @@ import { RunEffects } from "./runs/effects.js";
 import { RunService } from "./runs/service.js";
 import { Secrets } from "./secrets.js";
 import { seedExamples } from "./seed.js";
+import { Settings } from "./settings.js";
 import { attachAgentNamespace } from "./sockets/agent.js";
 import { attachUiNamespace } from "./sockets/ui.js";
 
@@ -164,6 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     retiredConnectors: new Map(),
     dataDir,
     secrets,
+    settings: new Settings(db),
     effects: undefined as never,
     access: new CloudAccess(db, (cloud) => connectors.get(cloud)?.kind ?? null),
     cloudRefusal: (user, cloud) =>

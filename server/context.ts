@@ -11,6 +11,7 @@ import type { RunEffects } from "./runs/effects.js";
 import type { RunRuntime } from "./runs/runtime.js";
 import type { RunService } from "./runs/service.js";
 import type { Secrets } from "./secrets.js";
+import type { Settings } from "./settings.js";
 
 /** Everything the HTTP and socket layers need, composed once in app.ts. */
 export interface AppContext {
@@ -28,6 +29,8 @@ export interface AppContext {
   retiredConnectors: Map<string, Connector>;
   /** credentials at rest, and redaction of every secret opened */
   secrets: Secrets;
+  /** limits an admin changes at run time */
+  settings: Settings;
   dataDir: string;
   /** why this user may not start machines on this cloud (said to them as is), or null when they may */
   cloudRefusal: (user: { role: "admin" | "member"; username: string }, cloud: string) => string | null;

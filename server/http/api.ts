@@ -33,6 +33,7 @@ import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
 import { bearer, readJson, sendJson } from "./respond.js";
 import { type RouteContext, Router } from "./router.js";
+import { registerSettingsRoutes } from "./settings-routes.js";
 
 /** The client's address, for sign-in throttling. */
 function clientIp(req: IncomingMessage): string {
@@ -73,6 +74,7 @@ export function createApi(app: AppContext): Router {
   };
   const actor = (u: AuthedUser) => `user:${u.username}`;
   registerCloudRoutes(router, app, user);
+  registerSettingsRoutes(router, app, user);
   const runOf = (ctx: RouteContext) => runs.get(ctx.params.id);
 
   router
