@@ -55,6 +55,7 @@ export class Agent {
       {
         hello: (run, assignment) => {
           this.assignment = assignment;
+          if (assignment.logBytes) this.log.setLimit(assignment.logBytes);
           this.apply(run);
         },
         runState: (run) => this.apply(run),
@@ -67,7 +68,7 @@ export class Agent {
       },
       cfg.serverWaitMs,
     );
-    this.log = new LogSink(ws.log, (chunk) => void this.link.request("log:append", chunk));
+    this.log = new LogSink(ws.log, (chunk) => this.link.request("log:append", chunk));
     this.runner = new ScriptRunner(
       ws.targets,
       ws.root,

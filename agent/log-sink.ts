@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, openSync, renameSync, type WriteStream } from "node:fs";
 import type { z } from "zod";
 import type { LogAppendRequest, LogTarget } from "../protocol/agent-socket.js";
 
@@ -8,6 +8,10 @@ type Chunk = z.input<typeof LogAppendRequest>;
 
 const FLUSH_BYTES = 16 * 1024;
 const FLUSH_DELAY_MS = 50;
+/** log bytes sent and not yet acknowledged past which the recipes' output is paused (they block on write) */
+const MAX_IN_FLIGHT = 1024 * 1024;
+/** the server's default per-instance log limit; the server's own comes with its hello */
+export const DEFAULT_LOG_LIMIT = 8 * 1024 * 1024;
 
 interface Buffered {
   target: LogTargetName;
@@ -22,23 +26,82 @@ interface Buffered {
  * pending byte) so a chatty script does not become one socket message per line. Bytes of another
  * target or stream first flush what is pending, so the chunks keep the order things were written in
  * (a script's `set -x` trace beside its output, "Target execute finished" after the last of it).
+ *
+ * A flood is bounded twice. On the wire: past MAX_IN_FLIGHT unacknowledged bytes `congested` is true and the
+ * script runner pauses the recipes' pipes until `whenDrained`, so a recipe writes no faster than the server
+ * stores (as on a slow terminal) and the agent's memory stays flat. On disk: the file keeps its first half-limit
+ * bytes, then the rest goes to `<log>.tail`, rotated to `<log>.tail.1` at each half-limit, so the workspace
+ * holds at most one and a half limits of log whatever a recipe prints; the report packs all three.
  */
 export class LogSink {
-  private readonly file: WriteStream;
+  private file: WriteStream;
   private readonly buffers = new Map<string, Buffered>();
   private chunk = 0;
+  private inFlight = 0;
+  private drainers: (() => void)[] = [];
+  /** bytes written to the current file: the head file, then each tail file */
+  private fileBytes = 0;
+  private inTail = false;
 
   constructor(
-    path: string,
-    private readonly send: (chunk: Chunk) => void,
+    private readonly path: string,
+    /** a promise that settles when the server has the chunk (the sink counts bytes in flight until then) */
+    private readonly send: (chunk: Chunk) => unknown,
+    private limit = DEFAULT_LOG_LIMIT,
   ) {
-    this.file = createWriteStream(path, { flags: "a" });
-    this.file.on("error", (err) => process.stderr.write(`log file: ${err.message}\n`));
+    this.file = this.open(path, "a");
+  }
+
+  /** The server's limit (from its hello); a smaller one applies from the next byte. */
+  setLimit(bytes: number): void {
+    this.limit = bytes;
+  }
+
+  /** True while too many bytes are on their way to the server: the caller pauses its source. */
+  get congested(): boolean {
+    return this.inFlight > MAX_IN_FLIGHT;
+  }
+
+  /** Calls `fn` once the bytes in flight are below the threshold again (at once if they are). */
+  whenDrained(fn: () => void): void {
+    if (!this.congested) fn();
+    else this.drainers.push(fn);
+  }
+
+  private open(path: string, flags: "a" | "w"): WriteStream {
+    // opened at once (not on the stream's first tick), so a rotation can rename the file right after
+    const file = createWriteStream(path, { fd: openSync(path, flags, 0o644) });
+    file.on("error", (err) => process.stderr.write(`log file: ${err.message}\n`));
+    return file;
+  }
+
+  private writeFile(data: string): void {
+    const bytes = Buffer.byteLength(data);
+    if (this.fileBytes > 0 && this.fileBytes + bytes > Math.floor(this.limit / 2)) this.rotate();
+    this.fileBytes += bytes;
+    this.file.write(data);
+  }
+
+  /** The head file is full, or the current tail file is: the next bytes go to a fresh tail file. */
+  private rotate(): void {
+    const tail = `${this.path}.tail`;
+    if (!this.inTail) {
+      this.file.write(
+        `\n[slipstream] this log is over half its limit: it goes on in ${tail} (and ${tail}.1 before it)\n`,
+      );
+      this.inTail = true;
+    } else {
+      // by inode: the full tail's pending writes still land in it under its new name
+      renameSync(tail, `${tail}.1`);
+    }
+    this.file.end();
+    this.file = this.open(tail, "w");
+    this.fileBytes = 0;
   }
 
   write(target: LogTargetName, stream: LogStream, data: string): void {
     if (!data) return;
-    this.file.write(data);
+    this.writeFile(data);
     const key = `${target}\u0000${stream}`;
     for (const [k, other] of this.buffers) if (k !== key && other.data) this.flush(other);
     let buffered = this.buffers.get(key);
@@ -84,7 +147,15 @@ export class LogSink {
       // never split a surrogate pair across chunks
       const code = data.charCodeAt(end - 1);
       if (end < data.length && code >= 0xd800 && code <= 0xdbff) end--;
-      this.send({ chunk: ++this.chunk, target: b.target, stream: b.stream, data: data.slice(0, end) });
+      const part = data.slice(0, end);
+      this.inFlight += part.length;
+      const sent = this.send({ chunk: ++this.chunk, target: b.target, stream: b.stream, data: part });
+      const done = () => {
+        this.inFlight -= part.length;
+        if (!this.congested && this.drainers.length > 0) for (const fn of this.drainers.splice(0)) fn();
+      };
+      if (sent instanceof Promise) sent.then(done, done);
+      else done();
       data = data.slice(end);
     }
   }

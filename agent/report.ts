@@ -49,6 +49,10 @@ export async function packReport(reportDir: string, logFile: string, tarball: st
   const existing = new Set(await readdir(reportDir));
   const logName = existing.has("slipstream.log") ? "slipstream.agent.log" : "slipstream.log";
   await copyFile(logFile, path.join(reportDir, logName)).catch(() => undefined);
+  // past half its limit the log goes on in tail files (log-sink.ts): the report holds them beside it
+  for (const tail of [".tail.1", ".tail"]) {
+    await copyFile(`${logFile}${tail}`, path.join(reportDir, `${logName}${tail}`)).catch(() => undefined);
+  }
   const entries = await readdir(reportDir);
   await create({ gzip: true, cwd: reportDir, file: tarball, portable: true }, entries);
 }

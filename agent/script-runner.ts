@@ -81,10 +81,20 @@ export class ScriptRunner {
       this.running.add(entry);
       child.stdout?.setEncoding("utf8");
       child.stderr?.setEncoding("utf8");
-      child.stdout?.on("data", (data: string) => this.log.write(target, "stdout", data));
+      // a recipe printing faster than the server stores waits on its pipe, as on a slow terminal
+      const backpressure = (pipe: NodeJS.ReadableStream) => {
+        if (!this.log.congested || pipe.isPaused()) return;
+        pipe.pause();
+        this.log.whenDrained(() => pipe.resume());
+      };
+      child.stdout?.on("data", (data: string) => {
+        this.log.write(target, "stdout", data);
+        backpressure(child.stdout!);
+      });
       child.stderr?.on("data", (data: string) => {
         this.log.write(target, "stderr", data);
         tail = (tail + data).slice(-STDERR_TAIL);
+        backpressure(child.stderr!);
       });
 
       let done = false;

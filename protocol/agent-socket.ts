@@ -111,6 +111,8 @@ export const AgentAssignment = z.object({
   index: z.number().int(),
   targets: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
   cloud: z.string(),
+  /** the server's per-instance log limit: the agent keeps its log file within it too */
+  logBytes: z.number().int().positive().optional(),
 });
 export type AgentAssignment = z.infer<typeof AgentAssignment>;
 

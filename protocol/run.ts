@@ -70,6 +70,16 @@ export const RunEventBody = z.discriminatedUnion("type", [
     stream: z.enum(["stdout", "stderr", "agent"]),
     data: z.string(),
   }),
+  /**
+   * An instance's log grew past its limit: its first half is kept, then its last half; `bytes` were dropped in
+   * between so far (the latest such event of an instance has the total), after the head that ended at `afterSeq`.
+   */
+  z.object({
+    type: z.literal("log-dropped"),
+    instance: z.string(),
+    bytes: z.number().int(),
+    afterSeq: z.number().int(),
+  }),
   z.object({ type: z.literal("report"), name: z.string(), size: z.number().int(), instance: z.string().nullable() }),
   z.object({ type: z.literal("error"), message: z.string() }),
 ]);
@@ -96,6 +106,8 @@ export const InstanceSummary = z.object({
   workspace: z.string().nullable(),
   /** the command a person on the server's machine types to enter the instance's machine (local cloud) */
   login: z.string().nullable().default(null),
+  /** log bytes dropped past the per-instance limit (the head and the tail are kept) */
+  logDropped: z.number().int().default(0),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 

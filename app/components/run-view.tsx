@@ -408,6 +408,14 @@ function LogTail({ events, instances }: { events: readonly RunEvent[]; instances
       ),
     [events, instance],
   );
+  // the latest "bytes dropped" marker of this instance: its log's head ends at afterSeq, the tail follows
+  const dropped = useMemo(() => {
+    for (let k = events.length - 1; k >= 0; k--) {
+      const b = events[k].body;
+      if (b.type === "log-dropped" && b.instance === instance) return b;
+    }
+    return null;
+  }, [events, instance]);
   const scroll = useStickToBottom(chunks.length + instance);
   const counts = useMemo(() => {
     const c = new Map<string, number>();
@@ -447,11 +455,17 @@ function LogTail({ events, instances }: { events: readonly RunEvent[]; instances
           </p>
         ) : (
           <pre className="log" data-testid="log-output">
-            {chunks.map((e) => {
+            {chunks.map((e, k) => {
               const header = e.body.target !== lastTarget ? e.body.target : null;
               lastTarget = e.body.target;
+              const gap = dropped && e.seq > dropped.afterSeq && (k === 0 || chunks[k - 1].seq <= dropped.afterSeq);
               return (
                 <span key={e.seq}>
+                  {gap && (
+                    <span className="log-dropped" data-testid="log-dropped">
+                      {`\n… ${formatBytes(dropped.bytes)} dropped here: over the log limit of this instance, its start and its end are kept (the whole log is in its report) …\n\n`}
+                    </span>
+                  )}
                   {header && <span className="log-target">{`── ${header} ──\n`}</span>}
                   <span className={`log-${e.body.stream}`}>{e.body.data}</span>
                 </span>

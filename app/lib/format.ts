@@ -93,6 +93,8 @@ export function describeEvent(e: RunEvent): string {
     }
     case "log":
       return `${b.instance} ${b.target}: ${b.data}`;
+    case "log-dropped":
+      return `${b.instance}: ${b.bytes} log bytes dropped (over the per-instance limit: its start and its end are kept)`;
     case "report":
       return `Report ${b.name} uploaded`;
     case "error":

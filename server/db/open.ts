@@ -27,6 +27,9 @@ export function openDatabase(file: string): Db {
   }
   // NORMAL in WAL mode is durable across process crashes (only an OS crash can lose the last commits).
   sqlite.pragma("synchronous = NORMAL");
+  // the WAL is reused after each checkpoint but never shrinks by itself: a burst of writes (a log flood) would
+  // leave it as large as the burst on disk for good
+  sqlite.pragma("journal_size_limit = 67108864");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema }) as Db;

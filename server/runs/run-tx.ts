@@ -19,6 +19,8 @@ export class RunStatements {
   readonly updateRun;
   readonly updateRunSeq;
   readonly upsertInstance;
+  readonly deleteEvent;
+  readonly updateInstanceLog;
   constructor(readonly sqlite: Database.Database) {
     this.insertEvent = sqlite.prepare(
       "insert into events (run_id, seq, at, actor, type, body) values (@runId, @seq, @at, @actor, @type, @body)",
@@ -38,6 +40,10 @@ export class RunStatements {
        values (@runId, @name, @node, @idx, @cloud, @tokenHash, @machineId, @workspace, @login, @status, @logChunk)
        on conflict (run_id, name) do update set token_hash = excluded.token_hash, machine_id = excluded.machine_id, workspace = excluded.workspace, login = excluded.login,
        status = excluded.status, log_chunk = excluded.log_chunk`,
+    );
+    this.deleteEvent = sqlite.prepare("delete from events where run_id = ? and seq = ?");
+    this.updateInstanceLog = sqlite.prepare(
+      "update instances set log_bytes = @kept, log_dropped = @dropped where run_id = @runId and name = @name",
     );
   }
 }

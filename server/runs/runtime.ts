@@ -1,3 +1,4 @@
+import type { LogBudgetState } from "../../core/log-budget.js";
 import { mappingConsumers } from "../../core/params.js";
 import { type RunSnapshot, runStateOf } from "../../core/run-machine.js";
 import type { RunSpec } from "../../core/run-spec.js";
@@ -34,6 +35,11 @@ export class RunRuntime {
   readonly consumers: Map<string, { node: string; name: string }[]>;
   /** Ends of the current state's work the server itself does (finalize, start machines), to do them once. */
   readonly inFlight = new Set<string>();
+  /** each instance's log budget and its latest "bytes dropped" marker, loaded on the instance's first chunk */
+  readonly logBudgets = new Map<
+    string,
+    { budget: LogBudgetState; marker: { seq: number; at: number; bytes: number } | null }
+  >();
 
   constructor(
     readonly id: string,

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
+import { addLogChunk, rebuildLogBudget } from "../../core/log-budget.js";
 import type { RunMachineEvent } from "../../core/run-machine.js";
 import { SlipError } from "../../protocol/errors.js";
 import { parseKey } from "../../protocol/keys.js";
+import { DEFAULT_LIMITS, type Limits } from "../../protocol/limits.js";
 import type { InstanceSummary, RunDetail, RunEventBody, RunSummary } from "../../protocol/run.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
@@ -34,6 +36,8 @@ export class RunService {
   private readonly runtimes = new Map<string, RunRuntime>();
   readonly statements: RunStatements;
   effects: EffectRunner = () => {};
+  /** the limits in force (an admin changes them at run time; app.ts reads them from the settings) */
+  limits: () => Limits = () => DEFAULT_LIMITS;
 
   constructor(
     readonly db: Db,
@@ -341,10 +345,17 @@ export class RunService {
       // logged before the machine moves, so the log reads "completed" then the state change it caused
       tx.event({ type: "instance", instance, status: "completed", state });
       if (tx.param(`${instance}:complete`)) tx.setParam(`${instance}:complete`, state);
+      // the count of dropped log bytes is final for this state: say it now rather than at the next drop
+      this.markLogDropped(tx, rt, instance);
       tx.machine(event);
     });
   }
 
+  /**
+   * Stores a log chunk within the instance's log budget (core/log-budget.ts): past half the limit, the oldest
+   * tail chunks are deleted as new ones arrive, and a "log-dropped" event (at most one a second, replacing the
+   * previous one) says how many bytes are missing and where. Watchers saw the dropped chunks live.
+   */
   appendLog(
     rt: RunRuntime,
     instance: string,
@@ -353,10 +364,66 @@ export class RunService {
     const rec = rt.instances.get(instance);
     if (!rec) throw new SlipError("NOT_FOUND", `instance '${instance}' not found`);
     if (chunk.chunk <= rec.logChunk) return null; // already stored before a reconnect
-    return this.transact(rt, `node:${instance}`, (tx) => {
-      tx.putInstance({ ...rec, logChunk: chunk.chunk });
-      return tx.event({ type: "log", instance, target: chunk.target, stream: chunk.stream, data: chunk.data });
-    });
+    const limit = this.limits().logBytesPerInstance;
+    const log = this.logBudget(rt, instance, limit);
+    const bytes = Buffer.byteLength(chunk.data);
+    try {
+      return this.transact(rt, `node:${instance}`, (tx) => {
+        tx.putInstance({ ...rec, logChunk: chunk.chunk });
+        const seq = tx.event({ type: "log", instance, target: chunk.target, stream: chunk.stream, data: chunk.data });
+        const drop = addLogChunk(log.budget, { seq, bytes }, limit);
+        for (const d of drop) this.statements.deleteEvent.run(rt.id, d.seq);
+        this.statements.updateInstanceLog.run({
+          runId: rt.id,
+          name: instance,
+          kept: log.budget.headBytes + log.budget.tailBytes,
+          dropped: log.budget.dropped,
+        });
+        if (drop.length > 0 && (log.marker === null || Date.now() - log.marker.at >= 1000)) {
+          this.markLogDropped(tx, rt, instance);
+        }
+        return seq;
+      });
+    } catch (err) {
+      // the budget was changed for a chunk that is not stored: reload it from what is
+      rt.logBudgets.delete(instance);
+      throw err;
+    }
+  }
+
+  /** Writes the instance's "bytes dropped" marker if it is behind, replacing the previous one (one per instance). */
+  private markLogDropped(tx: RunTx, rt: RunRuntime, instance: string): void {
+    const log = rt.logBudgets.get(instance);
+    if (!log || log.budget.dropped === (log.marker?.bytes ?? 0)) return;
+    if (log.marker) this.statements.deleteEvent.run(rt.id, log.marker.seq);
+    const bytes = log.budget.dropped;
+    const seq = tx.event({ type: "log-dropped", instance, bytes, afterSeq: log.budget.headEndSeq });
+    log.marker = { seq, at: Date.now(), bytes };
+  }
+
+  private logBudget(rt: RunRuntime, instance: string, limit: number) {
+    let log = rt.logBudgets.get(instance);
+    if (!log) {
+      const actor = `node:${instance}`;
+      const marker = this.db.$client
+        .prepare(
+          "select seq, body from events where run_id = ? and actor = ? and type = 'log-dropped' order by seq desc limit 1",
+        )
+        .get(rt.id, actor) as { seq: number; body: string } | undefined;
+      const dropped = marker ? (JSON.parse(marker.body) as { bytes: number; afterSeq: number }) : null;
+      const stored = this.db.$client
+        .prepare(
+          `select seq, length(cast(json_extract(body, '$.data') as blob)) as bytes from events
+           where run_id = ? and actor = ? and type = 'log' order by seq`,
+        )
+        .all(rt.id, actor) as { seq: number; bytes: number }[];
+      log = {
+        budget: rebuildLogBudget(stored, dropped && { bytes: dropped.bytes, headEndSeq: dropped.afterSeq }, limit),
+        marker: marker && dropped ? { seq: marker.seq, at: 0, bytes: dropped.bytes } : null,
+      };
+      rt.logBudgets.set(instance, log);
+    }
+    return log;
   }
 
   addReport(rt: RunRuntime, actor: string, name: string, instance: string | null, size: number): void {
@@ -393,6 +460,14 @@ export class RunService {
 
   detail(rt: RunRuntime): RunDetail {
     const ctx = rt.snapshot.context.instances;
+    const dropped = new Map(
+      (
+        this.db.$client.prepare("select name, log_dropped from instances where run_id = ?").all(rt.id) as {
+          name: string;
+          log_dropped: number;
+        }[]
+      ).map((r) => [r.name, r.log_dropped]),
+    );
     const instances: InstanceSummary[] = [...rt.instances.values()].map((i) => ({
       name: i.name,
       node: i.node,
@@ -403,6 +478,7 @@ export class RunService {
       completed: ctx[i.name]?.completed ?? false,
       workspace: i.workspace,
       login: i.login,
+      logDropped: dropped.get(i.name) ?? 0,
     }));
     return {
       ...this.summary(rt),

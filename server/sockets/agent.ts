@@ -164,6 +164,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
         index: rt.instances.get(instance)!.idx,
         targets: spec.image.targets as Record<string, string | string[]>,
         cloud: spec.cloud,
+        logBytes: app.settings.limits.logBytesPerInstance,
       },
     });
     if (rt.terminal) {
