@@ -12,6 +12,7 @@ type Handler = (ctx: RouteContext) => Promise<void> | void;
 
 interface Route {
   method: string;
+  path: string;
   pattern: RegExp;
   names: string[];
   handler: Handler;
@@ -40,8 +41,13 @@ export class Router {
         return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       })
       .join("/");
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
+    this.routes.push({ method, path, pattern: new RegExp(`^${source}$`), names, handler });
     return this;
+  }
+
+  /** Every registered route as `METHOD /path/:param`, in order: the fuzz suite checks it exercised each one. */
+  list(): string[] {
+    return this.routes.map((r) => `${r.method} ${r.path}`);
   }
 
   /** Returns the handler call, or `"method"` when the path exists with another method, or null. */

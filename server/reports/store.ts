@@ -22,20 +22,41 @@ export class ReportFiles {
   }
 
   /** Streams a body to disk (fsynced: an acknowledged report is never lost); returns its size. */
-  async write(runId: string, name: string, body: Readable): Promise<number> {
+  async write(runId: string, name: string, body: Readable, maxBytes = MAX_REPORT_BYTES): Promise<number> {
     const target = this.file(runId, name);
     await fs.mkdir(this.dir(runId), { recursive: true, mode: 0o700 });
     const partial = `${target}.partial`;
     let size = 0;
     body.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REPORT_BYTES) body.destroy(new SlipError("PAYLOAD_TOO_LARGE", "report is larger than 200 MiB"));
+      if (size > maxBytes) {
+        body.destroy(
+          new SlipError(
+            "PAYLOAD_TOO_LARGE",
+            `body: the report is larger than ${maxBytes} bytes, the limit ('reportBytes')`,
+          ),
+        );
+      }
     });
-    await pipeline(body, createWriteStream(partial, { mode: 0o600 }));
-    const handle = await fs.open(partial, "r+");
-    await handle.sync();
-    await handle.close();
-    await fs.rename(partial, target);
+    try {
+      await pipeline(body, createWriteStream(partial, { mode: 0o600 }));
+      const handle = await fs.open(partial, "r+");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(partial, target);
+    } catch (err) {
+      // a cut-off upload (the client hung up, or it outgrew the cap) must not leave its bytes on disk
+      await fs.rm(partial, { force: true });
+      if (err instanceof SlipError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") {
+        throw new SlipError("BAD_REQUEST", "body: the upload ended before its last byte");
+      }
+      throw err;
+    }
     return size;
   }
 

@@ -11,11 +11,20 @@ export function acked<S extends z.ZodType, T>(
   log: Logger,
   schema: S,
   fn: (req: z.infer<S>) => Promise<T> | T,
-): (raw: unknown, ack: unknown) => void {
-  return (raw, ack) => {
+): (...args: unknown[]) => void {
+  // socket.io passes the ack as the last argument, after however many payloads the client sent: a request with
+  // none or two must still be answered, not read as a payload that is a function, or an ack that is data
+  return (...args) => {
+    const ack = args.at(-1);
     const reply = typeof ack === "function" ? (ack as (r: Ack<T>) => void) : () => {};
+    const payloads = typeof ack === "function" ? args.slice(0, -1) : args;
     Promise.resolve()
-      .then(() => fn(parseOrThrow(schema, raw)))
+      .then(() => {
+        if (payloads.length > 1) {
+          throw new SlipError("BAD_REQUEST", `one payload expected, got ${payloads.length}`);
+        }
+        return fn(parseOrThrow(schema, payloads[0]));
+      })
       .then(
         (data) => reply({ ok: true, data }),
         (err: unknown) => {
