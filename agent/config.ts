@@ -3,10 +3,13 @@ import { z } from "zod";
 import { describeZodError } from "../protocol/errors.js";
 import { InstanceName } from "../protocol/run.js";
 import { SANDBOX_ENV, SandboxSpec } from "../protocol/sandbox.js";
+import { CertSha256 } from "./tls-pin.js";
 
 /** The launch contract: what a connector puts in the agent's environment. */
 const LaunchEnv = z.object({
   SLIPSTREAM_SERVICEURL: z.url(),
+  /** the server's TLS certificate: the only one the agent accepts (set by connectors when the server serves TLS) */
+  SLIPSTREAM_SERVER_CERT_SHA256: CertSha256.optional(),
   SLIPSTREAM_AGENT_TOKEN: z.string().min(10),
   SLIPSTREAM_DIID: z.string().min(1),
   SLIPSTREAM_NODE_INSTANCE_NAME: InstanceName,
@@ -35,6 +38,8 @@ const LaunchEnv = z.object({
 
 export interface AgentConfig {
   serviceUrl: string;
+  /** the pinned fingerprint of the server's certificate (`AB:CD:…`), when the server serves TLS */
+  serverCertSha256?: string;
   token: string;
   runId: string;
   instance: string;
@@ -52,9 +57,16 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
   const parsed = LaunchEnv.safeParse(env);
   if (!parsed.success) throw new Error(`bad agent environment: ${describeZodError(parsed.error)}`);
   const e = parsed.data;
+  if (e.SLIPSTREAM_SERVER_CERT_SHA256 !== undefined && !e.SLIPSTREAM_SERVICEURL.startsWith("https:")) {
+    // a pin beside a plain-http URL would send the token in clear while looking protected
+    throw new Error(
+      "bad agent environment: SLIPSTREAM_SERVER_CERT_SHA256: is set, but SLIPSTREAM_SERVICEURL is not https",
+    );
+  }
   const dot = e.SLIPSTREAM_NODE_INSTANCE_NAME.lastIndexOf(".");
   return {
     serviceUrl: e.SLIPSTREAM_SERVICEURL.replace(/\/+$/, ""),
+    serverCertSha256: e.SLIPSTREAM_SERVER_CERT_SHA256,
     token: e.SLIPSTREAM_AGENT_TOKEN,
     runId: e.SLIPSTREAM_DIID,
     instance: e.SLIPSTREAM_NODE_INSTANCE_NAME,

@@ -10,6 +10,7 @@ import {
 } from "../protocol/agent-socket.js";
 import type { ApiError } from "../protocol/errors.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
+import { pinnedAgent } from "./tls-pin.js";
 
 export type AgentEvent = keyof AgentClientToServer;
 export type Payload<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[0];
@@ -66,15 +67,20 @@ export class ServerLink {
   private offlineTimer: NodeJS.Timeout | undefined;
   private retryDelay = 500;
   private readonly drainWaiters: (() => void)[] = [];
+  /** the last certificate refusal said in the instance log (each new one is said once, not at every retry) */
+  private refusedCert: string | null = null;
 
   constructor(
     serviceUrl: string,
     token: string,
     private readonly handlers: LinkHandlers,
     private readonly serverWaitMs: number,
+    /** the server's certificate fingerprint: the connection is refused unless the server presents it */
+    serverCertSha256?: string,
   ) {
     this.socket = io(`${serviceUrl}/agent`, {
       auth: { token, protocolVersion: PROTOCOL_VERSION },
+      ...(serverCertSha256 ? { agent: pinnedAgent(serverCertSha256, (m) => this.onCertRefused(m)) as never } : {}),
       transports: ["websocket"],
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
@@ -222,6 +228,12 @@ export class ServerLink {
     if (resend.some(([, p]) => p.epoch > 0)) this.handlers.log(`reconnected: re-sending ${resend.length} request(s)`);
     for (const [id, p] of resend) this.send(id, p);
     this.handlers.hello(hello.data.run, hello.data.assignment);
+  }
+
+  private onCertRefused(message: string): void {
+    if (this.refusedCert === message) return;
+    this.refusedCert = message;
+    this.handlers.log(message);
   }
 
   private onDisconnect(reason: string): void {

@@ -8,6 +8,20 @@ import { CliError, EXIT, exitForStatus } from "./errors.js";
 /** Encodes each segment of a slash-separated path (module paths keep their slashes). */
 export const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
 
+/** OpenSSL's and Node's codes for a certificate this machine does not trust (or that names another host). */
+const UNTRUSTED_CERT =
+  /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/** What to say when a request did not reach the server. */
+export function unreachableMessage(url: string, err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? "";
+  if (UNTRUSTED_CERT.test(code)) {
+    return `the server at ${url} presented a TLS certificate this machine does not trust (${code}); if it is self-signed or from a private CA, point NODE_EXTRA_CA_CERTS at its PEM file`;
+  }
+  return `cannot reach the server at ${url} (${code || cause?.message || (err as Error).message}); is it running? (set SLIPSTREAM_URL or --url)`;
+}
+
 /** Thin REST client: bearer token, server errors become CliErrors carrying the server's message. */
 export class ApiClient {
   constructor(readonly conn: Connection) {}
@@ -28,11 +42,7 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(
-        EXIT.UNREACHABLE,
-        `cannot reach the server at ${this.conn.url} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? (set SLIPSTREAM_URL or --url)`,
-      );
+      throw new CliError(EXIT.UNREACHABLE, unreachableMessage(this.conn.url, err));
     }
     if (!res.ok) throw await this.failure(res);
     return res;

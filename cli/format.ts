@@ -1,4 +1,5 @@
 /** Plain-text rendering helpers: tables, durations, sizes, JSON. */
+import { terminalSafe } from "./terminal.js";
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -37,8 +38,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** A line of text; recipe-written text in it cannot drive the terminal. */
 export function println(line = ""): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${terminalSafe(line)}\n`);
 }
 
 /** A runtime parameter value as a line shows it: unset is `(unset)`. */

@@ -1,6 +1,7 @@
 import { CommanderError } from "commander";
 import { CliError, EXIT } from "./errors.js";
 import { buildProgram } from "./program.js";
+import { terminalSafe } from "./terminal.js";
 
 /** Exit once stdout and stderr are flushed (a pipe may still hold output). */
 function exit(code: number): void {
@@ -18,11 +19,12 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.USAGE;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`slipstream: ${err.message}\n`);
+      // messages may quote the server, and so a recipe (`run … ended Aborted: <abort message>`)
+      process.stderr.write(`slipstream: ${terminalSafe(err.message)}\n`);
       return err.exitCode;
     }
     const e = err as Error;
-    process.stderr.write(`slipstream: unexpected error: ${e?.message ?? String(err)}\n`);
+    process.stderr.write(`slipstream: unexpected error: ${terminalSafe(e?.message ?? String(err))}\n`);
     if (process.env.SLIPSTREAM_DEBUG) process.stderr.write(`${e?.stack ?? ""}\n`);
     return EXIT.UNREACHABLE;
   }

@@ -10,6 +10,40 @@ export interface DownloadedReport extends ReportInfo {
   file: string;
   /** where it was unpacked: a folder named after the tarball */
   dir: string;
+  /** entries left out of the folder: anything but files and directories (`path (SymbolicLink → target)`) */
+  skipped: string[];
+}
+
+const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
+
+/**
+ * Unpacks a report tarball into `dir`: files and directories only. What a recipe (any member) or a stolen agent
+ * token put in a report must not reach outside the folder or gain rights there: a symlink (or hard link) would point
+ * a later step that writes "into the report folder" anywhere, and as root node-tar would keep the entries' owners
+ * and their set-uid bits. Files get 0644 (0755 when executable by anyone), directories 0755; owners are the caller.
+ * Returns the entries left out.
+ */
+export async function unpackReport(file: string, dir: string): Promise<string[]> {
+  const skipped: string[] = [];
+  await tar.x({
+    file,
+    cwd: dir,
+    preserveOwner: false,
+    filter: (p, entry) => {
+      const e = entry as tar.ReadEntry;
+      if (FILE_TYPES.has(e.type)) {
+        e.mode = (e.mode ?? 0) & 0o111 ? 0o755 : 0o644;
+        return true;
+      }
+      if (e.type === "Directory") {
+        e.mode = 0o755;
+        return true;
+      }
+      skipped.push(`${p} (${e.type}${e.linkpath ? ` → ${e.linkpath}` : ""})`);
+      return false;
+    },
+  });
+  return skipped;
 }
 
 /** Downloads every report of a run into `<out>/<runId>/` and unpacks each tarball beside it. */
@@ -28,12 +62,13 @@ export async function downloadReports(api: ApiClient, runId: string, out: string
     await api.download(`/api/runs/${id}/reports/${encodeURIComponent(r.name)}`, file);
     const dir = path.join(root, r.name.replace(/\.(tgz|tar\.gz)$/, ""));
     await fs.mkdir(dir, { recursive: true });
+    let skipped: string[];
     try {
-      await tar.x({ file, cwd: dir });
+      skipped = await unpackReport(file, dir);
     } catch (err) {
       throw new CliError(EXIT.UNREACHABLE, `cannot unpack ${file}: ${(err as Error).message}`);
     }
-    done.push({ ...r, file, dir });
+    done.push({ ...r, file, dir, skipped });
   }
   return done;
 }

@@ -17,6 +17,8 @@ export interface CliEnv {
   url: string;
   configDir: string;
   token?: string;
+  /** more variables for the CLI's process (NODE_EXTRA_CA_CERTS) */
+  extra?: Record<string, string>;
 }
 
 export const tempDir = (name: string) => fs.mkdtemp(path.join(os.tmpdir(), `ss-cli-${name}-`));
@@ -25,7 +27,7 @@ function childEnv(env: CliEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env, SLIPSTREAM_URL: env.url, SLIPSTREAM_CONFIG_DIR: env.configDir };
   delete out.SLIPSTREAM_TOKEN;
   if (env.token) out.SLIPSTREAM_TOKEN = env.token;
-  return out;
+  return { ...out, ...env.extra };
 }
 
 /** A CLI process that is still running: its output so far, and its end. */

@@ -56,6 +56,22 @@ describe("npm start refuses to start", () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/data directory .*not-a-dir\/data.* is not writable.*set DATA_DIR/);
   }, 60_000);
+
+  it("when the TLS settings are incomplete or unusable: a message naming the variable, nothing written", async () => {
+    const dataDir = path.join(dir, "tls");
+    const pem = path.join(dir, "not-a-cert.pem");
+    await writeFile(pem, "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n");
+    const half = await start({ PORT: "0", DATA_DIR: dataDir, TLS_CERT: pem });
+    expect(half.code).toBe(2);
+    expect(half.out).toContain("slipstream: bad environment: TLS_KEY: required with TLS_CERT");
+    const missing = await start({ PORT: "0", DATA_DIR: dataDir, TLS_CERT: pem, TLS_KEY: path.join(dir, "none.key") });
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/TLS_KEY: cannot read .*none\.key \(ENOENT\)/);
+    const bad = await start({ PORT: "0", DATA_DIR: dataDir, TLS_CERT: pem, TLS_KEY: pem });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain("slipstream: cannot start: TLS_CERT: not a PEM certificate");
+    expect(existsSync(path.join(dataDir, "slipstream.db"))).toBe(false);
+  }, 60_000);
 });
 
 describe("npm start", () => {

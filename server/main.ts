@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { describeZodError } from "../protocol/errors.js";
 import { startServer } from "./app.js";
@@ -16,6 +17,11 @@ const Env = z.object({
   /** memory (MiB) and processes each local instance may use (cgroups; the server must be root) */
   SLIPSTREAM_LOCAL_MEMORY_MB: z.coerce.number().int().min(64).max(1_048_576).default(2048),
   SLIPSTREAM_LOCAL_PIDS: z.coerce.number().int().min(16).max(4_194_304).default(1024),
+  /** PEM files: with both set, the port serves HTTPS and WSS only */
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
+  /** the URL browsers use, when a proxy in front rewrites the Host header (its origin may open the UI's socket) */
+  SLIPSTREAM_PUBLIC_URL: z.url().optional(),
 });
 
 const parsed = Env.safeParse(process.env);
@@ -24,6 +30,26 @@ if (!parsed.success) {
   process.exit(2);
 }
 const env = parsed.data;
+if ((env.TLS_CERT === undefined) !== (env.TLS_KEY === undefined)) {
+  console.error(
+    `slipstream: bad environment: ${env.TLS_CERT ? "TLS_KEY" : "TLS_CERT"}: required with ${env.TLS_CERT ? "TLS_CERT" : "TLS_KEY"}`,
+  );
+  process.exit(2);
+}
+function readPem(name: "TLS_CERT" | "TLS_KEY", file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    console.error(
+      `slipstream: bad environment: ${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`,
+    );
+    process.exit(2);
+  }
+}
+const tls =
+  env.TLS_CERT && env.TLS_KEY
+    ? { cert: readPem("TLS_CERT", env.TLS_CERT), key: readPem("TLS_KEY", env.TLS_KEY) }
+    : undefined;
 const dev = process.argv.includes("--dev");
 const noUi = process.argv.includes("--no-ui");
 
@@ -36,12 +62,15 @@ try {
     secretKey: env.SLIPSTREAM_SECRET_KEY,
     ui: noUi ? false : { dev },
     logLevel: env.LOG_LEVEL,
+    tls,
+    publicUrl: env.SLIPSTREAM_PUBLIC_URL,
     local: {
       limits: { memoryBytes: env.SLIPSTREAM_LOCAL_MEMORY_MB * 2 ** 20, pids: env.SLIPSTREAM_LOCAL_PIDS },
     },
   });
   console.log(`SlipStream is serving on ${server.url} (data in ${server.app.dataDir})`);
   console.log(server.isolation.summary);
+  if (server.certSha256) console.log(`TLS certificate SHA-256 (agents pin it): ${server.certSha256}`);
   const stop = () => {
     server.close().finally(() => process.exit(0));
   };

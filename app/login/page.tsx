@@ -4,27 +4,37 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
 import { ApiFailure, type SessionInfo, setCsrfToken } from "../lib/api";
+import { SIGNED_OUT_REASON } from "../lib/live";
+import { safeNext } from "../lib/safe-next";
 import { useSession } from "../lib/session";
-
-function safeNext(next: string | null): string {
-  // only paths of this site, never another origin
-  return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
-}
 
 function LoginForm() {
   const router = useRouter();
   const params = useSearchParams();
   const qc = useQueryClient();
   const session = useSession();
-  const next = safeNext(params.get("next"));
+  // rendered on the server too (no window there); the redirect itself only ever runs in the browser
+  const next = safeNext(
+    params.get("next"),
+    typeof window === "undefined" ? "http://server.invalid" : window.location.origin,
+  );
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  const [ended, setEnded] = useState<string | null>(null);
 
   useEffect(() => {
     if (session.data) router.replace(next);
   }, [session.data, next, router]);
+
+  useEffect(() => {
+    // why the server signed this browser out (token revoked, password reset, account disabled…), said once
+    try {
+      setEnded(sessionStorage.getItem(SIGNED_OUT_REASON));
+      sessionStorage.removeItem(SIGNED_OUT_REASON);
+    } catch {}
+  }, []);
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -65,6 +75,11 @@ function LoginForm() {
       <form className="login-card card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Sign in to SlipStream</h1>
         <p className="muted">Deploy, test and watch multi-machine systems with your team.</p>
+        {ended && (
+          <p className="form-error" role="status">
+            You were signed out: {ended}.
+          </p>
+        )}
         <label className="field">
           <span>Username</span>
           <input

@@ -16,6 +16,9 @@ export function registerReports(program: Command): void {
       const got = await downloadReports(api, runId, opts.out);
       if (opts.json) return printJson({ reports: got });
       if (got.length === 0) return println(`run ${runId} has no reports yet`);
-      for (const r of got) println(`${r.name}  ${size(r.size)}  → ${path.relative(process.cwd(), r.dir) || r.dir}`);
+      for (const r of got) {
+        println(`${r.name}  ${size(r.size)}  → ${path.relative(process.cwd(), r.dir) || r.dir}`);
+        if (r.skipped.length) println(`  not unpacked (only files and directories are): ${r.skipped.join(", ")}`);
+      }
     });
 }

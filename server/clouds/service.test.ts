@@ -24,7 +24,15 @@ describe("cloud definitions", () => {
       ],
     });
     expect(view.hosts).toEqual([
-      { address: "10.0.0.5", port: 22, username: "deploy", maxInstances: 2, hasPrivateKey: true, hasPassword: false },
+      {
+        address: "10.0.0.5",
+        port: 22,
+        username: "deploy",
+        maxInstances: 2,
+        hasPrivateKey: true,
+        hasPassword: false,
+        hostKey: null,
+      },
       {
         address: "lab-2.example.org",
         port: 2222,
@@ -32,6 +40,7 @@ describe("cloud definitions", () => {
         maxInstances: 1,
         hasPrivateKey: false,
         hasPassword: true,
+        hostKey: null,
       },
     ]);
     expect(JSON.stringify(clouds.list())).not.toContain("s3cret");
@@ -105,7 +114,35 @@ describe("cloud definitions", () => {
       ["10.0.0.5", "SHA256:first"],
       ["10.0.0.7", null],
     ]);
-    expect(JSON.stringify(clouds.get("pinned"))).not.toContain("SHA256");
+    // shown to the admin, who can check it against the host (ssh-keygen -lf on its host key)
+    expect(clouds.get("pinned").hosts.map((h) => h.hostKey)).toEqual([
+      { sha256: "SHA256:first", pinnedBy: "first-use", seenAt: expect.any(String) },
+      null,
+    ]);
+  });
+
+  it("an admin gives a host's key (security.md F13): it is the pin, kept across updates, forgotten with null", async () => {
+    server = await startTestServer();
+    const clouds = new CloudService(server.app);
+    const given = `SHA256:${"A".repeat(43)}`;
+    const host = { address: "10.0.0.8", username: "u", password: "long-pass-1" };
+    expect(() => clouds.create(admin, { name: "bad", hosts: [{ ...host, hostKeySha256: "SHA256:short" }] })).toThrow(
+      /hosts\.0\.hostKeySha256: an OpenSSH SHA-256 fingerprint/,
+    );
+    clouds.create(admin, { name: "given", hosts: [{ ...host, hostKeySha256: given }] });
+    const key = () => clouds.get("given").hosts[0].hostKey;
+    expect(key()).toEqual({ sha256: given, pinnedBy: "admin", seenAt: null });
+    // a connect seeing another key never replaces it; one seeing it records when
+    clouds.pinHostKey("given", { address: "10.0.0.8", port: 22 }, `SHA256:${"B".repeat(43)}`, "2026-01-01T00:00:00Z");
+    expect(key()).toEqual({ sha256: given, pinnedBy: "admin", seenAt: null });
+    clouds.pinHostKey("given", { address: "10.0.0.8", port: 22 }, given, "2026-01-02T00:00:00Z");
+    expect(key()).toEqual({ sha256: given, pinnedBy: "admin", seenAt: "2026-01-02T00:00:00Z" });
+    // the connector gets the pin and who set it
+    expect(server.app.connectors.get("given")?.kind).toBe("ssh");
+    clouds.update(admin, "given", { hosts: [{ ...host, maxInstances: 2 }] });
+    expect(key()).toEqual({ sha256: given, pinnedBy: "admin", seenAt: "2026-01-02T00:00:00Z" });
+    clouds.update(admin, "given", { hosts: [{ ...host, hostKeySha256: null }] });
+    expect(key()).toBeNull();
   });
 
   it("a run's owner keys come from the profile", async () => {

@@ -32,6 +32,16 @@ const HostBody = z
     // rather than stored and then leaked unredacted. Secrets.remember redacts everything of this length or longer.
     password: z.string().min(8, "at least 8 characters").max(1024).optional(),
     maxInstances: z.number().int().min(1).max(1000).default(1),
+    /**
+     * The host's key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it: the only key accepted. Absent:
+     * the key of the first successful connect is pinned (trust on first use) and shown in GET /api/clouds, and on
+     * an update a key pinned before is kept; null forgets it.
+     */
+    hostKeySha256: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "an OpenSSH SHA-256 fingerprint, SHA256:<43 base64 characters>")
+      .nullable()
+      .optional(),
   })
   .refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
     message: "exactly one of privateKey and password",
@@ -56,8 +66,12 @@ interface StoredHost {
   privateKey?: string;
   password?: string;
   maxInstances: number;
-  /** pinned on the first successful connect (trust on first use): "SHA256:<base64>" */
+  /** given by the admin, or pinned on the first successful connect (trust on first use): "SHA256:<base64>" */
   hostKey?: string;
+  /** absent on pins stored before admins could give a key: those were pinned on first use */
+  hostKeyPinnedBy?: "admin" | "first-use";
+  /** when a connection first succeeded with hostKey */
+  hostKeySeenAt?: string;
 }
 interface StoredConfig {
   hosts: StoredHost[];
@@ -75,6 +89,8 @@ export interface CloudView {
     maxInstances: number;
     hasPrivateKey: boolean;
     hasPassword: boolean;
+    /** the key accepted from the host: the admin's, or the one seen on the first connect; null: not known yet */
+    hostKey: { sha256: string; pinnedBy: "admin" | "first-use"; seenAt: string | null } | null;
   }[];
   agentServiceUrl?: string;
   createdAt: string;
@@ -115,6 +131,10 @@ export class CloudService {
         maxInstances: h.maxInstances,
         hasPrivateKey: h.privateKey !== undefined,
         hasPassword: h.password !== undefined,
+        hostKey:
+          h.hostKey === undefined
+            ? null
+            : { sha256: h.hostKey, pinnedBy: h.hostKeyPinnedBy ?? "first-use", seenAt: h.hostKeySeenAt ?? null },
       })),
       ...(cfg.agentServiceUrl ? { agentServiceUrl: cfg.agentServiceUrl } : {}),
       createdAt: r.created_at,
@@ -132,12 +152,23 @@ export class CloudService {
     return this.view(r);
   }
 
-  /** `pinned`: host keys already pinned, by address:port, kept across an update */
-  private seal(body: z.infer<typeof UpdateCloudBody>, pinned = new Map<string, string>()): string {
+  /** `pinned`: the stored hosts with a key, by address:port: their pin is kept across an update that names none */
+  private seal(body: z.infer<typeof UpdateCloudBody>, pinned = new Map<string, StoredHost>()): string {
     const { secrets } = this.app;
     const cfg: StoredConfig = {
       hosts: body.hosts.map((h) => {
-        const hostKey = pinned.get(`${h.address}:${h.port}`);
+        const old = pinned.get(`${h.address}:${h.port}`);
+        const pin: Pick<StoredHost, "hostKey" | "hostKeyPinnedBy" | "hostKeySeenAt"> =
+          typeof h.hostKeySha256 === "string"
+            ? {
+                hostKey: h.hostKeySha256,
+                hostKeyPinnedBy: "admin",
+                // seen already only if it is the key seen before
+                ...(old?.hostKey === h.hostKeySha256 && old.hostKeySeenAt ? { hostKeySeenAt: old.hostKeySeenAt } : {}),
+              }
+            : h.hostKeySha256 === null || !old
+              ? {}
+              : { hostKey: old.hostKey, hostKeyPinnedBy: old.hostKeyPinnedBy, hostKeySeenAt: old.hostKeySeenAt };
         return {
           address: h.address,
           port: h.port,
@@ -145,7 +176,7 @@ export class CloudService {
           maxInstances: h.maxInstances,
           ...(h.privateKey !== undefined ? { privateKey: secrets.seal(h.privateKey) } : {}),
           ...(h.password !== undefined ? { password: secrets.seal(h.password) } : {}),
-          ...(hostKey !== undefined ? { hostKey } : {}),
+          ...Object.fromEntries(Object.entries(pin).filter(([, v]) => v !== undefined)),
         };
       }),
       ...(body.agentServiceUrl ? { agentServiceUrl: body.agentServiceUrl } : {}),
@@ -179,7 +210,7 @@ export class CloudService {
     const pinned = new Map(
       old
         ? (JSON.parse(old.config) as StoredConfig).hosts.flatMap((h) =>
-            h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h.hostKey] as const] : [],
+            h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h] as const] : [],
           )
         : [],
     );
@@ -202,8 +233,16 @@ export class CloudService {
     if (connector) this.app.retiredConnectors.set(name, connector);
   }
 
-  /** Pins a host's key in the stored definition (trust on first use), leaving every other field as it is. */
-  pinHostKey(name: string, host: { address: string; port: number }, fingerprint: string): void {
+  /**
+   * A host's first successful connect: pins its key in the stored definition when none was (trust on first use),
+   * and records when the pinned key was first seen; every other field stays as it is.
+   */
+  pinHostKey(
+    name: string,
+    host: { address: string; port: number },
+    fingerprint: string,
+    seenAt = new Date().toISOString(),
+  ): void {
     const db = this.app.db.$client;
     db.transaction(() => {
       const row = db.prepare("select config from clouds where name = ?").get(name) as { config: string } | undefined;
@@ -211,8 +250,14 @@ export class CloudService {
       const cfg = JSON.parse(row.config) as StoredConfig;
       let changed = false;
       for (const h of cfg.hosts) {
-        if (h.address === host.address && h.port === host.port && h.hostKey === undefined) {
+        if (h.address !== host.address || h.port !== host.port) continue;
+        if (h.hostKey === undefined) {
           h.hostKey = fingerprint;
+          h.hostKeyPinnedBy = "first-use";
+          h.hostKeySeenAt = seenAt;
+          changed = true;
+        } else if (h.hostKey === fingerprint && h.hostKeySeenAt === undefined) {
+          h.hostKeySeenAt = seenAt;
           changed = true;
         }
       }
@@ -266,7 +311,7 @@ function buildConnector(app: AppContext, r: Row): Connector {
       authorizedKeys: (runId) => (app.access.get(r.name).installKeys ? runOwnerKeys(app)(runId) : []),
       // machines of this cloud already running count against each host's maxInstances, across restarts
       instancesDb: app.db.$client,
-      onHostKeyPinned: (host, fp) => new CloudService(app).pinHostKey(r.name, host, fp),
+      onHostKeyPinned: (host, fp, seenAt) => new CloudService(app).pinHostKey(r.name, host, fp, seenAt),
     },
   );
 }

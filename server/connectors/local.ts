@@ -241,6 +241,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       SLIPSTREAM_NODE_INSTANCE_NAME: launch.instance,
       SLIPSTREAM_CLOUD: launch.cloud,
     };
+    if (launch.serverCertSha256) env.SLIPSTREAM_SERVER_CERT_SHA256 = launch.serverCertSha256;
     if (opts.killGraceSeconds !== undefined) env.SLIPSTREAM_KILL_GRACE = String(opts.killGraceSeconds);
     return env;
   }

@@ -378,6 +378,65 @@ describe.skipIf(unavailable !== null)(
       );
     }, 60_000);
 
+    it("a host key given by the admin is the only one accepted; a refusal names both fingerprints", async () => {
+      await startExtraSshd(path.join(netnsDir(), "host"));
+      const fp = (await exec("ssh-keygen", ["-l", "-f", path.join(netnsDir(), "host.pub")])).stdout.split(/\s+/)[1];
+      const wrong = fp.replace(/.$/, (ch) => (ch === "A" ? "B" : "A"));
+      const seen: string[] = [];
+      const withKey = (hostKey: string) =>
+        createSshConnector(
+          { name: "ssh-e", hosts: [{ ...host(4, 1), port: EXTRA_PORT, hostKey, hostKeyPinnedBy: "admin" }] },
+          {
+            bundleDir: path.join(server.dataDir, "agent"),
+            onHostKeyPinned: (_h, key, at) => seen.push(`${key} ${typeof at}`),
+          },
+        );
+      // the right key: the connect succeeds (the start then fails on the host's missing Node), and is recorded as seen
+      await expect(withKey(fp).start(extraLaunch("r-given1"))).rejects.toThrow(/Node ≥ 20 is required/);
+      expect(seen).toEqual([`${fp} string`]);
+      const esc = (t: string) => t.replace(/[.+/]/g, "\\$&");
+      await expect(withKey(wrong).start(extraLaunch("r-given2"))).rejects.toThrow(
+        new RegExp(
+          `^host ${esc(hosts.hosts[4].address)}:${EXTRA_PORT}: the host key is not the one the cloud expects \\(expected ${esc(wrong)}, offered ${esc(fp)}\\); refusing to connect`,
+        ),
+      );
+      expect(seen).toHaveLength(1);
+    }, 60_000);
+
+    it("concurrent first connects to a host without a pinned key run one at a time: one accepts a key, the rest require it", async () => {
+      await startExtraSshd(path.join(netnsDir(), "host"));
+      // a relay on loopback in front of the host's sshd counts the connections made
+      let opened = 0;
+      const relay = net.createServer((client) => {
+        opened++;
+        const upstream = net.connect(EXTRA_PORT, hosts.hosts[4].address);
+        client.pipe(upstream).pipe(client);
+        const close = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on("error", close);
+        upstream.on("error", close);
+      });
+      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+      try {
+        const port = (relay.address() as net.AddressInfo).port;
+        const openedAtPin: number[] = [];
+        const c = createSshConnector(
+          { name: "ssh-e", hosts: [{ ...host(4, 3), address: "127.0.0.1", port }] },
+          { bundleDir: path.join(server.dataDir, "agent"), onHostKeyPinned: () => openedAtPin.push(opened) },
+        );
+        const starts = ["r-first1", "r-first2", "r-first3"].map((r) => c.start(extraLaunch(r)));
+        for (const st of starts) await expect(st).rejects.toThrow(/Node ≥ 20 is required/);
+        // when the key was pinned, the other two had not even dialled the host
+        expect(openedAtPin).toEqual([1]);
+        // one connection per start (the clean-up after its failure uses the same one)
+        expect(opened).toBe(3);
+      } finally {
+        relay.close();
+      }
+    }, 60_000);
+
     it("a cloud deleted while a run uses it: new runs are refused, the run's machine still stops cleanly", async () => {
       const created = await server.api("POST", "/api/clouds", {
         name: "pool-b",
@@ -399,6 +458,16 @@ describe.skipIf(unavailable !== null)(
         config: string;
       };
       expect(JSON.parse(row.config).hosts[0].hostKey).toBe(stdout.split(/\s+/)[1]);
+      // and shown to the admin, to compare with the host's own
+      const listed = await server.api<{ clouds: { name: string; hosts: { hostKey: unknown }[] }[] }>(
+        "GET",
+        "/api/clouds",
+      );
+      expect(listed.body.clouds.find((c) => c.name === "pool-b")?.hosts[0].hostKey).toEqual({
+        sha256: stdout.split(/\s+/)[1],
+        pinnedBy: "first-use",
+        seenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
       const ws = path.join(hosts.home, ".slipstream", run.id);
       expect((await fs.readdir(ws)).length).toBe(1);
 

@@ -13,8 +13,15 @@ export interface SshHost {
   password?: string;
   /** instances this host may run at once (each has its own workspace) */
   maxInstances: number;
-  /** the host key pinned on the first successful connect ("SHA256:<base64>", as ssh-keygen -l prints it) */
+  /**
+   * The only host key accepted ("SHA256:<base64>", as ssh-keygen -l prints it): given by the admin, or pinned on the
+   * first successful connect (trust on first use) when the admin gave none.
+   */
   hostKey?: string;
+  /** who pinned `hostKey`; absent: pinned on first use (clouds stored before admins could give one) */
+  hostKeyPinnedBy?: "admin" | "first-use";
+  /** when a connection first succeeded with `hostKey` (ISO time); absent: never yet */
+  hostKeySeenAt?: string;
 }
 
 export interface SshCloudDef {
@@ -35,8 +42,11 @@ export interface SshConnectorOptions {
   killGraceSeconds?: number;
   /** ssh handshake timeout; default 15 s */
   connectTimeoutMs?: number;
-  /** called once per host when its key is pinned on the first successful connect (trust on first use) */
-  onHostKeyPinned?: (host: { address: string; port: number }, fingerprint: string) => void;
+  /**
+   * Called once per host on its first successful connect: the key is then pinned (trust on first use) or, when the
+   * admin gave it, seen for the first time. `seenAt` is an ISO time.
+   */
+  onHostKeyPinned?: (host: { address: string; port: number }, fingerprint: string, seenAt: string) => void;
   /**
    * The app's database (better-sqlite3, `app.db.$client`): the machines of this cloud that the instances table
    * records as started and not yet stopped count against their host's maxInstances, so a connector rebuilt after
@@ -123,6 +133,14 @@ export function connectHost(
     });
     c.once("error", (err) => {
       c.end();
+      if (h.hostKey !== undefined && offered !== undefined && offered !== h.hostKey && h.hostKeyPinnedBy === "admin") {
+        return reject(
+          hostError(
+            h,
+            `the host key is not the one the cloud expects (expected ${h.hostKey}, offered ${offered}); refusing to connect — if the host's key was changed on purpose, update the cloud's hostKeySha256`,
+          ),
+        );
+      }
       if (h.hostKey !== undefined && offered !== undefined && offered !== h.hostKey) {
         return reject(
           hostError(
@@ -279,16 +297,45 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
     );
   }
 
-  /** Connects, pinning the host's key on the first success (trust on first use). */
+  /** Per host, the connect running without a pin: every other connect to the host waits for it. */
+  const unpinned = new Map<SshHost, Promise<Client>>();
+
+  /**
+   * Connects. While a host has no pinned key, its connects run one at a time: the first success pins the key and
+   * the connects that waited then require it (concurrent first connects would each accept whatever key they saw).
+   */
   async function connect(h: SshHost): Promise<Client> {
+    while (h.hostKey === undefined) {
+      const running = unpinned.get(h);
+      if (running) {
+        await running.catch(() => undefined);
+        continue;
+      }
+      const attempt = connectAndRecord(h);
+      unpinned.set(h, attempt);
+      try {
+        return await attempt;
+      } finally {
+        unpinned.delete(h);
+      }
+    }
+    return connectAndRecord(h);
+  }
+
+  /** Connects; on the host's first success pins the key offered (none given) and records when it was seen. */
+  async function connectAndRecord(h: SshHost): Promise<Client> {
     let offered: string | undefined;
     const c = await connectHost(h, opts.connectTimeoutMs, (fp) => {
       offered = fp;
     });
-    if (h.hostKey === undefined && offered !== undefined) {
-      h.hostKey = offered;
+    if (offered !== undefined && (h.hostKey === undefined || h.hostKeySeenAt === undefined)) {
+      if (h.hostKey === undefined) {
+        h.hostKey = offered;
+        h.hostKeyPinnedBy = "first-use";
+      }
+      h.hostKeySeenAt = new Date().toISOString();
       try {
-        opts.onHostKeyPinned?.({ address: h.address, port: h.port }, offered);
+        opts.onHostKeyPinned?.({ address: h.address, port: h.port }, offered, h.hostKeySeenAt);
       } catch {
         // persisting the pin is best effort: it still holds for this connector's lifetime
       }
@@ -345,8 +392,9 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         );
       }
 
+      const serviceUrl = def.agentServiceUrl ?? launch.serviceUrl;
       const env: Record<string, string> = {
-        SLIPSTREAM_SERVICEURL: def.agentServiceUrl ?? launch.serviceUrl,
+        SLIPSTREAM_SERVICEURL: serviceUrl,
         SLIPSTREAM_AGENT_TOKEN: launch.token,
         SLIPSTREAM_DIID: launch.runId,
         SLIPSTREAM_NODE_INSTANCE_NAME: launch.instance,
@@ -355,6 +403,10 @@ export function createSshConnector(def: SshCloudDef, opts: SshConnectorOptions):
         [TAG]: workspace,
       };
       if (opts.killGraceSeconds !== undefined) env.SLIPSTREAM_KILL_GRACE = String(opts.killGraceSeconds);
+      // an agentServiceUrl in plain http reaches something else than this server's TLS port (a proxy): no pin
+      if (launch.serverCertSha256 && serviceUrl.startsWith("https:")) {
+        env.SLIPSTREAM_SERVER_CERT_SHA256 = launch.serverCertSha256;
+      }
       const envText = envFile(env);
       const files = ["agent.mjs", "ss.mjs"].map((f) => path.join(opts.bundleDir, f));
       const needed = neededKiB([...files.map((f) => fs.statSync(f).size), Buffer.byteLength(envText)]);

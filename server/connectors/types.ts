@@ -7,6 +7,8 @@ export interface InstanceLaunch {
   cloud: string;
   /** base URL the agent connects back to */
   serviceUrl: string;
+  /** with TLS: the SHA-256 fingerprint (`AB:CD:…`) of the server's certificate, the only one the agent accepts */
+  serverCertSha256?: string;
   /** the agent's credential for `/agent` and the report upload */
   token: string;
 }

@@ -24,9 +24,19 @@ export function sendError(res: ServerResponse, err: unknown): SlipError {
 
 const MAX_JSON = 5 * 1024 * 1024;
 
+/**
+ * Whether a content-type header names JSON: its media type (before any parameter) is exactly `application/json`
+ * or `application/<something>+json`. A substring match would take `text/plain; application/json`, a type a
+ * browser sends cross-origin without a preflight.
+ */
+export function isJsonContentType(header: string | undefined): boolean {
+  const essence = (header ?? "").split(";")[0].trim().toLowerCase();
+  return essence === "application/json" || /^application\/[a-z0-9!#$&^_.-]+\+json$/.test(essence);
+}
+
 /** Reads a JSON body (bounded); an empty body reads as `{}`. */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
-  const type = req.headers["content-type"] ?? "";
+  const type = req.headers["content-type"];
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -35,8 +45,12 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
-  if (!type.includes("application/json"))
-    throw new SlipError("BAD_REQUEST", "body: content-type must be application/json");
+  if (!isJsonContentType(type)) {
+    throw new SlipError(
+      "BAD_REQUEST",
+      `content-type: must be application/json${type ? ` (got '${type.slice(0, 100)}')` : " (none given)"}`,
+    );
+  }
   return JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
 

@@ -152,7 +152,7 @@ export class InstanceNetwork {
     accept?: (socket: net.Socket) => void,
   ): Promise<string> {
     const u = new URL(serverUrl);
-    const port = Number(u.port || 80);
+    const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
     const url = `${u.protocol}//${this.gateway}:${port}`;
     if (listensEverywhere || this.forwarders.has(port)) return url;
     // in the server's own process its HTTP server takes the connections as if it had accepted them (no copy);
