@@ -95,4 +95,21 @@ describe("RunFollower", () => {
     expect(err).toMatchObject({ exitCode: 2 });
     await s.api("POST", `/api/runs/${run.id}/terminate`);
   });
+
+  it("a token revoked while following ends it at once with exit code 4 and the reason", async () => {
+    const run = await parkedRun();
+    const created = await s.api<{ id: number; token: string }>("POST", "/api/tokens", { name: "watcher" });
+    const follower = new RunFollower({
+      url: s.url,
+      token: created.body.token,
+      runId: run.id,
+      since: 0,
+      onEvent: () => undefined,
+    });
+    const outcome = follower.done.catch((e: unknown) => e);
+    await new Promise<void>((resolve) => follower.socket.once("connect", () => resolve()));
+    await s.api("DELETE", `/api/tokens/${created.body.id}`);
+    expect(await outcome).toMatchObject({ exitCode: 4, message: "signed out: the token 'watcher' was revoked" });
+    await s.api("POST", `/api/runs/${run.id}/terminate`);
+  });
 });

@@ -68,11 +68,19 @@ export class RunFollower {
         const since = this.lastSeq;
         const again = this.connectedOnce;
         this.connectedOnce = true;
-        this.socket.emit("run:subscribe", { runId: opts.runId, since }, (ack: Ack<{ lastSeq: number }>) => {
-          if (!ack.ok) return fail(new CliError(exitForCode(ack.error.code), ack.error.message));
-          if (again) opts.onResubscribed?.(since);
-        });
+        // the backlog comes a page at a time: ask on from the last seq received until the server says it is all
+        const subscribe = (from: number) =>
+          this.socket.emit("run:subscribe", { runId: opts.runId, since: from }, (ack: Ack<{ complete: boolean }>) => {
+            if (!ack.ok) return fail(new CliError(exitForCode(ack.error.code), ack.error.message));
+            if (!ack.data.complete) return subscribe(this.lastSeq);
+            if (again) opts.onResubscribed?.(since);
+          });
+        subscribe(since);
       });
+      // the token was revoked, expired or its user disabled: the server closes the socket for good right after
+      this.socket.on("auth:ended", ({ reason }) =>
+        fail(new CliError(exitForCode("UNAUTHORIZED"), `signed out: ${reason}`)),
+      );
       this.socket.on("disconnect", (reason) => {
         if (reason !== "io client disconnect") opts.onDisconnect?.(reason);
       });

@@ -10,6 +10,19 @@ export interface BusEvents {
   "run-changed": [msg: { runId: string; state: RunState; abort: string | null; seq: number }];
   /** an instance was removed from its run: close its agent connection once its report is in */
   "instance-removed": [runId: string, instance: string];
+  /** credentials that stopped working (revoked, signed out, password reset, user disabled): sockets using them close */
+  "credentials-ended": [ended: CredentialsEnded];
+}
+
+/**
+ * Which credentials ended: every one of a user, and/or single tokens and sessions by the SHA-256 of their secret.
+ * `reason` is said to the client as is.
+ */
+export interface CredentialsEnded {
+  userId?: number;
+  tokenHashes?: string[];
+  sessionHashes?: string[];
+  reason: string;
 }
 
 export class Bus extends EventEmitter<BusEvents> {

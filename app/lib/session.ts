@@ -14,9 +14,10 @@ export function useSignOut() {
   const live = useLive();
   const router = useRouter();
   return useMutation({
+    // the live connection goes first: signing out makes the server close it, which would read as a lost session
+    onMutate: () => live.close(),
     mutationFn: () => api<{ ok: true }>("DELETE", "/api/auth/session"),
     onSettled: () => {
-      live.close();
       setCsrfToken(null);
       qc.clear();
       qc.setQueryData<SessionInfo | null>(["session"], null);

@@ -20,9 +20,21 @@ interface TokenInfo {
   id: number;
   name: string;
   createdAt: string;
+  /** null: never expires */
+  expiresAt: string | null;
   lastUsed: string | null;
   revoked: boolean;
+  expired: boolean;
 }
+
+/** Lifetimes offered for a new token (days; null: never expires). */
+const EXPIRIES: { days: number | null; label: string }[] = [
+  { days: 7, label: "7 days" },
+  { days: 30, label: "30 days" },
+  { days: 90, label: "90 days" },
+  { days: 365, label: "1 year" },
+  { days: null, label: "Never" },
+];
 
 const KEEP_RUNNING: { value: KeepRunning; label: string; hint: string }[] = [
   { value: "always", label: "Always", hint: "keep the machines after the run, whatever happens" },
@@ -193,10 +205,15 @@ function Tokens() {
     queryFn: () => api<{ tokens: TokenInfo[] }>("GET", "/api/tokens"),
   });
   const [name, setName] = useState("");
+  const [expiry, setExpiry] = useState("90");
   const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   const [copied, setCopied] = useState(false);
   const create = useMutation({
-    mutationFn: (n: string) => api<{ id: number; name: string; token: string }>("POST", "/api/tokens", { name: n }),
+    mutationFn: (n: string) =>
+      api<{ id: number; name: string; token: string }>("POST", "/api/tokens", {
+        name: n,
+        expiresInDays: expiry === "never" ? null : Number(expiry),
+      }),
     onSuccess: (t) => {
       setCreated(t);
       setCopied(false);
@@ -221,7 +238,8 @@ function Tokens() {
         </h2>
       </div>
       <p className="muted">
-        For the CLI and CI: <span className="mono">SLIPSTREAM_TOKEN=…</span>. Revoking one stops it at once.
+        For the CLI and CI: <span className="mono">SLIPSTREAM_TOKEN=…</span>. Revoking one stops it at once, live
+        connections included; <span className="mono">slipstream login</span> makes one that expires in 90 days.
       </p>
       <form
         className="row"
@@ -233,6 +251,16 @@ function Tokens() {
         <label className="field grow">
           <span>New token name</span>
           <input value={name} maxLength={100} required placeholder="ci" onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Expires in</span>
+          <select value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+            {EXPIRIES.map((x) => (
+              <option key={x.label} value={x.days === null ? "never" : String(x.days)}>
+                {x.label}
+              </option>
+            ))}
+          </select>
         </label>
         <div className="field">
           <span>&nbsp;</span>
@@ -270,6 +298,7 @@ function Tokens() {
               <tr>
                 <th>Name</th>
                 <th>Created</th>
+                <th>Expires</th>
                 <th>Last used</th>
                 <th>Status</th>
                 <th />
@@ -280,10 +309,13 @@ function Tokens() {
                 <tr key={t.id}>
                   <td>{t.name}</td>
                   <td className="nowrap small">{new Date(t.createdAt).toLocaleString()}</td>
+                  <td className="nowrap small">{t.expiresAt ? new Date(t.expiresAt).toLocaleString() : "never"}</td>
                   <td className="nowrap small">{t.lastUsed ? new Date(t.lastUsed).toLocaleString() : "—"}</td>
-                  <td>{t.revoked ? <span className="chip">revoked</span> : <span className="chip">active</span>}</td>
+                  <td>
+                    <span className="chip">{t.revoked ? "revoked" : t.expired ? "expired" : "active"}</span>
+                  </td>
                   <td className="nowrap">
-                    {!t.revoked && (
+                    {!t.revoked && !t.expired && (
                       <button
                         type="button"
                         className="button danger"
@@ -309,10 +341,18 @@ function ChangePassword() {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
+  const [revokeTokens, setRevokeTokens] = useState(false);
   const [done, setDone] = useState(false);
+  const qc = useQueryClient();
   const change = useMutation({
-    mutationFn: () => api("PUT", "/api/me/password", { currentPassword: current, newPassword: next }),
+    mutationFn: () =>
+      api<{ ok: true; revokedSessions: number; revokedTokens: number }>("PUT", "/api/me/password", {
+        currentPassword: current,
+        newPassword: next,
+        revokeTokens,
+      }),
     onSuccess: () => {
+      qc.invalidateQueries({ queryKey: ["tokens"] });
       setDone(true);
       setCurrent("");
       setNext("");
@@ -370,6 +410,12 @@ function ChangePassword() {
           {mismatch && <span className="field-error">does not match</span>}
         </label>
       </div>
+      <div className="row">
+        <label className="check">
+          <input type="checkbox" checked={revokeTokens} onChange={(e) => setRevokeTokens(e.target.checked)} />
+          Also revoke my API tokens <span className="hint">the CLI and CI must sign in again</span>
+        </label>
+      </div>
       {change.isError && (
         <p className="form-error" role="alert">
           {errorText(change.error)}
@@ -378,7 +424,7 @@ function ChangePassword() {
       <button type="submit" className="button" disabled={change.isPending || mismatch}>
         Change password
       </button>
-      {done && <p className="form-ok">Password changed.</p>}
+      {done && <p className="form-ok">Password changed. Your other browsers were signed out.</p>}
     </form>
   );
 }

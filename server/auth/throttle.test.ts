@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sshKeyProblem } from "../../protocol/api.js";
 import { SlipError } from "../../protocol/errors.js";
-import { LoginThrottle } from "./throttle.js";
+import { addressKey, LoginThrottle } from "./throttle.js";
 
 describe("LoginThrottle", () => {
   it("locks a username+address after 5 failures in 15 minutes, and only that pair", () => {
@@ -41,28 +41,75 @@ describe("LoginThrottle", () => {
     t.succeed(pending[0]);
     expect(() => t.attempt("ann", "ip")).not.toThrow();
   });
-  it("locks a username from every address after 50 failures across addresses", () => {
+  it("30 failures from one address, whatever the usernames, refuse that address only", () => {
+    const t = new LoginThrottle();
+    for (let i = 0; i < 30; i++) t.attempt(`user${i}`, "10.0.0.1");
+    expect(() => t.attempt("someone-new", "10.0.0.1")).toThrow(/too many failed sign-ins from your address/);
+    expect(() => t.attempt("someone-new", "10.0.0.2")).not.toThrow();
+  });
+
+  it("50 failures for a username from many addresses lock nobody out: known addresses pass, new ones are slowed", () => {
     const t = new LoginThrottle();
     let now = 1_000_000;
     t.now = () => now;
+    // ann signed in from her desk before
+    t.succeed(t.attempt("ann", "10.1.1.1"));
+    for (let a = 0; a < 10; a++) for (let i = 0; i < 5; i++) t.attempt("ann", `10.0.${a}.1`);
+    // from her desk: no limit but her own address's
+    for (let i = 0; i < 4; i++) expect(() => t.attempt("ann", "10.1.1.1")).not.toThrow();
+    // from a new address: one attempt at a time for the whole username, every 10 s
+    const first = t.attempt("ann", "10.9.9.9");
+    expect(() => t.attempt("ann", "10.8.8.8")).toThrow(/new addresses are slowed down; try again in 10 s/);
+    now += 10_000;
+    expect(() => t.attempt("ann", "10.8.8.8")).not.toThrow();
+    // the right password from a new address makes it known: no slowing down there any more
+    now += 10_000;
+    t.succeed(first);
+    expect(() => t.attempt("ann", "10.9.9.9")).not.toThrow();
+    expect(() => t.attempt("ann", "10.9.9.9")).not.toThrow();
+    // other usernames are not affected
+    expect(() => t.attempt("bob", "10.7.7.7")).not.toThrow();
+  });
+
+  it("one address cannot push a username past the per-username limit (PoC 08)", () => {
+    const t = new LoginThrottle();
     for (let i = 0; i < 50; i++) {
-      t.attempt("ann", `10.0.${i}.1`);
-      now += 1;
-    }
-    for (const ip of ["10.9.9.9", "10.0.0.1"]) {
       try {
-        t.attempt("ann", ip);
-        expect.unreachable();
+        t.attempt("admin", "10.6.6.6");
       } catch (err) {
         expect((err as SlipError).code).toBe("TOO_MANY_REQUESTS");
       }
     }
-    expect(() => t.attempt("bob", "10.9.9.9")).not.toThrow();
-    // a success from one address does not clear the failures made from the others
-    now = 1_000_000 + 15 * 60_000; // only the first failure has left the window
-    t.succeed(t.attempt("ann", "10.9.9.9"));
-    expect(() => t.attempt("ann", "10.8.8.8")).not.toThrow();
-    expect(() => t.attempt("ann", "10.7.7.7")).toThrow(SlipError);
+    expect(() => t.attempt("admin", "10.6.6.6")).toThrow(/from your address/);
+    // from anywhere else: not even slowed down
+    expect(() => t.attempt("admin", "10.5.5.5")).not.toThrow();
+    expect(() => t.attempt("admin", "10.5.5.4")).not.toThrow();
+  });
+
+  it("an attempt cancelled before its password was checked counts for nothing, and gives back its slot", () => {
+    const t = new LoginThrottle({ maxPerUser: 2 });
+    t.attempt("ann", "10.0.0.1");
+    t.attempt("ann", "10.0.0.2");
+    const busy = t.attempt("ann", "10.0.0.3");
+    t.cancel(busy);
+    expect(() => t.attempt("ann", "10.0.0.4")).not.toThrow();
+    const u = new LoginThrottle();
+    const pending = Array.from({ length: 4 }, () => u.attempt("cy", "10.0.0.9"));
+    for (const p of pending) u.cancel(p);
+    for (let i = 0; i < 5; i++) expect(() => u.attempt("cy", "10.0.0.9")).not.toThrow();
+  });
+
+  it("keeps IPv6 clients by /64 and IPv4-mapped addresses as IPv4", () => {
+    expect(addressKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:db8:1:2:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+    expect(addressKey("::ffff:10.0.0.1")).toBe("10.0.0.1");
+    expect(addressKey("10.0.0.1")).toBe("10.0.0.1");
+    const t = new LoginThrottle();
+    for (let i = 0; i < 5; i++) t.attempt("ann", `2001:db8:1:2::${i + 1}`);
+    expect(() => t.attempt("ann", "2001:db8:1:2::99")).toThrow(/from your address/);
+    expect(() => t.attempt("ann", "2001:db8:1:3::1")).not.toThrow();
   });
 });
 

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import type { TestServer } from "../testing/harness.js";
@@ -79,4 +80,67 @@ export function connect(
 
 export function emitAck<T = unknown>(socket: Socket, event: string, req: unknown): Promise<T> {
   return new Promise((resolve) => socket.emit(event, req, resolve));
+}
+
+/**
+ * One JSON request sent from a chosen loopback address (127.0.0.0/8 is all loopback on Linux), so a test can be
+ * several clients at once without trusting forwarded headers. Also reports how long the answer took.
+ */
+export function requestFrom<T = unknown>(
+  s: TestServer,
+  ip: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; ms: number }> {
+  const url = new URL(s.url);
+  const started = performance.now();
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method,
+        localAddress: ip,
+        agent: false,
+        headers: { ...(text === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const raw = Buffer.concat(chunks).toString("utf8");
+          let parsed: unknown = raw;
+          try {
+            parsed = JSON.parse(raw);
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, ms: performance.now() - started });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+/** A sign-in (`POST /api/auth/login`) from a chosen loopback address. */
+export function loginFrom(
+  s: TestServer,
+  ip: string,
+  username: string,
+  password: string,
+  headers?: Record<string, string>,
+) {
+  return requestFrom<{ token?: string; error?: { code: string; message: string } }>(
+    s,
+    ip,
+    "POST",
+    "/api/auth/login",
+    { username, password },
+    headers,
+  );
 }

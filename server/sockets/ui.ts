@@ -11,23 +11,38 @@ import {
   UnsubscribeRequest,
 } from "../../protocol/index.js";
 import { readCookie, SESSION_COOKIE } from "../auth/cookies.js";
+import type { Check, Credential } from "../auth/service.js";
+import type { CredentialsEnded } from "../bus.js";
 import type { AppContext } from "../context.js";
 import { readEvents } from "../runs/event-log.js";
 import { acked } from "./ack.js";
 
 interface UiData {
   username: string;
+  userId: number;
   /** the credential it connected with, re-checked on every request so a revoked token or ended session stops at once */
   token?: string;
   cookie?: string;
+  /** the same, by hash: the socket is in its room, closed when the credential ends */
+  credential: Credential;
+  /** when the credential expires by itself (null: never): the socket is closed then */
+  expiresAt: number | null;
 }
 type UiSocket = Socket<UiClientToServer, UiServerToClient, Record<string, never>, UiData>;
 
 const BACKLOG_PAGE = 2000;
+const BACKLOG_BYTES = 1024 * 1024;
+/** setTimeout's longest delay (~24.8 days): a longer-lived credential's timer is armed again when it fires */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Rooms every socket of a credential, or of a user, is in: ending a credential closes them in one call. */
+const userRoom = (userId: number) => `user:${userId}`;
+const credentialRoom = (c: Credential) => `${c.kind}:${c.hash}`;
 
 /**
- * The `/ui` namespace. Subscribing replays the run's events after `since` and then streams live ones; both
- * happen in one synchronous step, so nothing committed in between can be missed or sent twice.
+ * The `/ui` namespace. Subscribing replays the run's events after `since`, a page at a time, and with the last page
+ * streams live ones; both happen in one synchronous step, so nothing committed in between can be missed or sent
+ * twice.
  */
 export function attachUiNamespace(io: Server, app: AppContext) {
   const nsp: Namespace<UiClientToServer, UiServerToClient, Record<string, never>, UiData> = io.of(
@@ -46,20 +61,56 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     // only user credentials: a user API token or the browser's session cookie (agent tokens are not users)
     const token = auth.data.token;
     const cookie = token ? undefined : readCookie(socket.handshake.headers.cookie, SESSION_COOKIE);
-    const username = whoIs(token, cookie);
-    if (!username) return next(new Error("UNAUTHORIZED: sign in first"));
-    socket.data = { username, token, cookie };
+    const who = check(token, cookie);
+    if (!who.ok) return next(new Error(`UNAUTHORIZED: ${who.reason}`));
+    socket.data = {
+      username: who.user.username,
+      userId: who.user.id,
+      token,
+      cookie,
+      credential: who.credential,
+      expiresAt: who.expiresAt,
+    };
     next();
   });
 
-  const whoIs = (token: string | undefined, cookie: string | undefined): string | null =>
-    token ? (app.auth.authenticate(token)?.username ?? null) : (app.auth.session(cookie)?.user.username ?? null);
+  const check = (token: string | undefined, cookie: string | undefined): Check => {
+    if (token) return app.auth.checkToken(token);
+    const session = app.auth.session(cookie);
+    return session ? { ok: true, ...session } : { ok: false, reason: "sign in first" };
+  };
+  /** Tells the client why (the browser shows it on the sign-in page), then closes; it does not reconnect by itself. */
+  const end = (socket: UiSocket, reason: string) => {
+    socket.emit("auth:ended", { reason });
+    socket.disconnect(true);
+  };
   /** Re-checks the socket's credential; a revoked one ends the connection. */
   const stillSignedIn = (socket: UiSocket) => {
-    if (whoIs(socket.data.token, socket.data.cookie) === null) {
-      setTimeout(() => socket.disconnect(true), 0);
-      throw new SlipError("UNAUTHORIZED", "signed out or token revoked; sign in again");
+    const who = check(socket.data.token, socket.data.cookie);
+    if (!who.ok) {
+      setTimeout(() => end(socket, who.reason), 0);
+      throw new SlipError("UNAUTHORIZED", who.reason);
     }
+  };
+  /** Closes the socket when its credential expires: one timer per socket, no polling. */
+  const expiryTimer = (socket: UiSocket, rearm: () => void): ReturnType<typeof setTimeout> | undefined => {
+    const at = socket.data.expiresAt;
+    if (at === null) return undefined;
+    const timer = setTimeout(
+      () => {
+        if (!socket.connected) return;
+        if (app.auth.now() < at) return rearm();
+        end(
+          socket,
+          socket.data.credential.kind === "token"
+            ? "the token expired; run slipstream login again"
+            : "your session expired; sign in again",
+        );
+      },
+      Math.min(Math.max(0, at - app.auth.now()), MAX_TIMER_MS),
+    );
+    timer.unref();
+    return timer;
   };
 
   const publishWatchers = (runId: string) => {
@@ -78,26 +129,34 @@ export function attachUiNamespace(io: Server, app: AppContext) {
 
   nsp.on("connection", (socket: UiSocket) => {
     const subscribed = new Set<string>();
+    socket.join([userRoom(socket.data.userId), credentialRoom(socket.data.credential)]);
+    let expiry: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      expiry = expiryTimer(socket, arm);
+    };
+    arm();
     socket.on(
       "run:subscribe",
       acked(app.log, SubscribeRequest, (req) => {
         stillSignedIn(socket);
         const rt = app.runs.get(req.runId);
-        let since = req.since;
-        let backlog = 0;
-        for (;;) {
-          const page = readEvents(app.db, rt.id, since, BACKLOG_PAGE);
-          if (page.length > 0) socket.emit("run:events", page);
-          backlog += page.length;
-          if (page.length < BACKLOG_PAGE) break;
-          since = page[page.length - 1].seq;
+        // one bounded page per request: a client asks for the next (from the last seq it got) once it has this one,
+        // so a slow reader holds at most a page in its socket's buffer; the live stream starts only with the last
+        // page, in the same synchronous step, so nothing committed in between is missed or sent twice
+        const page = readEvents(app.db, rt.id, req.since, BACKLOG_PAGE, undefined, BACKLOG_BYTES);
+        if (page.length > 0) socket.emit("run:events", page);
+        const complete = page.length === 0 || page[page.length - 1].seq >= rt.lastSeq;
+        if (!complete) {
+          // a socket asking again from further back (already following) pages through it before live ones resume
+          socket.leave(`run:${rt.id}`);
+          return { lastSeq: rt.lastSeq, backlog: page.length, complete };
         }
         socket.join(`run:${rt.id}`);
         if (!subscribed.has(rt.id)) {
           subscribed.add(rt.id);
           watch(rt.id, socket.data.username, 1);
         }
-        return { lastSeq: rt.lastSeq, backlog };
+        return { lastSeq: rt.lastSeq, backlog: page.length, complete };
       }),
     );
     socket.on(
@@ -117,6 +176,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
       }),
     );
     socket.on("disconnect", () => {
+      clearTimeout(expiry);
       for (const runId of subscribed) watch(runId, socket.data.username, -1);
     });
   });
@@ -125,4 +185,15 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     if (events.length > 0) nsp.to(`run:${runId}`).emit("run:events", events);
   });
   app.bus.on("run-changed", (msg) => nsp.to("runs").emit("runs:changed", msg));
+  // revoked, signed out, password reset or changed, user disabled: every socket holding it closes now
+  app.bus.on("credentials-ended", (ended: CredentialsEnded) => {
+    const rooms = [
+      ...(ended.userId === undefined ? [] : [userRoom(ended.userId)]),
+      ...(ended.tokenHashes ?? []).map((hash) => credentialRoom({ kind: "token", hash })),
+      ...(ended.sessionHashes ?? []).map((hash) => credentialRoom({ kind: "session", hash })),
+    ];
+    if (!rooms.length) return;
+    nsp.to(rooms).emit("auth:ended", { reason: ended.reason });
+    nsp.in(rooms).disconnectSockets(true);
+  });
 }
