@@ -10,6 +10,8 @@ export const LoginBody = z.strictObject({
 });
 export const LoginResponse = z.object({
   token: z.string(),
+  /** tokens made by signing in expire (90 days) */
+  expiresAt: z.string().nullable().optional(),
   user: z.object({ username: z.string(), role: z.string() }),
 });
 
@@ -28,22 +30,35 @@ export const CreateUserBody = z.strictObject({
 const Password = z.string().min(8, "must be at least 8 characters").max(200);
 const DisplayName = z.string().trim().min(1).max(100);
 
-/** Admin: change a user's display name, role, or reset their password. */
+/**
+ * Admin: change a user's display name or role, reset their password (which revokes all their sessions and tokens),
+ * or disable / enable them.
+ */
 export const UpdateUserBody = z
   .strictObject({
     displayName: DisplayName.optional(),
     role: z.enum(["admin", "member"]).optional(),
     password: Password.optional(),
+    disabled: z.boolean().optional(),
   })
-  .refine((b) => b.displayName !== undefined || b.role !== undefined || b.password !== undefined, {
-    message: "give at least one of displayName, role, password",
-  });
-/** A user changing their own password proves they know the current one. */
+  .refine(
+    (b) => b.displayName !== undefined || b.role !== undefined || b.password !== undefined || b.disabled !== undefined,
+    { message: "give at least one of displayName, role, password, disabled" },
+  );
+/**
+ * A user changing their own password proves they know the current one. Their other sessions are signed out;
+ * `revokeTokens` also revokes their API tokens (but the one making the request).
+ */
 export const ChangePasswordBody = z.strictObject({
   currentPassword: z.string().min(1).max(1000),
   newPassword: Password,
+  revokeTokens: z.boolean().default(false),
 });
-export const CreateTokenBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
+/** `expiresInDays`: 1 to 3650, 90 when not given, null for a token that never expires. */
+export const CreateTokenBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  expiresInDays: z.number().int().min(1).max(3650).nullable().default(90),
+});
 
 const SSH_KEY_TYPES = new Set([
   "ssh-ed25519",
@@ -101,11 +116,23 @@ export const PutProfileBody = z.strictObject({
 
 export const PutModuleBody = z.strictObject({ doc: ModuleDoc });
 /** Import many modules at once, as YAML files keyed by module path (what `slipstream modules push` sends). */
+/** YAML bounds: a module is a few KiB; parsing is synchronous, and these keep one import well under a second. */
+export const MAX_MODULE_YAML = 128 * 1024;
+export const MAX_IMPORT_YAML = 512 * 1024;
 export const ImportModulesBody = z.strictObject({
   files: z
-    .array(z.strictObject({ path: ModulePath, yaml: z.string().max(2_000_000) }))
+    .array(
+      z.strictObject({
+        path: ModulePath,
+        yaml: z.string().max(MAX_MODULE_YAML, `must be at most ${MAX_MODULE_YAML / 1024} KiB of YAML`),
+      }),
+    )
     .min(1)
-    .max(1000),
+    .max(1000)
+    .refine(
+      (files) => files.reduce((n, f) => n + f.yaml.length, 0) <= MAX_IMPORT_YAML,
+      `must hold at most ${MAX_IMPORT_YAML / 1024} KiB of YAML in all; push a large tree in parts (--prefix)`,
+    ),
 });
 
 /** `node:name` key of a Run-dialog parameter override. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_PARAM_VALUE } from "./run.js";
 
 const MiB = 1024 * 1024;
 
@@ -23,8 +24,14 @@ export const Limits = z.object({
     .max(1024 * MiB)
     .default(8 * MiB)
     .describe("log bytes kept per instance: the first half and the last half; what is between is dropped"),
-  paramsPerRun: z.number().int().min(16).max(1_000_000).default(10_000).describe("runtime parameters of one run"),
-  paramValueBytes: z.number().int().min(256).max(MiB).default(4096).describe("bytes of one parameter value"),
+  paramsPerRun: z.number().int().min(16).max(10_000_000).default(50_000).describe("runtime parameters of one run"),
+  paramValueBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(MAX_PARAM_VALUE)
+    .default(MAX_PARAM_VALUE)
+    .describe(`bytes of one parameter value (at most ${MAX_PARAM_VALUE}, the wire's own limit)`),
   eventsPerRun: z
     .number()
     .int()

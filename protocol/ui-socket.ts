@@ -24,10 +24,22 @@ export interface UiServerToClient {
   "runs:changed": (msg: { runId: string; state: RunState; abort: string | null; seq: number }) => void;
   /** who is watching a subscribed run */
   "run:watchers": (msg: { runId: string; users: string[] }) => void;
+  /**
+   * the connection's credential ended (token revoked or expired, signed out, password reset or changed, user
+   * disabled): `reason` is for the person; the server disconnects right after, and reconnecting needs a new sign-in
+   */
+  "auth:ended": (msg: { reason: string }) => void;
 }
 
 export interface UiClientToServer {
-  "run:subscribe": (req: z.input<typeof SubscribeRequest>, ack: AckFn<{ lastSeq: number; backlog: number }>) => void;
+  /**
+   * Replays one page of the events after `since` (as `run:events`, before the ack). `complete` false: there is
+   * more; ask again from the last seq received. `complete` true: that was the last page and live events follow.
+   */
+  "run:subscribe": (
+    req: z.input<typeof SubscribeRequest>,
+    ack: AckFn<{ lastSeq: number; backlog: number; complete: boolean }>,
+  ) => void;
   "run:unsubscribe": (req: z.input<typeof UnsubscribeRequest>, ack: AckFn<null>) => void;
   "runs:subscribe": (req: Record<string, never>, ack: AckFn<null>) => void;
 }

@@ -1,6 +1,8 @@
+import { X509Certificate } from "node:crypto";
 import fs from "node:fs/promises";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import https from "node:https";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import path from "node:path";
 import type { Logger } from "pino";
 import { Server as SocketServer } from "socket.io";
@@ -18,6 +20,7 @@ import type { AppContext } from "./context.js";
 import { openDatabase } from "./db/open.js";
 import { createApi } from "./http/api.js";
 import { sendError, sendJson } from "./http/respond.js";
+import { originAllowed, setSecurityHeaders } from "./http/web-security.js";
 import { createLogger } from "./log.js";
 import { ModuleService } from "./modules/service.js";
 import { ReportFiles } from "./reports/store.js";
@@ -51,11 +54,17 @@ export interface ServerOptions {
   connectors?: Map<string, Connector>;
   /** options of the local cloud (tests: no sandbox, another bubblewrap, limits) */
   local?: Partial<Pick<LocalConnectorOptions, "sandbox" | "bwrap" | "limits" | "network">>;
+  /** serve HTTPS and WSS on the port (PEM: the certificate, optionally followed by its chain, and its key) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** the URL browsers use when it is not the request's Host (a proxy rewriting it): its origin may open /ui */
+  publicUrl?: string;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** with TLS: the SHA-256 fingerprint of the served certificate (`AB:CD:…`), which agents pin */
+  certSha256?: string;
   app: AppContext;
   /** what the local cloud can do on this machine (npm start prints its summary) */
   isolation: Isolation;
@@ -76,7 +85,7 @@ async function ensureWritable(dir: string): Promise<void> {
   }
 }
 
-function listen(server: http.Server, port: number, host: string | undefined): Promise<void> {
+function listen(server: NetServer, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
@@ -106,16 +115,33 @@ async function ensurePortFree(port: number, host: string | undefined): Promise<v
   await new Promise<void>((resolve) => probe.close(() => resolve()));
 }
 
+/** The certificate's fingerprint, after checking that the pair is usable (before anything is written). */
+function checkTls(tls: NonNullable<ServerOptions["tls"]>): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(tls.cert);
+  } catch (err) {
+    throw new Error(`TLS_CERT: not a PEM certificate (${(err as Error).message})`);
+  }
+  try {
+    https.createServer({ cert: tls.cert, key: tls.key }).close();
+  } catch (err) {
+    throw new Error(`TLS_KEY: not the key of TLS_CERT's certificate (${(err as Error).message})`);
+  }
+  return cert.fingerprint256;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? createLogger({ level: opts.logLevel });
   const dataDir = path.resolve(opts.dataDir);
+  const certSha256 = opts.tls ? checkTls(opts.tls) : undefined;
   await ensurePortFree(opts.port, opts.host);
   await ensureWritable(dataDir);
   // the server's files are its own: other users of the machine (and local instances) must not read them
   await fs.chmod(dataDir, 0o700);
   const db = openDatabase(path.join(dataDir, "slipstream.db"));
   const bus = new Bus();
-  const auth = new AuthService(db);
+  const auth = new AuthService(db, bus);
   const modules = new ModuleService(db);
   const runs = new RunService(db, bus, log);
   const reports = new ReportFiles(path.join(dataDir, "reports"));
@@ -148,8 +174,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const connectors = new Map<string, Connector>([["local", local], ...(opts.connectors ?? new Map())]);
 
   let url = "";
-  const httpServer = http.createServer();
-  const io = new SocketServer(httpServer, { serveClient: false, maxHttpBufferSize: 1e6 });
+  const httpServer = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }) : http.createServer();
+  const io = new SocketServer(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: 1e6,
+    // /ui authenticates by cookie: a page of another origin (another port of this host is the same site) must
+    // not open it with the visitor's session
+    allowRequest: (req, callback) => {
+      if (originAllowed(req, opts.publicUrl)) callback(null, true);
+      else callback(`origin ${String(req.headers.origin).slice(0, 200)} may not connect`, false);
+    },
+  });
   const deadlines = new Deadlines(runs, log);
 
   const app: AppContext = {
@@ -193,11 +228,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     retiredConnectors: app.retiredConnectors,
     reports,
     serviceUrl: () => url,
+    serverCertSha256: certSha256,
     redact: (text) => secrets.redact(text),
     log,
     isConnected: agents.isConnected,
   });
   runs.effects = (rt, actions, tx) => app.effects.run(rt, actions, tx);
+  runs.limits = () => app.settings.limits;
 
   const api = createApi(app);
   let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
@@ -208,8 +245,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     nextHandler = nextApp.getRequestHandler();
   }
 
-  httpServer.on("request", (req, res) => {
+  const dev = opts.ui ? opts.ui.dev : false;
+  httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
+      if (!(req.url ?? "").startsWith("/socket.io/")) setSecurityHeaders(req, res, { tls: !!opts.tls, dev });
       handleRequest(req, res);
     } catch (err) {
       // nothing a client sends may take the process down: answer what can still be answered
@@ -254,7 +293,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   await listen(httpServer, opts.port, opts.host);
   const port = (httpServer.address() as AddressInfo).port;
-  url = `http://${opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1"}:${port}`;
+  url = `${opts.tls ? "https" : "http"}://${opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1"}:${port}`;
   await local.serve(url, (socket) => httpServer.emit("connection", socket));
 
   reconcileAtBoot(app);
@@ -262,6 +301,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return {
     url,
     port,
+    ...(certSha256 ? { certSha256 } : {}),
     app,
     isolation,
     async close(closeOpts) {

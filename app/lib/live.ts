@@ -7,6 +7,7 @@ import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
 import { PROTOCOL_VERSION } from "@/protocol/version";
 import { redirectToLogin } from "./api";
 import {
+  appendEvents,
   foldDetail,
   foldParams,
   foldReports,
@@ -17,6 +18,8 @@ import {
 } from "./run-cache";
 
 type UiSocket = Socket<UiServerToClient, UiClientToServer>;
+/** sessionStorage key: why the server ended this browser's session (shown once by the sign-in page) */
+export const SIGNED_OUT_REASON = "slipstream.signedOutReason";
 /** `outdated`: the server speaks another protocol version (it was upgraded); only a reload helps. */
 export type LiveStatus = "idle" | "connecting" | "online" | "offline" | "outdated";
 
@@ -77,6 +80,12 @@ export class Live {
         this.qc.invalidateQueries({ queryKey: ["runs"] });
       }
     });
+    s.on("auth:ended", ({ reason }) => {
+      // the server closes the connection right after: the sign-in page says why
+      try {
+        sessionStorage.setItem(SIGNED_OUT_REASON, reason);
+      } catch {}
+    });
     s.on("disconnect", (reason) => {
       this.setStatus("offline");
       // the server ends a connection itself only when its credential is gone (signed out, session or token
@@ -125,6 +134,8 @@ export class Live {
     if (!s?.connected) return; // the connect handler subscribes every feed
     s.emit("run:subscribe", { runId, since: feed.lastSeq }, (ack) => {
       this.qc.setQueryData<string | null>(runKeys.feedError(runId), ack.ok ? null : ack.error.message);
+      // the backlog comes a page at a time (its events arrived before this answer): ask on from the last seq
+      if (ack.ok && !ack.data.complete && this.feeds.get(runId) === feed) this.subscribe(runId, feed);
     });
   }
 
@@ -186,7 +197,7 @@ export class Live {
     const qc = this.qc;
     // one notification of every observer, so the page renders once for the batch
     notifyManager.batch(() => {
-      qc.setQueryData<RunEvent[]>(runKeys.events(runId), (old) => [...(old ?? []), ...batch]);
+      qc.setQueryData<RunEvent[]>(runKeys.events(runId), (old) => appendEvents(old ?? [], batch));
       qc.setQueryData<RunDetail>(runKeys.detail(runId), (old) => (old ? foldDetail(old, batch) : old));
       qc.setQueryData<ParamsSnapshot>(runKeys.params(runId), (old) => (old ? foldParams(old, batch) : old));
       qc.setQueryData<ReportInfo[]>(runKeys.reports(runId), (old) => (old ? foldReports(old, batch) : old));

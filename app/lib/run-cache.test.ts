@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { RunSummary } from "../../protocol/run";
-import { foldRunsChanged } from "./run-cache";
+import type { RunEvent, RunSummary } from "../../protocol/run";
+import { appendEvents, foldRunsChanged } from "./run-cache";
 
 const row = (id: string, over: Partial<RunSummary> = {}): RunSummary => ({
   id,
@@ -50,5 +50,36 @@ describe("foldRunsChanged", () => {
 
   it("is null for a run the list does not hold (the caller refetches that list)", () => {
     expect(foldRunsChanged([row("a")], { runId: "z", state: "Ready", abort: null, seq: 1 })).toBeNull();
+  });
+});
+
+describe("a tab watching a flooding run", () => {
+  const log = (seq: number, instance: string, data: string): RunEvent => ({
+    runId: "r",
+    seq,
+    at: "2026-01-01T00:00:00.000Z",
+    actor: `node:${instance}`,
+    body: { type: "log", instance, target: "execute", stream: "stdout", data },
+  });
+
+  it("keeps each instance's log head and newest chunks within the bound, and every other event", () => {
+    let events: RunEvent[] = [];
+    for (let seq = 1; seq <= 100; seq++) {
+      const batch = [
+        log(seq * 2, "a.1", "x".repeat(10)),
+        { ...log(seq * 2 + 1, "b.1", "y"), body: { type: "terminate" as const } },
+      ];
+      events = appendEvents(events, batch, 100);
+    }
+    const a = events.filter((e) => e.body.type === "log").map((e) => e.seq);
+    expect(a.slice(0, 5)).toEqual([2, 4, 6, 8, 10]);
+    expect(a.at(-1)).toBe(200);
+    expect(a.length).toBeLessThanOrEqual(10);
+    expect(events.filter((e) => e.body.type === "terminate")).toHaveLength(100);
+  });
+
+  it("leaves a log under the bound alone", () => {
+    const events = appendEvents([log(1, "a.1", "hello")], [log(2, "a.1", "world")], 100);
+    expect(events.map((e) => e.seq)).toEqual([1, 2]);
   });
 });

@@ -112,3 +112,40 @@ export function foldRunsChanged(
   next[i] = { ...next[i], state: msg.state, abort: msg.abort, lastSeq: msg.seq };
   return next;
 }
+
+/** Log bytes per instance a watching browser keeps: its first half and its last half, like the server. */
+export const BROWSER_LOG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Appends a batch to a run's event list and, when an instance's log chunks outgrow `limit`, drops its oldest chunks
+ * after the head (the first half), so a tab left open on a flooding run keeps a bounded list. The server's own
+ * "log-dropped" marker still says how much is missing there; what this drops is only what the tab had seen live.
+ */
+export function appendEvents(old: readonly RunEvent[], batch: readonly RunEvent[], limit = BROWSER_LOG_BYTES) {
+  const all = [...old, ...batch];
+  const bytes = new Map<string, number>();
+  for (const e of all)
+    if (e.body.type === "log") bytes.set(e.body.instance, (bytes.get(e.body.instance) ?? 0) + e.body.data.length);
+  const over = [...bytes].filter(([, n]) => n > limit);
+  if (over.length === 0) return all;
+  const half = Math.floor(limit / 2);
+  const drop = new Set<number>();
+  for (const [instance, total] of over) {
+    let head = 0;
+    let excess = total - limit;
+    let headClosed = false;
+    for (const e of all) {
+      if (e.body.type !== "log" || e.body.instance !== instance) continue;
+      const n = e.body.data.length;
+      if (!headClosed && head + n <= half) {
+        head += n;
+        continue;
+      }
+      headClosed = true;
+      if (excess <= 0) break;
+      drop.add(e.seq);
+      excess -= n;
+    }
+  }
+  return all.filter((e) => !drop.has(e.seq));
+}

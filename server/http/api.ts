@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { pipeline } from "node:stream/promises";
 import { parseMapping, resolveImageRef } from "../../core/modules.js";
 import {
   AbortBody,
@@ -23,7 +24,7 @@ import {
 } from "../../protocol/index.js";
 import type { RunSummary } from "../../protocol/run.js";
 import { clearSessionCookie, sameSecret, sessionCookie, setSessionCookie } from "../auth/cookies.js";
-import type { AuthedUser } from "../auth/service.js";
+import type { AuthedUser, Signed } from "../auth/service.js";
 import { registerCloudRoutes } from "../clouds/routes.js";
 import type { AppContext } from "../context.js";
 import { REPORT_NAME_RE } from "../reports/store.js";
@@ -31,14 +32,10 @@ import { createRun } from "../runs/create.js";
 import { readEvents } from "../runs/event-log.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
+import { clientIp, trustedProxyHops } from "./client-ip.js";
 import { bearer, readJson, sendJson } from "./respond.js";
 import { type RouteContext, Router } from "./router.js";
 import { registerSettingsRoutes } from "./settings-routes.js";
-
-/** The client's address, for sign-in throttling. */
-function clientIp(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "unknown";
-}
 
 function queryObject(q: URLSearchParams): Record<string, string> {
   return Object.fromEntries(q.entries());
@@ -48,13 +45,16 @@ function queryObject(q: URLSearchParams): Record<string, string> {
 export function createApi(app: AppContext): Router {
   const router = new Router();
   const { runs, modules, auth } = app;
+  const proxyHops = trustedProxyHops(process.env.TRUST_PROXY);
+  const ipOf = (req: IncomingMessage) => clientIp(req, proxyHops);
 
-  const user = (req: IncomingMessage): AuthedUser => {
+  /** The caller and the credential they came with (a password change or reset keeps that one). */
+  const signedIn = (req: IncomingMessage): Signed => {
     const token = bearer(req);
     if (token) {
-      const u = auth.authenticate(token);
-      if (!u) throw new SlipError("UNAUTHORIZED", "the token is unknown or revoked; sign in again");
-      return u;
+      const c = auth.checkToken(token);
+      if (!c.ok) throw new SlipError("UNAUTHORIZED", c.reason);
+      return c;
     }
     const session = auth.session(sessionCookie(req));
     if (!session)
@@ -63,8 +63,9 @@ export function createApi(app: AppContext): Router {
     if (req.method !== "GET" && req.method !== "HEAD" && !sameSecret(req.headers["x-csrf-token"], session.csrfToken)) {
       throw new SlipError("FORBIDDEN", "x-csrf-token header missing or wrong; reload the page");
     }
-    return session.user;
+    return session;
   };
+  const user = (req: IncomingMessage): AuthedUser => signedIn(req).user;
   const body = async <T extends import("zod").ZodType>(req: IncomingMessage, schema: T) =>
     parseOrThrow(schema, await readJson(req));
   const steerable = (u: AuthedUser, rt: RunRuntime) => {
@@ -81,8 +82,8 @@ export function createApi(app: AppContext): Router {
     .on("GET", "/api/health", ({ res }) => sendJson(res, 200, { ok: true }))
     .on("POST", "/api/auth/login", async ({ req, res }) => {
       const b = await body(req, LoginBody);
-      const { token, user: u } = await auth.login(b.username, b.password, "login", clientIp(req));
-      sendJson(res, 200, { token, user: { username: u.username, role: u.role } });
+      const { token, expiresAt, user: u } = await auth.login(b.username, b.password, "login", ipOf(req));
+      sendJson(res, 200, { token, expiresAt, user: { username: u.username, role: u.role } });
     })
     .on("POST", "/api/auth/logout", ({ req, res }) => {
       user(req);
@@ -97,7 +98,7 @@ export function createApi(app: AppContext): Router {
     })
     .on("POST", "/api/auth/session", async ({ req, res }) => {
       const b = await body(req, LoginBody);
-      const { token, csrfToken, user: u } = await auth.createSession(b.username, b.password, clientIp(req));
+      const { token, csrfToken, user: u } = await auth.createSession(b.username, b.password, ipOf(req));
       res.setHeader("set-cookie", setSessionCookie(req, token, 7 * 86_400));
       sendJson(res, 200, { user: { username: u.username, role: u.role }, csrfToken });
     })
@@ -121,10 +122,14 @@ export function createApi(app: AppContext): Router {
       sendJson(res, 200, { username: u.username, displayName: info.displayName, role: u.role, profile: u.profile });
     })
     .on("PUT", "/api/me/password", async ({ req, res }) => {
-      const u = user(req);
+      const me = signedIn(req);
       const b = await body(req, ChangePasswordBody);
-      await auth.changePassword(u.id, b.currentPassword, b.newPassword);
-      sendJson(res, 200, { ok: true });
+      const revoked = await auth.changePassword(me.user.id, b.currentPassword, b.newPassword, {
+        keep: me.credential,
+        revokeTokens: b.revokeTokens,
+        ip: ipOf(req),
+      });
+      sendJson(res, 200, { ok: true, ...revoked });
     });
 
   // ---- users (every member sees the team; only admins change it) ---------------------------------------
@@ -145,13 +150,22 @@ export function createApi(app: AppContext): Router {
       sendJson(res, 201, auth.userInfo(b.username));
     })
     .on("PATCH", "/api/users/:username", async ({ req, res, params }) => {
-      admin(req, "change users");
+      const me = signedIn(req);
+      if (me.user.role !== "admin") throw new SlipError("FORBIDDEN", "only an admin may change users");
       const username = parseOrThrow(Username, params.username, "username");
       const b = await body(req, UpdateUserBody);
-      sendJson(res, 200, await auth.updateUser(username, b));
+      sendJson(res, 200, await auth.updateUser(me.user, username, b, me.credential));
+    })
+    .on("GET", "/api/users/:username/tokens", ({ req, res, params }) => {
+      const u = user(req);
+      const username = parseOrThrow(Username, params.username, "username");
+      if (username !== u.username && u.role !== "admin") {
+        throw new SlipError("FORBIDDEN", "only an admin may list another user's tokens");
+      }
+      sendJson(res, 200, { tokens: auth.listTokens(auth.userId(username)) });
     });
 
-  // ---- API tokens (own; an admin may revoke anyone's) ----------------------------------------------------
+  // ---- API tokens (own; an admin may list and revoke anyone's) ---------------------------------------------
   router
     .on("GET", "/api/tokens", ({ req, res }) => {
       const u = user(req);
@@ -160,7 +174,11 @@ export function createApi(app: AppContext): Router {
     .on("POST", "/api/tokens", async ({ req, res }) => {
       const u = user(req);
       const b = await body(req, CreateTokenBody);
-      sendJson(res, 201, auth.createToken(u.id, b.name));
+      sendJson(
+        res,
+        201,
+        auth.createToken(u.id, b.name, b.expiresInDays === null ? null : b.expiresInDays * 86_400_000),
+      );
     })
     .on("DELETE", "/api/tokens/:id", ({ req, res, params }) => {
       const u = user(req);
@@ -292,7 +310,9 @@ export function createApi(app: AppContext): Router {
       user(ctx.req);
       const rt = runOf(ctx);
       const q = parseOrThrow(EventsQuery, queryObject(ctx.query), "query");
-      sendJson(ctx.res, 200, { events: readEvents(app.db, rt.id, q.since, q.limit, q.type), lastSeq: rt.lastSeq });
+      // a page is at most `limit` events and about 4 MiB: a client pages on from the last seq it got
+      const events = readEvents(app.db, rt.id, q.since, q.limit, q.type, 4 * 1024 * 1024);
+      sendJson(ctx.res, 200, { events, lastSeq: rt.lastSeq });
     })
     .on("POST", "/api/runs/:id/abort", async (ctx) => {
       const u = user(ctx.req);
@@ -350,8 +370,8 @@ export function createApi(app: AppContext): Router {
         "content-length": row.size,
         "content-disposition": `attachment; filename="${ctx.params.name}"`,
       });
-      stream.on("error", () => ctx.res.destroy());
-      stream.pipe(ctx.res);
+      // pipeline, not pipe: a client that hangs up mid-download closes the file too (a read error ends the response)
+      pipeline(stream, ctx.res).catch(() => {});
     });
 
   // ---- agents ---------------------------------------------------------------------------------------------
@@ -362,7 +382,24 @@ export function createApi(app: AppContext): Router {
     if (!REPORT_NAME_RE.test(name) || !name.startsWith(`${agent.instance}_report_`)) {
       throw new SlipError("BAD_REQUEST", `name: must be ${agent.instance}_report_<timestamp>.tgz`);
     }
-    const size = await app.reports.write(agent.rt.id, name, req);
+    const limits = app.settings.limits;
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limits.reportBytes) {
+      throw new SlipError(
+        "PAYLOAD_TOO_LARGE",
+        `body: the report is ${declared} bytes, over the limit of ${limits.reportBytes} ('reportBytes')`,
+      );
+    }
+    const sent = app.db.$client
+      .prepare("select count(*) as n, sum(name = ?) as same from reports where run_id = ? and instance = ?")
+      .get(name, agent.rt.id, agent.instance) as { n: number; same: number | null };
+    if (!sent.same && sent.n >= limits.reportsPerInstance) {
+      throw new SlipError(
+        "LIMIT_EXCEEDED",
+        `name: ${agent.instance} has sent ${sent.n} reports, its limit ('reportsPerInstance'); an admin can raise it`,
+      );
+    }
+    const size = await app.reports.write(agent.rt.id, name, req, limits.reportBytes);
     runs.addReport(agent.rt, `node:${agent.instance}`, name, agent.instance, size);
     if (!agent.rt.snapshot.context.instances[agent.instance]?.live) {
       app.effects.stop(agent.rt, agent.instance).catch((err) => app.log.error({ err }, "stopping removed instance"));
@@ -392,7 +429,9 @@ function runOptions(app: AppContext, u: AuthedUser, path: string) {
       inputs: (image?.parameters ?? [])
         .filter((p) => p.category === "input")
         .map((p) => {
-          const m = mappings[p.name] ? parseMapping(mappings[p.name]) : null;
+          // own keys only: an input named `constructor` must not find Object.prototype's
+          const raw = Object.hasOwn(mappings, p.name) ? mappings[p.name] : undefined;
+          const m = raw ? parseMapping(raw) : null;
           return {
             name: p.name,
             description: p.description ?? "",

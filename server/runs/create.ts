@@ -9,6 +9,7 @@ import type { KeepRunning } from "../../protocol/run.js";
 import { Profile } from "../auth/service.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import type { Caller, ModuleService } from "../modules/service.js";
+import { checkInstanceLimits, checkParamCount } from "./quota.js";
 import { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
@@ -117,6 +118,7 @@ function resolveSpec(
   }
   return {
     module: body.module,
+    category: mod.doc.kind === "image" ? "Image" : "Deployment",
     nodes,
     overrides: body.params,
     timeoutMinutes: body.timeoutMinutes ?? defaults.timeoutMinutes,
@@ -146,6 +148,7 @@ export function createRun(
   const instances = spec.nodes.flatMap((n) =>
     instanceNames(n.name, 1, n.multiplicity).map((name) => ({ name, node: n.name })),
   );
+  checkInstanceLimits(svc, svc.limits(), caller, { before: 0, adding: instances.length }, "multiplicity");
   const step = createRunSnapshot({ instances, keepRunning, scalable: body.scalable });
   const now = new Date().toISOString();
   const deadline = new Date(Date.now() + spec.timeoutMinutes * 60_000).toISOString();
@@ -194,7 +197,9 @@ export function createRun(
         sshKeys: (spec.sshKeys ?? []).map(sshKeyFingerprint),
       });
       tx.event({ type: "state", from: null, to: "Initializing" }, "server");
-      tx.declare(globalParams(body.tags).map((p) => (p.key === "ss:state" ? { ...p, value: "Initializing" } : p)));
+      tx.declare(
+        globalParams(body.tags, spec).map((p) => (p.key === "ss:state" ? { ...p, value: "Initializing" } : p)),
+      );
       for (const node of spec.nodes) {
         tx.declare(
           nodeParams(
@@ -218,6 +223,7 @@ export function createRun(
           tx.declare(instanceParams(node, i, spec.overrides, (key) => tx.param(key)?.value ?? null));
         }
       }
+      checkParamCount(rt, tx, svc.limits(), "multiplicity");
       // the snapshot differs from the (empty) row: force the first write of it
       tx.snapshot = step.snapshot;
       tx.actions.push(...step.actions);

@@ -9,17 +9,34 @@ interface EventRow {
   body: string;
 }
 
-/** Events of a run with seq > since, in order: what a reconnecting browser or agent replays. */
-export function readEvents(db: Db, runId: string, since: number, limit: number, type?: string): RunEvent[] {
-  const rows = (
-    type
-      ? db.$client
-          .prepare("select * from events where run_id = ? and seq > ? and type = ? order by seq limit ?")
-          .all(runId, since, type, limit)
-      : db.$client
-          .prepare("select * from events where run_id = ? and seq > ? order by seq limit ?")
-          .all(runId, since, limit)
-  ) as EventRow[];
+/**
+ * Events of a run with seq > since, in order: what a reconnecting browser or agent replays. At most `limit`
+ * events and, past the first, no more than about `maxBytes` of them (log chunks are up to 64 KiB each): a page
+ * is a bounded piece of memory whatever the run printed. A caller pages on from the last seq it got.
+ */
+export function readEvents(
+  db: Db,
+  runId: string,
+  since: number,
+  limit: number,
+  type?: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): RunEvent[] {
+  const statement = type
+    ? db.$client
+        .prepare("select * from events where run_id = ? and seq > ? and type = ? order by seq limit ?")
+        .bind(runId, since, type, limit)
+    : db.$client
+        .prepare("select * from events where run_id = ? and seq > ? order by seq limit ?")
+        .bind(runId, since, limit);
+  // row by row, so a page of huge log chunks stops reading at the byte bound instead of loading them all
+  const rows: EventRow[] = [];
+  let bytes = 0;
+  for (const row of statement.iterate() as IterableIterator<EventRow>) {
+    if (rows.length > 0 && bytes + row.body.length > maxBytes) break;
+    bytes += row.body.length;
+    rows.push(row);
+  }
   return rows.map((r) => ({
     runId: r.run_id,
     seq: r.seq,

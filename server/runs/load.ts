@@ -65,7 +65,7 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
       logChunk: i.log_chunk,
     });
   }
-  return new RunRuntime(
+  const rt = new RunRuntime(
     row.id,
     JSON.parse(row.spec) as RunSpec,
     row.owner_id,
@@ -81,4 +81,10 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
     row.updated_at,
     row.deadline_at,
   );
+  rt.counted = (
+    sqlite.prepare("select count(*) as n from events where run_id = ? and type in ('param', 'abort')").get(runId) as {
+      n: number;
+    }
+  ).n;
+  return rt;
 }

@@ -6,6 +6,8 @@ export interface WaitOwner {
   connection?: string;
   /** the request, for `param:cancel` */
   request?: string;
+  /** the instance that waits, for the `waitsPerInstance` limit */
+  instance?: string;
 }
 
 interface Waiter {
@@ -28,6 +30,20 @@ const CANCELLED_MEMORY = 256;
 export class Waiters {
   private byKey = new Map<string, Set<Waiter>>();
   private cancelled = new Set<string>();
+  /** open waits per instance */
+  private perInstance = new Map<string, number>();
+
+  /** How many waits an instance has open. */
+  openBy(instance: string): number {
+    return this.perInstance.get(instance) ?? 0;
+  }
+
+  private count(owner: WaitOwner, delta: number): void {
+    if (owner.instance === undefined) return;
+    const n = (this.perInstance.get(owner.instance) ?? 0) + delta;
+    if (n > 0) this.perInstance.set(owner.instance, n);
+    else this.perInstance.delete(owner.instance);
+  }
 
   wait(key: string, timeoutSeconds: number, ignoreAbort: boolean, owner: WaitOwner = {}): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -39,6 +55,7 @@ export class Waiters {
       const set = this.byKey.get(key) ?? new Set();
       set.add(waiter);
       this.byKey.set(key, set);
+      this.count(owner, 1);
       if (timeoutSeconds > 0) {
         waiter.timer = setTimeout(() => {
           this.remove(key, waiter);
@@ -55,6 +72,7 @@ export class Waiters {
     this.byKey.delete(key);
     for (const w of set) {
       if (w.timer) clearTimeout(w.timer);
+      this.count(w.owner, -1);
       w.resolve(value);
     }
   }
@@ -107,8 +125,8 @@ export class Waiters {
   private remove(key: string, w: Waiter): void {
     if (w.timer) clearTimeout(w.timer);
     const set = this.byKey.get(key);
-    if (!set) return;
-    set.delete(w);
+    if (!set?.delete(w)) return;
+    this.count(w.owner, -1);
     if (set.size === 0) this.byKey.delete(key);
   }
 }
