@@ -468,7 +468,7 @@ describe("node agent against a real /agent peer", () => {
     expect(existsSync(path.join(ws, "should-not-run"))).toBe(false);
   });
 
-  it("pre-install failure stops before execute; packages are skipped on the local cloud", async () => {
+  it("pre-install failure stops before execute, and packages with it", async () => {
     const { peer, ws } = await startAgent({
       "pre-install": "false",
       packages: ["apache2", "wget"],
@@ -481,10 +481,24 @@ describe("node agent against a real /agent peer", () => {
     expect(peer.logText("agent")).not.toContain("packages skipped");
   });
 
+  it("packages a machine cannot install fail the run, naming them and why, before execute", async () => {
+    const { peer, ws } = await startAgent({
+      packages: ["bash", "slipstream-no-such-package"],
+      execute: "touch executed",
+    });
+    await toExecuting(peer);
+    await peer.completed("Executing");
+    expect(peer.agentAborts).toEqual([
+      "Failed running 'packages' on 'client.1': cannot install slipstream-no-such-package: the local cloud's machines share the server's read-only system: install them on the server's machine, or run this node on another cloud",
+    ]);
+    expect(existsSync(path.join(ws, "executed"))).toBe(false);
+  });
+
   it("ss-get --noblock on an unset key exits 1, --timeout 1 exits 9, --default replaces both", async () => {
     const { peer, ws } = await startAgent({
       "pre-install": "#!/bin/sh\necho pre > pre.txt",
-      packages: ["apache2", "wget"],
+      // on every Debian: nothing to install, so the local cloud (which cannot install) carries on
+      packages: ["bash", "coreutils"],
       execute: [
         "#!/bin/sh",
         'out="$TMPDIR/codes"',
@@ -500,9 +514,7 @@ describe("node agent against a real /agent peer", () => {
       "noblock=1 []\ntimeout=9\ndefault=fallback\nusage=2\n",
     );
     expect(existsSync(path.join(ws, "pre.txt"))).toBe(true);
-    expect(peer.logText("agent")).toContain(
-      "packages skipped on the local cloud (its machines have a read-only system): apache2 wget",
-    );
+    expect(peer.logText("agent")).toContain("Packages already installed: bash coreutils");
     expect(peer.agentAborts).toEqual([]);
   });
 
@@ -572,7 +584,7 @@ describe("node agent against a real /agent peer", () => {
     await rm(path.join(ws, "executed"));
     peer.enter("Executing");
     await peer.completed("Executing");
-    expect(await readFile(path.join(ws, "scaled"), "utf8")).toBe("vm_add client client.2 client.3\n");
+    expect(await readFile(path.join(ws, "scaled"), "utf8")).toBe("vm_create client client.2 client.3\n");
     expect(existsSync(path.join(ws, "executed"))).toBe(false);
   });
 

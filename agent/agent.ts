@@ -9,7 +9,7 @@ import { IpcRequest } from "./ipc-protocol.js";
 import { type IpcCaller, IpcServer } from "./ipc-server.js";
 import { LogSink } from "./log-sink.js";
 import { Machine } from "./machine.js";
-import { type RecipeContext, runExecuting, sendReports } from "./recipes.js";
+import { type RecipeContext, runExecuting, runPrescale, sendReports } from "./recipes.js";
 import { ScriptRunner } from "./script-runner.js";
 import { type AgentEvent, ServerLink } from "./server-link.js";
 import { executeSsCommand } from "./ss-client.js";
@@ -67,6 +67,7 @@ export class Agent {
         debug: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
       },
       cfg.serverWaitMs,
+      cfg.serverCertSha256,
     );
     this.log = new LogSink(ws.log, (chunk) => this.link.request("log:append", chunk));
     this.runner = new ScriptRunner(
@@ -169,6 +170,10 @@ export class Agent {
       this.log.agent("Instance removed from the run: sending its report, then stopping");
       this.runner.killAbortable();
       this.enqueue(async () => {
+        await runPrescale(this.context(), run, async (key, value) => {
+          const ack = await this.link.request("param:set", { key, value, ignoreAbort: true });
+          if (!ack.ok) this.log.agent(`setting ${key} refused: ${ack.error.code}: ${ack.error.message}`);
+        });
         await sendReports(this.context());
         await this.shutdown(0);
       });

@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import path from "node:path";
 import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js";
 import { fitMessage } from "../protocol/messages.js";
+import type { SCRIPT_TARGETS } from "../protocol/modules.js";
 import type { AgentConfig } from "./config.js";
 import type { LogSink } from "./log-sink.js";
 import { makeReportDir, packReport, reportStamp, uploadReport } from "./report.js";
@@ -21,7 +23,7 @@ export interface RecipeContext {
   abortRun(message: string): Promise<void>;
 }
 
-type ScriptTargetName = "pre-install" | "post-install" | "execute" | "report" | "onvmadd" | "onvmremove";
+type ScriptTargetName = (typeof SCRIPT_TARGETS)[number];
 const PACKAGE_RE = /^[A-Za-z0-9][A-Za-z0-9.+:~_-]*$/;
 
 function outcome(r: RunResult): string {
@@ -66,22 +68,46 @@ function which(command: string): string | null {
   return null;
 }
 
+const refused = (why: string): RunResult => ({ code: 1, signal: null, killed: false, lastStderr: why });
+
+/** The packages of `list` that dpkg does not have installed (all of them when there is no dpkg to ask). */
+function missingPackages(list: string[]): Promise<string[]> {
+  return new Promise((resolve) => {
+    execFile("dpkg-query", ["-W", "-f=${Package} ${Status}\\n", ...list], (_err, stdout) => {
+      const installed = new Set(
+        String(stdout ?? "")
+          .split("\n")
+          .filter((line) => / installed$/.test(line))
+          .map((line) => line.split(" ")[0].split(":")[0]),
+      );
+      resolve(list.filter((p) => !installed.has(p)));
+    });
+  });
+}
+
 async function runPackages(ctx: RecipeContext): Promise<RunResult | null> {
   const raw = ctx.assignment.targets.packages;
   const list = (Array.isArray(raw) ? raw : typeof raw === "string" ? raw.split(/\s+/) : []).filter(Boolean);
   if (list.length === 0) return null;
-  if (ctx.cfg.cloud === "local") {
-    ctx.log.agent(`packages skipped on the local cloud (its machines have a read-only system): ${list.join(" ")}`);
-    return null;
-  }
   const bad = list.filter((p) => !PACKAGE_RE.test(p));
-  if (bad.length) {
-    return { code: 1, signal: null, killed: false, lastStderr: `not a package name: ${bad.join(" ")}` };
-  }
+  if (bad.length) return refused(`not a package name: ${bad.join(" ")}`);
   const aptGet = which("apt-get");
-  if (process.getuid?.() !== 0 || !aptGet) {
-    ctx.log.agent(`packages skipped (needs root and apt-get): ${list.join(" ")}`);
-    return null;
+  const cannot =
+    ctx.cfg.cloud === "local"
+      ? "the local cloud's machines share the server's read-only system: install them on the server's machine, or run this node on another cloud"
+      : process.getuid?.() !== 0
+        ? `installing needs root; the agent runs as uid ${process.getuid?.()}`
+        : !aptGet
+          ? "installing needs apt-get, which this machine does not have"
+          : null;
+  if (cannot !== null || aptGet === null) {
+    // nothing to install is no failure: a machine that already has them all is fine as it is
+    const missing = await missingPackages(list);
+    if (missing.length === 0) {
+      ctx.log.agent(`Packages already installed: ${list.join(" ")}`);
+      return null;
+    }
+    return refused(`cannot install ${missing.join(" ")}: ${cannot ?? "no apt-get"}`);
   }
   ctx.log.agent(`Installing packages: ${list.join(" ")}`);
   const env = { DEBIAN_FRONTEND: "noninteractive" };
@@ -110,7 +136,7 @@ export async function runExecuting(ctx: RecipeContext, run: AgentRunState): Prom
       {
         SLIPSTREAM_SCALING_NODE: run.scaling.node,
         SLIPSTREAM_SCALING_VMS: run.scaling.instances.join(" "),
-        SLIPSTREAM_SCALING_ACTION: run.scaling.action,
+        SLIPSTREAM_SCALING_ACTION: scalingAction(run.scaling.action),
       },
       true,
     );
@@ -135,6 +161,35 @@ export async function runExecuting(ctx: RecipeContext, run: AgentRunState): Prom
   }
 }
 
+/** SlipStream's names for a scale's direction, as its scripts test them. */
+const scalingAction = (action: "vm_add" | "vm_remove") => (action === "vm_add" ? "vm_create" : "vm_remove");
+
+/**
+ * An instance being removed by a scale: its `prescale` target (SlipStream's Pre-Scale; its failure does not abort
+ * the run), then `pre.scale.done` set to true for whoever waits on it, before its report is sent.
+ */
+export async function runPrescale(
+  ctx: RecipeContext,
+  run: AgentRunState,
+  setParam: (key: string, value: string) => Promise<void>,
+): Promise<void> {
+  const scaling = run.scaling;
+  const result = await runTarget(
+    ctx,
+    "prescale",
+    scaling
+      ? {
+          SLIPSTREAM_SCALING_NODE: scaling.node,
+          SLIPSTREAM_SCALING_VMS: scaling.instances.join(" "),
+          SLIPSTREAM_SCALING_ACTION: scalingAction(scaling.action),
+        }
+      : {},
+    false,
+  );
+  if (result && failed(result)) ctx.log.agent(`prescale failed (not fatal): ${result.lastStderr || outcome(result)}`);
+  await setParam(`${ctx.cfg.instance}:pre.scale.done`, "true");
+}
+
 /** SendingReports: the report target (never killed by abort), then pack and upload the tarball. */
 export async function sendReports(ctx: RecipeContext): Promise<void> {
   const stamp = reportStamp();
@@ -146,7 +201,8 @@ export async function sendReports(ctx: RecipeContext): Promise<void> {
   ctx.log.agent(`Packing report ${name}`);
   await ctx.log.sync();
   await packReport(dir, ctx.ws.log, tarball);
-  const error = await uploadReport({ serviceUrl: ctx.cfg.serviceUrl, token: ctx.cfg.token }, tarball, name, {
+  const target = { serviceUrl: ctx.cfg.serviceUrl, token: ctx.cfg.token, serverCertSha256: ctx.cfg.serverCertSha256 };
+  const error = await uploadReport(target, tarball, name, {
     firstMs: 500,
     maxMs: 5000,
     totalMs: ctx.cfg.serverWaitMs,

@@ -5,6 +5,7 @@ import https from "node:https";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "tar";
+import { pinnedAgent } from "./tls-pin.js";
 
 /** Filesystem-safe UTC time, e.g. `20250102T030405Z`. */
 export function compactTimestamp(date = new Date()): string {
@@ -60,6 +61,8 @@ export async function packReport(reportDir: string, logFile: string, tarball: st
 export interface UploadTarget {
   serviceUrl: string;
   token: string;
+  /** the server's certificate fingerprint: the token is only ever sent to a server presenting it */
+  serverCertSha256?: string;
 }
 
 /** How uploads are retried while the server is away (restarting): back-off from firstMs doubling up to maxMs. */
@@ -76,12 +79,19 @@ const DEFAULT_RETRY: UploadRetry = { firstMs: 500, maxMs: 5000, totalMs: 600_000
  * One POST of the file. node:http rather than fetch: fetch loads undici on first use, ~25 ms of CPU in every
  * agent at the same moment when a whole run sends its reports.
  */
-function postFile(url: URL, token: string, file: string, size: number): Promise<{ status: number; body: string }> {
+function postFile(
+  url: URL,
+  token: string,
+  file: string,
+  size: number,
+  agent: https.Agent | undefined,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = (url.protocol === "https:" ? https : http).request(
       url,
       {
         method: "POST",
+        ...(agent ? { agent } : {}),
         headers: { authorization: `Bearer ${token}`, "content-type": "application/gzip", "content-length": size },
       },
       (res) => {
@@ -120,11 +130,12 @@ export async function uploadReport(
     // a file that is not there will not appear on retry
     return (err as Error).message;
   }
+  const agent = target.serverCertSha256 && url.protocol === "https:" ? pinnedAgent(target.serverCertSha256) : undefined;
   const giveUpAt = Date.now() + retry.totalMs;
   for (let delay = retry.firstMs; ; delay = Math.min(delay * 2, retry.maxMs)) {
     let lastError: string;
     try {
-      const res = await postFile(url, target.token, file, size);
+      const res = await postFile(url, target.token, file, size, agent);
       if (res.status >= 200 && res.status < 300) return null;
       lastError = `HTTP ${res.status}: ${res.body.slice(0, 500)}`;
       // client errors will not change on retry

@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import * as tar from "tar";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../protocol/run.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
@@ -49,7 +50,7 @@ describe("run --wait follows the run live", () => {
   it("to Done: prints each state and completion as it happens, downloads and unpacks the reports, exits 0", async () => {
     nextRun();
     const out = await tempDir("reports");
-    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait", "--reports", out], env);
+    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait", "--keep-running", "never", "--reports", out], env);
     const [, runId] = await proc.waitFor(/^Run (\S+) /m);
     expect(proc.stdout()).toContain("(keep-running: never)");
     const apache = await peer("apache.1");
@@ -100,7 +101,7 @@ describe("run --wait follows the run live", () => {
 
   it("to Aborted: shows the abort as it arrives and exits 1 with the message; --json prints the final run", async () => {
     nextRun();
-    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait", "--json"], env);
+    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait", "--keep-running", "never", "--json"], env);
     const apache = await peer("apache.1");
     const client = await peer("client.1");
     await complete([apache, client], ["Provisioning"]);
@@ -113,6 +114,40 @@ describe("run --wait follows the run live", () => {
     expect(res.stderr).toMatch(/run \S+ ended Aborted: apache could not start\n$/);
     const final = JSON.parse(res.stdout) as RunDetail;
     expect(final).toMatchObject({ state: "Aborted", abort: "apache could not start", keepRunning: "never" });
+  });
+
+  it("to a kept Ready: the profile's keep-running stays; it returns once kept, says how to end it, exits 0", async () => {
+    nextRun();
+    const out = await tempDir("kept");
+    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait", "--reports", out], env);
+    const [, runId] = await proc.waitFor(/^Run (\S+) .*\(keep-running: on-success\)/m);
+    const apache = await peer("apache.1");
+    const client = await peer("client.1");
+    await complete([apache, client], ["Provisioning", "Executing", "SendingReports", "Ready"]);
+    const res = await proc.done;
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/\] Ready: machines kept up \(keep-running on-success\)\n/);
+    expect(res.stdout).toContain(`its machines stay up until you run: slipstream terminate ${runId}`);
+    // the kept run's orchestrator report is already there
+    expect((await fs.readdir(path.join(out, runId))).some((f) => /^orchestrator_report_\w+\.tgz$/.test(f))).toBe(true);
+    expect((await cli(["terminate", runId], env)).code).toBe(0);
+  });
+
+  it("to a kept Ready after an abort (keep-running on-error): exits 1 with the abort", async () => {
+    nextRun();
+    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait", "--keep-running", "on-error"], env);
+    const [, runId] = await proc.waitFor(/^Run (\S+) /m);
+    const apache = await peer("apache.1");
+    const client = await peer("client.1");
+    await complete([apache, client], ["Provisioning"]);
+    await client.until((st) => st.state === "Executing");
+    expect((await client.call("run:abort", { message: "no page" })).ok).toBe(true);
+    await complete([apache, client], ["Executing", "SendingReports", "Ready"]);
+    const res = await proc.done;
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`slipstream terminate ${runId}`);
+    expect(res.stderr).toBe(`slipstream: run ${runId} aborted: no page\n`);
+    expect((await cli(["terminate", runId], env)).code).toBe(0);
   });
 
   it("to Cancelled when terminated before Ready: exits 1", async () => {
@@ -184,6 +219,88 @@ describe("params --watch and scale on a live run", () => {
         .map((i) => i.name)
         .sort(),
     ).toEqual(["apache.1", "client.1"]);
+    await s.api("POST", `/api/runs/${run.id}/terminate`);
+  });
+});
+
+/** C0 and C1 controls but newline and tab: none may reach the terminal. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe("text recipes wrote cannot drive the terminal (security.md F19)", () => {
+  it("ss-display values and abort messages print without escape sequences in run --wait and status", async () => {
+    nextRun();
+    // set the window title, clear the screen; then an 8-bit CSI
+    const evil = "\u001b]0;owned\u0007\u001b[2J";
+    const proc = startCli(["run", SYSTEM, ...PEER_CLOUDS, "--wait"], env);
+    const [, runId] = await proc.waitFor(/^Run (\S+) /m);
+    const apache = await peer("apache.1");
+    const client = await peer("client.1");
+    await complete([apache, client], ["Provisioning"]);
+    await apache.until((st) => st.state === "Executing");
+    const shown = await apache.call("param:set", { key: "apache.1:statecustom", value: `up${evil}\u009b31m red` });
+    expect(shown.ok, JSON.stringify(shown)).toBe(true);
+    await proc.waitFor(/apache\.1: up/);
+    expect((await client.call("run:abort", { message: `no page${evil}` })).ok).toBe(true);
+    await proc.waitFor(/ABORT by client\.1: no page/);
+    const status = await cli(["status", runId], env);
+    const params = await cli(["params", runId], env);
+    await complete([apache, client], ["Executing", "SendingReports", "Ready"]);
+    const res = await proc.done;
+    expect(res.code).toBe(1);
+    for (const out of [res.stdout, res.stderr, status.stdout, status.stderr, params.stdout]) {
+      expect(out).not.toMatch(CONTROL);
+    }
+    expect(res.stdout).toMatch(/\] apache\.1: up red\n/);
+    expect(res.stderr).toMatch(/ended Aborted: no page\n$/);
+    expect(status.stdout).toContain("ABORTED: no page\n");
+    expect(status.stdout).toContain('"up red"');
+    expect(params.stdout).toMatch(/^apache\.1:statecustom = up red$/m);
+  });
+});
+
+describe("reports --out unpacks files and directories only (security.md F20)", () => {
+  it("skips links, saying which, drops set-uid bits and owners", async () => {
+    nextRun();
+    const created = await cli(["run", SYSTEM, ...PEER_CLOUDS, "--json"], env);
+    const run = JSON.parse(created.stdout) as RunDetail;
+    const launch = await cloud.launched("apache.1");
+    // a hand-made tarball, as a stolen agent token could send: a symlink out, a hard link, a set-uid file of another owner
+    const src = await tempDir("evil-src");
+    await fs.mkdir(path.join(src, "logs"));
+    await fs.writeFile(path.join(src, "logs", "ok.txt"), "fine\n");
+    await fs.writeFile(path.join(src, "tool"), "#!/bin/sh\n", { mode: 0o755 });
+    await fs.chmod(path.join(src, "tool"), 0o4755);
+    if (process.getuid?.() === 0) await fs.chown(path.join(src, "tool"), 4321, 4321);
+    await fs.symlink("/etc", path.join(src, "etc"));
+    await fs.writeFile(path.join(src, "target.txt"), "t\n");
+    await fs.link(path.join(src, "target.txt"), path.join(src, "hard.txt"));
+    const tarball = path.join(src, "..", `${path.basename(src)}.tgz`);
+    await tar.c({ gzip: true, cwd: src, file: tarball }, ["target.txt", "logs", "tool", "etc", "hard.txt"]);
+    const name = "apache.1_report_20260101T000000Z.tgz";
+    const body = await fs.readFile(tarball);
+    const up = await fetch(`${s.url}/api/agent/reports?name=${name}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${launch.token}`, "content-type": "application/gzip" },
+      body,
+    });
+    expect(up.status, await up.clone().text()).toBe(201);
+
+    const out = await tempDir("evil-out");
+    const res = await cli(["reports", run.id, "--out", out], env);
+    expect(res.code, res.stderr).toBe(0);
+    const dir = path.join(out, run.id, name.replace(/\.tgz$/, ""));
+    expect(res.stdout).toContain("not unpacked (only files and directories are): ");
+    expect(res.stdout).toContain("etc (SymbolicLink → /etc)");
+    expect(res.stdout).toContain("hard.txt (Link → target.txt)");
+    await expect(fs.lstat(path.join(dir, "etc"))).rejects.toThrow(/ENOENT/);
+    await expect(fs.lstat(path.join(dir, "hard.txt"))).rejects.toThrow(/ENOENT/);
+    expect(await fs.readFile(path.join(dir, "logs", "ok.txt"), "utf8")).toBe("fine\n");
+    const tool = await fs.stat(path.join(dir, "tool"));
+    expect(tool.mode & 0o7777).toBe(0o755);
+    expect(tool.uid).toBe(process.getuid?.());
+    expect((await fs.stat(path.join(dir, "logs"))).mode & 0o7777).toBe(0o755);
+    expect((await fs.stat(path.join(dir, "logs", "ok.txt"))).mode & 0o7777).toBe(0o644);
     await s.api("POST", `/api/runs/${run.id}/terminate`);
   });
 });

@@ -9,6 +9,10 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** not signed in (401) or not allowed (403) */
   AUTH: 4,
+  /** the run's state does not allow it now (409: e.g. scaling a run that is not in Ready, or is aborted) */
+  CONFLICT: 5,
+  /** a server limit is reached (429: a limit, or too many sign-ins); the message names it */
+  LIMIT: 6,
 } as const;
 
 /** An expected failure: printed as `slipstream: <message>` (no stack) and turned into the exit code. */
@@ -35,5 +39,7 @@ export function exitForStatus(status: number): number {
 export function exitForCode(code: string): number {
   if (code === "UNAUTHORIZED" || code === "FORBIDDEN") return EXIT.AUTH;
   if (code === "INTERNAL" || code === "UNAVAILABLE") return EXIT.UNREACHABLE;
+  if (code === "CONFLICT" || code === "ABORTED") return EXIT.CONFLICT;
+  if (code === "LIMIT_EXCEEDED" || code === "TOO_MANY_REQUESTS") return EXIT.LIMIT;
   return EXIT.USAGE;
 }

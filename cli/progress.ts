@@ -14,6 +14,10 @@ export class RunProgress {
   /** live instances → completed the current state */
   private readonly instances = new Map<string, boolean>();
   ended: RunState | null = null;
+  /** the run reached Ready and keep-running kept its machines: following it further would wait for a person */
+  kept: { keepRunning: string; aborted: boolean } | null = null;
+  /** the orchestrator's report of the kept run has arrived (or failed): nothing more comes without a person */
+  private keptReported = false;
   abort: string | null;
 
   constructor(
@@ -34,7 +38,7 @@ export class RunProgress {
     return names.map((n) => `${n} ${this.instances.get(n) ? "✓" : "…"}`).join(", ");
   }
 
-  /** Returns true when the run has ended. */
+  /** Returns true when the run has ended, or is kept in Ready (it waits there for someone to terminate it). */
   handle(e: RunEvent): boolean {
     const b = e.body;
     switch (b.type) {
@@ -76,11 +80,17 @@ export class RunProgress {
       case "terminate":
         this.line(e.at, `terminate requested by ${who(e.actor)}`);
         break;
+      case "kept":
+        this.kept = { keepRunning: b.keepRunning, aborted: b.aborted };
+        this.line(e.at, `Ready: machines kept up (keep-running ${b.keepRunning}${b.aborted ? ", run aborted" : ""})`);
+        break;
       case "report":
         this.line(e.at, `report ${b.name} (${size(b.size)})`);
+        if (this.kept && b.instance === null) this.keptReported = true;
         break;
       case "error":
         this.line(e.at, `error: ${b.message}`);
+        if (this.kept) this.keptReported = true;
         break;
       case "param":
         // ss-display messages: what a recipe says it is doing
@@ -89,6 +99,6 @@ export class RunProgress {
       default:
         break;
     }
-    return this.ended !== null;
+    return this.ended !== null || (this.kept !== null && this.keptReported);
   }
 }

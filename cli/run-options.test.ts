@@ -26,8 +26,8 @@ describe("run options", () => {
     });
   });
 
-  it("keep-running: never with --wait unless given; the profile's (absent) without", () => {
-    expect(buildRunBody(M, { wait: true }).keepRunning).toBe("never");
+  it("keep-running: the profile's (absent) unless given, --wait or not", () => {
+    expect(buildRunBody(M, { wait: true }).keepRunning).toBeUndefined();
     expect(buildRunBody(M, { wait: true, keepRunning: "on-error" }).keepRunning).toBe("on-error");
     expect(buildRunBody(M, {}).keepRunning).toBeUndefined();
   });

@@ -92,9 +92,6 @@ export function buildRunBody(module: string, flags: RunFlags): CreateRunBody {
     if (!k.success)
       throw usage(`--keep-running: '${flags.keepRunning}' must be one of ${KeepRunning.options.join(", ")}`);
     keepRunning = k.data;
-  } else if (flags.wait) {
-    // following the run to its end: the profile default (on-success) would keep a good run up forever
-    keepRunning = "never";
   }
   let timeoutMinutes: number | undefined;
   if (flags.timeout !== undefined) {

@@ -13,10 +13,18 @@ export const BUILTIN_INSTANCE_PARAMS: Readonly<Record<string, string>> = {
   statecustom: "Free-form status message, set by the recipes (ss-display)",
   abort: "Abort message, set when this instance aborted the run (ss-abort)",
   complete: "Set when the instance has completed the current run state",
-  "scale.state": "Scaling state of the instance (created, operational, removing, removed)",
+  "scale.state":
+    "Scaling state of the instance: creating, created, operational; removing, removed, gone once a scale took it away",
   nodename: "Name of the deployment node this instance belongs to",
   id: "Index of the instance within its node, from 1",
   cloud: "Cloud the instance runs on",
+  cloudservice: "Cloud the instance runs on (SlipStream's name for it)",
+  vmstate: "State of the machine as its cloud sees it: Unknown until its agent connects, then Running",
+  "is.orchestrator": "false: this instance is a node of the run, not an orchestrator",
+  "image.id": "The image the instance was started from: its module path",
+  "image.platform": "The image's platform",
+  "pre.scale.done": "Set to true by the instance once its pre-scale work is done (scaling handshake)",
+  "scale.iaas.done": "Set to true once the cloud has resized the machine (scaling handshake)",
 };
 
 /** Run-global built-ins, `ss:<name>`. */
@@ -26,6 +34,9 @@ export const BUILTIN_GLOBAL_PARAMS: Readonly<Record<string, string>> = {
   "recovery.mode": "true when an abort happened during Provisioning: barriers skip instances that never came up",
   "url.service": "URL of the service the deployment provides, if any",
   tags: "Comma-separated tags of the run",
+  category: "Image for the run of a single image, Deployment for a deployment's",
+  complete: "The run's global complete flag (kept for SlipStream's scripts; the server does not use it)",
+  groups: "The run's nodes with their clouds, as <cloud>:<node>, comma-separated",
 };
 
 /** Node-level built-ins, `<node>:<name>` (not `<node>.1:<name>`). */
@@ -44,6 +55,8 @@ export const MAPPABLE_BUILTINS: ReadonlySet<string> = new Set([
   "nodename",
   "id",
   "cloud",
+  "cloudservice",
+  "image.id",
 ]);
 
 /** Names an image parameter may not take: the instance built-ins and the node-level names. */

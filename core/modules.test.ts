@@ -528,7 +528,7 @@ describe("validateImage", () => {
 });
 
 describe("built-in parameters", () => {
-  it("are the design's, each described", () => {
+  it("are the design's and SlipStream's (reference §3.2), each described", () => {
     expect(Object.keys(BUILTIN_INSTANCE_PARAMS)).toEqual([
       "hostname",
       "instanceid",
@@ -541,8 +541,24 @@ describe("built-in parameters", () => {
       "nodename",
       "id",
       "cloud",
+      "cloudservice",
+      "vmstate",
+      "is.orchestrator",
+      "image.id",
+      "image.platform",
+      "pre.scale.done",
+      "scale.iaas.done",
     ]);
-    expect(Object.keys(BUILTIN_GLOBAL_PARAMS)).toEqual(["state", "abort", "recovery.mode", "url.service", "tags"]);
+    expect(Object.keys(BUILTIN_GLOBAL_PARAMS)).toEqual([
+      "state",
+      "abort",
+      "recovery.mode",
+      "url.service",
+      "tags",
+      "category",
+      "complete",
+      "groups",
+    ]);
     for (const d of [...Object.values(BUILTIN_INSTANCE_PARAMS), ...Object.values(BUILTIN_GLOBAL_PARAMS)]) {
       expect(d.length).toBeGreaterThan(10);
     }

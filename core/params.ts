@@ -28,10 +28,17 @@ export function nodeParams(node: string, liveIndexes: number[]): DeclaredParam[]
   ];
 }
 
-export function globalParams(tags: string[]): DeclaredParam[] {
+/** The run's global keys; `category` and `groups` say what it runs and where, as SlipStream's scripts read them. */
+export function globalParams(tags: string[], spec: Pick<RunSpec, "nodes" | "category">): DeclaredParam[] {
+  const value: Record<string, string> = {
+    tags: tags.join(","),
+    "recovery.mode": "false",
+    category: spec.category ?? "Deployment",
+    groups: spec.nodes.map((n) => `${n.cloud}:${n.name}`).join(","),
+  };
   return Object.entries(BUILTIN_GLOBAL_PARAMS).map(([name, description]) => ({
     key: `ss:${name}`,
-    value: name === "tags" ? tags.join(",") : name === "recovery.mode" ? "false" : null,
+    value: value[name] ?? null,
     category: "builtin",
     description,
   }));
@@ -51,14 +58,16 @@ export function instanceParams(
   const instance = `${node.name}.${index}`;
   const out: DeclaredParam[] = Object.entries(BUILTIN_INSTANCE_PARAMS).map(([name, description]) => ({
     key: `${instance}:${name}`,
-    value: name === "nodename" ? node.name : name === "id" ? String(index) : name === "cloud" ? node.cloud : null,
+    value: instanceBuiltin(name, node, index),
     category: "builtin",
     description,
   }));
   for (const p of node.image.parameters) {
     let value: string | null = p.default ?? null;
     if (p.category === "input") {
-      const mapping = node.mappings[p.name] ? parseMapping(node.mappings[p.name]) : null;
+      // an input named like a key of Object.prototype (`constructor`) is unmapped unless the node maps it
+      const raw = Object.hasOwn(node.mappings, p.name) ? node.mappings[p.name] : undefined;
+      const mapping = raw ? parseMapping(raw) : null;
       const override = overrides[`${node.name}:${p.name}`];
       if (override !== undefined) value = override;
       else if (mapping?.kind === "literal") value = mapping.value;
@@ -67,6 +76,35 @@ export function instanceParams(
     out.push({ key: `${instance}:${p.name}`, value, category: p.category, description: p.description ?? "" });
   }
   return out;
+}
+
+/** What an instance built-in holds when the instance is declared (null: unset until someone sets it). */
+function instanceBuiltin(name: string, node: RunNodeSpec, index: number): string | null {
+  switch (name) {
+    case "nodename":
+      return node.name;
+    case "id":
+      return String(index);
+    case "cloud":
+    case "cloudservice":
+      return node.cloud;
+    case "vmstate":
+      return "Unknown";
+    case "scale.state":
+      // SlipStream's lifecycle: creating → created (provisioned) → operational (reports sent)
+      return "creating";
+    case "is.orchestrator":
+    case "pre.scale.done":
+    case "scale.iaas.done":
+      return "false";
+    case "image.id":
+      return node.imagePath;
+    case "image.platform":
+      // images name no platform: the local, SSH and container clouds all run Linux
+      return "linux";
+    default:
+      return null;
+  }
 }
 
 /** Consumers of each published output: `apache.1:hostname` → [{ node: "client", name: "webserver.hostname" }]. */

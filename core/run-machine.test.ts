@@ -272,6 +272,31 @@ describe("run machine", () => {
     expect(s.context.abort).toBe("Failed running 'execute' on 'client.1': boom");
   });
 
+  it("R8b start failure: the instance leaves the count and the run aborts, without recovery mode", () => {
+    let s = start();
+    s = send(s, { type: "instance.failed", instance: "client.1", message: "no capacity" });
+    expect(s.context.abort).toBe("no capacity");
+    expect(s.context.recoveryMode).toBe(false);
+    expect(s.context.instances["client.1"].live).toBe(false);
+    s = send(s, { type: "initialized" });
+    // apache.1 has not come up yet: the barrier waits for it, so it gets to send its report
+    expect(runStateOf(s)).toBe("Provisioning");
+    s = send(s, up("apache.1"), up("client.2"), done("apache.1", "Provisioning"), done("client.2", "Provisioning"));
+    expect(runStateOf(s)).toBe("Executing");
+    s = send(s, done("apache.1", "Executing"), done("client.2", "Executing"));
+    s = send(s, done("apache.1", "SendingReports"));
+    expect(runStateOf(s)).toBe("SendingReports");
+    s = send(s, done("client.2", "SendingReports"));
+    expect(runStateOf(s)).toBe("Ready");
+  });
+
+  it("R8b start failure: not for an instance that came up, nor twice", () => {
+    let s = send(runIn("Provisioning"), up("apache.1"));
+    expect(applyRunEvent(s, { type: "instance.failed", instance: "apache.1", message: "x" }).handled).toBe(false);
+    s = send(s, { type: "instance.failed", instance: "client.1", message: "first" });
+    expect(applyRunEvent(s, { type: "instance.failed", instance: "client.1", message: "again" }).handled).toBe(false);
+  });
+
   it("R8 recovery mode: set only by an abort in Initializing or Provisioning", () => {
     for (const st of NON_TERMINAL) {
       const s = send(runIn(st), up("apache.1"), abort("x"));
@@ -560,12 +585,12 @@ describe("run machine", () => {
   });
 
   it.each(["Initializing", "Provisioning", "Executing", "SendingReports", "Ready"] as RunState[])(
-    "R15 timeout: from %s → Finalizing with 'Run timed out' → Aborted",
+    "R15 timeout: from %s → Finalizing with 'The run has timed out' → Aborted",
     (st) => {
       const r = applyRunEvent(runIn(st), { type: "timeout" });
       expect(r.handled).toBe(true);
       expect(runStateOf(r.snapshot)).toBe("Finalizing");
-      expect(r.snapshot.context.abort).toBe("Run timed out");
+      expect(r.snapshot.context.abort).toBe("The run has timed out");
       expect(r.actions).toEqual(["notifyState", "stopMachines"]);
       expect(runStateOf(send(r.snapshot, { type: "finalized" }))).toBe("Aborted");
     },

@@ -40,6 +40,8 @@ export type RunMachineEvent =
   | { type: "instance.up"; instance: string }
   | { type: "instance.completed"; instance: string; state: RunState }
   | { type: "abort"; message: string; instance?: string | null }
+  /** the instance's machine could not be started: it will never come up */
+  | { type: "instance.failed"; instance: string; message: string }
   | { type: "abort.reset" }
   | { type: "terminate" }
   | { type: "finalized" }
@@ -64,7 +66,8 @@ export type RunEffect =
   | { type: "startScaledMachines"; params: { node: string; instances: string[] } }
   | { type: "stopRemovedMachines"; params: { node: string; instances: string[] } };
 
-export const TIMEOUT_MESSAGE = "Run timed out";
+/** SlipStream's own words (its garbage collector's), which scripts and people may look for */
+export const TIMEOUT_MESSAGE = "The run has timed out";
 
 /** Instances the barrier waits on: live ones and, in recovery mode, only those that came up. */
 export function countedInstances(ctx: RunContext): string[] {
@@ -152,9 +155,15 @@ export const runMachine = setup({
     recordAbort: assign({
       abort: ({ context, event }) => {
         if (context.abort !== null) return context.abort;
-        if (event.type === "abort") return event.message;
+        if (event.type === "abort" || event.type === "instance.failed") return event.message;
         if (event.type === "timeout") return TIMEOUT_MESSAGE;
         return context.abort;
+      },
+    }),
+    markFailed: assign({
+      instances: ({ context, event }) => {
+        if (event.type !== "instance.failed") return context.instances;
+        return mapInstances(context, (name, i) => (name === event.instance ? { ...i, live: false } : i));
       },
     }),
     enterRecoveryMode: assign({ recoveryMode: true }),
@@ -185,6 +194,10 @@ export const runMachine = setup({
     keepRunningAllows: ({ context }) => keepRunningAllows(context),
     isAborted: ({ context }) => context.abort !== null,
     knownLiveInstance: ({ context, event }) => event.type === "instance.up" && liveInstance(context, event.instance),
+    failedLiveInstance: ({ context, event }) =>
+      event.type === "instance.failed" &&
+      liveInstance(context, event.instance) &&
+      !context.instances[event.instance].cameUp,
     /** A completion of `state` (the current state) by a live instance that has not completed it yet. */
     canComplete: ({ context, event }, params: { state: RunState }) =>
       event.type === "instance.completed" &&
@@ -218,6 +231,7 @@ export const runMachine = setup({
         "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
         abort: { actions: ["recordAbort", "enterRecoveryMode"] },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -233,6 +247,7 @@ export const runMachine = setup({
         },
         abort: { actions: ["recordAbort", "enterRecoveryMode"] },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -248,6 +263,7 @@ export const runMachine = setup({
         },
         abort: { actions: "recordAbort" },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -263,6 +279,7 @@ export const runMachine = setup({
         },
         abort: { actions: "recordAbort" },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -282,6 +299,7 @@ export const runMachine = setup({
         },
         abort: { actions: "recordAbort" },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Finalizing" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
         scale: [

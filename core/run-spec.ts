@@ -13,6 +13,8 @@ export interface RunNodeSpec {
 
 export interface RunSpec {
   module: string;
+  /** what the run was created from (`ss:category`); absent on runs created before it was recorded */
+  category?: "Image" | "Deployment";
   nodes: RunNodeSpec[];
   /** Run-dialog overrides, `node:name` → value */
   overrides: Record<string, string>;

@@ -11,7 +11,15 @@ export const ModulePath = z
     "must be slash-separated names of letters, digits, _ . -",
   );
 
-export const SCRIPT_TARGETS = ["pre-install", "post-install", "execute", "report", "onvmadd", "onvmremove"] as const;
+export const SCRIPT_TARGETS = [
+  "pre-install",
+  "post-install",
+  "execute",
+  "report",
+  "onvmadd",
+  "onvmremove",
+  "prescale",
+] as const;
 export const ScriptTarget = z.enum(SCRIPT_TARGETS);
 export type ScriptTarget = z.infer<typeof ScriptTarget>;
 
@@ -33,6 +41,8 @@ export const ImageTargets = z.strictObject({
   report: Script.optional(),
   onvmadd: Script.optional(),
   onvmremove: Script.optional(),
+  /** runs on an instance being removed by a scale, before its report (SlipStream's Pre-Scale) */
+  prescale: Script.optional(),
 });
 export type ImageTargets = z.infer<typeof ImageTargets>;
 

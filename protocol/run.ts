@@ -50,6 +50,8 @@ export const RunEventBody = z.discriminatedUnion("type", [
   z.object({ type: z.literal("abort-reset") }),
   z.object({ type: z.literal("recovery-mode"), on: z.boolean() }),
   z.object({ type: z.literal("terminate") }),
+  /** The run reached Ready and keep-running kept its machines up: it waits there to be terminated (or scaled). */
+  z.object({ type: z.literal("kept"), keepRunning: KeepRunning, aborted: z.boolean() }),
   z.object({
     type: z.literal("scale"),
     node: z.string(),

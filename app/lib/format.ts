@@ -70,6 +70,8 @@ export function describeEvent(e: RunEvent): string {
         : "Recovery mode off";
     case "terminate":
       return "Terminate requested";
+    case "kept":
+      return `Machines kept up in Ready (keep-running ${b.keepRunning}${b.aborted ? ", the run aborted" : ""}): terminate the run when you are done`;
     case "scale": {
       const parts = [];
       if (b.added.length) parts.push(`added ${b.added.join(", ")}`);

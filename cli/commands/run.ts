@@ -20,14 +20,14 @@ export function registerRun(program: Command): void {
     .option("--multiplicity <node=N>", "instances of a node (repeatable)", collect)
     .option("--param <node:name=value>", "input parameter value (repeatable)", collect)
     .option("--cloud <node=CLOUD>", "cloud of a node (repeatable)", collect)
-    .option(
-      "--keep-running <mode>",
-      "always | on-success | on-error | never (default: your profile's; never with --wait)",
-    )
+    .option("--keep-running <mode>", "always | on-success | on-error | never (default: your profile's)")
     .option("--scalable", "allow adding and removing instances while Ready")
     .option("--tags <a,b>", "comma-separated tags (repeatable)", collect)
     .option("--timeout <minutes>", "run timeout in minutes (default: your profile's)")
-    .option("--wait", "follow the run live; exit 0 on Done, 1 on Aborted or Cancelled")
+    .option(
+      "--wait",
+      "follow the run live until it ends, or is kept in Ready by keep-running; exit 0 on Done (or kept, not aborted), 1 on Aborted or Cancelled (or kept, aborted)",
+    )
     .option("--reports <dir>", "with --wait: download and unpack the reports into DIR/<run id>/")
     .option("--json", "print the run as JSON (with --wait: the final run; progress goes to stderr)")
     .action(async (module: string, opts: RunOptions, cmd: Command) => {
@@ -47,13 +47,22 @@ export function registerRun(program: Command): void {
       const write = progressWriter(opts.json);
       write(`Run ${run.id}  ${run.module}  (keep-running: ${run.keepRunning})`);
       write(link);
-      await followRunToEnd(api, run, write);
+      const progress = await followRunToEnd(api, run, write);
       if (opts.reports !== undefined) {
         const got = await downloadReports(api, run.id, opts.reports);
-        for (const r of got) write(`report ${r.name} → ${r.dir}`);
+        for (const r of got) {
+          write(`report ${r.name} → ${r.dir}`);
+          if (r.skipped.length) write(`  not unpacked (only files and directories are): ${r.skipped.join(", ")}`);
+        }
       }
       const final = await api.get<RunDetail>(`/api/runs/${encodeURIComponent(run.id)}`);
       if (opts.json) printJson(final);
+      if (progress.kept && final.state === "Ready") {
+        // kept for debugging (or scaling): it waits for a person; say how to end it
+        write(`run ${run.id} is kept in Ready: its machines stay up until you run: slipstream terminate ${run.id}`);
+        if (final.abort !== null) throw new CliError(EXIT.RUN_FAILED, `run ${run.id} aborted: ${final.abort}`);
+        return;
+      }
       if (final.state !== "Done") {
         throw new CliError(
           EXIT.RUN_FAILED,

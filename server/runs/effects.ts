@@ -16,6 +16,8 @@ export interface EffectDeps {
   retiredConnectors: Map<string, Connector>;
   reports: ReportFiles;
   serviceUrl: () => string;
+  /** with TLS: the fingerprint of the server's certificate, which agents pin */
+  serverCertSha256?: string;
   log: Logger;
   /** removes every known secret (cloud credentials) from text written into reports */
   redact: (text: string) => string;
@@ -32,6 +34,15 @@ export class RunEffects {
 
   run(rt: RunRuntime, _actions: string[], tx: RunTx): void {
     for (const effect of tx.effects) this.perform(rt, effect);
+    // a run kept in Ready (to debug, or to scale) has its orchestrator report there; Finalizing writes the final one
+    if (tx.events.some((e) => e.body.type === "kept")) {
+      this.orchestratorReport(rt).catch((err) => {
+        this.d.log.error({ err, run: rt.id }, "orchestrator report failed");
+        // said in the run's log too: a follower waiting for the report must not wait for ever
+        const message = `the orchestrator report failed: ${err instanceof Error ? err.message : String(err)}`;
+        if (!rt.terminal) this.d.svc.recordEvent(rt, "server", { type: "error", message });
+      });
+    }
   }
 
   perform(rt: RunRuntime, effect: RunEffect): void {
@@ -93,6 +104,7 @@ export class RunEffects {
         node: rec.node,
         cloud: rec.cloud,
         serviceUrl: this.d.serviceUrl(),
+        ...(this.d.serverCertSha256 ? { serverCertSha256: this.d.serverCertSha256 } : {}),
         token,
       });
       svc.transact(rt, "server", (tx) => {
@@ -115,7 +127,7 @@ export class RunEffects {
         tx.putInstance({ ...tx.instance(name)!, status: "failed" });
         tx.event({ type: "instance", instance: name, status: "failed", detail: message });
       });
-      if (!rt.terminal) svc.abort(rt, `Failed to start '${name}' on cloud '${rec.cloud}': ${message}`, "server");
+      if (!rt.terminal) svc.instanceFailed(rt, name, `Failed to start '${name}' on cloud '${rec.cloud}': ${message}`);
     }
   }
 
@@ -132,6 +144,12 @@ export class RunEffects {
       this.d.svc.transact(rt, "server", (tx) => {
         tx.putInstance({ ...tx.instance(name)!, status: "stopped" });
         tx.event({ type: "instance", instance: name, status: "down" });
+        // a machine a scale took away (not one stopped because the run ended)
+        if (tx.param(`${name}:scale.state`)?.value === "removing") {
+          tx.setParam(`${name}:scale.state`, "removed");
+          // its scale cycle may be over already (the survivors reached Ready first)
+          if (tx.state === "Ready") tx.setParam(`${name}:scale.state`, "gone");
+        }
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -143,10 +161,30 @@ export class RunEffects {
   private async stopAllAndFinalize(rt: RunRuntime): Promise<void> {
     await Promise.all([...rt.instances.keys()].map((name) => this.stop(rt, name)));
     if (rt.state !== "Finalizing") return;
-    const name = `orchestrator_report_${reportTimestamp()}.tgz`;
-    const events = readEvents(this.d.svc.db, rt.id, 0, Number.MAX_SAFE_INTEGER);
-    const size = await writeOrchestratorReport(this.d.reports.file(rt.id, name), rt.id, events, this.d.redact);
-    this.d.svc.addReport(rt, "server", name, null, size);
+    await this.orchestratorReport(rt);
     this.d.svc.send(rt, "server", { type: "finalized" });
+  }
+
+  /** The server's own report: the run's event log so far, as a tarball beside the nodes' reports. */
+  private async orchestratorReport(rt: RunRuntime): Promise<void> {
+    let name = `orchestrator_report_${reportTimestamp()}.tgz`;
+    // a kept run's report and the final one can fall in the same second
+    for (let n = 2; this.reportExists(rt, name); n++) {
+      name = `orchestrator_report_${reportTimestamp()}-${n}.tgz`;
+    }
+    const size = await writeOrchestratorReport(
+      this.d.reports.file(rt.id, name),
+      rt.id,
+      (since, limit) => readEvents(this.d.svc.db, rt.id, since, limit),
+      this.d.redact,
+    );
+    this.d.svc.addReport(rt, "server", name, null, size);
+  }
+
+  private reportExists(rt: RunRuntime, name: string): boolean {
+    return (
+      this.d.svc.db.$client.prepare("select 1 from reports where run_id = ? and name = ?").get(rt.id, name) !==
+      undefined
+    );
   }
 }

@@ -108,7 +108,7 @@ describe("the tutorial on the local cloud, with real agents", () => {
   it("the README's command: slipstream run …/system --wait ends Done, exit 0, reports downloaded and unpacked", async () => {
     const s = await boot();
     const out = await tempDir("readme");
-    const res = await cli(["run", SYSTEM, "--wait", "--reports", out], {
+    const res = await cli(["run", SYSTEM, "--keep-running", "never", "--wait", "--reports", out], {
       url: s.url,
       configDir: await tempDir("cfg"),
       token: s.token,

@@ -170,8 +170,17 @@ export class RunTx {
         prev = effect.params.state;
       }
       this.setParam("ss:state", runStateOf(result.snapshot));
+      if (runStateOf(result.snapshot) === "Ready") {
+        // the scale cycle that removed them is over
+        for (const name of this.rt.instances.keys()) {
+          if (this.param(`${name}:scale.state`)?.value === "removed") this.setParam(`${name}:scale.state`, "gone");
+        }
+      }
     }
     const [a, b] = [before.context, result.snapshot.context];
+    // the Ready decision kept the machines up (R12): said once, so followers know the run will wait here
+    if (!a.kept && b.kept)
+      this.event({ type: "kept", keepRunning: b.keepRunning, aborted: b.abort !== null }, "server");
     if (a.abort !== b.abort) this.setParam("ss:abort", b.abort);
     if (a.recoveryMode !== b.recoveryMode) {
       this.event({ type: "recovery-mode", on: b.recoveryMode }, "server");
@@ -210,5 +219,9 @@ export class RunTx {
     rt.updatedAt = this.at;
     for (const [k, v] of this.params) rt.params.set(k, v);
     for (const [k, v] of this.instances) rt.instances.set(k, v);
+    for (const e of this.events) if (COUNTED.has(e.body.type)) rt.counted++;
   }
 }
+
+/** The events a run's `eventsPerRun` limit counts: what recipes and people can write in a loop. */
+export const COUNTED = new Set(["param", "abort"]);

@@ -35,6 +35,8 @@ export class RunRuntime {
   readonly consumers: Map<string, { node: string; name: string }[]>;
   /** Ends of the current state's work the server itself does (finalize, start machines), to do them once. */
   readonly inFlight = new Set<string>();
+  /** parameter changes and abort messages recorded so far (the `eventsPerRun` limit counts them) */
+  counted = 0;
   /** each instance's log budget and its latest "bytes dropped" marker, loaded on the instance's first chunk */
   readonly logBudgets = new Map<
     string,

@@ -2,6 +2,7 @@ import { instanceParams, nodeParams } from "../../core/params.js";
 import { instanceNames } from "../../core/run-spec.js";
 import { SlipError } from "../../protocol/errors.js";
 import { hashToken, newToken } from "../auth/tokens.js";
+import { checkInstanceLimits, checkParamCount } from "./quota.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
@@ -25,6 +26,12 @@ export function scaleRun(
   if (!spec) throw new SlipError("BAD_REQUEST", `node: no node '${node}' in this run`);
   if (!rt.scalable) throw new SlipError("CONFLICT", "the run was not created scalable");
   if (rt.state !== "Ready") throw new SlipError("CONFLICT", `scaling needs the run in Ready; it is ${rt.state}`);
+  if (rt.abort !== null) {
+    throw new SlipError(
+      "CONFLICT",
+      `the run is aborted (${rt.abort}): reset the abort (slipstream abort --cancel) before scaling it`,
+    );
+  }
   const existing = [...rt.instances.values()].filter((i) => i.node === node);
   const next = existing.reduce((m, i) => Math.max(m, i.idx), 0) + 1;
   const added = add ? instanceNames(node, next, add) : [];
@@ -32,6 +39,16 @@ export function scaleRun(
   for (const name of removed) {
     if (!rt.snapshot.context.instances[name]?.live)
       throw new SlipError("BAD_REQUEST", `remove: '${name}' is not a live instance`);
+  }
+  if (added.length > 0) {
+    const live = Object.values(rt.snapshot.context.instances).filter((i) => i.live).length;
+    checkInstanceLimits(
+      svc,
+      svc.limits(),
+      { id: rt.ownerId, username: rt.owner },
+      { before: live, adding: added.length },
+      "add",
+    );
   }
   const deadline = new Date(Date.now() + rt.spec.timeoutMinutes * 60_000).toISOString();
   svc.transact(rt, actor, (tx) => {
@@ -50,6 +67,7 @@ export function scaleRun(
       });
       tx.declare(instanceParams(spec, next + k, rt.spec.overrides, (key) => tx.param(key)?.value ?? null));
     }
+    checkParamCount(rt, tx, svc.limits(), "add");
     const event = { type: "scale" as const, node, add: added.map((name) => ({ name, node })), remove: removed };
     if (!tx.machine(event)) throw new SlipError("CONFLICT", `cannot scale while the run is ${tx.state}`);
     svc.db.$client.prepare("update runs set deadline_at = ? where id = ?").run(deadline, rt.id);

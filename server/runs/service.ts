@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { addLogChunk, rebuildLogBudget } from "../../core/log-budget.js";
+import { nodeParams } from "../../core/params.js";
 import type { RunMachineEvent } from "../../core/run-machine.js";
 import { SlipError } from "../../protocol/errors.js";
 import { parseKey } from "../../protocol/keys.js";
@@ -9,13 +10,31 @@ import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
 import { sshKeyFingerprint } from "./create.js";
 import { loadRun } from "./load.js";
+import { checkEventBudget, checkValueSize } from "./quota.js";
 import { RunStatements, RunTx } from "./run-tx.js";
 import type { ParamEntry, RunRuntime } from "./runtime.js";
 import type { WaitOwner } from "./waiters.js";
 
+/** Ended runs kept in memory (the most recent): they are what people open right after the end. */
+const ENDED_KEPT = 64;
+
 /** Keys a node or user may read but only the server writes. */
-const READ_ONLY_NAMES = new Set(["abort", "complete", "nodename", "id", "cloud", "instanceid", "hostname", "url.ssh"]);
-const READ_ONLY_GLOBAL = new Set(["state", "abort", "recovery.mode"]);
+const READ_ONLY_NAMES = new Set([
+  "abort",
+  "complete",
+  "nodename",
+  "id",
+  "cloud",
+  "cloudservice",
+  "instanceid",
+  "hostname",
+  "url.ssh",
+  "vmstate",
+  "is.orchestrator",
+  "image.id",
+  "image.platform",
+]);
+const READ_ONLY_GLOBAL = new Set(["state", "abort", "recovery.mode", "category", "groups"]);
 
 export interface GetOptions {
   timeout: number;
@@ -54,8 +73,25 @@ export class RunService {
       if (!loaded) throw new SlipError("NOT_FOUND", `run '${runId}' not found`);
       rt = loaded;
       this.runtimes.set(runId, rt);
+      if (rt.terminal) this.trimEnded();
     }
     return rt;
+  }
+
+  /**
+   * Ended runs leave memory: past ENDED_KEPT of them, the least recently loaded or ended that nothing uses any
+   * more (no waiter, no work of the server in flight, every machine stopped) are dropped; they are read again
+   * from SQLite when someone opens them.
+   */
+  private trimEnded(): void {
+    const ended = [...this.runtimes.values()].filter((r) => r.terminal);
+    for (const r of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) {
+      const busy =
+        r.waiters.size > 0 ||
+        r.inFlight.size > 0 ||
+        [...r.instances.values()].some((i) => i.machineId !== null && i.status !== "stopped" && i.status !== "failed");
+      if (!busy) this.runtimes.delete(r.id);
+    }
   }
 
   tryGet(runId: string): RunRuntime | null {
@@ -109,7 +145,14 @@ export class RunService {
       this.bus.emit("run-changed", { runId: rt.id, state: rt.state, abort: rt.abort, seq: rt.lastSeq });
     }
     if (rt.terminal) rt.waiters.closeAll(new SlipError("CONFLICT", `run ended ${rt.state}`));
-    if (tx.actions.length > 0) {
+    if (rt.terminal && before.state !== rt.state) {
+      // the most recently ended run goes to the end of the eviction order
+      this.runtimes.delete(rt.id);
+      this.runtimes.set(rt.id, rt);
+      this.trimEnded();
+    }
+    // a kept run gets its orchestrator report (effects.ts): an event, not a machine action
+    if (tx.actions.length > 0 || tx.events.some((e) => e.body.type === "kept")) {
       try {
         this.effects(rt, tx.actions, tx);
       } catch (err) {
@@ -139,7 +182,9 @@ export class RunService {
       setImmediate(() => {
         if (rt.terminal) return;
         try {
-          this.abort(rt, `${actor.replace(/^node:/, "")}: ${message}`, actor);
+          // the asking instance's own abort is set too: its page shows it failed, with the commands to debug it
+          const instance = actor.startsWith("node:") ? actor.slice(5) : null;
+          this.abort(rt, `${actor.replace(/^node:/, "")}: ${message}`, actor, instance);
         } catch (err) {
           this.log.error({ err, run: rt.id }, "abort after unknown key failed");
         }
@@ -155,6 +200,14 @@ export class RunService {
     if (value !== null) return value;
     if (opts.noblock) throw new SlipError("NOT_SET", `'${key}' is not set`);
     if (rt.terminal) throw new SlipError("CONFLICT", `run ended ${rt.state}`);
+    const who = opts.owner?.instance;
+    const max = this.limits().waitsPerInstance;
+    if (who !== undefined && rt.waiters.openBy(who) >= max) {
+      throw new SlipError(
+        "LIMIT_EXCEEDED",
+        `${who} already waits for ${max} values at once, its limit; an admin can raise 'waitsPerInstance'`,
+      );
+    }
     return rt.waiters.wait(key, opts.timeout, opts.ignoreAbort, opts.owner);
   }
 
@@ -166,7 +219,7 @@ export class RunService {
     actor: string,
     abortOnUnknown = true,
   ): number | null {
-    this.checkSet(rt, key, opts, actor, abortOnUnknown);
+    this.checkSet(rt, key, value, opts, actor, abortOnUnknown);
     return this.transact(rt, actor, (tx) => tx.setParam(key, value));
   }
 
@@ -182,7 +235,7 @@ export class RunService {
     opts: { ignoreAbort: boolean },
     actor: string,
   ): Promise<number | null> {
-    this.checkSet(rt, key, opts, actor, true);
+    this.checkSet(rt, key, value, opts, actor, true);
     return new Promise((resolve, reject) => {
       if (this.pendingSets.push({ rt, key, value, opts, actor, resolve, reject }) === 1) {
         setImmediate(() => this.commitPendingSets());
@@ -216,7 +269,7 @@ export class RunService {
           const { rt } = item;
           try {
             // the run may have changed since the write arrived (aborted, ended): check again, without aborting
-            this.checkSet(rt, item.key, item.opts, item.actor, false);
+            this.checkSet(rt, item.key, item.value, item.opts, item.actor, false);
             const tx = new RunTx(rt, item.actor, this.statements);
             const before = { state: rt.state, abort: rt.abort, recovery: rt.recoveryMode, ctx: rt.snapshot.context };
             const seq = sqlite.transaction(() => {
@@ -266,6 +319,7 @@ export class RunService {
   private checkSet(
     rt: RunRuntime,
     key: string,
+    value: string,
     opts: { ignoreAbort: boolean },
     actor: string,
     abortOnUnknown: boolean,
@@ -277,10 +331,19 @@ export class RunService {
       parsed.kind === "node" ||
       (parsed.kind === "instance" && READ_ONLY_NAMES.has(parsed.name))
     ) {
-      throw new SlipError("BAD_REQUEST", `key '${key}' is set by SlipStream and is read-only`);
+      // say what the key is, so the script's author sees why it is not theirs to set
+      const what = rt.params.get(key)?.description;
+      const how = parsed.kind === "node" ? "; scale the node to change it" : "";
+      throw new SlipError(
+        "BAD_REQUEST",
+        `key '${key}' is read-only: SlipStream sets it${what ? ` (${what.charAt(0).toLowerCase()}${what.slice(1)})` : ""}${how}`,
+      );
     }
     if (rt.terminal) throw new SlipError("CONFLICT", `run ended ${rt.state}`);
     if (rt.abort !== null && !opts.ignoreAbort) throw new SlipError("ABORTED", `run aborted: ${rt.abort}`);
+    const limits = this.limits();
+    checkValueSize(key, value, limits);
+    checkEventBudget(rt, limits);
   }
 
   async getAll(rt: RunRuntime, node: string, name: string, timeout: number, actor: string, owner?: WaitOwner) {
@@ -298,11 +361,42 @@ export class RunService {
   /** Raises the abort flags: the instance's own `abort`, and `ss:abort` (first message wins). */
   abort(rt: RunRuntime, message: string, actor: string, instance: string | null = null): void {
     if (rt.terminal) throw new SlipError("CONFLICT", `run already ended ${rt.state}`);
+    // the first abort always lands; the ones after it only add messages, which a loop could write forever
+    if (rt.abort !== null && actor !== "server") checkEventBudget(rt, this.limits());
     this.transact(rt, actor, (tx) => {
       const first = tx.snapshot.context.abort === null;
       tx.event({ type: "abort", message, instance, first });
       if (instance && tx.param(`${instance}:abort`)) tx.setParam(`${instance}:abort`, message);
       tx.machine({ type: "abort", message, instance });
+    });
+  }
+
+  /**
+   * An instance's machine could not be started (run-rules R8b): it leaves the run's count and the run aborts with
+   * the reason, set on the instance too; the other instances carry on to send their reports.
+   */
+  instanceFailed(rt: RunRuntime, instance: string, message: string): void {
+    this.transact(rt, "server", (tx) => {
+      const first = tx.snapshot.context.abort === null;
+      if (!tx.machine({ type: "instance.failed", instance, message })) {
+        // it came up after all, or the run is ending: an abort like any other, if there is still a run to abort
+        if (!rt.terminal && tx.state !== "Finalizing") {
+          tx.event({ type: "abort", message, instance, first });
+          tx.machine({ type: "abort", message, instance });
+        }
+        return;
+      }
+      tx.event({ type: "abort", message, instance, first });
+      if (tx.param(`${instance}:abort`)) tx.setParam(`${instance}:abort`, message);
+      const node = rt.instances.get(instance)?.node;
+      if (node) {
+        const live = tx.liveInstances(node).map((n) => Number(n.split(".")[1]));
+        for (const p of nodeParams(
+          node,
+          live.sort((a, b) => a - b),
+        ))
+          tx.setParam(p.key, p.value);
+      }
     });
   }
 
@@ -332,6 +426,7 @@ export class RunService {
     if (!info || info.cameUp || !info.live) return;
     this.transact(rt, `node:${instance}`, (tx) => {
       tx.event({ type: "instance", instance, status: "up" });
+      if (tx.param(`${instance}:vmstate`)) tx.setParam(`${instance}:vmstate`, "Running");
       tx.machine({ type: "instance.up", instance });
     });
   }
@@ -345,6 +440,9 @@ export class RunService {
       // logged before the machine moves, so the log reads "completed" then the state change it caused
       tx.event({ type: "instance", instance, status: "completed", state });
       if (tx.param(`${instance}:complete`)) tx.setParam(`${instance}:complete`, state);
+      const scaleState = tx.param(`${instance}:scale.state`)?.value;
+      if (state === "Provisioning" && scaleState === "creating") tx.setParam(`${instance}:scale.state`, "created");
+      if (state === "SendingReports" && scaleState === "created") tx.setParam(`${instance}:scale.state`, "operational");
       // the count of dropped log bytes is final for this state: say it now rather than at the next drop
       this.markLogDropped(tx, rt, instance);
       tx.machine(event);
@@ -493,11 +591,5 @@ export class RunService {
       timeoutMinutes: rt.spec.timeoutMinutes,
       sshKeys: (rt.spec.sshKeys ?? []).map(sshKeyFingerprint),
     };
-  }
-
-  /** Evicts ended runs from memory (they are reloaded from SQLite on demand). */
-  evict(runId: string): void {
-    const rt = this.runtimes.get(runId);
-    if (rt?.terminal && rt.waiters.size === 0) this.runtimes.delete(runId);
   }
 }

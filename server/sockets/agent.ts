@@ -144,6 +144,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     const owner = (requestId: string | undefined) => ({
       connection: socket.id,
       request: requestId === undefined ? undefined : `${instance} ${requestId}`,
+      instance,
     });
     /** every handler: refused once the run has ended, the token with it */
     const acked: typeof ackedAlways = (l, schema, fn) =>

@@ -23,9 +23,12 @@ export class RunWatcher {
       reconnectionDelay: 100,
       reconnectionDelayMax: 500,
     });
-    this.socket.on("connect", () => {
-      this.socket.emit("run:subscribe", { runId, since: this.lastSeq }, () => {});
-    });
+    // the backlog comes a page at a time: ask on from the last seq received until the server says it is all
+    const subscribe = () =>
+      this.socket.emit("run:subscribe", { runId, since: this.lastSeq }, (ack) => {
+        if (ack.ok && !ack.data.complete) subscribe();
+      });
+    this.socket.on("connect", subscribe);
     this.socket.on("run:events", (events) => {
       for (const e of events) {
         if (e.runId !== runId || e.seq <= this.lastSeq) continue;

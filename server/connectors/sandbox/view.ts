@@ -8,8 +8,11 @@ import {
   type SandboxMount,
 } from "../../../protocol/sandbox.js";
 
-/** What of the host a sandbox sees, read-only: the system, as on any Debian-like machine. */
-const SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+/**
+ * What of the host a sandbox sees, read-only: the system, as on any Debian-like machine, and dpkg's database, so the
+ * agent can tell whether an image's packages are there already (it cannot install any: the system is read-only).
+ */
+const SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/var/lib/dpkg"];
 
 const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
 
