@@ -220,7 +220,7 @@ describe("ss-* commands and their exit codes", () => {
     expect(add.request.req).toEqual({ node: "client", count: 2 });
     const remove = await ss("ss-node-remove", ["client", "3", "4"], { ok: true, data: { removed: ["client.3"] } });
     expect(remove.request.req).toEqual({ node: "client", ids: [3, 4] });
-    expect((await ss("ss-node-add", ["client"], fail("CONFLICT", "run is not scalable"))).code).toBe(5);
+    expect((await ss("ss-node-add", ["client"], fail("CONFLICT", "run is not scalable"))).code).toBe(8);
   });
 
   it("exits 4 when the agent is unreachable or the environment is missing", async () => {

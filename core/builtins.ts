@@ -12,7 +12,7 @@ export const BUILTIN_INSTANCE_PARAMS: Readonly<Record<string, string>> = {
   "url.service": "URL of the service this instance provides, if any",
   statecustom: "Free-form status message, set by the recipes (ss-display)",
   abort: "Abort message, set when this instance aborted the run (ss-abort)",
-  complete: "Set when the instance has completed the current run state",
+  complete: "true once the instance has completed the current run state, false again when the run moves on",
   "scale.state":
     "Scaling state of the instance: creating, created, operational; removing, removed, gone once a scale took it away",
   nodename: "Name of the deployment node this instance belongs to",

@@ -94,6 +94,7 @@ function instanceBuiltin(name: string, node: RunNodeSpec, index: number): string
       // SlipStream's lifecycle: creating → created (provisioned) → operational (reports sent)
       return "creating";
     case "is.orchestrator":
+    case "complete":
     case "pre.scale.done":
     case "scale.iaas.done":
       return "false";

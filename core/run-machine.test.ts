@@ -584,7 +584,7 @@ describe("run machine", () => {
     notHandled(removed, scale([{ name: "client.2", node: "client" }], []));
   });
 
-  it.each(["Initializing", "Provisioning", "Executing", "SendingReports", "Ready"] as RunState[])(
+  it.each(["Initializing", "Provisioning", "Executing", "SendingReports"] as RunState[])(
     "R15 timeout: from %s → Finalizing with 'The run has timed out' → Aborted",
     (st) => {
       const r = applyRunEvent(runIn(st), { type: "timeout" });
@@ -596,11 +596,12 @@ describe("run machine", () => {
     },
   );
 
-  it("R15 timeout: keeps an earlier abort message; not handled in Finalizing or terminal states", () => {
+  it("R15 timeout: keeps an earlier abort message; not handled in Ready, Finalizing or terminal states", () => {
     const s = send(runIn("Executing"), abort("earlier"), { type: "timeout" });
     expect(runStateOf(s)).toBe("Finalizing");
     expect(s.context.abort).toBe("earlier");
     notHandled(s, { type: "timeout" });
+    notHandled(runIn("Ready"), { type: "timeout" });
     for (const t of terminalRuns()) notHandled(t, { type: "timeout" });
   });
 

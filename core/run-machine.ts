@@ -301,7 +301,6 @@ export const runMachine = setup({
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
         "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Finalizing" },
-        timeout: { target: "Finalizing", actions: "recordAbort" },
         scale: [
           {
             guard: "canScaleAdd",

@@ -53,7 +53,8 @@ export const SS_EXIT: Record<ErrorCode | "OK" | "USAGE" | "UNREACHABLE", number>
   UNKNOWN_KEY: 7,
   BAD_REQUEST: 7,
   NOT_FOUND: 7,
-  CONFLICT: 5,
+  // SlipStream's commands exit 8 on every 409: the run refused (aborted, ended, not in Ready), not a server error
+  CONFLICT: 8,
   PAYLOAD_TOO_LARGE: 7,
   TOO_MANY_REQUESTS: 5,
   LIMIT_EXCEEDED: 5,

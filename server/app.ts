@@ -246,6 +246,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   const dev = opts.ui ? opts.ui.dev : false;
+  // a request Node's parser refuses never reaches "request": answer it in JSON like every other refusal
+  httpServer.on("clientError", (err: NodeJS.ErrnoException, socket: import("node:stream").Duplex) => {
+    if (err.code === "ECONNRESET" || !socket.writable) return socket.destroy();
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: "PAYLOAD_TOO_LARGE", message: "headers: larger than the server accepts (16 KiB)" }
+        : { code: "BAD_REQUEST", message: `request: not a valid HTTP request (${err.code ?? "parse error"})` },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
       if (!(req.url ?? "").startsWith("/socket.io/")) setSecurityHeaders(req, res, { tls: !!opts.tls, dev });

@@ -238,6 +238,8 @@ describe.skipIf(unavailable !== null)(
       expect(detail.abort).toContain("connection refused");
       const { files } = await fetchReports(server, run.id);
       expect(Object.keys(files).some((n) => n.startsWith("orchestrator_report_"))).toBe(true);
+      // the machine that did start sent its report (run-rules R8b)
+      expect(Object.keys(files).some((n) => n.startsWith("apache.1_report_"))).toBe(true);
     }, 120_000);
 
     it("debugging over SSH: keep running on error, log in with the profile key, ss-abort --cancel, re-run execute", async () => {

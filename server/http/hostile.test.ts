@@ -77,6 +77,16 @@ describe("hostile requests to a server without the UI", () => {
     await stillUp();
   });
 
+  it("headers over 16 KiB and a request line no parser takes: a JSON 431 and 400 naming what is wrong", async () => {
+    const big = await raw(`GET /api/health HTTP/1.1\r\nHost: a\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431/);
+    expect(big).toContain('"message":"headers: larger than the server accepts (16 KiB)"');
+    const bad = await raw("GET /api/health HTTP/9.9 nonsense\r\n\r\n");
+    expect(bad).toMatch(/^HTTP\/1\.1 400/);
+    expect(bad).toContain('"code":"BAD_REQUEST"');
+    await stillUp();
+  });
+
   it("GET /socket.io/../api/nope (a path both socket.io and the API could claim): answered once", async () => {
     const answer = await raw("GET /socket.io/../api/nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     expect(answer).toMatch(/^HTTP\/1\.1 4\d\d/);

@@ -170,6 +170,10 @@ export class RunTx {
         prev = effect.params.state;
       }
       this.setParam("ss:state", runStateOf(result.snapshot));
+      // a new state: no instance has completed it yet
+      for (const [name, info] of Object.entries(result.snapshot.context.instances)) {
+        if (info.live && this.param(`${name}:complete`)?.value === "true") this.setParam(`${name}:complete`, "false");
+      }
       if (runStateOf(result.snapshot) === "Ready") {
         // the scale cycle that removed them is over
         for (const name of this.rt.instances.keys()) {

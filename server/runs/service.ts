@@ -27,7 +27,6 @@ const READ_ONLY_NAMES = new Set([
   "cloud",
   "cloudservice",
   "instanceid",
-  "hostname",
   "url.ssh",
   "vmstate",
   "is.orchestrator",
@@ -366,7 +365,10 @@ export class RunService {
     this.transact(rt, actor, (tx) => {
       const first = tx.snapshot.context.abort === null;
       tx.event({ type: "abort", message, instance, first });
-      if (instance && tx.param(`${instance}:abort`)) tx.setParam(`${instance}:abort`, message);
+      // first message wins, per instance as for the run (SlipStream's abort keys)
+      if (instance && tx.param(`${instance}:abort`) && tx.param(`${instance}:abort`)?.value == null) {
+        tx.setParam(`${instance}:abort`, message);
+      }
       tx.machine({ type: "abort", message, instance });
     });
   }
@@ -408,10 +410,10 @@ export class RunService {
     });
   }
 
+  /** Ends the run (R10). In Finalizing it is already ending: accepted, and changes nothing (a second click, a retry). */
   terminate(rt: RunRuntime, actor: string): void {
-    if (rt.terminal || rt.state === "Finalizing") {
-      throw new SlipError("CONFLICT", `the run is already ${rt.state}`);
-    }
+    if (rt.state === "Finalizing") return;
+    if (rt.terminal) throw new SlipError("CONFLICT", `the run is already ${rt.state}`);
     this.transact(rt, actor, (tx) => {
       tx.event({ type: "terminate" });
       tx.machine({ type: "terminate" });
@@ -439,7 +441,8 @@ export class RunService {
       }
       // logged before the machine moves, so the log reads "completed" then the state change it caused
       tx.event({ type: "instance", instance, status: "completed", state });
-      if (tx.param(`${instance}:complete`)) tx.setParam(`${instance}:complete`, state);
+      // SlipStream's flag: true once the instance completed the current state, false again at the next (run-tx.ts)
+      if (tx.param(`${instance}:complete`)) tx.setParam(`${instance}:complete`, "true");
       const scaleState = tx.param(`${instance}:scale.state`)?.value;
       if (state === "Provisioning" && scaleState === "creating") tx.setParam(`${instance}:scale.state`, "created");
       if (state === "SendingReports" && scaleState === "created") tx.setParam(`${instance}:scale.state`, "operational");

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import type { StopTarget } from "../connectors/types.js";
+import { PeerCloud, runEnds, runReaches } from "../testing/harness.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+
+/** run-rules S1 (the `complete` flag) and S2 (terminate while Finalizing), with the real server and agent peers. */
+
+/** A cloud whose machines take until `release()` to stop: the run stays in Finalizing meanwhile. */
+class SlowStopCloud extends PeerCloud {
+  private opened!: () => void;
+  private readonly gate = new Promise<void>((resolve) => {
+    this.opened = resolve;
+  });
+  release(): void {
+    this.opened();
+  }
+  override async stop(instance: StopTarget): Promise<void> {
+    await this.gate;
+    return super.stop(instance);
+  }
+}
+
+const t = serverPerTest();
+
+async function readyRun(cloud: PeerCloud) {
+  const s = await t.boot(cloud);
+  const run = await tutorialRun(s, { keepRunning: "always" });
+  const peers = await Promise.all(["apache.1", "client.1"].map(async (i) => t.peer((await cloud.launched(i)).token)));
+  for (const st of ["Provisioning", "Executing", "SendingReports", "Ready"] as const) {
+    await Promise.all(peers.map((p) => p.completeWhen(st)));
+  }
+  await runReaches(s, run.id, "Ready");
+  return { s, run };
+}
+
+describe("terminate", () => {
+  it("S2: while Finalizing it is accepted and changes nothing; the run ends as it was going to", async () => {
+    const cloud = new SlowStopCloud();
+    const { s, run } = await readyRun(cloud);
+    expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+    expect((await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.state).toBe("Finalizing");
+    for (let i = 0; i < 2; i++) expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+    cloud.release();
+    expect((await runEnds(s, run.id)).state).toBe("Done");
+    const events = (await s.api<{ events: RunEvent[] }>("GET", `/api/runs/${run.id}/events?limit=1000`)).body.events;
+    expect(events.filter((e) => e.body.type === "terminate")).toHaveLength(1);
+    // ended: now it is a conflict
+    expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(409);
+  });
+
+  it("S1: <ni>:complete is true once the instance completed the state, false again when the run moves on", async () => {
+    const cloud = new PeerCloud();
+    const { s, run } = await readyRun(cloud);
+    const events = (await s.api<{ events: RunEvent[] }>("GET", `/api/runs/${run.id}/events?limit=1000`)).body.events;
+    const values = events.flatMap((e) =>
+      e.body.type === "param" && e.body.key === "apache.1:complete" ? [e.body.value] : [],
+    );
+    // declared false; then per state: true when apache.1 completes it, false when the run enters the next
+    expect(values).toEqual(["false", "true", "false", "true", "false", "true", "false", "true"]);
+    await s.api("POST", `/api/runs/${run.id}/terminate`);
+    await runEnds(s, run.id);
+  });
+});
