@@ -73,6 +73,7 @@ const refused = (why: string): RunResult => ({ code: 1, signal: null, killed: fa
 /** The packages of `list` that dpkg does not have installed (all of them when there is no dpkg to ask). */
 function missingPackages(list: string[]): Promise<string[]> {
   return new Promise((resolve) => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields, not a template
     execFile("dpkg-query", ["-W", "-f=${Package} ${Status}\\n", ...list], (_err, stdout) => {
       const installed = new Set(
         String(stdout ?? "")

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import type { RunDetail } from "../../protocol/run.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
 import { RunWatcher } from "../testing/watch.js";
 

@@ -49,7 +49,7 @@ async function timedOut(keepRunning: string): Promise<RunDetail> {
   const run = created.body;
   // every script is in its sleep, its TERM trap set
   const watcher = new RunWatcher(s.url, s.token, run.id);
-  const sleeping = (e: RunEvent, all: RunEvent[]) =>
+  const sleeping = (_e: RunEvent, all: RunEvent[]) =>
     all.filter((x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "sleeping")
       .length === 2;
   await watcher.until(sleeping);
