@@ -61,6 +61,10 @@ export function TopBar() {
     { href: "/", label: "Runs", active: pathname === "/" || pathname.startsWith("/runs") },
     { href: "/modules", label: "Modules", active: pathname.startsWith("/modules") },
     { href: "/profile", label: "Profile", active: pathname.startsWith("/profile") },
+    // members do not see the admin pages (the API refuses them changes anyway)
+    ...(user?.role === "admin"
+      ? [{ href: "/settings", label: "Settings", active: pathname.startsWith("/settings") }]
+      : []),
   ];
   return (
     <>

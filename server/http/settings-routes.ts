@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { LimitsPatch, parseOrThrow, SlipError } from "../../protocol/index.js";
+import { Limits, LimitsPatch, parseOrThrow, SlipError } from "../../protocol/index.js";
 import type { AuthedUser } from "../auth/service.js";
 import type { AppContext } from "../context.js";
 import { readJson, sendJson } from "./respond.js";
@@ -7,7 +7,11 @@ import type { Router } from "./router.js";
 
 /** GET/PUT /api/settings/limits: every user may read the limits their runs meet; only admins change them. */
 export function registerSettingsRoutes(router: Router, app: AppContext, user: (req: IncomingMessage) => AuthedUser) {
-  const show = () => ({ limits: app.settings.limits, changed: app.settings.limitsChange() });
+  // each limit's meaning, from its schema, so every client says the same thing
+  const descriptions = Object.fromEntries(
+    Object.entries(Limits.shape).map(([name, schema]) => [name, schema.description ?? ""]),
+  );
+  const show = () => ({ limits: app.settings.limits, changed: app.settings.limitsChange(), descriptions });
   router
     .on("GET", "/api/settings/limits", ({ req, res }) => {
       user(req);
