@@ -201,7 +201,8 @@ export interface InstanceView {
   node: string;
   /** the furthest state the instance completed */
   completed: RunState | null;
-  status: "pending" | "starting" | "up" | "down" | "failed" | "removed";
+  /** unresponsive: its agent stopped answering, within the run's grace; lost: past it (run-rules R19) */
+  status: "pending" | "starting" | "up" | "down" | "failed" | "removed" | "unresponsive" | "lost";
   aborted: boolean;
   statecustom: string | null;
   /** completed the run's current state */
@@ -223,6 +224,8 @@ const PROGRESS_LABEL: Partial<Record<RunState, string>> = {
 };
 
 export function instanceTone(i: InstanceView): string {
+  if (i.status === "lost") return "lost";
+  if (i.status === "unresponsive") return "unresponsive";
   if (i.aborted || i.status === "failed") return "failed";
   if (i.status === "removed") return "removed";
   if (i.completed) return `done-${i.completed}`;
@@ -234,6 +237,8 @@ export function instanceTone(i: InstanceView): string {
 export function instanceLabel(i: InstanceView): string {
   if (i.status === "failed") return "failed";
   if (i.status === "removed") return "removed";
+  if (i.status === "lost") return "agent lost";
+  if (i.status === "unresponsive") return "no answer";
   const stopped = i.status === "down" ? " · stopped" : "";
   const base = i.completed
     ? (PROGRESS_LABEL[i.completed] ?? `completed ${i.completed}`)
@@ -420,6 +425,8 @@ export function RunDiagramLegend() {
     ["done-SendingReports", "reports sent"],
     ["done-Ready", "ready"],
     ["failed", "failed or aborted"],
+    ["unresponsive", "agent not answering"],
+    ["lost", "agent lost"],
   ];
   return (
     <ul className="legend" aria-label="Legend">

@@ -53,6 +53,8 @@ function instanceViews(
       const prev = completed.get(b.instance);
       if (!prev || (ORDER.get(b.state) ?? 0) > (ORDER.get(prev) ?? 0)) completed.set(b.instance, b.state);
       if (b.state === detail.state) doneCurrent.add(b.instance);
+    } else if (b.status === "back") {
+      status.set(b.instance, "up");
     } else if (b.status !== "completed") {
       status.set(b.instance, b.status);
     }
@@ -68,7 +70,14 @@ function instanceViews(
         name: i.name,
         node: i.node,
         completed: completed.get(i.name) ?? null,
-        status: !i.live ? "removed" : (status.get(i.name) ?? (i.cameUp ? "up" : "pending")),
+        status:
+          i.liveness === "lost"
+            ? "lost"
+            : !i.live
+              ? "removed"
+              : i.liveness === "unresponsive"
+                ? "unresponsive"
+                : (status.get(i.name) ?? (i.cameUp ? "up" : "pending")),
         aborted: params.get(`${i.name}:abort`)?.value != null,
         statecustom: params.get(`${i.name}:statecustom`)?.value ?? null,
         doneCurrent: doneCurrent.has(i.name) || i.completed,

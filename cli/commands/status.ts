@@ -11,7 +11,18 @@ function instanceLines(run: RunDetail, params: Map<string, string | null>): stri
     lines.push(`  ${node.name}  image ${node.image}  cloud ${node.cloud}  ×${node.multiplicity}`);
     const instances = run.instances.filter((i) => i.node === node.name).sort((a, b) => a.index - b.index);
     for (const i of instances) {
-      const mark = !i.live ? "removed" : ended ? "" : i.completed ? `✓ ${run.state}` : `… ${run.state}`;
+      const mark =
+        i.liveness === "lost"
+          ? "agent lost"
+          : !i.live
+            ? "removed"
+            : ended
+              ? ""
+              : i.liveness === "unresponsive"
+                ? `unresponsive${i.unresponsiveSince ? ` since ${when(i.unresponsiveSince)}` : ""}`
+                : i.completed
+                  ? `✓ ${run.state}`
+                  : `… ${run.state}`;
       const host = params.get(`${i.name}:hostname`);
       const ssh = params.get(`${i.name}:url.ssh`);
       const custom = params.get(`${i.name}:statecustom`);

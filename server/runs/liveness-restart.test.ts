@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from "vitest";
+import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { RunWatcher } from "../testing/watch.js";
+
+/**
+ * Run-rules R19 across a restart: the server's stop and start are in every active run's event log, and an agent
+ * that does not reconnect gets the run's grace counted from the server's start, then is lost.
+ */
+
+const IMAGE = `kind: image
+parameters:
+  - { name: release, category: input, description: set to let the script finish }
+targets:
+  execute: |
+    #!/bin/sh
+    ss-display holding
+    ss-get --timeout 300 release
+`;
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers.reverse()) await s.close({ stopInstances: true }).catch(() => {});
+});
+
+describe("a server restart", () => {
+  it("R19 records 'server stopping' and 'server started' on the active run; an agent that does not reconnect is lost after the grace from the start", async () => {
+    const first = await startTestServer({ killGraceSeconds: 2 });
+    servers.push(first);
+    const imported = await first.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    const created = await first.api<RunDetail>("POST", "/api/runs", {
+      module: "t/hold",
+      keepRunning: "never",
+      lostAfterSeconds: 2,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const runId = created.body.id;
+    const w1 = new RunWatcher(first.url, first.token, runId);
+    await w1.until(
+      (e) => e.body.type === "param" && e.body.key === "machine.1:statecustom" && e.body.value === "holding",
+    );
+    w1.close();
+    await first.close();
+    servers.pop();
+
+    const second = await startTestServer({ dataDir: first.dataDir, killGraceSeconds: 2 });
+    servers.push(second);
+    const w2 = new RunWatcher(second.url, second.token, runId);
+    try {
+      const server = (e: RunEvent) => (e.body.type === "server" ? [e.body.status] : []);
+      await w2.until((e) => e.body.type === "server" && e.body.status === "started");
+      expect(w2.events.flatMap(server)).toEqual(["stopping", "started"]);
+      const detail = (await second.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
+      expect(detail.instances[0].liveness).toBe("unresponsive");
+      // the test's second server listens on another port: the agent cannot find it, so its grace runs out
+      const lost = await w2.until((e) => e.body.type === "instance" && e.body.status === "lost");
+      const started = w2.events.find((e) => e.body.type === "server" && e.body.status === "started")!;
+      expect(Date.parse(lost.at) - Date.parse(started.at)).toBeGreaterThanOrEqual(1_900);
+      // every agent of the run is gone: the abort still ends it
+      expect(await runEnds(second, runId)).toMatchObject({ state: "Aborted", abort: "agent of machine.1 lost" });
+    } finally {
+      w2.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,159 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { processesWithEnv } from "../connectors/process-tree.js";
+import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { RunWatcher } from "../testing/watch.js";
+
+/**
+ * Run-rules R19 with real agents on the local cloud: an agent killed (kill -9) or frozen (SIGSTOP) is seen as
+ * unresponsive through socket.io's ping/pong, comes back if it answers within the run's grace, and is lost past it.
+ */
+
+/** Each machine waits in Executing until the test releases it (the tutorial's run is over within a second). */
+const IMAGE = `kind: image
+parameters:
+  - { name: release, category: input, description: set to let the script finish }
+targets:
+  execute: |
+    #!/bin/sh
+    ss-display holding
+    ss-get --timeout 300 release
+  report: |
+    #!/bin/sh
+    echo "report of $SLIPSTREAM_NODE_INSTANCE_NAME" > "$SLIPSTREAM_REPORT_DIR/note.txt"
+`;
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer({ killGraceSeconds: 2 });
+  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+});
+afterAll(() => s.close({ stopInstances: true }));
+
+/** The agent process of an instance (not its scripts, nor the sandbox around it). */
+async function agentPid(runId: string, instance: string): Promise<number> {
+  const hostDir = path.join(s.dataDir, "instances", runId, instance);
+  const pids = (await processesWithEnv(`SLIPSTREAM_LOCAL_INSTANCE=${hostDir}`)) ?? [];
+  for (const pid of pids) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    // the agent itself, not the sandbox (bwrap) that launched it with the same command line at its end
+    if (cmd.split("\0")[0].endsWith("node") && cmd.includes("agent.mjs")) return pid;
+  }
+  throw new Error(`no agent process for ${instance} among ${pids.join(", ")}`);
+}
+
+const instanceEvent = (instance: string, status: string) => (e: RunEvent) =>
+  e.body.type === "instance" && e.body.instance === instance && e.body.status === status;
+
+/** Three machines, every script holding in Executing. */
+async function holdingRun(
+  lostAfterSeconds: number,
+  keepRunning = "never",
+): Promise<{ run: RunDetail; watcher: RunWatcher }> {
+  const created = await s.api<RunDetail>("POST", "/api/runs", {
+    module: "t/hold",
+    multiplicity: { machine: 3 },
+    keepRunning,
+    lostAfterSeconds,
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const watcher = new RunWatcher(s.url, s.token, created.body.id);
+  await watcher.until(
+    (_e, all) =>
+      all.filter((x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "holding")
+        .length === 3,
+  );
+  return { run: created.body, watcher };
+}
+
+describe("an agent that stops answering", () => {
+  it("R19 kill -9: unresponsive within 10 s, lost after the grace; the run ends Aborted with the survivors' reports", async () => {
+    const { run, watcher } = await holdingRun(2);
+    try {
+      const pid = await agentPid(run.id, "machine.1");
+      const killedAt = Date.now();
+      process.kill(pid, "SIGKILL");
+      const unresponsive = await watcher.until(instanceEvent("machine.1", "unresponsive"));
+      const seen = Date.parse(unresponsive.at) - killedAt;
+      expect(seen).toBeLessThan(10_000);
+      const during = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(during.instances.find((i) => i.name === "machine.1")?.liveness).toBe("unresponsive");
+      const lost = await watcher.until(instanceEvent("machine.1", "lost"));
+      const lostAfter = Date.parse(lost.at) - Date.parse(unresponsive.at);
+      expect(lostAfter).toBeGreaterThanOrEqual(1_900);
+      console.log(`kill -9 → unresponsive ${seen} ms, → lost ${lostAfter} ms later`);
+      const end = await runEnds(s, run.id);
+      expect(end).toMatchObject({ state: "Aborted", abort: "agent of machine.1 lost" });
+      expect(end.instances.find((i) => i.name === "machine.1")?.liveness).toBe("lost");
+      const params = (
+        await s.api<{ params: { key: string; value: string | null }[] }>("GET", `/api/runs/${run.id}/params`)
+      ).body.params;
+      expect(params.find((p) => p.key === "machine.1:abort")?.value).toBe("agent of machine.1 lost");
+      const reports = (await s.api<{ reports: { name: string }[] }>("GET", `/api/runs/${run.id}/reports`)).body.reports;
+      expect(reports.map((r) => r.name.replace(/_report_.*/, "")).sort()).toEqual([
+        "machine.2",
+        "machine.3",
+        "orchestrator",
+      ]);
+    } finally {
+      watcher.close();
+    }
+  }, 120_000);
+
+  it("R19 SIGSTOP then SIGCONT within the grace: unresponsive, then back, and the run ends Done", async () => {
+    const { run, watcher } = await holdingRun(60);
+    try {
+      const pid = await agentPid(run.id, "machine.1");
+      const stoppedAt = Date.now();
+      process.kill(pid, "SIGSTOP");
+      let unresponsive: RunEvent;
+      try {
+        unresponsive = await watcher.until(instanceEvent("machine.1", "unresponsive"));
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      const seen = Date.parse(unresponsive.at) - stoppedAt;
+      expect(seen).toBeLessThan(10_000);
+      console.log(`SIGSTOP → unresponsive ${seen} ms`);
+      await watcher.until(instanceEvent("machine.1", "back"));
+      for (const n of [1, 2, 3]) {
+        const set = await s.api("PUT", `/api/runs/${run.id}/params/machine.${n}:release`, { value: "go" });
+        expect(set.status, JSON.stringify(set.body)).toBe(200);
+      }
+      const end = await runEnds(s, run.id);
+      expect(end.state).toBe("Done");
+      expect(end.abort).toBeNull();
+      expect(watcher.events.some(instanceEvent("machine.1", "lost"))).toBe(false);
+    } finally {
+      watcher.close();
+    }
+  }, 120_000);
+
+  it("R19 every agent killed: the run is kept in Ready (keep-running always) and a terminate still ends it", async () => {
+    const { run, watcher } = await holdingRun(1, "always");
+    try {
+      const pids = await Promise.all(["machine.1", "machine.2", "machine.3"].map((n) => agentPid(run.id, n)));
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      await watcher.until((e) => e.body.type === "kept");
+      const ready = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(ready.state).toBe("Ready");
+      expect(ready.instances.map((i) => i.liveness)).toEqual(["lost", "lost", "lost"]);
+      expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+      expect((await runEnds(s, run.id)).state).toBe("Aborted");
+    } finally {
+      watcher.close();
+    }
+  }, 120_000);
+
+  it("R19 lostAfterSeconds is checked", async () => {
+    const res = await s.api<{ error: { message: string } }>("POST", "/api/runs", {
+      module: "examples/tutorials/service-testing/system",
+      lostAfterSeconds: 0,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/lostAfterSeconds/);
+  });
+});
