@@ -140,6 +140,11 @@ export async function uploadReport(
       lastError = `HTTP ${res.status}: ${res.body.slice(0, 500)}`;
       // client errors will not change on retry
       if (res.status < 500) return lastError;
+      // the server is up but cannot store it now (disk full, read-only): kept and retried until it can, however long
+      if (res.status === 507 || (res.status === 503 && /"code":"UNAVAILABLE","message":"storage /.test(res.body))) {
+        await sleep(delay);
+        continue;
+      }
     } catch (err) {
       lastError = (err as Error).message;
     }

@@ -47,6 +47,22 @@ const Hello = z.object({ run: AgentRunState, assignment: AgentAssignment });
 const FATAL = /^(UNAUTHORIZED|CONFLICT)\b/;
 /** waits the server should have answered (it owns the timeout) plus this before we give up ourselves */
 const DEADLINE_SLACK_MS = 5000;
+/**
+ * Refusals that say "not now" rather than "no": the server could not store the request (disk full, read-only
+ * database) or cannot take it yet. The agent's own requests (log chunks, completions) are kept and re-sent.
+ */
+const RETRIED = new Set(["STORAGE_FULL", "UNAVAILABLE"]);
+const OWN_RETRY_FIRST_MS = 250;
+const OWN_RETRY_MAX_MS = 5000;
+/**
+ * Reconnect back-off after the server went away: low, so a restarted server has every agent back (and every blocked
+ * ss-get re-sent) within a second of listening again; socket.io jitters each delay by ±50 %, so a fleet does not
+ * reconnect in lockstep.
+ */
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_MAX_MS = 250;
+/** after the server refused the connection (not a transport failure): it answered, so it is up; retry a bit slower */
+const REFUSED_RETRY_MAX_MS = 2000;
 
 /**
  * The agent's one socket.io connection. Every request is kept until its first ack and re-sent on each
@@ -65,7 +81,11 @@ export class ServerLink {
   private ready = false;
   private offlineSince: number | null = Date.now();
   private offlineTimer: NodeJS.Timeout | undefined;
-  private retryDelay = 500;
+  private retryDelay = RECONNECT_FIRST_MS;
+  /** the agent's own requests refused "not now" wait for this timer; new ones queue behind them, in order */
+  private ownRetry: NodeJS.Timeout | undefined;
+  private ownRetryDelay = OWN_RETRY_FIRST_MS;
+  private holdingOwn = false;
   private readonly drainWaiters: (() => void)[] = [];
   /** the last certificate refusal said in the instance log (each new one is said once, not at every retry) */
   private refusedCert: string | null = null;
@@ -82,8 +102,8 @@ export class ServerLink {
       auth: { token, protocolVersion: PROTOCOL_VERSION },
       ...(serverCertSha256 ? { agent: pinnedAgent(serverCertSha256, (m) => this.onCertRefused(m)) as never } : {}),
       transports: ["websocket"],
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5000,
+      reconnectionDelay: RECONNECT_FIRST_MS,
+      reconnectionDelayMax: RECONNECT_MAX_MS,
       autoConnect: false,
     });
     this.socket.on("connect_error", (err) => this.onConnectError(err));
@@ -103,6 +123,7 @@ export class ServerLink {
 
   close(): void {
     clearTimeout(this.offlineTimer);
+    clearTimeout(this.ownRetry);
     for (const p of this.pending.values()) clearTimeout(p.deadline);
     this.socket.close();
   }
@@ -140,7 +161,8 @@ export class ServerLink {
           timeout * 1000 + DEADLINE_SLACK_MS,
         );
       }
-      if (this.ready) this.send(id, entry);
+      // behind the agent's own requests that wait to be re-sent: log chunks must reach the server in order
+      if (this.ready && !(this.holdingOwn && !entry.fromCommand)) this.send(id, entry);
     });
     return { id, done };
   }
@@ -203,14 +225,44 @@ export class ServerLink {
     entry.epoch = this.epoch;
     const emit = this.socket.emit as unknown as (event: string, payload: unknown, ack: (res: unknown) => void) => void;
     emit.call(this.socket, entry.event, payload, (res: unknown) => {
-      const ack = AnyAck.safeParse(res);
-      this.settle(
-        id,
-        ack.success
-          ? (ack.data as Ack<unknown>)
-          : { ok: false, error: { code: "INTERNAL", message: `malformed ack to ${entry.event}` } },
-      );
+      const parsed = AnyAck.safeParse(res);
+      const ack: Ack<unknown> = parsed.success
+        ? (parsed.data as Ack<unknown>)
+        : { ok: false, error: { code: "INTERNAL", message: `malformed ack to ${entry.event}` } };
+      if (!entry.fromCommand && this.pending.get(id) === entry) {
+        if (!ack.ok && RETRIED.has(ack.error.code)) {
+          this.retryOwn(entry, ack.error);
+          return;
+        }
+        this.ownRetryDelay = OWN_RETRY_FIRST_MS;
+      }
+      this.settle(id, ack);
     });
+  }
+
+  /**
+   * Keeps one of the agent's own requests that the server could not store, and re-sends it (with the same request
+   * id) and every own request queued behind it after a back-off: nothing the agent produced is dropped, however
+   * long the server's disk stays full.
+   */
+  private retryOwn(entry: Pending, error: ApiError): void {
+    entry.epoch = 0; // not on the server: re-sent by the timer, or by the next hello
+    if (!this.holdingOwn) {
+      this.handlers.log(
+        `server cannot take ${entry.event} now (${error.code}: ${error.message}): keeping it, retrying`,
+      );
+    }
+    this.holdingOwn = true;
+    if (this.ownRetry) return;
+    const delay = this.ownRetryDelay;
+    this.ownRetryDelay = Math.min(delay * 2, OWN_RETRY_MAX_MS);
+    this.handlers.debug(`retrying the agent's own requests in ${delay} ms (${error.code})`);
+    this.ownRetry = setTimeout(() => {
+      this.ownRetry = undefined;
+      this.holdingOwn = false;
+      if (!this.ready) return; // the next hello re-sends them
+      for (const [id, p] of this.pending) if (!p.fromCommand && p.epoch === 0) this.send(id, p);
+    }, delay);
   }
 
   private onHello(msg: unknown): void {
@@ -221,7 +273,7 @@ export class ServerLink {
     }
     this.epoch++;
     this.ready = true;
-    this.retryDelay = 500;
+    this.retryDelay = RECONNECT_FIRST_MS;
     this.offlineSince = null;
     clearTimeout(this.offlineTimer);
     const resend = [...this.pending].filter(([, p]) => p.epoch < this.epoch);
@@ -259,7 +311,7 @@ export class ServerLink {
 
   private retryLater(): void {
     const delay = this.retryDelay;
-    this.retryDelay = Math.min(this.retryDelay * 2, 10_000);
+    this.retryDelay = Math.min(this.retryDelay * 2, REFUSED_RETRY_MAX_MS);
     setTimeout(() => {
       if (!this.socket.connected) this.socket.connect();
     }, delay);

@@ -57,6 +57,14 @@ export class RunProgress {
           if (BARRIER_STATES.includes(b.state)) this.line(e.at, `${b.state.padEnd(14)} (${this.completions()})`);
         } else if (b.status === "removed") this.instances.delete(b.instance);
         else if (b.status === "failed") this.line(e.at, `${b.instance} failed${b.detail ? `: ${b.detail}` : ""}`);
+        else if (b.status === "unresponsive" || b.status === "back" || b.status === "lost") {
+          if (b.status === "lost") this.instances.delete(b.instance);
+          const what = b.status === "unresponsive" ? "UNRESPONSIVE" : b.status === "lost" ? "LOST" : "back";
+          this.line(e.at, `${b.instance} ${what}${b.detail ? `: ${b.detail}` : ""}`);
+        }
+        break;
+      case "server":
+        this.line(e.at, b.status === "started" ? "server started" : "server stopping");
         break;
       case "scale":
         for (const n of b.added) this.instances.set(n, false);
@@ -91,6 +99,9 @@ export class RunProgress {
       case "error":
         this.line(e.at, `error: ${b.message}`);
         if (this.kept) this.keptReported = true;
+        break;
+      case "storage":
+        this.line(e.at, b.status === "full" ? `STORAGE FULL since ${b.since}: ${b.cause}` : "storage back");
         break;
       case "param":
         // ss-display messages: what a recipe says it is doing

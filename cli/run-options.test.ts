@@ -32,6 +32,15 @@ describe("run options", () => {
     expect(buildRunBody(M, {}).keepRunning).toBeUndefined();
   });
 
+  it("R19 --lost-after: the run's grace for an unresponsive agent, in whole seconds, at least 1", () => {
+    expect(buildRunBody(M, { lostAfter: "2" }).lostAfterSeconds).toBe(2);
+    expect(buildRunBody(M, {}).lostAfterSeconds).toBeUndefined();
+    expect(() => buildRunBody(M, { lostAfter: "0" })).toThrow("--lost-after: '0' must be at least 1 second");
+    expect(() => buildRunBody(M, { lostAfter: "1.5" })).toThrow(
+      "--lost-after: '1.5' must be a whole number of seconds",
+    );
+  });
+
   it("errors name the option and the argument", () => {
     expect(() => buildRunBody(M, { multiplicity: ["client=x"] })).toThrow("--multiplicity: 'client=x' must be node=N");
     expect(() => buildRunBody(M, { multiplicity: ["1client=2"] })).toThrow(

@@ -14,6 +14,7 @@ export interface RunFlags {
   scalable?: boolean;
   tags?: string[];
   timeout?: string;
+  lostAfter?: string;
   wait?: boolean;
 }
 
@@ -34,6 +35,17 @@ const Minutes = z
       .max(60 * 24 * 30, "must be at most 43200 minutes (30 days)"),
   );
 
+const Seconds = z
+  .string()
+  .regex(/^\d+$/, "must be a whole number of seconds")
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .min(1, "must be at least 1 second")
+      .max(24 * 3600, "must be at most 86400 seconds (a day)"),
+  );
+
 /** The command-line spelling of each body field, for error messages. */
 const OPTION_OF: Record<string, string> = {
   module: "MODULE",
@@ -43,6 +55,7 @@ const OPTION_OF: Record<string, string> = {
   tags: "--tags",
   keepRunning: "--keep-running",
   timeoutMinutes: "--timeout",
+  lostAfterSeconds: "--lost-after",
 };
 
 const first = (e: z.ZodError) => e.issues[0]?.message ?? "invalid";
@@ -99,6 +112,12 @@ export function buildRunBody(module: string, flags: RunFlags): CreateRunBody {
     if (!t.success) throw usage(`--timeout: '${flags.timeout}' ${first(t.error)}`);
     timeoutMinutes = t.data;
   }
+  let lostAfterSeconds: number | undefined;
+  if (flags.lostAfter !== undefined) {
+    const t = Seconds.safeParse(flags.lostAfter);
+    if (!t.success) throw usage(`--lost-after: '${flags.lostAfter}' ${first(t.error)}`);
+    lostAfterSeconds = t.data;
+  }
   const body = {
     module: path.data,
     multiplicity: assignments("--multiplicity", "node=N", flags.multiplicity, NodeName, Count),
@@ -108,6 +127,7 @@ export function buildRunBody(module: string, flags: RunFlags): CreateRunBody {
     tags: tags(flags.tags),
     ...(keepRunning ? { keepRunning } : {}),
     ...(timeoutMinutes ? { timeoutMinutes } : {}),
+    ...(lostAfterSeconds ? { lostAfterSeconds } : {}),
   };
   const checked = CreateRunBody.safeParse(body);
   if (!checked.success) {

@@ -297,6 +297,61 @@ describe("run machine", () => {
     expect(applyRunEvent(s, { type: "instance.failed", instance: "client.1", message: "again" }).handled).toBe(false);
   });
 
+  it("R19 instance lost: it leaves the count, the run aborts without recovery mode and drains to Finalizing", () => {
+    let s = runIn("Executing", { keepRunning: "never" });
+    s = send(s, done("apache.1", "Executing"));
+    s = send(s, { type: "instance.lost", instance: "client.1", message: "agent of client.1 lost" });
+    expect(s.context.abort).toBe("agent of client.1 lost");
+    expect(s.context.recoveryMode).toBe(false);
+    expect(s.context.instances["client.1"].live).toBe(false);
+    // the barrier no longer waits for client.1: the survivors complete and send their reports
+    expect(runStateOf(s)).toBe("Executing");
+    s = send(s, done("client.2", "Executing"));
+    expect(runStateOf(s)).toBe("SendingReports");
+    s = send(s, done("apache.1", "SendingReports"), done("client.2", "SendingReports"));
+    expect(runStateOf(s)).toBe("Ready");
+    s = send(s, done("apache.1", "Ready"), done("client.2", "Ready"));
+    expect(runStateOf(s)).toBe("Finalizing");
+    s = send(s, { type: "finalized" });
+    expect(runStateOf(s)).toBe("Aborted");
+    expect(s.context.abort).toBe("agent of client.1 lost");
+  });
+
+  it("R19 instance lost: the first abort message wins, and a lost barrier straggler meets the barrier", () => {
+    let s = send(runIn("SendingReports"), abort("first"), done("apache.1", "SendingReports"));
+    s = send(s, done("client.2", "SendingReports"));
+    expect(runStateOf(s)).toBe("SendingReports");
+    s = send(s, { type: "instance.lost", instance: "client.1", message: "agent of client.1 lost" });
+    expect(s.context.abort).toBe("first");
+    expect(runStateOf(s)).toBe("Ready");
+    s = send(s, done("apache.1", "Ready"), done("client.2", "Ready"));
+    expect(runStateOf(s)).toBe("Finalizing"); // on-success with an abort: not kept
+  });
+
+  it("R19 instance lost: every agent lost, the run still ends", () => {
+    let s = runIn("Executing");
+    for (const n of ALL) s = send(s, { type: "instance.lost", instance: n, message: `agent of ${n} lost` });
+    expect(runStateOf(s)).toBe("Finalizing");
+    expect(runStateOf(send(s, { type: "finalized" }))).toBe("Aborted");
+  });
+
+  it("R19 instance lost: handled from Initializing to Ready for a live instance that came up, once", () => {
+    const lost = (n: string): RunMachineEvent => ({
+      type: "instance.lost",
+      instance: n,
+      message: `agent of ${n} lost`,
+    });
+    notHandled(runIn("Provisioning"), lost("apache.1")); // never came up: R8b's case, not this one
+    notHandled(runIn("Executing"), lost("nope.1"));
+    const s = send(runIn("Executing"), lost("client.1"));
+    notHandled(s, lost("client.1"));
+    for (const st of ["Initializing", "Provisioning", "Executing", "SendingReports", "Ready"] as RunState[]) {
+      expect(applyRunEvent(send(runIn(st), up("apache.1")), lost("apache.1")).handled, st).toBe(true);
+    }
+    notHandled(send(runIn("Finalizing")), lost("apache.1"));
+    for (const t of terminalRuns()) notHandled(t, lost("apache.1"));
+  });
+
   it("R8 recovery mode: set only by an abort in Initializing or Provisioning", () => {
     for (const st of NON_TERMINAL) {
       const s = send(runIn(st), up("apache.1"), abort("x"));

@@ -42,6 +42,8 @@ export type RunMachineEvent =
   | { type: "abort"; message: string; instance?: string | null }
   /** the instance's machine could not be started: it will never come up */
   | { type: "instance.failed"; instance: string; message: string }
+  /** the instance's agent stopped answering and did not come back within the run's grace: it is gone (R19) */
+  | { type: "instance.lost"; instance: string; message: string }
   | { type: "abort.reset" }
   | { type: "terminate" }
   | { type: "finalized" }
@@ -155,14 +157,16 @@ export const runMachine = setup({
     recordAbort: assign({
       abort: ({ context, event }) => {
         if (context.abort !== null) return context.abort;
-        if (event.type === "abort" || event.type === "instance.failed") return event.message;
+        if (event.type === "abort" || event.type === "instance.failed" || event.type === "instance.lost") {
+          return event.message;
+        }
         if (event.type === "timeout") return TIMEOUT_MESSAGE;
         return context.abort;
       },
     }),
     markFailed: assign({
       instances: ({ context, event }) => {
-        if (event.type !== "instance.failed") return context.instances;
+        if (event.type !== "instance.failed" && event.type !== "instance.lost") return context.instances;
         return mapInstances(context, (name, i) => (name === event.instance ? { ...i, live: false } : i));
       },
     }),
@@ -198,6 +202,10 @@ export const runMachine = setup({
       event.type === "instance.failed" &&
       liveInstance(context, event.instance) &&
       !context.instances[event.instance].cameUp,
+    lostLiveInstance: ({ context, event }) =>
+      event.type === "instance.lost" &&
+      liveInstance(context, event.instance) &&
+      context.instances[event.instance].cameUp,
     /** A completion of `state` (the current state) by a live instance that has not completed it yet. */
     canComplete: ({ context, event }, params: { state: RunState }) =>
       event.type === "instance.completed" &&
@@ -232,6 +240,7 @@ export const runMachine = setup({
         abort: { actions: ["recordAbort", "enterRecoveryMode"] },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
         "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
+        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -248,6 +257,7 @@ export const runMachine = setup({
         abort: { actions: ["recordAbort", "enterRecoveryMode"] },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
         "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
+        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -264,6 +274,7 @@ export const runMachine = setup({
         abort: { actions: "recordAbort" },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
         "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
+        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -280,6 +291,7 @@ export const runMachine = setup({
         abort: { actions: "recordAbort" },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
         "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
+        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Cancelled" },
         timeout: { target: "Finalizing", actions: "recordAbort" },
       },
@@ -300,6 +312,7 @@ export const runMachine = setup({
         abort: { actions: "recordAbort" },
         "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
         "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
+        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
         terminate: { target: "Finalizing" },
         scale: [
           {

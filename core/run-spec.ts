@@ -19,6 +19,8 @@ export interface RunSpec {
   /** Run-dialog overrides, `node:name` → value */
   overrides: Record<string, string>;
   timeoutMinutes: number;
+  /** grace for an unresponsive agent before its instance is lost (R19); absent on older runs: 60 s */
+  lostAfterSeconds?: number;
   /**
    * The owner's OpenSSH public keys, copied from the profile when the run is created (like keep-running, cloud
    * and timeout), so a later profile change reaches new runs only. Absent on runs created before keys were copied.

@@ -81,7 +81,8 @@ export const NodeAddRequest = z.strictObject({
 export const NodeRemoveRequest = z.strictObject({
   requestId,
   node: NodeName,
-  ids: z.array(z.number().int().min(1)).min(1),
+  // as many as NodeAddRequest adds at once; an index no run reaches is refused here rather than looked up
+  ids: z.array(z.number().int().min(1).max(1_000_000)).min(1).max(1000),
 });
 /** The command of the param:get or param:get-all whose request id is `wait` exited: the server drops that wait. */
 export const ParamCancelRequest = z.strictObject({ requestId, wait: RequestId });

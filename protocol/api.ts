@@ -102,6 +102,13 @@ export const SshPublicKey = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** Grace for an unresponsive agent: at least 1 s (tests), at most a day. */
+export const LostAfterSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(24 * 3600);
+
 /** The user's profile ("General"): copied into each run when it is created; the cloud is checked by the server. */
 export const PutProfileBody = z.strictObject({
   sshKeys: z.array(SshPublicKey).max(50),
@@ -112,6 +119,7 @@ export const PutProfileBody = z.strictObject({
     .int()
     .min(1)
     .max(60 * 24 * 30),
+  lostAfterSeconds: LostAfterSeconds.optional(),
 });
 
 export const PutModuleBody = z.strictObject({ doc: ModuleDoc });
@@ -162,6 +170,8 @@ export const CreateRunBody = z.strictObject({
     .min(1)
     .max(60 * 24 * 30)
     .optional(),
+  /** How long an agent may stay unresponsive before its instance is lost (run-rules R19); the profile's when absent. */
+  lostAfterSeconds: LostAfterSeconds.optional(),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 

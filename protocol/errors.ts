@@ -14,7 +14,8 @@ export const ErrorCode = z.enum([
   "PAYLOAD_TOO_LARGE", // 413
   "TOO_MANY_REQUESTS", // 429: e.g. too many failed sign-ins for a username from one address; retry later
   "LIMIT_EXCEEDED", // 429: a server limit (instances, parameters, reports…) is reached; the message names it
-  "UNAVAILABLE", // 503: server shutting down, agent not connected
+  "UNAVAILABLE", // 503: server shutting down, agent not connected, storage read-only; retry later
+  "STORAGE_FULL", // 507: the server's disk is full; nothing was stored, retry later
   "INTERNAL", // 500
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -37,6 +38,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   TOO_MANY_REQUESTS: 429,
   LIMIT_EXCEEDED: 429,
   UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
   INTERNAL: 500,
 };
 
@@ -48,6 +50,8 @@ export const SS_EXIT: Record<ErrorCode | "OK" | "USAGE" | "UNREACHABLE", number>
   UNREACHABLE: 4,
   INTERNAL: 5,
   UNAVAILABLE: 4,
+  // the server is up but cannot store: a server-side failure, like INTERNAL
+  STORAGE_FULL: 5,
   UNAUTHORIZED: 6,
   FORBIDDEN: 6,
   UNKNOWN_KEY: 7,

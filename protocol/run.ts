@@ -61,7 +61,8 @@ export const RunEventBody = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("instance"),
     instance: z.string(),
-    status: z.enum(["starting", "up", "down", "completed", "removed", "failed"]),
+    /** unresponsive → back, or → lost once the run's grace is over (run-rules R19) */
+    status: z.enum(["starting", "up", "down", "completed", "removed", "failed", "unresponsive", "back", "lost"]),
     state: RunState.optional(),
     detail: z.string().optional(),
   }),
@@ -84,6 +85,13 @@ export const RunEventBody = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("report"), name: z.string(), size: z.number().int(), instance: z.string().nullable() }),
   z.object({ type: z.literal("error"), message: z.string() }),
+  /**
+   * The server could not store what this run's agents or users sent (disk full, read-only database: `cause`) since
+   * `since`; written with "back" once it can write again, as it cannot write while it is full.
+   */
+  z.object({ type: z.literal("storage"), status: z.enum(["full", "back"]), cause: z.string(), since: z.string() }),
+  /** The server process started (its agents then have the run's grace to reconnect) or is stopping. */
+  z.object({ type: z.literal("server"), status: z.enum(["started", "stopping"]) }),
 ]);
 export type RunEventBody = z.infer<typeof RunEventBody>;
 
@@ -110,6 +118,13 @@ export const InstanceSummary = z.object({
   login: z.string().nullable().default(null),
   /** log bytes dropped past the per-instance limit (the head and the tail are kept) */
   logDropped: z.number().int().default(0),
+  /**
+   * Its agent's connection (run-rules R19): waiting (not connected yet), connected, unresponsive (dropped, within
+   * the grace), lost (past it), ended (its machine stopped or the run over).
+   */
+  liveness: z.enum(["waiting", "connected", "unresponsive", "lost", "ended"]).default("waiting"),
+  /** when it went unresponsive (ISO), while it is */
+  unresponsiveSince: z.string().nullable().default(null),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 

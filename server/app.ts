@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { Server as SocketServer } from "socket.io";
 import { SlipError } from "../protocol/errors.js";
+import type { RunEventBody } from "../protocol/run.js";
 import { buildAgentBundle } from "../scripts/build-agent.js";
 import { AuthService } from "./auth/service.js";
 import { hashToken } from "./auth/tokens.js";
@@ -27,6 +28,7 @@ import { ReportFiles } from "./reports/store.js";
 import { ROOT } from "./root.js";
 import { Deadlines } from "./runs/deadlines.js";
 import { RunEffects } from "./runs/effects.js";
+import { Liveness } from "./runs/liveness.js";
 import { RunService } from "./runs/service.js";
 import { Secrets } from "./secrets.js";
 import { seedExamples } from "./seed.js";
@@ -178,6 +180,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const io = new SocketServer(httpServer, {
     serveClient: false,
     maxHttpBufferSize: 1e6,
+    // a dead or frozen agent's connection is closed within pingInterval + pingTimeout (8 s) of its last answer, which
+    // is how an unresponsive agent is seen (run-rules R19); clients take both values from the handshake
+    pingInterval: 4_000,
+    pingTimeout: 4_000,
     // /ui authenticates by cookie: a page of another origin (another port of this host is the same site) must
     // not open it with the visitor's session
     allowRequest: (req, callback) => {
@@ -186,6 +192,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   });
   const deadlines = new Deadlines(runs, log);
+  // the agent namespace, created below, answers who is connected
+  let agentsConnected: (runId: string, instance: string) => boolean = () => false;
+  const liveness = new Liveness(runs, log, (runId, instance) => agentsConnected(runId, instance));
 
   const app: AppContext = {
     db,
@@ -196,6 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     runs,
     reports,
     deadlines,
+    liveness,
     connectors,
     retiredConnectors: new Map(),
     dataDir,
@@ -221,6 +231,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // clouds defined by admins (ssh pools), stored with sealed credentials
   for (const [name, c] of loadSshConnectors(app)) if (!connectors.has(name)) connectors.set(name, c);
   const agents = attachAgentNamespace(io, app);
+  agentsConnected = agents.isConnected;
+  runs.agentConnected = agents.isConnected;
   attachUiNamespace(io, app);
   app.effects = new RunEffects({
     svc: runs,
@@ -320,6 +332,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     isolation,
     async close(closeOpts) {
       deadlines.stop();
+      liveness.stop();
+      recordOnActiveRuns(app, { type: "server", status: "stopping" });
       if (closeOpts?.stopInstances) {
         for (const id of runs.activeRunIds()) {
           const rt = runs.get(id);
@@ -341,15 +355,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
  * committed just before the stop; a removed instance's machine, and every machine of an ended run, that is
  * not recorded as stopped is stopped.
  */
+/** Events are per run: the server's start and stop are recorded on every run they interrupt (run-rules R19). */
+function recordOnActiveRuns(app: AppContext, body: RunEventBody): void {
+  for (const id of app.runs.activeRunIds()) {
+    try {
+      app.runs.recordEvent(app.runs.get(id), "server", body);
+    } catch (err) {
+      app.log.error({ err, run: id }, "recording a server event failed");
+    }
+  }
+}
+
 function reconcileAtBoot(app: AppContext): void {
   const groupByNode = (list: { node: string; name: string }[]) => {
     const out = new Map<string, string[]>();
     for (const i of list) out.set(i.node, [...(out.get(i.node) ?? []), i.name]);
     return out;
   };
+  recordOnActiveRuns(app, { type: "server", status: "started" });
   for (const id of app.runs.activeRunIds()) {
     const rt = app.runs.get(id);
     const ctx = rt.snapshot.context.instances;
+    app.liveness.armAtBoot(rt);
     if (rt.state === "Initializing") app.effects.perform(rt, { type: "startMachines" });
     else if (rt.state === "Finalizing") app.effects.perform(rt, { type: "stopMachines" });
     else {

@@ -8,6 +8,7 @@ import type { ModuleService } from "./modules/service.js";
 import type { ReportFiles } from "./reports/store.js";
 import type { Deadlines } from "./runs/deadlines.js";
 import type { RunEffects } from "./runs/effects.js";
+import type { Liveness } from "./runs/liveness.js";
 import type { RunRuntime } from "./runs/runtime.js";
 import type { RunService } from "./runs/service.js";
 import type { Secrets } from "./secrets.js";
@@ -24,6 +25,8 @@ export interface AppContext {
   effects: RunEffects;
   reports: ReportFiles;
   deadlines: Deadlines;
+  /** unresponsive agents' graces (run-rules R19) */
+  liveness: Liveness;
   connectors: Map<string, Connector>;
   /** clouds deleted while machines may still run on them: used to stop those machines, never to start one */
   retiredConnectors: Map<string, Connector>;

@@ -90,7 +90,13 @@ export function describeEvent(e: RunEvent): string {
                 ? "is down"
                 : b.status === "removed"
                   ? "was removed"
-                  : "failed";
+                  : b.status === "unresponsive"
+                    ? "is unresponsive"
+                    : b.status === "back"
+                      ? "is back"
+                      : b.status === "lost"
+                        ? "is lost"
+                        : "failed";
       return `${b.instance} ${what}${b.detail ? `: ${b.detail}` : ""}`;
     }
     case "log":
@@ -101,5 +107,13 @@ export function describeEvent(e: RunEvent): string {
       return `Report ${b.name} uploaded`;
     case "error":
       return `Error: ${b.message}`;
+    case "storage":
+      return b.status === "full"
+        ? `Storage full since ${b.since}: the server could not store what was sent (${b.cause}); agents kept it and retried`
+        : "Storage back: the server stores again; what the agents kept was sent";
+    case "server":
+      return b.status === "started"
+        ? "Server started: agents have the run's grace to reconnect"
+        : "Server stopping: agents will reconnect when it is back";
   }
 }

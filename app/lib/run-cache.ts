@@ -47,7 +47,10 @@ export function foldDetail(detail: RunDetail, events: readonly RunEvent[]): RunD
       case "instance":
         d.instances = d.instances.map((i) => {
           if (i.name !== b.instance) return i;
-          if (b.status === "up") return { ...i, cameUp: true };
+          if (b.status === "up") return { ...i, cameUp: true, liveness: "connected" };
+          if (b.status === "back") return { ...i, liveness: "connected", unresponsiveSince: null };
+          if (b.status === "unresponsive") return { ...i, liveness: "unresponsive", unresponsiveSince: e.at };
+          if (b.status === "lost") return { ...i, live: false, liveness: "lost" };
           if (b.status === "completed") return { ...i, completed: true };
           if (b.status === "removed") return { ...i, live: false };
           return i;

@@ -11,6 +11,8 @@ interface Profile {
   keepRunning: KeepRunning;
   defaultCloud: string;
   runTimeoutMinutes: number;
+  /** absent in a profile saved before it existed: the server's 60 s */
+  lostAfterSeconds?: number;
 }
 interface ProfileResponse {
   profile: Profile;
@@ -60,12 +62,19 @@ function General({ data }: { data: ProfileResponse }) {
   const [keepRunning, setKeepRunning] = useState<KeepRunning>(data.profile.keepRunning);
   const [cloud, setCloud] = useState(data.profile.defaultCloud);
   const [timeout, setTimeoutMinutes] = useState(String(data.profile.runTimeoutMinutes));
+  const [lostAfter, setLostAfter] = useState(String(data.profile.lostAfterSeconds ?? 60));
   const [saved, setSaved] = useState(false);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setSaved(false);
     save.mutate(
-      { ...data.profile, keepRunning, defaultCloud: cloud, runTimeoutMinutes: Number(timeout) },
+      {
+        ...data.profile,
+        keepRunning,
+        defaultCloud: cloud,
+        runTimeoutMinutes: Number(timeout),
+        lostAfterSeconds: Number(lostAfter),
+      },
       { onSuccess: () => setSaved(true) },
     );
   };
@@ -115,6 +124,17 @@ function General({ data }: { data: ProfileResponse }) {
             required
             value={timeout}
             onChange={(e) => setTimeoutMinutes(e.target.value)}
+          />
+        </label>
+        <label className="field small-field">
+          <span>Machine lost after (seconds without an answer)</span>
+          <input
+            type="number"
+            min={1}
+            max={86400}
+            required
+            value={lostAfter}
+            onChange={(e) => setLostAfter(e.target.value)}
           />
         </label>
       </div>

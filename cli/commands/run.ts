@@ -25,6 +25,10 @@ export function registerRun(program: Command): void {
     .option("--tags <a,b>", "comma-separated tags (repeatable)", collect)
     .option("--timeout <minutes>", "run timeout in minutes (default: your profile's)")
     .option(
+      "--lost-after <seconds>",
+      "how long a machine's agent may stay unresponsive before the machine is lost and the run aborts (default: your profile's, 60)",
+    )
+    .option(
       "--wait",
       "follow the run live until it ends, or is kept in Ready by keep-running; exit 0 on Done (or kept, not aborted), 1 on Aborted or Cancelled (or kept, aborted)",
     )

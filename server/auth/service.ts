@@ -14,6 +14,8 @@ export const Profile = z.object({
   defaultCloud: z.string().default("local"),
   // SlipStream's default: the whole climb to Ready (run-rules R15)
   runTimeoutMinutes: z.number().int().min(1).default(30),
+  // an agent silent this long is lost (run-rules R19)
+  lostAfterSeconds: z.number().int().min(1).default(60),
 });
 export type Profile = z.infer<typeof Profile>;
 
@@ -435,7 +437,7 @@ export class AuthService {
   }
 
   /** Stores a validated profile; cached users are dropped so the next run uses the new defaults. */
-  updateProfile(userId: number, profile: Profile): Profile {
+  updateProfile(userId: number, profile: z.input<typeof Profile>): Profile {
     const clean = Profile.parse(profile);
     this.db.$client.prepare("update users set profile = ? where id = ?").run(JSON.stringify(clean), userId);
     this.forgetUser(userId);

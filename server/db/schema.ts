@@ -126,6 +126,8 @@ export const instances = sqliteTable(
     /** log bytes kept as events, and bytes dropped past the limit (the head is kept, then a tail ring) */
     logBytes: integer("log_bytes").notNull().default(0),
     logDropped: integer("log_dropped").notNull().default(0),
+    /** when the agent's connection dropped (ms); null while it is connected. Kept so the grace survives a restart (rule R19). */
+    unresponsiveSince: integer("unresponsive_since"),
   },
   (t) => [primaryKey({ columns: [t.runId, t.name] }), uniqueIndex("instances_token_unique").on(t.tokenHash)],
 );
@@ -159,6 +161,26 @@ export const events = sqliteTable(
     body: text("body").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+/**
+ * The answer to each agent request that changed something (param:set, run:abort, state:complete, node add/remove),
+ * by the agent's request id, written in the same transaction as the change: a request re-sent after the server was
+ * killed gets this answer and does not act twice. Deleted with the run.
+ */
+export const requestAnswers = sqliteTable(
+  "request_answers",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    instance: text("instance").notNull(),
+    /** the event name and the agent's request id, e.g. `run:abort s1-7` */
+    request: text("request").notNull(),
+    /** the ack's data as JSON */
+    answer: text("answer").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.instance, t.request] })],
 );
 
 export const reports = sqliteTable(

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { RunDetail } from "../../protocol/run.js";
 import { addMember, type BrowserSession, browserSession } from "../http/team-fixtures.js";
 import { PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { tgzOf } from "../testing/reports.js";
 
 /**
  * The server the fuzz suite drives and what its routes can name: users, modules, runs, an agent token, reports.
@@ -97,7 +98,7 @@ export async function buildWorld(): Promise<World> {
     const res = await fetch(`${s.url}/api/agent/reports?name=${name}`, {
       method: "POST",
       headers: { authorization: `Bearer ${agentToken}` },
-      body: Buffer.from("not really a tarball"),
+      body: await tgzOf(64),
     });
     if (res.status !== 201) throw new Error(`fixture report ${name}: ${res.status}`);
   };

@@ -2,6 +2,7 @@ import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { tgzOf } from "../testing/reports.js";
 import { addMember, browserSession, connect, emitAck } from "./team-fixtures.js";
 
 /**
@@ -372,7 +373,7 @@ describe("access matrix: REST", () => {
         const r = await fetch(`${s.url}${url}`, {
           method: "POST",
           headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/gzip" },
-          body: Buffer.from("not really a tarball"),
+          body: await tgzOf(100),
         });
         res = { status: r.status, body: await r.text() };
       } else {

@@ -267,6 +267,7 @@ export function createApi(app: AppContext): Router {
           keepRunning: u.profile.keepRunning,
           cloud: u.profile.defaultCloud,
           timeoutMinutes: u.profile.runTimeoutMinutes,
+          lostAfterSeconds: u.profile.lostAfterSeconds,
         },
         new Set(app.connectors.keys()),
         (cloud) => app.cloudRefusal(u, cloud),
@@ -399,7 +400,10 @@ export function createApi(app: AppContext): Router {
         `name: ${agent.instance} has sent ${sent.n} reports, its limit ('reportsPerInstance'); an admin can raise it`,
       );
     }
-    const size = await app.reports.write(agent.rt.id, name, req, limits.reportBytes);
+    const size = await app.reports.write(agent.rt.id, name, req, limits.reportBytes).catch((err: unknown) => {
+      runs.storageFailed(agent.rt, err);
+      throw err;
+    });
     runs.addReport(agent.rt, `node:${agent.instance}`, name, agent.instance, size);
     if (!agent.rt.snapshot.context.instances[agent.instance]?.live) {
       app.effects.stop(agent.rt, agent.instance).catch((err) => app.log.error({ err }, "stopping removed instance"));

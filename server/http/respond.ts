@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HTTP_STATUS, SlipError } from "../../protocol/errors.js";
+import { storageError } from "../storage.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -16,9 +17,24 @@ export function sendError(res: ServerResponse, err: unknown): SlipError {
       ? err
       : err instanceof SyntaxError
         ? new SlipError("BAD_REQUEST", `body: invalid JSON: ${err.message}`)
-        : new SlipError("INTERNAL", "internal server error");
-  if (!res.headersSent) sendJson(res, HTTP_STATUS[e.code], { error: e.toJSON() });
-  else res.destroy();
+        : (storageError(err) ?? new SlipError("INTERNAL", "internal server error"));
+  if (!res.headersSent) {
+    const req = res.req as IncomingMessage | undefined;
+    // answered before the body was read (a 413, a refused upload): the rest of the body would be read as the next
+    // request on a keep-alive connection, so this connection ends with the answer
+    const announced =
+      Number(req?.headers["content-length"] ?? 0) > 0 || req?.headers["transfer-encoding"] !== undefined;
+    if (req && announced && !req.complete) {
+      res.setHeader("connection", "close");
+      res.once("finish", () => {
+        // discard what the client still sends until it reads the answer and hangs up; then close anyway
+        const socket = req.socket;
+        req.resume();
+        setTimeout(() => socket?.destroy(), 2000).unref();
+      });
+    }
+    sendJson(res, HTTP_STATUS[e.code], { error: e.toJSON() });
+  } else res.destroy();
   return e;
 }
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import { PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { tgzOf } from "../testing/reports.js";
 
 /**
  * Agents and browsers that hang up mid-transfer: an upload cut off before its end leaves no `<name>.partial` in
@@ -50,7 +51,7 @@ describe("a report upload whose client hangs up", () => {
     const again = await fetch(`${s.url}/api/agent/reports?name=${name}`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}` },
-      body: Buffer.alloc(1024, 2),
+      body: await tgzOf(1024),
     });
     expect(again.status).toBe(201);
     expect(await readdir(path.dirname(partial))).toEqual([name]);
@@ -81,7 +82,7 @@ describe.skipIf(!existsSync("/proc/self/fd"))("a report download whose client ha
     const upload = await fetch(`${s.url}/api/agent/reports?name=${name}`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}` },
-      body: Buffer.alloc(32 * 1024 * 1024, 3),
+      body: await tgzOf(32 * 1024 * 1024),
     });
     expect(upload.status).toBe(201);
     const dir = path.join(s.dataDir, "reports", run.body.id);

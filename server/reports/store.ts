@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import * as tar from "tar";
 import { SlipError } from "../../protocol/errors.js";
 
 export const REPORT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*_report_[A-Za-z0-9_.:-]+\.tgz$/;
@@ -40,6 +41,7 @@ export class ReportFiles {
     });
     try {
       await pipeline(body, createWriteStream(partial, { mode: 0o600 }));
+      await checkTarball(partial);
       const handle = await fs.open(partial, "r+");
       try {
         await handle.sync();
@@ -68,5 +70,25 @@ export class ReportFiles {
   async open(runId: string, name: string): Promise<Readable | null> {
     const handle = await fs.open(this.file(runId, name), "r").catch(() => null);
     return handle ? handle.createReadStream() : null;
+  }
+}
+
+/**
+ * A report is a gzip tarball (people download and unpack it; the orchestrator report bundles it): the gzip magic
+ * bytes, then a tar that lists to its end without a damaged or truncated entry.
+ */
+async function checkTarball(file: string): Promise<void> {
+  const handle = await fs.open(file, "r");
+  const magic = Buffer.alloc(2);
+  try {
+    await handle.read(magic, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  if (magic[0] !== 0x1f || magic[1] !== 0x8b) throw new SlipError("BAD_REQUEST", "body: not gzip (a report is a .tgz)");
+  try {
+    await tar.t({ file, strict: true });
+  } catch (err) {
+    throw new SlipError("BAD_REQUEST", `body: not a readable gzip tarball (${(err as Error).message.slice(0, 200)})`);
   }
 }

@@ -13,10 +13,15 @@ import { checkInstanceLimits, checkParamCount } from "./quota.js";
 import { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
+/** SlipStream had no such grace; a minute rides out a network blip or a busy machine (run-rules R19). */
+export const DEFAULT_LOST_AFTER_SECONDS = 60;
+
 export interface RunDefaults {
   keepRunning: KeepRunning;
   cloud: string;
   timeoutMinutes: number;
+  /** the profile's grace for an unresponsive agent (R19); 60 s when not given */
+  lostAfterSeconds?: number;
   /** the owner's SSH public keys; read from the owner's stored profile when not given */
   sshKeys?: string[];
 }
@@ -122,6 +127,7 @@ function resolveSpec(
     nodes,
     overrides: body.params,
     timeoutMinutes: body.timeoutMinutes ?? defaults.timeoutMinutes,
+    lostAfterSeconds: body.lostAfterSeconds ?? defaults.lostAfterSeconds ?? DEFAULT_LOST_AFTER_SECONDS,
   };
 }
 

@@ -40,7 +40,11 @@ export class RunEffects {
         this.d.log.error({ err, run: rt.id }, "orchestrator report failed");
         // said in the run's log too: a follower waiting for the report must not wait for ever
         const message = `the orchestrator report failed: ${err instanceof Error ? err.message : String(err)}`;
-        if (!rt.terminal) this.d.svc.recordEvent(rt, "server", { type: "error", message });
+        try {
+          if (!rt.terminal) this.d.svc.recordEvent(rt, "server", { type: "error", message });
+        } catch {
+          // the server is closing (its database with it): nobody follows the run any more
+        }
       });
     }
   }

@@ -5,6 +5,7 @@ import type { RunDetail } from "../../protocol/run.js";
 import { addMember } from "../http/team-fixtures.js";
 import { PeerCloud, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+import { tgzOf } from "../testing/reports.js";
 
 /** Every limit of protocol/limits.ts, hit for real: a clear refusal naming the limit, and nothing else changed. */
 
@@ -41,7 +42,7 @@ function upload(s: TestServer, token: string, name: string, bytes: number): Prom
       },
     );
     req.on("error", reject);
-    req.end(Buffer.alloc(bytes, 1));
+    tgzOf(bytes).then((body) => req.end(body), reject);
   });
 }
 

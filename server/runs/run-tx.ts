@@ -21,6 +21,9 @@ export class RunStatements {
   readonly upsertInstance;
   readonly deleteEvent;
   readonly updateInstanceLog;
+  readonly getAnswer;
+  readonly putAnswer;
+  readonly deleteAnswers;
   constructor(readonly sqlite: Database.Database) {
     this.insertEvent = sqlite.prepare(
       "insert into events (run_id, seq, at, actor, type, body) values (@runId, @seq, @at, @actor, @type, @body)",
@@ -45,6 +48,13 @@ export class RunStatements {
     this.updateInstanceLog = sqlite.prepare(
       "update instances set log_bytes = @kept, log_dropped = @dropped where run_id = @runId and name = @name",
     );
+    this.getAnswer = sqlite.prepare(
+      "select answer from request_answers where run_id = ? and instance = ? and request = ?",
+    );
+    this.putAnswer = sqlite.prepare(
+      "insert or replace into request_answers (run_id, instance, request, answer) values (?, ?, ?, ?)",
+    );
+    this.deleteAnswers = sqlite.prepare("delete from request_answers where run_id = ?");
   }
 }
 

@@ -8,11 +8,12 @@ import { DEFAULT_LIMITS, type Limits } from "../../protocol/limits.js";
 import type { InstanceSummary, RunDetail, RunEventBody, RunSummary } from "../../protocol/run.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
+import { storageError } from "../storage.js";
 import { sshKeyFingerprint } from "./create.js";
 import { loadRun } from "./load.js";
 import { checkEventBudget, checkValueSize } from "./quota.js";
 import { RunStatements, RunTx } from "./run-tx.js";
-import type { ParamEntry, RunRuntime } from "./runtime.js";
+import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
 import type { WaitOwner } from "./waiters.js";
 
 /** Ended runs kept in memory (the most recent): they are what people open right after the end. */
@@ -45,6 +46,22 @@ export interface GetOptions {
 
 export type EffectRunner = (rt: RunRuntime, actions: string[], tx: RunTx) => void;
 
+/** Where the answer to an agent's request that acts is stored: its instance and `<event> <request id>`. */
+export interface AnswerSlot {
+  instance: string;
+  request: string;
+}
+
+/**
+ * How far past the last stored log chunk a chunk number may be: the agent numbers its chunks 1, 2, 3… and a few are
+ * in flight at once; a number far ahead is a broken or hostile counter, which would make every later chunk look
+ * "already stored" (and be dropped with an ok answer).
+ */
+export const MAX_CHUNK_AHEAD = 10_000;
+
+/** How often the server tries again to record that a full disk is writable again. */
+const STORAGE_PROBE_MS = 1000;
+
 /**
  * Every change to a run goes through `transact`: one SQLite transaction that persists the events, parameter
  * values and the machine snapshot together, then — only after commit — updates memory, wakes waiters,
@@ -56,6 +73,8 @@ export class RunService {
   effects: EffectRunner = () => {};
   /** the limits in force (an admin changes them at run time; app.ts reads them from the settings) */
   limits: () => Limits = () => DEFAULT_LIMITS;
+  /** whether an instance's agent has a connection now (the agent namespace knows; app.ts wires it) */
+  agentConnected: (runId: string, instance: string) => boolean = () => false;
 
   constructor(
     readonly db: Db,
@@ -117,17 +136,100 @@ export class RunService {
     ).map((r) => r.id);
   }
 
+  /** set by `withAnswer` for the first transaction of an agent request, which stores its answer */
+  private answerSlot: { slot: AnswerSlot; answer: (tx: RunTx) => unknown } | null = null;
+
+  /**
+   * Runs an agent request that acts: the first transaction it makes stores `answer(tx)` (what the request's ack
+   * will say) under `slot`, in that same transaction, so a re-send after a server crash finds either no effect and
+   * no answer, or both. A request that makes no transaction (nothing to do) stores nothing and is simply redone.
+   */
+  withAnswer<T>(slot: AnswerSlot | null, answer: (tx: RunTx) => unknown, fn: () => T): T {
+    if (!slot) return fn();
+    this.answerSlot = { slot, answer };
+    try {
+      return fn();
+    } finally {
+      this.answerSlot = null;
+    }
+  }
+
+  /** The stored answer to an agent's request, if it acted before (possibly before a restart of the server). */
+  storedAnswer(runId: string, slot: AnswerSlot): { answer: unknown } | null {
+    const row = this.statements.getAnswer.get(runId, slot.instance, slot.request) as { answer: string } | undefined;
+    return row ? { answer: JSON.parse(row.answer) } : null;
+  }
+
+  private storeAnswer(rt: RunRuntime, slot: AnswerSlot, answer: unknown): void {
+    this.statements.putAnswer.run(rt.id, slot.instance, slot.request, JSON.stringify(answer ?? null));
+  }
+
   transact<T>(rt: RunRuntime, actor: string, fn: (tx: RunTx) => T): T {
     const tx = new RunTx(rt, actor, this.statements);
     const before = { state: rt.state, abort: rt.abort, recovery: rt.recoveryMode, ctx: rt.snapshot.context };
-    const result = this.db.$client.transaction(() => {
-      const value = fn(tx);
-      if (tx.events.length > 0 || tx.snapshot !== rt.snapshot) tx.flush();
-      return value;
-    })();
+    // only the request's first transaction: what its effect causes later (effects, other runs) is not its answer
+    const answering = this.answerSlot;
+    this.answerSlot = null;
+    let result: T;
+    try {
+      result = this.db.$client.transaction(() => {
+        const value = fn(tx);
+        if (tx.events.length > 0 || tx.snapshot !== rt.snapshot) tx.flush();
+        if (answering) this.storeAnswer(rt, answering.slot, answering.answer(tx));
+        return value;
+      })();
+    } catch (err) {
+      this.storageFailed(rt, err);
+      throw err;
+    }
     tx.commitTo(rt);
     this.afterCommit(rt, tx, before);
     return result;
+  }
+
+  /** runs a write of which failed for want of storage: since when, and why (their events say it once it is back) */
+  private readonly storageTrouble = new Map<string, { since: string; cause: string }>();
+  private storageProbe: NodeJS.Timeout | null = null;
+
+  /** Notes a failed write of the run if storage was the cause (disk full, read-only database). */
+  storageFailed(rt: RunRuntime, err: unknown): void {
+    if (!storageError(err)) return;
+    if (!this.storageTrouble.has(rt.id)) {
+      const e = err as { code?: string; message?: string };
+      const cause = `${e.code}: ${e.message ?? ""}`.slice(0, 300);
+      this.storageTrouble.set(rt.id, { since: new Date().toISOString(), cause });
+      this.log.warn({ err, run: rt.id }, "storage full or read-only: the run's writes are refused until it is back");
+    }
+    if (!this.storageProbe) {
+      // the events cannot be written while the disk is full: they are, with the recovery, once a write succeeds
+      this.storageProbe = setTimeout(() => {
+        this.storageProbe = null;
+        this.recordStorageBack();
+      }, STORAGE_PROBE_MS);
+      this.storageProbe.unref();
+    }
+  }
+
+  private recordStorageBack(): void {
+    for (const [runId, trouble] of this.storageTrouble) {
+      const rt = this.tryGet(runId);
+      if (!rt) {
+        this.storageTrouble.delete(runId);
+        continue;
+      }
+      try {
+        this.transact(rt, "server", (tx) => {
+          tx.event({ type: "storage", status: "full", ...trouble });
+          tx.event({ type: "storage", status: "back", ...trouble });
+        });
+        this.storageTrouble.delete(runId);
+      } catch (err) {
+        // still full: transact has armed the next probe
+        if (storageError(err)) return;
+        this.log.error({ err, run: runId }, "recording the storage recovery");
+        this.storageTrouble.delete(runId);
+      }
+    }
   }
 
   private afterCommit(
@@ -145,6 +247,12 @@ export class RunService {
     }
     if (rt.terminal) rt.waiters.closeAll(new SlipError("CONFLICT", `run ended ${rt.state}`));
     if (rt.terminal && before.state !== rt.state) {
+      // its agents' tokens are dead with the run: no re-send can arrive any more
+      try {
+        this.statements.deleteAnswers.run(rt.id);
+      } catch (err) {
+        this.log.warn({ err, run: rt.id }, "dropping the stored answers of an ended run");
+      }
       // the most recently ended run goes to the end of the eviction order
       this.runtimes.delete(rt.id);
       this.runtimes.set(rt.id, rt);
@@ -233,10 +341,11 @@ export class RunService {
     value: string,
     opts: { ignoreAbort: boolean },
     actor: string,
+    slot: AnswerSlot | null = null,
   ): Promise<number | null> {
     this.checkSet(rt, key, value, opts, actor, true);
     return new Promise((resolve, reject) => {
-      if (this.pendingSets.push({ rt, key, value, opts, actor, resolve, reject }) === 1) {
+      if (this.pendingSets.push({ rt, key, value, opts, actor, slot, resolve, reject }) === 1) {
         setImmediate(() => this.commitPendingSets());
       }
     });
@@ -248,6 +357,7 @@ export class RunService {
     value: string;
     opts: { ignoreAbort: boolean };
     actor: string;
+    slot: AnswerSlot | null;
     resolve: (seq: number | null) => void;
     reject: (err: unknown) => void;
   }[] = [];
@@ -274,6 +384,7 @@ export class RunService {
             const seq = sqlite.transaction(() => {
               const v = tx.setParam(item.key, item.value);
               if (tx.events.length > 0 || tx.snapshot !== rt.snapshot) tx.flush();
+              if (item.slot) this.storeAnswer(rt, item.slot, { seq: v });
               return v;
             })();
             let m = memory.get(rt);
@@ -287,6 +398,7 @@ export class RunService {
             staged.push({ tx, before });
             answers.push(() => item.resolve(seq));
           } catch (err) {
+            this.storageFailed(rt, err);
             answers.push(() => item.reject(err));
           }
         }
@@ -301,7 +413,8 @@ export class RunService {
           else rt.params.delete(k);
         }
       }
-      this.log.error({ err }, "group commit of parameter writes failed");
+      for (const item of batch) this.storageFailed(item.rt, err);
+      if (!storageError(err)) this.log.error({ err }, "group commit of parameter writes failed");
       for (const item of batch) item.reject(err);
       return;
     }
@@ -433,6 +546,72 @@ export class RunService {
     });
   }
 
+  // ---- agent liveness (run-rules R19) ---------------------------------------------------------------------
+
+  private setUnresponsiveSince(rt: RunRuntime, instance: string, since: number | null): void {
+    this.db.$client
+      .prepare("update instances set unresponsive_since = ? where run_id = ? and name = ?")
+      .run(since, rt.id, instance);
+  }
+
+  /** When each instance went unresponsive (ms), for those that are. */
+  unresponsiveSince(rt: RunRuntime): Map<string, number> {
+    const rows = this.db.$client
+      .prepare(
+        "select name, unresponsive_since as since from instances where run_id = ? and unresponsive_since is not null",
+      )
+      .all(rt.id) as { name: string; since: number }[];
+    return new Map(rows.map((r) => [r.name, r.since]));
+  }
+
+  /** The agent's connection dropped: recorded, and the time kept so the grace survives a restart. */
+  instanceUnresponsive(rt: RunRuntime, instance: string, since: number, reason: string, graceSeconds: number): void {
+    this.transact(rt, "server", (tx) => {
+      this.setUnresponsiveSince(rt, instance, since);
+      tx.event({
+        type: "instance",
+        instance,
+        status: "unresponsive",
+        detail: `agent disconnected (${reason}); lost if not back within ${graceSeconds} s`,
+      });
+    });
+  }
+
+  /** The agent connected again within the grace (or after a server restart). */
+  instanceBack(rt: RunRuntime, instance: string, detail: string): void {
+    this.transact(rt, "server", (tx) => {
+      this.setUnresponsiveSince(rt, instance, null);
+      tx.event({ type: "instance", instance, status: "back", detail });
+    });
+  }
+
+  /**
+   * The grace is over and the agent is still away (R19): the instance leaves the count and the run aborts with
+   * "agent of <ni> lost", set on the instance too; the other instances carry on to send their reports.
+   * Returns whether the machine took it (not once the run is finalizing or over, or for an instance that is gone).
+   */
+  instanceLost(rt: RunRuntime, instance: string, graceSeconds: number): boolean {
+    if (rt.terminal) return false;
+    const message = `agent of ${instance} lost`;
+    let taken = false;
+    this.transact(rt, "server", (tx) => {
+      const first = tx.snapshot.context.abort === null;
+      tx.event({
+        type: "instance",
+        instance,
+        status: "lost",
+        detail: `no answer from its agent for ${graceSeconds} s`,
+      });
+      if (!tx.machine({ type: "instance.lost", instance, message })) return;
+      taken = true;
+      tx.event({ type: "abort", message, instance, first });
+      if (tx.param(`${instance}:abort`) && tx.param(`${instance}:abort`)?.value == null) {
+        tx.setParam(`${instance}:abort`, message);
+      }
+    });
+    return taken;
+  }
+
   complete(rt: RunRuntime, instance: string, state: RunSummary["state"]): void {
     this.transact(rt, `node:${instance}`, (tx) => {
       const event = { type: "instance.completed", instance, state } as const;
@@ -465,6 +644,12 @@ export class RunService {
     const rec = rt.instances.get(instance);
     if (!rec) throw new SlipError("NOT_FOUND", `instance '${instance}' not found`);
     if (chunk.chunk <= rec.logChunk) return null; // already stored before a reconnect
+    if (chunk.chunk > rec.logChunk + MAX_CHUNK_AHEAD) {
+      throw new SlipError(
+        "BAD_REQUEST",
+        `chunk: ${chunk.chunk} is more than ${MAX_CHUNK_AHEAD} past the last stored chunk (${rec.logChunk})`,
+      );
+    }
     const limit = this.limits().logBytesPerInstance;
     const log = this.logBudget(rt, instance, limit);
     const bytes = Buffer.byteLength(chunk.data);
@@ -561,14 +746,30 @@ export class RunService {
 
   detail(rt: RunRuntime): RunDetail {
     const ctx = rt.snapshot.context.instances;
-    const dropped = new Map(
+    const rows = this.db.$client
+      .prepare("select name, log_dropped, unresponsive_since from instances where run_id = ?")
+      .all(rt.id) as { name: string; log_dropped: number; unresponsive_since: number | null }[];
+    const dropped = new Map(rows.map((r) => [r.name, r.log_dropped]));
+    const since = new Map(rows.map((r) => [r.name, r.unresponsive_since]));
+    const lost = new Set(
       (
-        this.db.$client.prepare("select name, log_dropped from instances where run_id = ?").all(rt.id) as {
-          name: string;
-          log_dropped: number;
-        }[]
-      ).map((r) => [r.name, r.log_dropped]),
+        this.db.$client
+          .prepare(
+            "select json_extract(body, '$.instance') as name from events where run_id = ? and type = 'instance' and json_extract(body, '$.status') = 'lost'",
+          )
+          .all(rt.id) as { name: string }[]
+      ).map((r) => r.name),
     );
+    const liveness = (i: InstanceRecord): InstanceSummary["liveness"] => {
+      const info = ctx[i.name];
+      if (lost.has(i.name) && !info?.live) return "lost";
+      if (rt.terminal || !info?.live || i.status === "stopping" || i.status === "stopped" || i.status === "failed") {
+        return "ended";
+      }
+      if (this.agentConnected(rt.id, i.name)) return "connected";
+      // after a restart every agent that had come up is away until it reconnects (R19)
+      return since.get(i.name) != null || info.cameUp ? "unresponsive" : "waiting";
+    };
     const instances: InstanceSummary[] = [...rt.instances.values()].map((i) => ({
       name: i.name,
       node: i.node,
@@ -580,6 +781,11 @@ export class RunService {
       workspace: i.workspace,
       login: i.login,
       logDropped: dropped.get(i.name) ?? 0,
+      liveness: liveness(i),
+      unresponsiveSince: (() => {
+        const ms = since.get(i.name);
+        return ms == null ? null : new Date(ms).toISOString();
+      })(),
     }));
     return {
       ...this.summary(rt),

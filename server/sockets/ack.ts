@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { z } from "zod";
 import type { Ack } from "../../protocol/ack.js";
 import { parseOrThrow, SlipError } from "../../protocol/errors.js";
+import { storageError } from "../storage.js";
 
 /**
  * Wraps a socket handler: validates the payload with zod, answers `{ ok, data | error }` through the ack,
@@ -28,8 +29,10 @@ export function acked<S extends z.ZodType, T>(
       .then(
         (data) => reply({ ok: true, data }),
         (err: unknown) => {
-          if (!(err instanceof SlipError)) log.error({ err }, "socket handler failed");
-          const e = err instanceof SlipError ? err : new SlipError("INTERNAL", "internal server error");
+          const storage = err instanceof SlipError ? null : storageError(err);
+          if (storage) log.warn({ err }, "socket request not stored");
+          else if (!(err instanceof SlipError)) log.error({ err }, "socket handler failed");
+          const e = err instanceof SlipError ? err : (storage ?? new SlipError("INTERNAL", "internal server error"));
           reply({ ok: false, error: e.toJSON() });
         },
       );

@@ -18,8 +18,10 @@ import {
   PROTOCOL_VERSION,
 } from "../../protocol/index.js";
 import type { AppContext } from "../context.js";
+import type { RunTx } from "../runs/run-tx.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
+import type { AnswerSlot, RunService } from "../runs/service.js";
 import { acked as ackedAlways } from "./ack.js";
 
 interface AgentData {
@@ -50,23 +52,42 @@ export const REMEMBERED_ANSWERS = 256;
  * The answers (or refusals) to one instance's last requests that act (set, abort, complete, scale), by request id:
  * a request re-sent after a reconnect because its ack was lost gets the first answer, and nothing is done twice.
  * A re-send that arrives while the first is still being handled shares its outcome. Bounded, oldest out first.
+ * Answers that acted are also in SQLite (request_answers, stored with the effect), for re-sends after a restart
+ * or past this bound; a refusal changed nothing, so after a restart it is simply decided again.
  */
 class Answers {
   private readonly byId = new Map<string, Promise<unknown>>();
 
-  once<T>(event: string, requestId: string | undefined, fn: () => Promise<T> | T): Promise<T> | T {
-    if (requestId === undefined) return fn();
+  constructor(
+    private readonly instance: string,
+    private readonly stored: (slot: AnswerSlot) => { answer: unknown } | null,
+  ) {}
+
+  once<T>(
+    event: string,
+    requestId: string | undefined,
+    fn: (slot: AnswerSlot | null) => Promise<T> | T,
+  ): Promise<T> | T {
+    if (requestId === undefined) return fn(null);
     const id = `${event} ${requestId}`;
     const known = this.byId.get(id);
     if (known) return known as Promise<T>;
+    const slot = { instance: this.instance, request: id };
     let answer: Promise<T>;
     try {
+      const before = this.stored(slot);
       // at once, as without an id: what the request does keeps its place among the socket's other messages
-      answer = Promise.resolve(fn());
+      answer = Promise.resolve(before ? (before.answer as T) : fn(slot));
     } catch (err) {
       answer = Promise.reject(err);
     }
-    answer.catch(() => {}); // a refusal is answered through whoever awaits it
+    answer.catch((err: unknown) => {
+      // a refusal is answered through whoever awaits it; one for want of storage is not the request's answer: the
+      // agent keeps the request and re-sends it with the same id until it is stored
+      if (!(err instanceof SlipError) || err.code === "STORAGE_FULL" || err.code === "UNAVAILABLE") {
+        this.byId.delete(id);
+      }
+    });
     this.byId.set(id, answer);
     if (this.byId.size > REMEMBERED_ANSWERS) this.byId.delete(this.byId.keys().next().value as string);
     return answer;
@@ -75,7 +96,7 @@ class Answers {
 
 /** Per run (gone with its runtime) and instance. */
 const answersOf = new WeakMap<RunRuntime, Map<string, Answers>>();
-function answers(rt: RunRuntime, instance: string): Answers {
+function answers(rt: RunRuntime, instance: string, runs: RunService): Answers {
   let perRun = answersOf.get(rt);
   if (!perRun) {
     perRun = new Map();
@@ -83,10 +104,20 @@ function answers(rt: RunRuntime, instance: string): Answers {
   }
   let a = perRun.get(instance);
   if (!a) {
-    a = new Answers();
+    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot));
     perRun.set(instance, a);
   }
   return a;
+}
+
+/** The answer to node:add / node:remove, from the scale event of the transaction (what scaleRun returns). */
+function scaledNames(field: "added" | "removed") {
+  return (tx: RunTx) => {
+    const scale = tx.events.find((e) => e.body.type === "scale")?.body as
+      | { added: string[]; removed: string[] }
+      | undefined;
+    return { [field]: scale ? [...scale.added, ...scale.removed] : [] };
+  };
 }
 
 /**
@@ -140,7 +171,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     const { runs, log } = app;
     const rt = runs.get(runId);
     const actor = `node:${instance}`;
-    const done = answers(rt, instance);
+    const done = answers(rt, instance, runs);
     const owner = (requestId: string | undefined) => ({
       connection: socket.id,
       request: requestId === undefined ? undefined : `${instance} ${requestId}`,
@@ -178,6 +209,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     perRun.set(instance, socket);
     connected.set(runId, perRun);
     runs.instanceUp(rt, instance);
+    app.liveness.connected(rt, instance);
 
     socket.on(
       "param:get",
@@ -188,8 +220,8 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     socket.on(
       "param:set",
       acked(log, ParamSetRequest, (req) =>
-        done.once("param:set", req.requestId, async () => ({
-          seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor),
+        done.once("param:set", req.requestId, async (slot) => ({
+          seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor, slot),
         })),
       ),
     );
@@ -206,12 +238,18 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     socket.on(
       "run:abort",
       acked(log, AbortRequest, (req) =>
-        done.once("run:abort", req.requestId, () => {
-          if (req.cancel) {
-            if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
-          } else {
-            runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
-          }
+        done.once("run:abort", req.requestId, (slot) => {
+          runs.withAnswer(
+            slot,
+            (tx) => ({ abort: tx.snapshot.context.abort }),
+            () => {
+              if (req.cancel) {
+                if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
+              } else {
+                runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
+              }
+            },
+          );
           return { abort: rt.abort };
         }),
       ),
@@ -219,8 +257,12 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     socket.on(
       "state:complete",
       acked(log, CompleteRequest, (req) =>
-        done.once("state:complete", req.requestId, () => {
-          runs.complete(rt, instance, req.state);
+        done.once("state:complete", req.requestId, (slot) => {
+          runs.withAnswer(
+            slot,
+            (tx) => ({ state: tx.state }),
+            () => runs.complete(rt, instance, req.state),
+          );
           return { state: rt.state };
         }),
       ),
@@ -232,8 +274,10 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     socket.on(
       "node:add",
       acked(log, NodeAddRequest, (req) =>
-        done.once("node:add", req.requestId, () => {
-          const added = scaleRun(runs, rt, req.node, req.count, null, actor);
+        done.once("node:add", req.requestId, (slot) => {
+          const added = runs.withAnswer(slot, scaledNames("added"), () =>
+            scaleRun(runs, rt, req.node, req.count, null, actor),
+          );
           app.deadlines.arm();
           return { added };
         }),
@@ -242,16 +286,23 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     socket.on(
       "node:remove",
       acked(log, NodeRemoveRequest, (req) =>
-        done.once("node:remove", req.requestId, () => {
-          const removed = scaleRun(runs, rt, req.node, null, req.ids, actor);
+        done.once("node:remove", req.requestId, (slot) => {
+          const removed = runs.withAnswer(slot, scaledNames("removed"), () =>
+            scaleRun(runs, rt, req.node, null, req.ids, actor),
+          );
           app.deadlines.arm();
           return { removed };
         }),
       ),
     );
 
-    socket.on("disconnect", () => {
-      if (perRun.get(instance) === socket) perRun.delete(instance);
+    socket.on("disconnect", (reason) => {
+      const current = perRun.get(instance) === socket;
+      if (current) perRun.delete(instance);
+      // the server's own hang-ups (a newer connection, the run's end, shutdown) are not the agent going away (R19)
+      if (current && reason !== "server namespace disconnect" && reason !== "server shutting down") {
+        app.liveness.disconnected(runs.get(runId), instance, reason);
+      }
       // its pending waits have no one to answer: the agent re-sends those still wanted on its next connection
       rt.waiters.disconnected(socket.id);
       if (!rt.snapshot.context.instances[instance]?.live && !rt.terminal) {

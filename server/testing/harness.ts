@@ -58,11 +58,13 @@ export async function startTestServer(
     /** loopback unless a test's agents reach the server from elsewhere (network namespaces) */
     host?: string;
     local?: ServerOptions["local"];
+    /** a fixed port, for a server restarted where its agents look for it (default: any free one) */
+    port?: number;
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
   const server = await startServer({
-    port: 0,
+    port: opts.port ?? 0,
     host: opts.host ?? "127.0.0.1",
     dataDir,
     adminPassword: ADMIN_PASSWORD,
