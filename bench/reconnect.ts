@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ServerLink } from "../agent/server-link.js";
@@ -29,9 +28,11 @@ interface Proc {
   url: string;
   token: string;
   launches: Map<string, string>;
+  /** epoch ms the server was ready, before the sign-in it does for the test */
+  readyAt: number;
 }
 
-function startServer(port: number, dataDir: string, expectLaunches: number): Promise<Proc> {
+function startServer(port: number, dataDir: string, expectLaunches: number, signIn = true): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ["--import", "tsx", "server/testing/peer-server.ts"], {
       cwd: ROOT,
@@ -40,6 +41,7 @@ function startServer(port: number, dataDir: string, expectLaunches: number): Pro
     });
     const launches = new Map<string, string>();
     let proc: Proc | null = null;
+    let readyAt = 0;
     let out = "";
     const check = () => {
       if (proc && launches.size >= expectLaunches) resolve(proc);
@@ -51,7 +53,10 @@ function startServer(port: number, dataDir: string, expectLaunches: number): Pro
       for (const line of lines) {
         const [what, a, b] = line.split(" ");
         if (what === "launch") launches.set(a, b);
-        if (what === "listening") proc = { p, url: a, token: b, launches };
+        if (what === "ready") readyAt = Number(b);
+        if (what === "listening") proc = { p, url: a, token: b, readyAt, launches };
+        // a restart needs no sign-in of its own: the first process's token is in the database
+        if (what === "ready" && !signIn) proc = { p, url: a, token: "", readyAt, launches };
       }
       check();
     });
@@ -61,22 +66,6 @@ function startServer(port: number, dataDir: string, expectLaunches: number): Pro
     });
     p.once("exit", (code) => reject(new Error(`server exited ${code}: ${err.slice(-2000)}`)));
   });
-}
-
-/** Resolves at the first moment the port accepts a TCP connection. */
-async function listening(port: number): Promise<number> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return nowMs();
-    await sleep(2);
-  }
 }
 
 async function killed(p: ChildProcess): Promise<void> {
@@ -168,11 +157,12 @@ export async function reconnectBenchmark(opts: {
       await sleep(500); // every wait is on the server
       await killed(server.p);
       await sleep(300);
-      const starting = startServer(port, dataDir, 0);
-      const up = await listening(port);
+      // from the moment the new process was ready, as it reports it (a TCP probe would also see the port-in-use
+      // check the server makes before it starts, and call it up too early), on this process's clock
+      server = await startServer(port, dataDir, 0, false);
+      const up = nowMs() - (Date.now() - server.readyAt);
       await api("PUT", `/api/runs/${run.id}/params/${key}`, { value: `round ${r}` });
       await Promise.all(waits);
-      server = await starting;
       // a link may have said hello before the TCP probe saw the port: that counts as at once
       const lastHello = Math.max(...connectedAt);
       connected.push(Math.max(0, lastHello - up));

@@ -42,6 +42,8 @@ export class PeerCloud implements Connector {
 export interface TestServer extends RunningServer {
   dataDir: string;
   token: string;
+  /** when the server was listening and ready (epoch ms), before the test's own sign-in */
+  readyAt: number;
   api<T = unknown>(
     method: string,
     url: string,
@@ -60,6 +62,8 @@ export async function startTestServer(
     local?: ServerOptions["local"];
     /** a fixed port, for a server restarted where its agents look for it (default: any free one) */
     port?: number;
+    /** called once the server listens, before the test's own sign-in (a benchmark times restarts from here) */
+    onReady?: (s: TestServer) => void;
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
@@ -77,7 +81,8 @@ export async function startTestServer(
   // null: no token at all; undefined: the admin's
   const api = <T>(method: string, url: string, body?: unknown, token?: string | null) =>
     callJson<T>(server.url, method, url, body, token === null ? null : (token ?? t.token));
-  const t: TestServer = { ...server, dataDir, token: "", api };
+  const t: TestServer = { ...server, dataDir, token: "", api, readyAt: Date.now() };
+  opts.onReady?.(t);
   const login = await api<{ token: string }>(
     "POST",
     "/api/auth/login",
