@@ -19,6 +19,8 @@ export interface NetnsHost {
   address: string;
   /** stops this host's sshd (a host going away) */
   stopSshd(): Promise<void>;
+  /** takes the host's link down or brings it back (a network partition: its processes go on, unreachable) */
+  setLink(up: boolean): Promise<void>;
 }
 
 export interface TestHosts {
@@ -200,6 +202,9 @@ export async function createTestHosts(names: string[]): Promise<TestHosts> {
         name,
         ns,
         address,
+        async setLink(up: boolean) {
+          await run("ip", ["link", "set", outer, up ? "up" : "down"]);
+        },
         async stopSshd() {
           if (proc.exitCode !== null || proc.signalCode !== null) return;
           const gone = new Promise((r) => proc.once("exit", r));
