@@ -1,5 +1,7 @@
 import type { RunEvent } from "@/protocol/run";
 
+type InstanceStatus = Extract<RunEvent["body"], { type: "instance" }>["status"];
+
 // one formatter each: toLocale*String with options builds a new one per call, which shows on pages of thousands of rows
 const TIME = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
@@ -50,6 +52,18 @@ export function actorName(actor: string): { kind: "user" | "node" | "server"; na
   return { kind: "server", name: actor === "server" ? "SlipStream" : actor };
 }
 
+/** What an instance event says of its instance, in words (completion adds the state it completed). */
+const INSTANCE_STATUS: Record<Exclude<InstanceStatus, "completed">, string> = {
+  up: "is up (agent connected)",
+  starting: "is starting",
+  down: "is down",
+  removed: "was removed",
+  unresponsive: "is unresponsive",
+  back: "is back",
+  lost: "is lost",
+  failed: "failed",
+};
+
 /** One line of the events log, in words. */
 export function describeEvent(e: RunEvent): string {
   const b = e.body;
@@ -79,24 +93,7 @@ export function describeEvent(e: RunEvent): string {
       return `Scaled ${b.node}: ${parts.join("; ") || "no change"}`;
     }
     case "instance": {
-      const what =
-        b.status === "completed"
-          ? `completed ${b.state ?? ""}`
-          : b.status === "up"
-            ? "is up (agent connected)"
-            : b.status === "starting"
-              ? "is starting"
-              : b.status === "down"
-                ? "is down"
-                : b.status === "removed"
-                  ? "was removed"
-                  : b.status === "unresponsive"
-                    ? "is unresponsive"
-                    : b.status === "back"
-                      ? "is back"
-                      : b.status === "lost"
-                        ? "is lost"
-                        : "failed";
+      const what = b.status === "completed" ? `completed ${b.state ?? ""}` : INSTANCE_STATUS[b.status];
       return `${b.instance} ${what}${b.detail ? `: ${b.detail}` : ""}`;
     }
     case "log":

@@ -86,5 +86,12 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
       n: number;
     }
   ).n;
+  for (const r of sqlite
+    .prepare(
+      "select json_extract(body, '$.instance') as name from events where run_id = ? and type = 'instance' and json_extract(body, '$.status') = 'lost'",
+    )
+    .all(runId) as { name: string }[]) {
+    rt.lost.add(r.name);
+  }
   return rt;
 }

@@ -37,6 +37,8 @@ export class RunRuntime {
   readonly inFlight = new Set<string>();
   /** parameter changes and abort messages recorded so far (the `eventsPerRun` limit counts them) */
   counted = 0;
+  /** instances whose agent was declared lost (R19): read once at load, then kept as it happens */
+  readonly lost = new Set<string>();
   /** each instance's log budget and its latest "bytes dropped" marker, loaded on the instance's first chunk */
   readonly logBudgets = new Map<
     string,

@@ -609,6 +609,7 @@ export class RunService {
         tx.setParam(`${instance}:abort`, message);
       }
     });
+    rt.lost.add(instance);
     return taken;
   }
 
@@ -751,18 +752,9 @@ export class RunService {
       .all(rt.id) as { name: string; log_dropped: number; unresponsive_since: number | null }[];
     const dropped = new Map(rows.map((r) => [r.name, r.log_dropped]));
     const since = new Map(rows.map((r) => [r.name, r.unresponsive_since]));
-    const lost = new Set(
-      (
-        this.db.$client
-          .prepare(
-            "select json_extract(body, '$.instance') as name from events where run_id = ? and type = 'instance' and json_extract(body, '$.status') = 'lost'",
-          )
-          .all(rt.id) as { name: string }[]
-      ).map((r) => r.name),
-    );
     const liveness = (i: InstanceRecord): InstanceSummary["liveness"] => {
       const info = ctx[i.name];
-      if (lost.has(i.name) && !info?.live) return "lost";
+      if (rt.lost.has(i.name) && !info?.live) return "lost";
       if (rt.terminal || !info?.live || i.status === "stopping" || i.status === "stopped" || i.status === "failed") {
         return "ended";
       }
