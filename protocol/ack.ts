@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiError } from "./errors.js";
+import { ApiError } from "./errors";
 
 /** socket.io ack payload: `{ ok: true, data }` or `{ ok: false, error }`. */
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ApiError };

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { AckFn } from "./ack.js";
-import { fitMessage } from "./messages.js";
-import { SCRIPT_TARGETS } from "./modules.js";
-import { NodeName, ParamValue, RunState } from "./run.js";
+import type { AckFn } from "./ack";
+import { fitMessage } from "./messages";
+import { SCRIPT_TARGETS } from "./modules";
+import { NodeName, ParamValue, RunState } from "./run";
 
 /**
  * The `/agent` socket.io namespace: one connection per node instance.

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ModuleDoc, ModulePath } from "./modules.js";
-import { KeepRunning, NodeName, ParamValue, RunState } from "./run.js";
+import { ModuleDoc, ModulePath } from "./modules";
+import { KeepRunning, NodeName, ParamValue, RunState } from "./run";
 
 /** REST request bodies and queries; responses reuse the schemas of run.ts / modules.ts. */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseKey, qualifyKey } from "./keys.js";
+import { parseKey, qualifyKey } from "./keys";
 
 describe("key grammar", () => {
   it("parses instance, node and global keys", () => {

@@ -1,4 +1,4 @@
-import { PARAM_NAME_RE } from "./run.js";
+import { PARAM_NAME_RE } from "./run";
 
 /**
  * Runtime parameter keys are `<owner>:<name>`. Owner is an instance `<node>.<i>`, a node `<node>`

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_PARAM_VALUE } from "./run.js";
+import { MAX_PARAM_VALUE } from "./run";
 
 const MiB = 1024 * 1024;
 

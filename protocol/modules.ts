@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NodeName, ParamName, ParamValue } from "./run.js";
+import { NodeName, ParamName, ParamValue } from "./run";
 
 /** A module path: slash-separated segments, e.g. `examples/tutorials/service-testing/apache`. */
 export const ModulePath = z

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { debugCommands } from "./run.js";
+import { debugCommands } from "./run";
 
 describe("debugCommands: the seed's debugging steps for an instance", () => {
   it("gives the ssh login, the setenv, the abort reset and the execute script", () => {

@@ -144,7 +144,13 @@ export const RunSummary = z.object({
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
+/** What a person may ask of a run; which ones its state allows is decided in core (`allowedActions`). */
+export const RunAction = z.enum(["abort", "resetAbort", "terminate", "scale", "setParam"]);
+export type RunAction = z.infer<typeof RunAction>;
+
 export const RunDetail = RunSummary.extend({
+  /** the actions the run's state allows now (to anyone allowed to steer it), in this order; the UI renders these */
+  allowed: z.array(RunAction).default([]),
   instances: z.array(InstanceSummary),
   nodes: z.array(z.object({ name: z.string(), image: z.string(), multiplicity: z.number().int(), cloud: z.string() })),
   deadline: z.string().nullable(),

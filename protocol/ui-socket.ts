@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { AckFn } from "./ack.js";
-import type { RunEvent, RunState } from "./run.js";
+import type { AckFn } from "./ack";
+import type { RunEvent, RunState } from "./run";
 
 /**
  * The `/ui` socket.io namespace. It only notifies: data is fetched over /api (react-query), and every
