@@ -1,20 +1,7 @@
 import https from "node:https";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { z } from "zod";
-
-/** A SHA-256 certificate fingerprint as hex, with or without colons (`openssl x509 -fingerprint -sha256`, Node). */
-export const CertSha256 = z
-  .string()
-  .trim()
-  .regex(/^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, "a SHA-256 fingerprint: 32 bytes in hex, colons allowed")
-  .transform(normalizeFingerprint);
-
-/** `AB:CD:…`, Node's `fingerprint256` format. */
-export function normalizeFingerprint(fp: string): string {
-  const hex = fp.replace(/[:\s]/g, "").toUpperCase();
-  return hex.match(/../g)?.join(":") ?? hex;
-}
+import { normalizeFingerprint } from "../protocol/launch-env.js";
 
 /**
  * An https agent that accepts exactly one server certificate, by its SHA-256 fingerprint, whoever signed it (a

@@ -1,7 +1,7 @@
 "use client";
 
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createContext, type ReactNode, useContext, useEffect, useState } from "react";
+import { createContext, type ReactNode, useContext, useState } from "react";
 import { ApiFailure } from "./lib/api";
 import { Live } from "./lib/live";
 
@@ -28,10 +28,6 @@ export function Providers({ children }: { children: ReactNode }) {
     });
     return { qc, live: new Live(qc) };
   });
-  useEffect(() => {
-    // a handle for debugging from the console (and for the e2e reconnect test)
-    (window as unknown as { slipstreamLive?: Live }).slipstreamLive = state.live;
-  }, [state.live]);
   return (
     <QueryClientProvider client={state.qc}>
       <LiveContext.Provider value={state.live}>{children}</LiveContext.Provider>

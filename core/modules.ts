@@ -12,8 +12,8 @@ import {
   YAMLParseError,
   YAMLSeq,
 } from "yaml";
-import { z } from "zod";
-import { describeZodError, SlipError } from "../protocol/errors.js";
+import type { z } from "zod";
+import { type FieldProblem, fieldError, fieldsError, SlipError } from "../protocol/errors.js";
 import {
   type DeploymentModule,
   type DeploymentNode,
@@ -89,7 +89,7 @@ export function parseModuleYaml(text: string, path: string): ModuleDoc {
     throw new SlipError("BAD_REQUEST", `${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const result = ModuleDoc.safeParse(value);
-  if (!result.success) throw new SlipError("BAD_REQUEST", `${path}: ${describeModuleIssues(result.error, value)}`);
+  if (!result.success) throw fieldsError(moduleProblems(result.error, value), path);
   return result.data;
 }
 
@@ -152,12 +152,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
 
 /**
  * Rewrites zod's issues in the words of a module file (`unknown field`, `required`, `expected a string, got a
- * number`) with `a.b[0].c` field paths, then renders them with describeZodError.
+ * number`) with `a.b[0].c` field paths.
  */
-function describeModuleIssues(error: z.ZodError, input: unknown): string {
-  const issues: z.core.$ZodIssue[] = [];
-  const push = (issue: z.core.$ZodIssue, path: readonly PropertyKey[], message: string) =>
-    issues.push({ ...issue, path: path.length ? [fieldPath(path)] : [], message });
+function moduleProblems(error: z.ZodError, input: unknown): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const push = (_issue: z.core.$ZodIssue, path: readonly PropertyKey[], message: string) =>
+    problems.push({ path: path.length ? fieldPath(path) : "", message });
   for (const issue of error.issues) {
     const path = issue.path;
     if (issue.code === "unrecognized_keys") {
@@ -190,7 +190,7 @@ function describeModuleIssues(error: z.ZodError, input: unknown): string {
       push(issue, path, issue.message);
     }
   }
-  return describeZodError(new z.ZodError(issues));
+  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -314,15 +314,14 @@ export function resolveImageRef(deploymentPath: string, ref: string, field = "im
   for (const seg of ref.split("/")) {
     if (seg === "" || seg === ".") continue;
     if (seg === "..") {
-      if (segments.length === 0) throw new SlipError("BAD_REQUEST", `${field}: '${ref}' points outside the root`);
+      if (segments.length === 0) throw fieldError(field, `'${ref}' points outside the root`);
       segments.pop();
     } else {
       segments.push(seg);
     }
   }
   const resolved = segments.join("/");
-  if (!ModulePath.safeParse(resolved).success)
-    throw new SlipError("BAD_REQUEST", `${field}: '${ref}' is not a valid module path`);
+  if (!ModulePath.safeParse(resolved).success) throw fieldError(field, `'${ref}' is not a valid module path`);
   return resolved;
 }
 
@@ -345,8 +344,8 @@ export function parseMapping(value: string): Mapping | null {
 // ---------------------------------------------------------------------------------------------------------------
 // Validation
 
-function fail(path: string, problems: string[]): void {
-  if (problems.length > 0) throw new SlipError("BAD_REQUEST", `${path}: ${problems.join("; ")}`);
+function fail(path: string, problems: FieldProblem[]): void {
+  if (problems.length > 0) throw fieldsError(problems, path);
 }
 
 /**
@@ -359,7 +358,7 @@ export function validateDeployment(
   doc: DeploymentModule,
   lookupImage: (imagePath: string) => ImageModule | undefined,
 ): void {
-  const problems: string[] = [];
+  const problems: FieldProblem[] = [];
   const images = new Map<string, { path: string; image: ImageModule }>();
   for (const [name, node] of Object.entries(doc.nodes)) {
     const field = `nodes.${name}.image`;
@@ -367,11 +366,11 @@ export function validateDeployment(
     try {
       resolved = resolveImageRef(path, node.image, field);
     } catch (e) {
-      problems.push(e instanceof Error ? e.message : String(e));
+      problems.push({ path: field, message: e instanceof SlipError ? (e.fields?.[field] ?? e.message) : String(e) });
       continue;
     }
     const image = lookupImage(resolved);
-    if (!image) problems.push(`${field}: unknown image '${resolved}'`);
+    if (!image) problems.push({ path: field, message: `unknown image '${resolved}'` });
     else images.set(name, { path: resolved, image });
   }
 
@@ -382,23 +381,26 @@ export function validateDeployment(
       if (own) {
         const param = own.image.parameters.find((p) => p.name === input);
         if (param?.category !== "input") {
-          problems.push(`${field}: '${input}' is not an input parameter of image '${own.path}'`);
+          problems.push({ path: field, message: `'${input}' is not an input parameter of image '${own.path}'` });
           continue;
         }
       }
       const mapping = parseMapping(raw);
       if (!mapping) {
         const hint = /^[A-Za-z][A-Za-z0-9_-]*\.[0-9]+:/.test(raw) ? " (map to the node, e.g. 'apache:port')" : "";
-        problems.push(`${field}: '${raw}' must be <node>:<output> or a quoted literal ('value' or "value")${hint}`);
+        problems.push({
+          path: field,
+          message: `'${raw}' must be <node>:<output> or a quoted literal ('value' or "value")${hint}`,
+        });
         continue;
       }
       if (mapping.kind === "literal") {
         if (mapping.value.length > MAX_PARAM_VALUE)
-          problems.push(`${field}: literal must be at most ${MAX_PARAM_VALUE} characters`);
+          problems.push({ path: field, message: `literal must be at most ${MAX_PARAM_VALUE} characters` });
         continue;
       }
       if (!Object.hasOwn(doc.nodes, mapping.node)) {
-        problems.push(`${field}: '${mapping.node}' is not a node of this deployment`);
+        problems.push({ path: field, message: `'${mapping.node}' is not a node of this deployment` });
         continue;
       }
       const source = images.get(mapping.node);
@@ -409,12 +411,15 @@ export function validateDeployment(
       const detail = param
         ? ` ('${mapping.name}' is an input)`
         : ` (outputs: ${[...outputs, ...MAPPABLE_BUILTINS].join(", ")})`;
-      problems.push(`${field}: ${mapping.node} has no output parameter '${mapping.name}'${detail}`);
+      problems.push({ path: field, message: `${mapping.node} has no output parameter '${mapping.name}'${detail}` });
     }
     if (own) {
       for (const p of own.image.parameters) {
         if (p.category !== "input" || p.default !== undefined || Object.hasOwn(node.mappings, p.name)) continue;
-        problems.push(`nodes.${name}.mappings.${p.name}: input '${p.name}' has no default and is not mapped`);
+        problems.push({
+          path: `nodes.${name}.mappings.${p.name}`,
+          message: `input '${p.name}' has no default and is not mapped`,
+        });
       }
     }
   }
@@ -423,16 +428,17 @@ export function validateDeployment(
 
 /** Checks an image's parameters: unique names, none named like a built-in. */
 export function validateImage(path: string, doc: ImageModule): void {
-  const problems: string[] = [];
+  const problems: FieldProblem[] = [];
   const seen = new Map<string, number>();
   doc.parameters.forEach((p, i) => {
     const field = `parameters[${i}].name`;
     const first = seen.get(p.name);
-    if (first !== undefined) problems.push(`${field}: duplicate parameter '${p.name}' (also parameters[${first}])`);
+    if (first !== undefined)
+      problems.push({ path: field, message: `duplicate parameter '${p.name}' (also parameters[${first}])` });
     else seen.set(p.name, i);
     if (RESERVED_PARAM_NAMES.has(p.name)) {
       const where = Object.hasOwn(BUILTIN_NODE_PARAMS, p.name) ? "node" : "instance";
-      problems.push(`${field}: '${p.name}' is a built-in ${where} parameter`);
+      problems.push({ path: field, message: `'${p.name}' is a built-in ${where} parameter` });
     }
   });
   fail(path, problems);

@@ -1,6 +1,5 @@
+import type { WebSocketRoute } from "@playwright/test";
 import { api, expect, runPage, signedIn, TUTORIAL, test } from "./fixtures";
-
-type LiveHandle = { slipstreamLive: { dropConnection(): void; restoreConnection(): void } };
 
 test("a page that loses its connection catches up on reconnect: nothing missed, nothing twice, no reload", async ({
   browser,
@@ -17,6 +16,20 @@ test("a page that loses its connection catches up on reconnect: nothing missed, 
   const runId = created.body.id;
 
   const page = await signedIn(browser, server, "member");
+  // the page's live socket goes through a switch, so the test can cut it as a network failure would
+  let online = true;
+  const sockets: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    if (!online) {
+      void ws.close();
+      return;
+    }
+    sockets.push(ws, ws.connectToServer());
+  });
+  const dropConnection = async () => {
+    online = false;
+    for (const ws of sockets.splice(0)) await ws.close();
+  };
   await page.goto(`/runs/${runId}`);
   const p = runPage(page);
   await expect(p.state).toHaveText("Ready", { timeout: 120_000 });
@@ -32,7 +45,7 @@ test("a page that loses its connection catches up on reconnect: nothing missed, 
     "http://127.0.0.1:9/data.txt",
   );
 
-  await page.evaluate(() => (window as unknown as LiveHandle).slipstreamLive.dropConnection());
+  await dropConnection();
   await expect(page.locator(".live-indicator")).toHaveText("Reconnecting…");
   // the world moves on while the page is away
   const set = await owner.call("PUT", `/api/runs/${runId}/params/client.1:statecustom`, {
@@ -44,7 +57,8 @@ test("a page that loses its connection catches up on reconnect: nothing missed, 
   ).toBe(200);
   await expect(p.abortAlert).toHaveCount(0);
 
-  await page.evaluate(() => (window as unknown as LiveHandle).slipstreamLive.restoreConnection());
+  online = true;
+  // the socket's next reconnection attempt (at most 5 s apart) gets through
   await expect(page.locator(".live-indicator")).toHaveText("Live");
   await expect(p.abortAlert).toContainText("Aborted while you were away");
   await expect(p.param("client.1:statecustom")).toHaveText("set while you were away");

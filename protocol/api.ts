@@ -182,6 +182,7 @@ export const RunsQuery = z.strictObject({
   tag: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+export type RunsQuery = z.infer<typeof RunsQuery>;
 
 export const AbortBody = z.strictObject({ message: z.string().min(1).max(4096).default("Aborted by user") });
 export const SetParamBody = z.strictObject({ value: ParamValue });

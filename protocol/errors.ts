@@ -20,7 +20,15 @@ export const ErrorCode = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-export const ApiError = z.object({ code: ErrorCode, message: z.string() });
+/**
+ * `fields`: for a refused input, each failing field's path (`nodes.client.multiplicity`, `sshKeys[1]`) and what is
+ * wrong with it, so a form marks its fields without reading the message; `message` says it all in one line.
+ */
+export const ApiError = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  fields: z.record(z.string(), z.string()).optional(),
+});
 export type ApiError = z.infer<typeof ApiError>;
 export const ApiErrorBody = z.object({ error: ApiError });
 
@@ -71,28 +79,67 @@ export class SlipError extends Error {
   constructor(
     public readonly code: ErrorCode,
     message: string,
+    public readonly fields?: Record<string, string>,
   ) {
     super(message);
     this.name = "SlipError";
   }
   toJSON(): ApiError {
-    return { code: this.code, message: this.message };
+    return this.fields && Object.keys(this.fields).length > 0
+      ? { code: this.code, message: this.message, fields: this.fields }
+      : { code: this.code, message: this.message };
   }
+}
+
+/** One field's problem: `path` as a form names it (dots, `[i]` for list items), `message` what is wrong. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * A refusal naming its fields: the message is `prefix: path: message; path: message` (what people and logs read),
+ * `fields` the same problems by path (what forms read). Problems on one path are joined.
+ */
+export function fieldsError(problems: FieldProblem[], prefix = "", code: ErrorCode = "BAD_REQUEST"): SlipError {
+  const fields: Record<string, string> = {};
+  for (const p of problems) {
+    if (!p.path) continue;
+    fields[p.path] = Object.hasOwn(fields, p.path) ? `${fields[p.path]}; ${p.message}` : p.message;
+  }
+  const text = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join("; ");
+  return new SlipError(code, prefix ? `${prefix}: ${text}` : text, fields);
+}
+
+/** A refusal of one field. */
+export const fieldError = (path: string, message: string, code: ErrorCode = "BAD_REQUEST"): SlipError =>
+  fieldsError([{ path, message }], "", code);
+
+/** The problems of a zod error, each with its field path (`a.b`, list items as `a[1]`) under `prefix`. */
+export function zodProblems(error: z.ZodError, prefix = ""): FieldProblem[] {
+  return error.issues.map((issue) => {
+    let path = prefix;
+    for (const seg of issue.path) {
+      if (typeof seg === "number") path += `[${seg}]`;
+      else path += path ? `.${String(seg)}` : String(seg);
+    }
+    return { path, message: issue.message };
+  });
 }
 
 /** Renders a zod error as one line naming each failing field, e.g. `nodes.client.multiplicity: Too small`. */
 export function describeZodError(error: z.ZodError, prefix = ""): string {
-  return error.issues
-    .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
+  return zodProblems(error, prefix)
+    .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
     .join("; ");
 }
 
-/** Parses with a schema or throws a BAD_REQUEST SlipError naming the fields. */
+/** Parses with a schema or throws a BAD_REQUEST SlipError naming the fields (in its message and its `fields`). */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what = ""): z.infer<T> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new SlipError("BAD_REQUEST", describeZodError(result.error, what));
+  if (!result.success) {
+    const fields = fieldsError(zodProblems(result.error, what)).fields;
+    throw new SlipError("BAD_REQUEST", describeZodError(result.error, what), fields);
+  }
   return result.data;
 }

@@ -1,4 +1,5 @@
-// Part of `npm start`: builds the UI when it is missing or older than its sources. The server itself is then
+// Part of `npm start`: builds the UI and the agent bundle (dist/agent, what connectors copy onto machines) when
+// they are missing or older than their sources. The server itself is then
 // exec'd by the npm script, so no wrapper process stands between a signal and the server.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -25,5 +26,17 @@ const sources = Math.max(
 if (!fs.existsSync(buildId) || fs.statSync(buildId).mtimeMs < sources) {
   console.log("Building the UI (first start or sources changed)…");
   const r = spawnSync("npx", ["next", "build"], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const agentSources = Math.max(
+  newest(path.join(root, "agent")),
+  newest(path.join(root, "protocol")),
+  fs.statSync(path.join(root, "scripts", "build-agent.ts")).mtimeMs,
+);
+const bundle = ["agent.mjs", "ss.mjs"].map((f) => path.join(root, "dist", "agent", f));
+if (bundle.some((f) => !fs.existsSync(f) || fs.statSync(f).mtimeMs < agentSources)) {
+  console.log("Building the agent bundle (first start or sources changed)…");
+  const r = spawnSync("npm", ["run", "--silent", "build:agent"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -71,7 +71,7 @@ describe("credentials in logs", () => {
         hosts: [{ address: "10.0.0.5", username: "u", password: "1234567" }],
       });
       expect(res.status).toBe(400);
-      expect(res.body.error.message).toMatch(/hosts\.0\.password: .*8 characters/);
+      expect(res.body.error.message).toMatch(/hosts\[0\]\.password: .*8 characters/);
       expect(s.app.db.$client.prepare("select count(*) as n from clouds where name = 'short'").get()).toEqual({ n: 0 });
       const ok = await s.api("POST", "/api/clouds", {
         name: "eight",

@@ -6,7 +6,7 @@ import type { DeploymentModule, DeploymentNode, ImageModule, ModuleRecord } from
 import { NODE_NAME_RE } from "@/protocol/run";
 import { api } from "../lib/api";
 import { deploymentGraph, fieldErrors, parseMapping, resolveImageRef } from "../lib/modules";
-import { DeploymentDiagram } from "./diagram";
+import { DeploymentDiagram } from "./deployment-diagram";
 import { ModuleHeader, SaveBar } from "./module-header";
 
 interface NodeDraft {

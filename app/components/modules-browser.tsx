@@ -11,7 +11,7 @@ import { DeploymentView } from "./deployment-view";
 import { ImageView } from "./image-view";
 import { AuthGate } from "./shell";
 
-export function useModules() {
+function useModules() {
   return useQuery({
     queryKey: ["modules"],
     queryFn: async () => (await api<{ modules: ModuleRecord[] }>("GET", "/api/modules")).modules,

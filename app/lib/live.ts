@@ -2,7 +2,15 @@
 
 import { notifyManager, type QueryClient } from "@tanstack/react-query";
 import { io, type Socket } from "socket.io-client";
-import type { ReportInfo, RunDetail, RunEvent, RunState, RunSummary } from "@/protocol/run";
+import {
+  type ReportInfo,
+  type RunDetail,
+  type RunEvent,
+  type RunEventBody,
+  type RunState,
+  type RunSummary,
+  TERMINAL_STATES,
+} from "@/protocol/run";
 import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
 import { PROTOCOL_VERSION } from "@/protocol/version";
 import { redirectToLogin } from "./api";
@@ -14,10 +22,11 @@ import {
   foldRunsChanged,
   type ParamsSnapshot,
   runKeys,
-  TERMINAL,
 } from "./run-cache";
 
 type UiSocket = Socket<UiServerToClient, UiClientToServer>;
+/** Events that may change which actions a run allows (its state, abort flag or recovery mode). */
+const STEERING_CHANGES: ReadonlySet<RunEventBody["type"]> = new Set(["state", "abort", "abort-reset", "recovery-mode"]);
 /** sessionStorage key: why the server ended this browser's session (shown once by the sign-in page) */
 export const SIGNED_OUT_REASON = "slipstream.signedOutReason";
 /** `outdated`: the server speaks another protocol version (it was upgraded); only a reload helps. */
@@ -32,9 +41,10 @@ interface Feed {
 }
 
 /**
- * The browser's one socket to `/ui`. It only notifies: every pushed event is folded into react-query's cache,
- * and the last seq seen per run is kept so a reconnect resubscribes with `since` and the server replays exactly
- * what was missed. Nothing here polls.
+ * The browser's one socket to `/ui`. The server pushes each followed run's events whole (log data included) and
+ * every one is folded into react-query's cache; the last seq seen per run is kept so a reconnect resubscribes with
+ * `since` and the server replays exactly what was missed. A run's detail is fetched again only when a batch cannot
+ * be folded into it (a scale, or news that may change which actions it allows). Nothing here polls.
  */
 export class Live {
   private socket: UiSocket | null = null;
@@ -108,16 +118,6 @@ export class Live {
     s.on("runs:changed", (msg) => this.onRunsChanged(msg));
     s.on("run:watchers", (msg) => this.qc.setQueryData(runKeys.watchers(msg.runId), msg.users));
     return s;
-  }
-
-  /** Drops the connection as a network failure would (debugging and tests); pushes are missed until restored. */
-  dropConnection(): void {
-    this.socket?.disconnect();
-  }
-
-  /** Reconnects after dropConnection(): every followed run resubscribes from the last seq it saw. */
-  restoreConnection(): void {
-    this.socket?.connect();
   }
 
   /** Closes the socket (sign-out); the next subscription opens a new one with the new cookie. */
@@ -195,6 +195,12 @@ export class Live {
     if (batch.length === 0) return;
     feed.pending = [];
     const qc = this.qc;
+    // which actions the run allows (the detail's `allowed`) is the server's answer, not something to work out from
+    // the events: when the batch holds news the cached detail has not seen and that may change it, the detail is
+    // fetched again (not while the first fetch is on its way: that one answers for the run as it is now)
+    const before = qc.getQueryData<RunDetail>(runKeys.detail(runId));
+    const steeringChanged =
+      before !== undefined && batch.some((e) => STEERING_CHANGES.has(e.body.type) && e.seq > before.lastSeq);
     // one notification of every observer, so the page renders once for the batch
     notifyManager.batch(() => {
       qc.setQueryData<RunEvent[]>(runKeys.events(runId), (old) => appendEvents(old ?? [], batch));
@@ -206,6 +212,8 @@ export class Live {
       // instances were added or removed: their rows and keys come from the server
       qc.invalidateQueries({ queryKey: runKeys.detail(runId) });
       qc.invalidateQueries({ queryKey: runKeys.params(runId) });
+    } else if (steeringChanged) {
+      qc.invalidateQueries({ queryKey: runKeys.detail(runId) });
     }
   }
 
@@ -215,7 +223,7 @@ export class Live {
       const filters = (key[1] ?? {}) as { state?: string };
       const next = foldRunsChanged(data, msg);
       if (next === data) continue; // the list already shows this change or a newer one
-      if (next === null || (filters.state === "active" && TERMINAL.includes(msg.state))) {
+      if (next === null || (filters.state === "active" && TERMINAL_STATES.includes(msg.state))) {
         this.qc.invalidateQueries({ queryKey: key, exact: true });
       } else {
         this.qc.setQueryData(key, next);

@@ -21,8 +21,6 @@ export interface ParamsSnapshot {
   lastSeq: number;
 }
 
-export const TERMINAL: readonly RunState[] = ["Done", "Aborted", "Cancelled"];
-
 export function foldDetail(detail: RunDetail, events: readonly RunEvent[]): RunDetail {
   let d = detail;
   for (const e of events) {
@@ -117,7 +115,7 @@ export function foldRunsChanged(
 }
 
 /** Log bytes per instance a watching browser keeps: its first half and its last half, like the server. */
-export const BROWSER_LOG_BYTES = 4 * 1024 * 1024;
+const BROWSER_LOG_BYTES = 4 * 1024 * 1024;
 
 /**
  * Appends a batch to a run's event list and, when an instance's log chunks outgrow `limit`, drops its oldest chunks

@@ -1,25 +1,6 @@
-import { z } from "zod";
+import { CloudAccessBody, type CloudAccessView } from "../../protocol/catalog/clouds.js";
 import { parseOrThrow, SlipError } from "../../protocol/index.js";
 import type { Db } from "../db/open.js";
-
-export const Role = z.enum(["admin", "member"]);
-
-/** PUT /api/clouds/:name/access */
-export const CloudAccessBody = z.object({
-  roles: z.array(Role).max(2).default([]),
-  users: z
-    .array(z.string().regex(/^[a-z][a-z0-9_.-]{0,31}$/, "a username"))
-    .max(1000)
-    .default([]),
-  installKeys: z.boolean().default(true),
-});
-export type CloudAccessBody = z.infer<typeof CloudAccessBody>;
-
-export interface CloudAccessView extends CloudAccessBody {
-  cloud: string;
-  /** true when no admin set it: the defaults of the cloud's kind */
-  default: boolean;
-}
 
 /**
  * Who may start machines on which cloud. Defaults by kind: SSH clouds (hosts whose login account recipes and a run

@@ -115,7 +115,11 @@ describe("/api/clouds over HTTP", () => {
       hosts: [{ address: "10.213.99.4", username: "x", maxInstances: 0 }],
     });
     expect(res.status).toBe(400);
-    expect(res.body.error.message).toMatch(/hosts\.0/);
+    expect(res.body.error.message).toMatch(/hosts\[0\]/);
+    // and by path, for a form to mark its field without reading the message
+    expect((res.body.error as { fields?: Record<string, string> }).fields).toEqual({
+      "hosts[0].maxInstances": expect.stringMatching(/>=1/),
+    });
   });
 });
 

@@ -127,7 +127,7 @@ describe("cloud definitions", () => {
     const given = `SHA256:${"A".repeat(43)}`;
     const host = { address: "10.0.0.8", username: "u", password: "long-pass-1" };
     expect(() => clouds.create(admin, { name: "bad", hosts: [{ ...host, hostKeySha256: "SHA256:short" }] })).toThrow(
-      /hosts\.0\.hostKeySha256: an OpenSSH SHA-256 fingerprint/,
+      /hosts\[0\]\.hostKeySha256: an OpenSSH SHA-256 fingerprint/,
     );
     clouds.create(admin, { name: "given", hosts: [{ ...host, hostKeySha256: given }] });
     const key = () => clouds.get("given").hosts[0].hostKey;

@@ -1,62 +1,10 @@
-import { isIP } from "node:net";
 import path from "node:path";
-import { z } from "zod";
+import { CloudBody, type CloudView, UpdateCloudBody } from "../../protocol/catalog/clouds.js";
 import { parseOrThrow, SlipError } from "../../protocol/index.js";
 import { Profile } from "../auth/service.js";
-import { createSshConnector } from "../connectors/ssh.js";
+import { createSshConnector } from "../connectors/ssh/connector.js";
 import type { Connector } from "../connectors/types.js";
 import type { AppContext } from "../context.js";
-
-const HOSTNAME =
-  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-export const CloudName = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and '-', starting with a letter")
-  .refine((n) => n !== "local", "'local' is the embedded cloud");
-
-const HostBody = z
-  .object({
-    address: z.string().refine((a) => isIP(a) !== 0 || HOSTNAME.test(a), "an IP address or a host name"),
-    port: z.number().int().min(1).max(65535).default(22),
-    username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "a login name"),
-    privateKey: z
-      .string()
-      .regex(
-        /^-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*$/,
-        "a PEM/OpenSSH private key",
-      )
-      .optional(),
-    // At least 8 characters: a secret is redacted from logs, events and reports by matching its text, and only a
-    // long one can be (redacting "p" or "admin" would mangle ordinary words), so a short password is refused here
-    // rather than stored and then leaked unredacted. Secrets.remember redacts everything of this length or longer.
-    password: z.string().min(8, "at least 8 characters").max(1024).optional(),
-    maxInstances: z.number().int().min(1).max(1000).default(1),
-    /**
-     * The host's key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it: the only key accepted. Absent:
-     * the key of the first successful connect is pinned (trust on first use) and shown in GET /api/clouds, and on
-     * an update a key pinned before is kept; null forgets it.
-     */
-    hostKeySha256: z
-      .string()
-      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "an OpenSSH SHA-256 fingerprint, SHA256:<43 base64 characters>")
-      .nullable()
-      .optional(),
-  })
-  .refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
-    message: "exactly one of privateKey and password",
-  });
-
-/** POST /api/clouds and PUT /api/clouds/:name (the name comes from the path on PUT). */
-export const CloudBody = z.object({
-  name: CloudName,
-  kind: z.literal("ssh").default("ssh"),
-  hosts: z.array(HostBody).min(1).max(200),
-  /** the server's URL as seen from the hosts, when the server's own URL does not reach them */
-  agentServiceUrl: z.url().optional(),
-});
-export type CloudBody = z.infer<typeof CloudBody>;
-export const UpdateCloudBody = CloudBody.omit({ name: true });
 
 /** What is stored: credentials sealed. */
 interface StoredHost {
@@ -76,25 +24,6 @@ interface StoredHost {
 interface StoredConfig {
   hosts: StoredHost[];
   agentServiceUrl?: string;
-}
-
-/** What the API returns: never a credential, sealed or not. */
-export interface CloudView {
-  name: string;
-  kind: "ssh";
-  hosts: {
-    address: string;
-    port: number;
-    username: string;
-    maxInstances: number;
-    hasPrivateKey: boolean;
-    hasPassword: boolean;
-    /** the key accepted from the host: the admin's, or the one seen on the first connect; null: not known yet */
-    hostKey: { sha256: string; pinnedBy: "admin" | "first-use"; seenAt: string | null } | null;
-  }[];
-  agentServiceUrl?: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
 interface Row {
@@ -153,7 +82,7 @@ export class CloudService {
   }
 
   /** `pinned`: the stored hosts with a key, by address:port: their pin is kept across an update that names none */
-  private seal(body: z.infer<typeof UpdateCloudBody>, pinned = new Map<string, StoredHost>()): string {
+  private seal(body: UpdateCloudBody, pinned = new Map<string, StoredHost>()): string {
     const { secrets } = this.app;
     const cfg: StoredConfig = {
       hosts: body.hosts.map((h) => {

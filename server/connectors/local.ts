@@ -8,12 +8,12 @@ import {
   enterMachineFlags,
   MACHINE_PID_FILE,
   SANDBOX_AGENT_DIR,
-  SANDBOX_ENV,
   SANDBOX_WORKSPACE,
   type SandboxMount,
   type SandboxSpec,
   sandboxHostname,
 } from "../../protocol/sandbox.js";
+import { agentEnv } from "./agent-env.js";
 import { processesWithEnv, signal, waitGone } from "./process-tree.js";
 import type { InstanceLimits } from "./sandbox/cgroups.js";
 import { DEFAULT_LIMITS, detectIsolation, findOnPath, type Isolation } from "./sandbox/isolation.js";
@@ -63,7 +63,7 @@ const UID_SPAN = 65_536;
 
 export interface LocalConnectorOptions {
   dataDir: string;
-  /** directory holding agent.mjs and ss.mjs (scripts/build-agent.ts) */
+  /** directory holding agent.mjs and ss.mjs (agent-bundle.ts) */
   bundleDir: string;
   /** seconds between SIGTERM and SIGKILL, for the agent's recipes and for stop */
   killGraceSeconds?: number;
@@ -224,26 +224,15 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
   async function startPlain(launch: InstanceLaunch, hostDir: string): Promise<StartedInstance> {
     const env: Record<string, string> = {
       ...passedEnv(),
-      ...launchEnv(launch),
-      SLIPSTREAM_WORKSPACE: hostDir,
-      SLIPSTREAM_SS_CLIENT: path.join(bundleDir, "ss.mjs"),
+      ...agentEnv(launch, {
+        workspace: hostDir,
+        killGraceSeconds: opts.killGraceSeconds,
+        ssClient: path.join(bundleDir, "ss.mjs"),
+      }),
       [TAG]: hostDir,
     };
     const pid = await spawnAgent([process.execPath, path.join(bundleDir, "agent.mjs")], env, hostDir);
     return { instanceId: `local-${pid}`, hostname: "127.0.0.1", workspace: hostDir };
-  }
-
-  function launchEnv(launch: InstanceLaunch): Record<string, string> {
-    const env: Record<string, string> = {
-      SLIPSTREAM_SERVICEURL: launch.serviceUrl,
-      SLIPSTREAM_AGENT_TOKEN: launch.token,
-      SLIPSTREAM_DIID: launch.runId,
-      SLIPSTREAM_NODE_INSTANCE_NAME: launch.instance,
-      SLIPSTREAM_CLOUD: launch.cloud,
-    };
-    if (launch.serverCertSha256) env.SLIPSTREAM_SERVER_CERT_SHA256 = launch.serverCertSha256;
-    if (opts.killGraceSeconds !== undefined) env.SLIPSTREAM_KILL_GRACE = String(opts.killGraceSeconds);
-    return env;
   }
 
   async function startSandboxed(launch: InstanceLaunch, hostDir: string, iso: Isolation): Promise<StartedInstance> {
@@ -274,12 +263,14 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     const spec: SandboxSpec = { hostname: sandboxHostname(launch.instance), system };
     const env: Record<string, string> = {
       ...passedEnv(),
-      ...launchEnv(launch),
-      ...(serviceUrl ? { SLIPSTREAM_SERVICEURL: serviceUrl } : {}),
+      ...agentEnv(launch, {
+        workspace: SANDBOX_WORKSPACE,
+        serviceUrl: serviceUrl || undefined,
+        killGraceSeconds: opts.killGraceSeconds,
+        ssClient: path.join(SANDBOX_AGENT_DIR, "ss.mjs"),
+        sandbox: spec,
+      }),
       HOME: SANDBOX_WORKSPACE,
-      SLIPSTREAM_WORKSPACE: SANDBOX_WORKSPACE,
-      SLIPSTREAM_SS_CLIENT: path.join(SANDBOX_AGENT_DIR, "ss.mjs"),
-      [SANDBOX_ENV]: JSON.stringify(spec),
       [TAG]: hostDir,
     };
     const src = iso.asRoot

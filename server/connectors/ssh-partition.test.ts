@@ -4,7 +4,7 @@ import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
 import { RunWatcher } from "../testing/watch.js";
-import { createSshConnector } from "./ssh.js";
+import { createSshConnector } from "./ssh/connector.js";
 
 /**
  * Issue 13 item 6: an SSH host whose link goes down (its veth, in a network namespace the test made) while its

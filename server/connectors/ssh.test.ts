@@ -12,7 +12,8 @@ import { startTestServer, type TestServer } from "../testing/harness.js";
 import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
-import { connectHost, createSshConnector, execRemote, type SshHost } from "./ssh.js";
+import { connectHost, execRemote, type SshHost } from "./ssh/client.js";
+import { createSshConnector } from "./ssh/connector.js";
 import type { InstanceLaunch } from "./types.js";
 
 const exec = promisify(execFile);
@@ -429,7 +430,9 @@ describe.skipIf(unavailable !== null)(
           { bundleDir: path.join(server.dataDir, "agent"), onHostKeyPinned: () => openedAtPin.push(opened) },
         );
         // settled together: a later start may fail before an earlier one is awaited
-        const settled = await Promise.allSettled(["r-first1", "r-first2", "r-first3"].map((r) => c.start(extraLaunch(r))));
+        const settled = await Promise.allSettled(
+          ["r-first1", "r-first2", "r-first3"].map((r) => c.start(extraLaunch(r))),
+        );
         for (const st of settled) {
           expect(st.status).toBe("rejected");
           expect(String((st as PromiseRejectedResult).reason)).toMatch(/Node ≥ 20 is required/);

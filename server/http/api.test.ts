@@ -101,7 +101,7 @@ describe("modules", () => {
       },
       /nodes\.a\.multiplicity/,
     ],
-    ["a bad module path", { files: [{ path: "../x", yaml: "kind: project\n" }] }, /files\.0\.path/],
+    ["a bad module path", { files: [{ path: "../x", yaml: "kind: project\n" }] }, /files\[0\]\.path/],
   ];
   for (const [what, body, message] of bad) {
     it(`import with ${what} is refused naming the field, and nothing is saved`, async () => {

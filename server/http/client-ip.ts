@@ -31,3 +31,6 @@ export function clientIp(req: IncomingMessage, hops: number): string {
   if (!list.length) return peer;
   return list[Math.max(0, list.length - hops)];
 }
+
+/** The client's address as the server trusts it (TRUST_PROXY hops), for sign-in throttling. */
+export type IpOf = (req: IncomingMessage) => string;

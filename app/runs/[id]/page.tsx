@@ -1,7 +1,7 @@
 "use client";
 
 import { useParams } from "next/navigation";
-import { RunView } from "../../components/run-view";
+import { RunView } from "./run-view";
 
 export default function RunPageRoute() {
   const params = useParams<{ id: string }>();

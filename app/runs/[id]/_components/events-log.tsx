@@ -1,0 +1,74 @@
+import { memo, useId, useMemo, useState } from "react";
+import { actorName, describeEvent, formatTime } from "@/app/lib/format";
+import { useStickToBottom } from "@/app/lib/use-stick-to-bottom";
+import type { RunEvent } from "@/protocol/run";
+import { Section } from "./section";
+
+const EventRow = memo(function EventRow({ e }: { e: RunEvent }) {
+  const a = actorName(e.actor);
+  return (
+    <li className={`event event-${e.body.type}`} data-type={e.body.type} data-seq={e.seq}>
+      <time dateTime={e.at} className="mono">
+        {formatTime(e.at)}
+      </time>
+      <span className={`actor actor-${a.kind}`} title={e.actor}>
+        {a.name}
+      </span>
+      <span className="event-text">{describeEvent(e)}</span>
+    </li>
+  );
+});
+
+/** The newest events shown at first: a large run's thousands stay one click away, off the live render path. */
+const RECENT_EVENTS = 1000;
+
+export function EventsLog({ events }: { events: readonly RunEvent[] }) {
+  const uid = useId();
+  const [showParams, setShowParams] = useState(true);
+  const [showAll, setShowAll] = useState(false);
+  const matching = useMemo(
+    () => events.filter((e) => e.body.type !== "log" && (showParams || e.body.type !== "param")),
+    [events, showParams],
+  );
+  const hidden = showAll ? 0 : Math.max(0, matching.length - RECENT_EVENTS);
+  const shown = hidden ? matching.slice(hidden) : matching;
+  const scroll = useStickToBottom(matching.length);
+  return (
+    <Section
+      title="Events"
+      id={`${uid}-events`}
+      actions={
+        <label className="check small">
+          <input type="checkbox" checked={showParams} onChange={(e) => setShowParams(e.target.checked)} />
+          Parameter changes
+        </label>
+      }
+    >
+      <section
+        className="events-scroll"
+        ref={scroll.ref}
+        onScroll={scroll.onScroll}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable by keyboard
+        tabIndex={0}
+        aria-label="Event log"
+      >
+        {shown.length === 0 ? (
+          <p className="muted">No events yet.</p>
+        ) : (
+          <>
+            {hidden > 0 && (
+              <button type="button" className="button small show-earlier" onClick={() => setShowAll(true)}>
+                Show {hidden} earlier event{hidden === 1 ? "" : "s"}
+              </button>
+            )}
+            <ol className="events" data-testid="events-log">
+              {shown.map((e) => (
+                <EventRow key={e.seq} e={e} />
+              ))}
+            </ol>
+          </>
+        )}
+      </section>
+    </Section>
+  );
+}

@@ -1,0 +1,120 @@
+import { memo, useId, useMemo, useState } from "react";
+import { paramGroups } from "@/app/lib/run-views";
+import type { RunDetail, RuntimeParam } from "@/protocol/run";
+import { Section } from "./section";
+
+function ParamValue({ p, since }: { p: RuntimeParam; since: number }) {
+  const name = p.key.slice(p.key.indexOf(":") + 1);
+  const flash = p.updatedSeq > since ? " flash" : "";
+  if (p.value === null)
+    return (
+      <span key={p.updatedSeq} className={`pv unset${flash}`}>
+        not set
+      </span>
+    );
+  if (p.value === "")
+    return (
+      <span key={p.updatedSeq} className={`pv unset${flash}`}>
+        (empty)
+      </span>
+    );
+  if (name === "abort")
+    return (
+      <span key={p.updatedSeq} className={`pv abort-value${flash}`}>
+        {p.value}
+      </span>
+    );
+  if (name.startsWith("url.") && /^[a-z][a-z0-9+.-]*:\/\//i.test(p.value))
+    return (
+      <span key={p.updatedSeq} className={`pv${flash}`}>
+        <a href={p.value} target="_blank" rel="noreferrer">
+          {p.value}
+        </a>
+      </span>
+    );
+  return (
+    <span key={p.updatedSeq} className={`pv${flash}`}>
+      {p.value}
+    </span>
+  );
+}
+
+/**
+ * Rows re-render only when their parameter changed: folding a change replaces that one parameter object, so
+ * a run with thousands of parameters streaming updates touches a handful of rows per frame.
+ */
+const ParamRow = memo(function ParamRow({ p, since }: { p: RuntimeParam; since: number }) {
+  return (
+    <tr data-param={p.key}>
+      <th scope="row" title={p.description || p.key}>
+        {p.key.slice(p.key.indexOf(":") + 1)}
+      </th>
+      <td className="param-value">
+        <ParamValue p={p} since={since} />
+      </td>
+    </tr>
+  );
+});
+
+const sameItems = <T,>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+const ParamTable = memo(
+  function ParamTable({ params, since }: { params: RuntimeParam[]; since: number }) {
+    return (
+      <table className="table params-table">
+        <tbody>
+          {params.map((p) => (
+            <ParamRow key={p.key} p={p} since={since} />
+          ))}
+        </tbody>
+      </table>
+    );
+  },
+  (a, b) => a.since === b.since && sameItems(a.params, b.params),
+);
+
+export function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail: RunDetail }) {
+  const uid = useId();
+  const [since] = useState(() => Math.max(0, ...params.map((p) => p.updatedSeq)));
+  const [filter, setFilter] = useState("");
+  const groups = useMemo(() => paramGroups(params, detail, filter), [params, detail, filter]);
+
+  return (
+    <Section
+      title="Runtime parameters"
+      id={`${uid}-params`}
+      actions={
+        <label className="field inline compact">
+          <span className="visually-hidden">Filter parameters</span>
+          <input
+            type="search"
+            placeholder="Filter parameters"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+          />
+        </label>
+      }
+    >
+      <div className="params-scroll">
+        {groups.length === 0 && <p className="muted">No parameter matches “{filter}”.</p>}
+        {groups.map((g) => (
+          <details key={g.id} open className={`param-group group-${g.kind}`} data-group={g.id}>
+            <summary>
+              {g.title} <span className="muted small">{g.params.length}</span>
+            </summary>
+            <ParamTable params={g.params} since={since} />
+          </details>
+        ))}
+      </div>
+    </Section>
+  );
+}
+
+/** Stands in for the panel while the parameters load, or says why they could not be. */
+export function ParamsPlaceholder({ id, error }: { id: string; error: Error | null }) {
+  return (
+    <Section title="Runtime parameters" id={id}>
+      <p className="muted">{error ? `The parameters could not be loaded: ${error.message}` : "Loading…"}</p>
+    </Section>
+  );
+}

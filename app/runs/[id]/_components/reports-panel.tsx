@@ -1,0 +1,40 @@
+import { memo, useId } from "react";
+import { formatBytes, formatTime } from "@/app/lib/format";
+import type { ReportInfo } from "@/protocol/run";
+import { Section } from "./section";
+
+export const ReportsPanel = memo(function ReportsPanel({
+  runId,
+  reports,
+}: {
+  runId: string;
+  reports: ReportInfo[] | undefined;
+}) {
+  const uid = useId();
+  return (
+    <Section title="Reports" id={`${uid}-reports`}>
+      {!reports || reports.length === 0 ? (
+        <p className="muted reports-empty" data-testid="reports-empty">
+          Reports will be displayed as soon as available
+        </p>
+      ) : (
+        <ul className="reports" data-testid="reports">
+          {reports.map((r) => (
+            <li key={r.name}>
+              <a
+                href={`/api/runs/${runId}/reports/${encodeURIComponent(r.name)}`}
+                download={r.name}
+                className="report-link"
+              >
+                {r.name}
+              </a>
+              <span className="muted small">
+                {r.instance ?? "orchestrator"} · {formatBytes(r.size)} · {formatTime(r.createdAt)}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Section>
+  );
+});

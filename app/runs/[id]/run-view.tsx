@@ -1,0 +1,95 @@
+"use client";
+
+import Link from "next/link";
+import { useId, useMemo } from "react";
+import { AuthGate } from "@/app/components/shell";
+import { instanceViews, mappingLinks } from "@/app/lib/run-views";
+import { useSession } from "@/app/lib/session";
+import { useRun } from "@/app/lib/use-run";
+import { AbortAlert, RecoveryAlert } from "./_components/abort-alert";
+import { EventsLog } from "./_components/events-log";
+import { FeedErrorAlert } from "./_components/feed-error-alert";
+import { LogTail } from "./_components/log-tail";
+import { ParamsPanel, ParamsPlaceholder } from "./_components/params-panel";
+import { ReportsPanel } from "./_components/reports-panel";
+import { RunDiagram, RunDiagramLegend } from "./_components/run-diagram";
+import { RunHeader } from "./_components/run-header";
+import { Section } from "./_components/section";
+import { Timeline } from "./_components/timeline";
+
+function RunPage({ id }: { id: string }) {
+  const uid = useId();
+  const session = useSession();
+  const { detail, params, reports, events, watchers, module } = useRun(id);
+  const paramMap = useMemo(() => new Map((params.data?.params ?? []).map((p) => [p.key, p])), [params.data]);
+  const run = detail.data;
+  const nodes = useMemo(() => (run ? instanceViews(run, events, paramMap) : []), [run, events, paramMap]);
+
+  if (detail.isPending) return <p className="page-loading">Loading run…</p>;
+  if (detail.isError || !run)
+    return (
+      <div className="empty-state error" role="alert">
+        <h2>
+          {detail.error && "status" in detail.error && detail.error.status === 404
+            ? "Run not found"
+            : "The run could not be loaded"}
+        </h2>
+        <p>{detail.error?.message}</p>
+        <p>
+          <Link href="/">Back to the runs</Link>
+        </p>
+      </div>
+    );
+
+  const created = events.find((e) => e.body.type === "created");
+  const links = mappingLinks(module.data, run);
+  const instanceNames = [...run.instances]
+    .sort((a, b) => a.node.localeCompare(b.node) || a.index - b.index)
+    .map((i) => i.name);
+
+  return (
+    <div className="run-page" data-run-id={run.id}>
+      <RunHeader
+        run={run}
+        startedAt={created?.at ?? run.createdAt}
+        watchers={watchers}
+        me={session.data?.user.username}
+      />
+
+      <FeedErrorAlert runId={run.id} />
+      <AbortAlert run={run} params={paramMap} />
+      <RecoveryAlert run={run} />
+
+      <Section title="Timeline" id={`${uid}-timeline`}>
+        <Timeline events={events} state={run.state} />
+      </Section>
+
+      <Section title="Instances" id={`${uid}-instances`} actions={<RunDiagramLegend />}>
+        <RunDiagram nodes={nodes} links={links} state={run.state} />
+      </Section>
+
+      <div className="run-grid">
+        <div className="run-col">
+          {params.data ? (
+            <ParamsPanel params={params.data.params} detail={run} />
+          ) : (
+            <ParamsPlaceholder id={`${uid}-params-loading`} error={params.isError ? params.error : null} />
+          )}
+        </div>
+        <div className="run-col">
+          <ReportsPanel runId={run.id} reports={reports.data} />
+          <EventsLog events={events} />
+        </div>
+      </div>
+      <LogTail events={events} instances={instanceNames} />
+    </div>
+  );
+}
+
+export function RunView({ id }: { id: string }) {
+  return (
+    <AuthGate>
+      <RunPage id={id} />
+    </AuthGate>
+  );
+}

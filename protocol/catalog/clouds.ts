@@ -1,0 +1,171 @@
+import { z } from "zod";
+import { endpoint } from "../endpoint";
+import { Ok, Role } from "./common";
+
+const IPV4 = z.ipv4();
+const IPV6 = z.ipv6();
+const isIpAddress = (a: string) => IPV4.safeParse(a).success || IPV6.safeParse(a).success;
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export const CloudName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and '-', starting with a letter")
+  .refine((n) => n !== "local", "'local' is the embedded cloud");
+
+export const HostBody = z
+  .object({
+    address: z.string().refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name"),
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "a login name"),
+    privateKey: z
+      .string()
+      .regex(
+        /^-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*$/,
+        "a PEM/OpenSSH private key",
+      )
+      .optional(),
+    // At least 8 characters: a secret is redacted from logs, events and reports by matching its text, and only a
+    // long one can be (redacting "p" or "admin" would mangle ordinary words), so a short password is refused here
+    // rather than stored and then leaked unredacted. Secrets.remember redacts everything of this length or longer.
+    password: z.string().min(8, "at least 8 characters").max(1024).optional(),
+    maxInstances: z.number().int().min(1).max(1000).default(1),
+    /**
+     * The host's key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it: the only key accepted. Absent:
+     * the key of the first successful connect is pinned (trust on first use) and shown in GET /api/clouds, and on
+     * an update a key pinned before is kept; null forgets it.
+     */
+    hostKeySha256: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "an OpenSSH SHA-256 fingerprint, SHA256:<43 base64 characters>")
+      .nullable()
+      .optional(),
+  })
+  .refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
+    message: "exactly one of privateKey and password",
+  });
+
+/** POST /api/clouds and PUT /api/clouds/:name (the name comes from the path on PUT). */
+export const CloudBody = z.object({
+  name: CloudName,
+  kind: z.literal("ssh").default("ssh"),
+  hosts: z.array(HostBody).min(1).max(200),
+  /** the server's URL as seen from the hosts, when the server's own URL does not reach them */
+  agentServiceUrl: z.url().optional(),
+});
+export type CloudBody = z.infer<typeof CloudBody>;
+export const UpdateCloudBody = CloudBody.omit({ name: true });
+export type UpdateCloudBody = z.infer<typeof UpdateCloudBody>;
+
+/** PUT /api/clouds/:name/access */
+export const CloudAccessBody = z.object({
+  roles: z.array(Role).max(2).default([]),
+  users: z
+    .array(z.string().regex(/^[a-z][a-z0-9_.-]{0,31}$/, "a username"))
+    .max(1000)
+    .default([]),
+  installKeys: z.boolean().default(true),
+});
+export type CloudAccessBody = z.infer<typeof CloudAccessBody>;
+
+/** A cloud as the API shows it: never a credential, sealed or not. */
+export const CloudView = z.object({
+  name: z.string(),
+  kind: z.literal("ssh"),
+  hosts: z.array(
+    z.object({
+      address: z.string(),
+      port: z.number().int(),
+      username: z.string(),
+      maxInstances: z.number().int(),
+      hasPrivateKey: z.boolean(),
+      hasPassword: z.boolean(),
+      /** the key accepted from the host: the admin's, or the one seen on the first connect; null: not known yet */
+      hostKey: z
+        .object({ sha256: z.string(), pinnedBy: z.enum(["admin", "first-use"]), seenAt: z.string().nullable() })
+        .nullable(),
+    }),
+  ),
+  agentServiceUrl: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type CloudView = z.infer<typeof CloudView>;
+
+export const CloudAccessView = CloudAccessBody.extend({
+  cloud: z.string(),
+  /** true when no admin set it: the defaults of the cloud's kind */
+  default: z.boolean(),
+});
+export type CloudAccessView = z.infer<typeof CloudAccessView>;
+
+const CloudParams = z.object({ name: z.string().min(1).max(100) });
+
+export const cloudRoutes = {
+  listClouds: endpoint({
+    method: "GET",
+    path: "/api/clouds",
+    tag: "clouds",
+    auth: "user",
+    summary: "The SSH clouds (the local cloud is built in)",
+    response: z.object({ clouds: z.array(CloudView) }),
+  }),
+  createCloud: endpoint({
+    method: "POST",
+    path: "/api/clouds",
+    tag: "clouds",
+    auth: "admin",
+    adminOnly: "change clouds",
+    summary: "Add an SSH cloud: a pool of hosts with a login each",
+    body: CloudBody,
+    status: 201,
+    response: CloudView,
+    errors: ["CONFLICT"],
+  }),
+  updateCloud: endpoint({
+    method: "PUT",
+    path: "/api/clouds/:name",
+    tag: "clouds",
+    auth: "admin",
+    adminOnly: "change clouds",
+    summary: "Replace an SSH cloud's hosts (credentials not given are kept)",
+    params: CloudParams,
+    body: UpdateCloudBody,
+    response: CloudView,
+    errors: ["NOT_FOUND", "CONFLICT"],
+  }),
+  deleteCloud: endpoint({
+    method: "DELETE",
+    path: "/api/clouds/:name",
+    tag: "clouds",
+    auth: "admin",
+    adminOnly: "change clouds",
+    summary: "Delete an SSH cloud (runs using it go on; new runs are refused)",
+    params: CloudParams,
+    response: Ok,
+    errors: ["NOT_FOUND"],
+  }),
+  cloudAccess: endpoint({
+    method: "GET",
+    path: "/api/clouds/:name/access",
+    tag: "clouds",
+    auth: "user",
+    summary: "Who may start machines on a cloud (the local cloud included)",
+    params: CloudParams,
+    response: CloudAccessView,
+    errors: ["NOT_FOUND"],
+  }),
+  setCloudAccess: endpoint({
+    method: "PUT",
+    path: "/api/clouds/:name/access",
+    tag: "clouds",
+    auth: "admin",
+    adminOnly: "decide who may use a cloud",
+    summary: "Decide who may start machines on a cloud: roles, users, and whether their SSH keys are installed",
+    params: CloudParams,
+    body: CloudAccessBody,
+    response: CloudAccessView,
+    errors: ["NOT_FOUND"],
+  }),
+};

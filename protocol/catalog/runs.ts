@@ -1,0 +1,185 @@
+import { z } from "zod";
+import { AbortBody, CreateRunBody, EventsQuery, RunsQuery, ScaleBody, SetParamBody } from "../api";
+import { endpoint } from "../endpoint";
+import { ModulePath } from "../modules";
+import { KeepRunning, ReportInfo, RunDetail, RunEvent, RunSummary, RuntimeParam } from "../run";
+
+/** What the Run… dialog offers: per node multiplicity and cloud, every literal (unmapped) input with its default. */
+export const RunOptions = z.object({
+  module: z.string(),
+  kind: z.enum(["image", "deployment"]),
+  nodes: z.array(
+    z.object({
+      name: z.string(),
+      image: z.string(),
+      multiplicity: z.number().int(),
+      cloud: z.string(),
+      inputs: z.array(
+        z.object({
+          name: z.string(),
+          description: z.string(),
+          /** `node:output` when the deployment maps it (not a literal the dialog may change) */
+          mappedFrom: z.string().nullable(),
+          value: z.string().nullable(),
+        }),
+      ),
+    }),
+  ),
+  clouds: z.array(z.string()),
+  /** clouds this user may not start machines on, with the reason the Run… dialog shows */
+  unavailable: z.record(z.string(), z.string()),
+  defaults: z.object({ keepRunning: KeepRunning, timeoutMinutes: z.number().int() }),
+});
+export type RunOptions = z.infer<typeof RunOptions>;
+
+const RunId = z.object({ id: z.string().min(1).max(100) });
+const RUN_STEER = ["NOT_FOUND", "FORBIDDEN", "CONFLICT"] as const;
+
+export const runRoutes = {
+  runOptions: endpoint({
+    method: "GET",
+    path: "/api/run-options",
+    tag: "runs",
+    auth: "user",
+    summary: "What the Run… dialog offers for a module",
+    query: z.strictObject({ module: ModulePath }),
+    response: RunOptions,
+    errors: ["NOT_FOUND"],
+  }),
+  createRun: endpoint({
+    method: "POST",
+    path: "/api/runs",
+    tag: "runs",
+    auth: "user",
+    summary: "Launch a run of an image or a deployment",
+    body: CreateRunBody,
+    status: 201,
+    response: RunDetail,
+    errors: ["NOT_FOUND", "FORBIDDEN", "LIMIT_EXCEEDED"],
+  }),
+  listRuns: endpoint({
+    method: "GET",
+    path: "/api/runs",
+    tag: "runs",
+    auth: "user",
+    summary: "Runs, newest first, filtered by state (or `active`), owner, module folder and tag",
+    query: RunsQuery,
+    response: z.object({ runs: z.array(RunSummary) }),
+  }),
+  getRun: endpoint({
+    method: "GET",
+    path: "/api/runs/:id",
+    tag: "runs",
+    auth: "user",
+    summary: "A run: its state, instances, nodes and the actions its state allows",
+    params: RunId,
+    response: RunDetail,
+    errors: ["NOT_FOUND"],
+  }),
+  runParams: endpoint({
+    method: "GET",
+    path: "/api/runs/:id/params",
+    tag: "runs",
+    auth: "user",
+    summary: "Every runtime parameter of a run, by key",
+    params: RunId,
+    response: z.object({ params: z.array(RuntimeParam), lastSeq: z.number().int() }),
+    errors: ["NOT_FOUND"],
+  }),
+  setParam: endpoint({
+    method: "PUT",
+    path: "/api/runs/:id/params/*key",
+    tag: "runs",
+    auth: "user",
+    summary: "Set a runtime parameter by hand (debugging: the abort flag does not stop it)",
+    params: z.object({ id: RunId.shape.id, key: z.string().min(1).max(300) }),
+    body: SetParamBody,
+    response: z.object({ seq: z.number().int().nullable() }),
+    errors: [...RUN_STEER, "UNKNOWN_KEY", "LIMIT_EXCEEDED"],
+  }),
+  runEvents: endpoint({
+    method: "GET",
+    path: "/api/runs/:id/events",
+    tag: "runs",
+    auth: "user",
+    summary: "A page of a run's event log after `since` (at most `limit` events and about 4 MiB)",
+    params: RunId,
+    query: EventsQuery,
+    response: z.object({ events: z.array(RunEvent), lastSeq: z.number().int() }),
+    errors: ["NOT_FOUND"],
+  }),
+  abortRun: endpoint({
+    method: "POST",
+    path: "/api/runs/:id/abort",
+    tag: "runs",
+    auth: "user",
+    summary: "Abort a run with a message: every waiting ss-get returns, scripts stop, reports are collected",
+    params: RunId,
+    body: AbortBody,
+    response: RunDetail,
+    errors: RUN_STEER,
+  }),
+  resetAbort: endpoint({
+    method: "POST",
+    path: "/api/runs/:id/abort/cancel",
+    tag: "runs",
+    auth: "user",
+    summary: "Clear a run's abort flags (to debug and go on)",
+    params: RunId,
+    response: RunDetail,
+    errors: RUN_STEER,
+  }),
+  terminateRun: endpoint({
+    method: "POST",
+    path: "/api/runs/:id/terminate",
+    tag: "runs",
+    auth: "user",
+    summary: "Stop every machine of a run",
+    params: RunId,
+    response: RunDetail,
+    errors: RUN_STEER,
+  }),
+  scaleRun: endpoint({
+    method: "POST",
+    path: "/api/runs/:id/scale",
+    tag: "runs",
+    auth: "user",
+    summary: "Add instances to a node or remove some, in a scalable run in Ready",
+    params: RunId,
+    body: ScaleBody,
+    response: RunDetail.extend({ changed: z.array(z.string()) }),
+    errors: [...RUN_STEER, "LIMIT_EXCEEDED"],
+  }),
+  runReports: endpoint({
+    method: "GET",
+    path: "/api/runs/:id/reports",
+    tag: "reports",
+    auth: "user",
+    summary: "The reports collected from a run's machines",
+    params: RunId,
+    response: z.object({ reports: z.array(ReportInfo) }),
+    errors: ["NOT_FOUND"],
+  }),
+  downloadReport: endpoint({
+    method: "GET",
+    path: "/api/runs/:id/reports/:name",
+    tag: "reports",
+    auth: "user",
+    summary: "Download one report (a gzipped tarball)",
+    params: z.object({ id: RunId.shape.id, name: z.string().min(1).max(300) }),
+    response: { raw: "application/gzip" },
+    errors: ["NOT_FOUND"],
+  }),
+  uploadReport: endpoint({
+    method: "POST",
+    path: "/api/agent/reports",
+    tag: "agent",
+    auth: "agent",
+    summary: "An agent sends its instance's report: a gzipped tarball as the body, named <instance>_report_<time>.tgz",
+    query: z.strictObject({ name: z.string().max(300) }),
+    requestRaw: "application/gzip",
+    status: 201,
+    response: z.object({ name: z.string(), size: z.number().int() }),
+    errors: ["PAYLOAD_TOO_LARGE", "LIMIT_EXCEEDED", "STORAGE_FULL"],
+  }),
+};
