@@ -2,11 +2,16 @@ import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import {
+  type EndpointDef,
+  type EndpointInput,
+  type EndpointOutput,
+  endpointUrl,
+  type OptionalIfEmpty,
+  parseAnswer,
+} from "../protocol/endpoint.js";
 import type { Connection } from "./config.js";
 import { CliError, EXIT, exitForStatus } from "./errors.js";
-
-/** Encodes each segment of a slash-separated path (module paths keep their slashes). */
-export const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
 
 /** OpenSSL's and Node's codes for a certificate this machine does not trust (or that names another host). */
 const UNTRUSTED_CERT =
@@ -66,25 +71,24 @@ export class ApiClient {
     return new CliError(exitForStatus(res.status), message);
   }
 
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body);
-    return (await res.json()) as T;
+  /** Calls a catalog endpoint: typed input, and the answer parsed with the endpoint's schema. */
+  async call<E extends EndpointDef>(e: E, ...[input]: OptionalIfEmpty<EndpointInput<E>>): Promise<EndpointOutput<E>> {
+    const given = (input ?? {}) as { params?: Record<string, string>; query?: unknown; body?: unknown };
+    const body = e.body ? (given.body ?? {}) : e.method === "GET" || e.method === "DELETE" ? undefined : {};
+    const res = await this.send(e.method, endpointUrl(e, given), body);
+    return parseAnswer(e, await res.json());
   }
 
-  get<T>(path: string): Promise<T> {
-    return this.json<T>("GET", path);
-  }
-
-  post<T>(path: string, body?: unknown): Promise<T> {
-    return this.json<T>("POST", path, body ?? {});
-  }
-
-  async text(path: string): Promise<string> {
-    return (await this.send("GET", path)).text();
+  /** Calls a catalog endpoint for its other representation (`?format=yaml`): the body as text. */
+  async text<E extends EndpointDef>(e: E, input: EndpointInput<E>): Promise<string> {
+    return (
+      await this.send("GET", endpointUrl(e, input as { params?: Record<string, string>; query?: unknown }))
+    ).text();
   }
 
   /** Streams a response body into a file. */
-  async download(path: string, file: string): Promise<void> {
+  async download<E extends EndpointDef>(e: E, input: EndpointInput<E>, file: string): Promise<void> {
+    const path = endpointUrl(e, input as { params?: Record<string, string> });
     const res = await this.send("GET", path);
     if (!res.body) throw new CliError(EXIT.UNREACHABLE, `empty response for ${path}`);
     await pipeline(Readable.fromWeb(res.body as WebReadableStream), fs.createWriteStream(file));

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import * as tar from "tar";
+import { API } from "../protocol/catalog/index.js";
 import type { ReportInfo } from "../protocol/run.js";
 import type { ApiClient } from "./api-client.js";
 import { CliError, EXIT } from "./errors.js";
@@ -48,8 +49,7 @@ export async function unpackReport(file: string, dir: string): Promise<string[]>
 
 /** Downloads every report of a run into `<out>/<runId>/` and unpacks each tarball beside it. */
 export async function downloadReports(api: ApiClient, runId: string, out: string): Promise<DownloadedReport[]> {
-  const id = encodeURIComponent(runId);
-  const { reports } = await api.get<{ reports: ReportInfo[] }>(`/api/runs/${id}/reports`);
+  const { reports } = await api.call(API.runReports, { params: { id: runId } });
   const root = path.resolve(out, runId);
   await fs.mkdir(root, { recursive: true });
   const done: DownloadedReport[] = [];
@@ -59,7 +59,7 @@ export async function downloadReports(api: ApiClient, runId: string, out: string
       throw new CliError(EXIT.UNREACHABLE, `server sent an unsafe report name '${r.name}'`);
     }
     const file = path.join(root, r.name);
-    await api.download(`/api/runs/${id}/reports/${encodeURIComponent(r.name)}`, file);
+    await api.download(API.downloadReport, { params: { id: runId, name: r.name } }, file);
     const dir = path.join(root, r.name.replace(/\.(tgz|tar\.gz)$/, ""));
     await fs.mkdir(dir, { recursive: true });
     let skipped: string[];

@@ -60,10 +60,15 @@ export type EndpointInput<E extends EndpointDef> = (keyof PathParams<E["path"]> 
   (E["body"] extends z.ZodType ? { body: z.input<E["body"]> } : Empty) &
   (E["query"] extends z.ZodType ? { query?: z.input<E["query"]> } : Empty);
 
+/** A call's arguments: the input may be left out when the endpoint takes none. */
+export type OptionalIfEmpty<I> = keyof I extends never ? [input?: I] : [input: I];
+
 /** What a client gets back (after parsing with the response schema). */
 export type EndpointOutput<E extends EndpointDef> = E["response"] extends z.ZodType ? z.output<E["response"]> : never;
 /** What a handler returns (before parsing: fields with defaults may be left out). */
-export type EndpointAnswer<E extends EndpointDef> = E["response"] extends z.ZodType ? z.input<E["response"]> : void;
+export type EndpointAnswer<E extends EndpointDef> = E["response"] extends z.ZodType
+  ? z.input<E["response"]>
+  : undefined;
 
 export const isRaw = (r: EndpointDef["response"]): r is RawResponse => typeof (r as RawResponse).raw === "string";
 

@@ -2,9 +2,10 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useState } from "react";
+import { API } from "@/protocol/catalog";
 import type { DeploymentModule, DeploymentNode, ImageModule, ModuleRecord } from "@/protocol/modules";
 import { NODE_NAME_RE } from "@/protocol/run";
-import { api } from "../lib/api";
+import { call } from "../lib/api";
 import { deploymentGraph, fieldErrors, parseMapping, resolveImageRef } from "../lib/modules";
 import { DeploymentDiagram } from "./deployment-diagram";
 import { ModuleHeader, SaveBar } from "./module-header";
@@ -67,7 +68,7 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
 
   const clouds = useQuery({
     queryKey: ["run-options", record.path],
-    queryFn: () => api<{ clouds: string[] }>("GET", `/api/run-options?module=${encodeURIComponent(record.path)}`),
+    queryFn: () => call(API.runOptions, { query: { module: record.path } }),
     retry: false,
   });
 
@@ -92,7 +93,7 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
   );
 
   const save = useMutation({
-    mutationFn: (next: DeploymentModule) => api<ModuleRecord>("PUT", `/api/modules/${record.path}`, { doc: next }),
+    mutationFn: (next: DeploymentModule) => call(API.putModule, { params: { path: record.path }, body: { doc: next } }),
     onSuccess: (saved) => {
       qc.setQueryData<ModuleRecord[]>(["modules"], (old) => old?.map((m) => (m.path === saved.path ? saved : m)));
       const d = toDraft(saved.doc as DeploymentModule);
@@ -105,7 +106,7 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
     onError: (err) => {
       setSavedNote(null);
       setAddedNote(null);
-      setErrors(fieldErrors(err.message, [record.path, `${record.path}.yaml`]));
+      setErrors(fieldErrors(err));
     },
   });
 

@@ -2,8 +2,9 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
+import { API } from "@/protocol/catalog";
 import type { ImageModule, ImageTargets, ModuleRecord } from "@/protocol/modules";
-import { api } from "../lib/api";
+import { call } from "../lib/api";
 import { fieldErrors } from "../lib/modules";
 import { CodeEditor } from "./code-editor";
 import { ModuleHeader, SaveBar } from "./module-header";
@@ -83,7 +84,7 @@ export function ImageView({ record }: { record: ModuleRecord }) {
   const dirty = JSON.stringify(draft) !== base;
 
   const save = useMutation({
-    mutationFn: () => api<ModuleRecord>("PUT", `/api/modules/${record.path}`, { doc: toDoc(draft) }),
+    mutationFn: () => call(API.putModule, { params: { path: record.path }, body: { doc: toDoc(draft) } }),
     onSuccess: (saved) => {
       qc.setQueryData<ModuleRecord[]>(["modules"], (old) => old?.map((m) => (m.path === saved.path ? saved : m)));
       const d = toDraft(saved.doc as ImageModule);
@@ -94,7 +95,7 @@ export function ImageView({ record }: { record: ModuleRecord }) {
     },
     onError: (err) => {
       setSavedNote(null);
-      setErrors(fieldErrors(err.message, [record.path, `${record.path}.yaml`]));
+      setErrors(fieldErrors(err));
     },
   });
 

@@ -3,8 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRef, useState } from "react";
-import type { ModuleRecord } from "@/protocol/modules";
-import { api } from "../lib/api";
+import { API } from "@/protocol/catalog";
+import { call } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { buildTree, findFolder, type TreeFolder } from "../lib/modules";
 import { DeploymentView } from "./deployment-view";
@@ -14,7 +14,7 @@ import { AuthGate } from "./shell";
 function useModules() {
   return useQuery({
     queryKey: ["modules"],
-    queryFn: async () => (await api<{ modules: ModuleRecord[] }>("GET", "/api/modules")).modules,
+    queryFn: async () => (await call(API.listModules, { query: {} })).modules,
   });
 }
 
@@ -104,9 +104,7 @@ function ImportYaml({ folder }: { folder: string }) {
           yaml: await f.text(),
         })),
       );
-      return api<{ modules: { path: string; kind: string; version: number }[] }>("POST", "/api/modules/import", {
-        files: payload,
-      });
+      return call(API.importModules, { body: { files: payload } });
     },
     onSuccess: (r) => {
       qc.invalidateQueries({ queryKey: ["modules"] });

@@ -4,26 +4,13 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useId, useState } from "react";
 import type { CreateRunBody } from "@/protocol/api";
-import type { KeepRunning, RunDetail } from "@/protocol/run";
-import { api } from "../lib/api";
+import { API } from "@/protocol/catalog";
+import type { RunOptions } from "@/protocol/catalog/runs";
+import type { KeepRunning } from "@/protocol/run";
+import { call } from "../lib/api";
 import { fieldErrors } from "../lib/modules";
 import { Modal } from "./modal";
 
-interface RunOptions {
-  module: string;
-  kind: "image" | "deployment";
-  nodes: {
-    name: string;
-    image: string;
-    multiplicity: number;
-    cloud: string;
-    inputs: { name: string; description: string; mappedFrom: string | null; value: string | null }[];
-  }[];
-  clouds: string[];
-  /** clouds this user may not start machines on, and why */
-  unavailable?: Record<string, string>;
-  defaults: { keepRunning: KeepRunning; timeoutMinutes: number };
-}
 
 const KEEP_RUNNING: { value: KeepRunning; label: string; hint: string }[] = [
   { value: "always", label: "Always", hint: "keep the machines after the run, whatever happens" },
@@ -65,7 +52,7 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
   const uid = useId();
   const options = useQuery({
     queryKey: ["run-options", module],
-    queryFn: () => api<RunOptions>("GET", `/api/run-options?module=${encodeURIComponent(module)}`),
+    queryFn: () => call(API.runOptions, { query: { module } }),
     staleTime: 0,
   });
   const [form, setForm] = useState<FormState | null>(null);
@@ -79,13 +66,13 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
   }, [options.data, form]);
 
   const launch = useMutation({
-    mutationFn: (body: CreateRunBody) => api<RunDetail>("POST", "/api/runs", body),
+    mutationFn: (body: CreateRunBody) => call(API.createRun, { body }),
     onSuccess: (run) => {
       qc.invalidateQueries({ queryKey: ["runs"] });
       qc.setQueryData(["run", run.id, "detail"], run);
       router.push(`/runs/${run.id}`);
     },
-    onError: (err) => setErrors(fieldErrors(err.message, [])),
+    onError: (err) => setErrors(fieldErrors(err)),
   });
 
   const submit = (e: React.FormEvent) => {

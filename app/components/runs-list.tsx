@@ -4,8 +4,9 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
-import type { RunSummary } from "@/protocol/run";
-import { api } from "../lib/api";
+import { API } from "@/protocol/catalog";
+import type { EndpointInput } from "@/protocol/endpoint";
+import { call } from "../lib/api";
 import { formatDateTime, shortId } from "../lib/format";
 import { useSession } from "../lib/session";
 import { useLive } from "../providers";
@@ -52,8 +53,8 @@ function RunsTable() {
   const runs = useQuery({
     queryKey: ["runs", filters],
     queryFn: async () => {
-      const q = new URLSearchParams(filters as Record<string, string>);
-      return (await api<{ runs: RunSummary[] }>("GET", `/api/runs${q.size ? `?${q}` : ""}`)).runs;
+      // the URL's filters as they are: a bad one is the server's to refuse, and the list shows why
+      return (await call(API.listRuns, { query: filters as EndpointInput<typeof API.listRuns>["query"] })).runs;
     },
     // fetched once per visit; while the page is open, pushes keep it current
     staleTime: 0,

@@ -1,11 +1,24 @@
 "use client";
 
-/** A failed /api call: the server's `{ error: { code, message } }` with the HTTP status. */
+import { API } from "@/protocol/catalog";
+import {
+  type EndpointDef,
+  type EndpointInput,
+  type EndpointOutput,
+  endpointUrl,
+  type OptionalIfEmpty,
+  parseAnswer,
+} from "@/protocol/endpoint";
+import { ApiErrorBody } from "@/protocol/errors";
+
+/** A failed /api call: the server's `{ error: { code, message, fields } }` with the HTTP status. */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** each refused input field by path, when the server named them */
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
     this.name = "ApiFailure";
@@ -18,10 +31,7 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-export interface SessionInfo {
-  user: { username: string; role: string };
-  csrfToken: string;
-}
+export type SessionInfo = EndpointOutput<typeof API.session>;
 
 let redirecting = false;
 
@@ -37,8 +47,11 @@ export function redirectToLogin(): void {
 async function readError(res: Response): Promise<ApiFailure> {
   const text = await res.text();
   try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (body.error?.message) return new ApiFailure(res.status, body.error.code ?? "INTERNAL", body.error.message);
+    const body = ApiErrorBody.safeParse(JSON.parse(text));
+    if (body.success) {
+      const { code, message, fields } = body.data.error;
+      return new ApiFailure(res.status, code, message, fields);
+    }
   } catch {}
   return new ApiFailure(res.status, "INTERNAL", text.trim() || `the server answered ${res.status} ${res.statusText}`);
 }
@@ -51,7 +64,7 @@ export async function fetchSession(): Promise<SessionInfo | null> {
     return null;
   }
   if (!res.ok) throw await readError(res);
-  const s = (await res.json()) as SessionInfo;
+  const s = parseAnswer(API.session, await res.json());
   setCsrfToken(s.csrfToken);
   return s;
 }
@@ -60,10 +73,10 @@ export async function fetchSession(): Promise<SessionInfo | null> {
  * Calls the REST API on the same origin with the session cookie. State changes carry the CSRF token; a 401
  * sends the browser to the login page.
  */
-export async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
+async function request(method: string, url: string, body: unknown, csrf: boolean): Promise<unknown> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (method !== "GET" && method !== "HEAD") {
+  if (csrf && method !== "GET" && method !== "HEAD") {
     if (!csrfToken) await fetchSession();
     if (csrfToken) headers["x-csrf-token"] = csrfToken;
   }
@@ -88,8 +101,19 @@ export async function api<T>(method: string, url: string, body?: unknown): Promi
     throw await readError(res);
   }
   if (!res.ok) throw await readError(res);
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+  return res.json();
+}
+
+/** Calls a catalog endpoint: typed input, and the answer parsed with the endpoint's schema. */
+export async function call<E extends EndpointDef>(
+  e: E,
+  ...[input]: OptionalIfEmpty<EndpointInput<E>>
+): Promise<EndpointOutput<E>> {
+  const given = (input ?? {}) as { params?: Record<string, string>; query?: unknown; body?: unknown };
+  const body = e.body ? (given.body ?? {}) : undefined;
+  // only a signed-in person's state changes carry the CSRF token (signing in has none yet)
+  const csrf = e.auth === "user" || e.auth === "admin";
+  return parseAnswer(e, await request(e.method, endpointUrl(e, given), body, csrf));
 }
 
 export function errorText(err: unknown): string {

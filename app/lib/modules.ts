@@ -1,4 +1,5 @@
 import type { DeploymentModule, ImageModule, ModuleRecord } from "@/protocol/modules";
+import { ApiFailure } from "./api";
 
 /** Instance built-ins another node may map to (`apache:hostname`), besides declared outputs. */
 export const MAPPABLE_BUILTINS = [
@@ -42,30 +43,16 @@ export function parseMapping(value: string): Mapping | null {
 }
 
 /**
- * Splits a 400 message into per-field messages: `system: nodes.client.mappings.webserver.port: apache has no
- * output parameter 'prt'; nodes.client.multiplicity: …` → { "nodes.client.mappings.webserver.port": "…" }.
- * What names no field known to the form stays general.
+ * A refusal as a form shows it: the fields the server named, by their path in the module (a body's `doc.` prefix
+ * dropped), and the message itself when it named none.
  */
-export function fieldErrors(
-  message: string,
-  prefixes: string[],
-): { fields: Record<string, string>; general: string[] } {
-  let text = message;
-  for (const p of prefixes) {
-    if (p && text.startsWith(`${p}: `)) text = text.slice(p.length + 2);
-  }
-  const fields: Record<string, string> = {};
-  const general: string[] = [];
-  for (const part of text.split("; ")) {
-    const m = /^([A-Za-z][\w.[\]:-]*): ([\s\S]*)$/.exec(part);
-    if (!m) {
-      general.push(part);
-      continue;
-    }
-    const field = m[1].replace(/^doc\./, "");
-    fields[field] = fields[field] ? `${fields[field]}; ${m[2]}` : m[2];
-  }
-  return { fields, general };
+export function fieldErrors(err: unknown): { fields: Record<string, string>; general: string[] } {
+  const named = err instanceof ApiFailure ? Object.entries(err.fields) : [];
+  if (named.length === 0) return { fields: {}, general: [err instanceof Error ? err.message : String(err)] };
+  return {
+    fields: Object.fromEntries(named.map(([path, message]) => [path.replace(/^doc\./, ""), message])),
+    general: [],
+  };
 }
 
 export interface TreeFolder {

@@ -2,8 +2,9 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
+import { API } from "@/protocol/catalog";
 import { useLive } from "../providers";
-import { api, fetchSession, type SessionInfo, setCsrfToken } from "./api";
+import { call, fetchSession, type SessionInfo, setCsrfToken } from "./api";
 
 export function useSession() {
   return useQuery({ queryKey: ["session"], queryFn: fetchSession, staleTime: Number.POSITIVE_INFINITY, retry: 1 });
@@ -16,7 +17,7 @@ export function useSignOut() {
   return useMutation({
     // the live connection goes first: signing out makes the server close it, which would read as a lost session
     onMutate: () => live.close(),
-    mutationFn: () => api<{ ok: true }>("DELETE", "/api/auth/session"),
+    mutationFn: () => call(API.endSession),
     onSettled: () => {
       setCsrfToken(null);
       qc.clear();

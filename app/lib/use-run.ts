@@ -2,11 +2,11 @@
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import type { ModuleRecord } from "@/protocol/modules";
-import type { ReportInfo, RunDetail, RunEvent } from "@/protocol/run";
+import { API } from "@/protocol/catalog";
+import type { RunEvent } from "@/protocol/run";
 import { useLive } from "../providers";
-import { api } from "./api";
-import { foldDetail, foldParams, foldReports, type ParamsSnapshot, runKeys } from "./run-cache";
+import { call } from "./api";
+import { foldDetail, foldParams, foldReports, runKeys } from "./run-cache";
 
 const EMPTY: RunEvent[] = [];
 const NOBODY: string[] = [];
@@ -29,19 +29,18 @@ export function useRun(id: string) {
   });
   const detail = useQuery({
     queryKey: runKeys.detail(id),
-    queryFn: async () => foldDetail(await api<RunDetail>("GET", `/api/runs/${id}`), cachedEvents()),
+    queryFn: async () => foldDetail(await call(API.getRun, { params: { id } }), cachedEvents()),
     staleTime: Number.POSITIVE_INFINITY,
   });
   const params = useQuery({
     queryKey: runKeys.params(id),
-    queryFn: async () => foldParams(await api<ParamsSnapshot>("GET", `/api/runs/${id}/params`), cachedEvents()),
+    queryFn: async () => foldParams(await call(API.runParams, { params: { id } }), cachedEvents()),
     staleTime: Number.POSITIVE_INFINITY,
     enabled: detail.isSuccess,
   });
   const reports = useQuery({
     queryKey: runKeys.reports(id),
-    queryFn: async () =>
-      foldReports((await api<{ reports: ReportInfo[] }>("GET", `/api/runs/${id}/reports`)).reports, cachedEvents()),
+    queryFn: async () => foldReports((await call(API.runReports, { params: { id } })).reports, cachedEvents()),
     staleTime: Number.POSITIVE_INFINITY,
     enabled: detail.isSuccess,
   });
@@ -53,7 +52,7 @@ export function useRun(id: string) {
   });
   const module = useQuery({
     queryKey: ["module", detail.data?.module],
-    queryFn: () => api<ModuleRecord>("GET", `/api/modules/${detail.data!.module}`),
+    queryFn: () => call(API.getModule, { params: { path: detail.data?.module ?? "" }, query: {} }),
     enabled: !!detail.data?.module,
     retry: false,
     staleTime: 60_000,

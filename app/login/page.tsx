@@ -3,7 +3,8 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
-import { ApiFailure, type SessionInfo, setCsrfToken } from "../lib/api";
+import { API } from "@/protocol/catalog";
+import { ApiFailure, call, type SessionInfo, setCsrfToken } from "../lib/api";
 import { SIGNED_OUT_REASON } from "../lib/live";
 import { safeNext } from "../lib/safe-next";
 import { useSession } from "../lib/session";
@@ -41,30 +42,17 @@ function LoginForm() {
     setPending(true);
     setError(null);
     try {
-      const res = await fetch("/api/auth/session", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username, password }),
-        credentials: "same-origin",
-      });
-      const body = (await res.json().catch(() => ({}))) as Partial<SessionInfo> & { error?: { message: string } };
-      if (!res.ok) {
-        throw new ApiFailure(
-          res.status,
-          "",
-          res.status === 401
-            ? "That username and password do not match. Try again."
-            : (body.error?.message ?? `Sign-in failed (${res.status}).`),
-        );
-      }
-      setCsrfToken(body.csrfToken ?? null);
-      qc.setQueryData(["session"], body as SessionInfo);
+      const session = await call(API.createSession, { body: { username, password } });
+      setCsrfToken(session.csrfToken);
+      qc.setQueryData<SessionInfo>(["session"], session);
       router.replace(next);
     } catch (err) {
       setError(
-        err instanceof ApiFailure
-          ? err.message
-          : "Cannot reach the SlipStream server. Check that it is running, then try again.",
+        err instanceof ApiFailure && err.status === 401
+          ? "That username and password do not match. Try again."
+          : err instanceof Error
+            ? err.message
+            : "Cannot reach the SlipStream server. Check that it is running, then try again.",
       );
       setPending(false);
     }

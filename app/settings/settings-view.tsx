@@ -2,17 +2,15 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
+import { API } from "@/protocol/catalog";
+import type { EndpointOutput } from "@/protocol/endpoint";
 import type { Limits } from "../../protocol/limits";
 import { AuthGate } from "../components/shell";
-import { api, errorText } from "../lib/api";
+import { call, errorText } from "../lib/api";
 import { formatBytes, formatDateTime } from "../lib/format";
 import { useSession } from "../lib/session";
 
-interface LimitsResponse {
-  limits: Limits;
-  changed: { by: string; at: string } | null;
-  descriptions: Record<string, string>;
-}
+type LimitsResponse = EndpointOutput<typeof API.limits>;
 
 type LimitName = keyof Limits;
 /** Limits counted in bytes: shown with a readable size beside the number. */
@@ -21,7 +19,7 @@ const BYTES = new Set<LimitName>(["logBytesPerInstance", "paramValueBytes", "rep
 function useLimits() {
   return useQuery({
     queryKey: ["settings", "limits"],
-    queryFn: () => api<LimitsResponse>("GET", "/api/settings/limits"),
+    queryFn: () => call(API.limits),
   });
 }
 
@@ -34,7 +32,7 @@ function LimitsForm({ data }: { data: LimitsResponse }) {
   );
   const [saved, setSaved] = useState(false);
   const save = useMutation({
-    mutationFn: (patch: Partial<Limits>) => api<LimitsResponse>("PUT", "/api/settings/limits", patch),
+    mutationFn: (patch: Partial<Limits>) => call(API.setLimits, { body: patch }),
     onSuccess: (next) => {
       qc.setQueryData(["settings", "limits"], next);
       setSaved(true);

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import type { z } from "zod";
-import type { LoginResponse } from "../../protocol/api.js";
+import { API } from "../../protocol/catalog/index.js";
 import { ApiClient } from "../api-client.js";
 import { resolveConnection, writeConfig } from "../config.js";
 import { usage } from "../errors.js";
@@ -30,10 +29,7 @@ export function registerLogin(program: Command): void {
       const { url } = cmd.optsWithGlobals<{ url?: string }>();
       const conn = await resolveConnection(url, { ...process.env, SLIPSTREAM_TOKEN: "" });
       const api = new ApiClient({ url: conn.url, token: undefined, anonymous: true });
-      const res = await api.post<z.infer<typeof LoginResponse>>("/api/auth/login", {
-        username: opts.username,
-        password,
-      });
+      const res = await api.call(API.login, { body: { username: opts.username, password } });
       const file = await writeConfig({ url: conn.url, token: res.token, username: res.user.username });
       println(`Signed in to ${conn.url} as ${res.user.username} (${res.user.role}); token stored in ${file}`);
     });

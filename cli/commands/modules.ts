@@ -1,8 +1,8 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { ModulePath, type ModuleRecord } from "../../protocol/modules.js";
-import { encodePath } from "../api-client.js";
+import { API } from "../../protocol/catalog/index.js";
+import { ModulePath } from "../../protocol/modules.js";
 import { apiFor } from "../context.js";
 import { usage } from "../errors.js";
 import { printJson, println, table, when } from "../format.js";
@@ -27,8 +27,8 @@ export function registerModules(program: Command): void {
       }
       const files = await readModuleFiles(dir, prefix);
       const api = await apiFor(cmd);
-      const res = await api.post<Saved>("/api/modules/import", {
-        files: files.map((f) => ({ path: f.path, yaml: f.yaml })),
+      const res = await api.call(API.importModules, {
+        body: { files: files.map((f) => ({ path: f.path, yaml: f.yaml })) },
       });
       if (opts.json) return printJson(res);
       for (const m of res.modules) println(`saved ${m.path} (${m.kind}, version ${m.version})`);
@@ -45,13 +45,11 @@ export function registerModules(program: Command): void {
       const ok = ModulePath.safeParse(clean);
       if (!ok.success) throw usage(`PATH: '${modulePath}' ${ok.error.issues[0]?.message}`);
       const api = await apiFor(cmd);
-      const { modules: found } = await api.get<{ modules: ModuleRecord[] }>(
-        `/api/modules?prefix=${encodeURIComponent(clean)}`,
-      );
+      const { modules: found } = await api.call(API.listModules, { query: { prefix: clean } });
       if (found.length === 0) throw usage(`PATH: no modules under '${clean}'`);
       const written: { path: string; file: string }[] = [];
       for (const m of found) {
-        const yaml = await api.text(`/api/modules/${encodePath(m.path)}?format=yaml`);
+        const yaml = await api.text(API.getModule, { params: { path: m.path }, query: { format: "yaml" } });
         const file = pulledFile(clean, m.path, dir);
         await fs.mkdir(path.dirname(file), { recursive: true });
         await fs.writeFile(file, yaml);
@@ -69,8 +67,9 @@ export function registerModules(program: Command): void {
     .option("--json", "print the API's JSON")
     .action(async (prefix: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
-      const q = prefix ? `?prefix=${encodeURIComponent(prefix.replace(/^\/+|\/+$/g, ""))}` : "";
-      const res = await api.get<{ modules: ModuleRecord[] }>(`/api/modules${q}`);
+      const res = await api.call(API.listModules, {
+        query: prefix ? { prefix: prefix.replace(/^\/+|\/+$/g, "") } : {},
+      });
       if (opts.json) return printJson(res);
       if (res.modules.length === 0) return println("no modules");
       println(

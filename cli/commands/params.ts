@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { type RuntimeParam, TERMINAL_STATES } from "../../protocol/run.js";
+import { API } from "../../protocol/catalog/index.js";
+import { TERMINAL_STATES } from "../../protocol/run.js";
 import { apiFor } from "../context.js";
 import { RunFollower } from "../follow.js";
 import { paramText, printJson, println } from "../format.js";
@@ -14,8 +15,7 @@ export function registerParams(program: Command): void {
     .option("--json", "print the API's JSON (with --watch: then one JSON event per line)")
     .action(async (runId: string, opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
-      const id = encodeURIComponent(runId);
-      const res = await api.get<{ params: RuntimeParam[]; lastSeq: number }>(`/api/runs/${id}/params`);
+      const res = await api.call(API.runParams, { params: { id: runId } });
       if (opts.json) printJson(res);
       else for (const p of res.params) println(`${p.key} = ${paramText(p.value)}`);
       if (!opts.watch) return;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { RunDetail } from "../../protocol/run.js";
+import { API } from "../../protocol/catalog/index.js";
 import { apiFor, progressWriter } from "../context.js";
 import { CliError, EXIT, usage } from "../errors.js";
 import { printJson, println } from "../format.js";
@@ -40,7 +40,7 @@ export function registerRun(program: Command): void {
       }
       const body = buildRunBody(module, opts);
       const api = await apiFor(cmd);
-      const run = await api.post<RunDetail>("/api/runs", body);
+      const run = await api.call(API.createRun, { body });
       const link = `${api.url}/runs/${run.id}`;
       if (!opts.wait) {
         if (opts.json) return printJson(run);
@@ -59,7 +59,7 @@ export function registerRun(program: Command): void {
           if (r.skipped.length) write(`  not unpacked (only files and directories are): ${r.skipped.join(", ")}`);
         }
       }
-      const final = await api.get<RunDetail>(`/api/runs/${encodeURIComponent(run.id)}`);
+      const final = await api.call(API.getRun, { params: { id: run.id } });
       if (opts.json) printJson(final);
       if (progress.kept && final.state === "Ready") {
         // kept for debugging (or scaling): it waits for a person; say how to end it

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { RunSummary } from "../../protocol/run.js";
+import { API } from "../../protocol/catalog/index.js";
 import { apiFor } from "../context.js";
 import { printJson, println, table, when } from "../format.js";
 
@@ -17,13 +17,15 @@ export function registerRuns(program: Command): void {
         opts: { active?: boolean; mine?: boolean; module?: string; tag?: string; json?: boolean },
         cmd: Command,
       ) => {
-        const q = new URLSearchParams();
-        if (opts.active) q.set("state", "active");
-        if (opts.mine) q.set("mine", "true");
-        if (opts.module) q.set("module", opts.module);
-        if (opts.tag) q.set("tag", opts.tag);
         const api = await apiFor(cmd);
-        const res = await api.get<{ runs: RunSummary[] }>(`/api/runs${q.size ? `?${q}` : ""}`);
+        const res = await api.call(API.listRuns, {
+          query: {
+            state: opts.active ? "active" : undefined,
+            mine: opts.mine ? "true" : undefined,
+            module: opts.module,
+            tag: opts.tag,
+          },
+        });
         if (opts.json) return printJson(res);
         if (res.runs.length === 0) return println("no runs");
         println(

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { debugCommands, type RunDetail, type RuntimeParam, TERMINAL_STATES } from "../../protocol/run.js";
+import { API } from "../../protocol/catalog/index.js";
+import { debugCommands, type RunDetail, TERMINAL_STATES } from "../../protocol/run.js";
 import { apiFor } from "../context.js";
 import { printJson, println, when } from "../format.js";
 
@@ -50,10 +51,9 @@ export function registerStatus(program: Command): void {
     .option("--json", "print the API's JSON")
     .action(async (runId: string, opts: { json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
-      const id = encodeURIComponent(runId);
-      const run = await api.get<RunDetail>(`/api/runs/${id}`);
+      const run = await api.call(API.getRun, { params: { id: runId } });
       if (opts.json) return printJson(run);
-      const { params } = await api.get<{ params: RuntimeParam[] }>(`/api/runs/${id}/params`);
+      const { params } = await api.call(API.runParams, { params: { id: runId } });
       const values = new Map(params.map((p) => [p.key, p.value]));
       println(`Run ${run.id}  ${run.module}`);
       println(`${api.url}/runs/${run.id}`);

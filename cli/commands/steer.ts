@@ -1,11 +1,9 @@
 import type { Command } from "commander";
-import type { RunDetail } from "../../protocol/run.js";
+import { API } from "../../protocol/catalog/index.js";
 import { apiFor } from "../context.js";
 import { usage } from "../errors.js";
 import { println } from "../format.js";
 import { parseScaleArgs } from "../scale-args.js";
-
-const runPath = (id: string) => `/api/runs/${encodeURIComponent(id)}`;
 
 export function registerSteering(program: Command): void {
   program
@@ -19,11 +17,14 @@ export function registerSteering(program: Command): void {
       if (!opts.cancel && message !== undefined && message.trim() === "") throw usage("MSG: must not be empty");
       const api = await apiFor(cmd);
       if (opts.cancel) {
-        const run = await api.post<RunDetail>(`${runPath(runId)}/abort/cancel`);
+        const run = await api.call(API.resetAbort, { params: { id: runId } });
         println(`Run ${run.id}: abort reset (state ${run.state})`);
         return;
       }
-      const run = await api.post<RunDetail>(`${runPath(runId)}/abort`, message === undefined ? {} : { message });
+      const run = await api.call(API.abortRun, {
+        params: { id: runId },
+        body: message === undefined ? {} : { message },
+      });
       println(`Run ${run.id}: aborted: ${run.abort} (state ${run.state})`);
     });
 
@@ -33,7 +34,7 @@ export function registerSteering(program: Command): void {
     .argument("<run>", "run id")
     .action(async (runId: string, _opts: unknown, cmd: Command) => {
       const api = await apiFor(cmd);
-      const run = await api.post<RunDetail>(`${runPath(runId)}/terminate`);
+      const run = await api.call(API.terminateRun, { params: { id: runId } });
       println(`Run ${run.id}: terminating (state ${run.state})`);
     });
 
@@ -48,7 +49,7 @@ export function registerSteering(program: Command): void {
     .action(async (runId: string, node: string, changes: string[], _opts: unknown, cmd: Command) => {
       const body = parseScaleArgs(node, changes);
       const api = await apiFor(cmd);
-      const res = await api.post<RunDetail & { changed: string[] }>(`${runPath(runId)}/scale`, body);
+      const res = await api.call(API.scaleRun, { params: { id: runId }, body });
       const verb = "add" in body ? "adding" : "removing";
       println(`Run ${res.id}: ${verb} ${res.changed.join(", ")} (state ${res.state})`);
     });

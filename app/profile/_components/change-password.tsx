@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, errorText } from "@/app/lib/api";
+import { call, errorText } from "@/app/lib/api";
+import { API } from "@/protocol/catalog";
 
 export function ChangePassword() {
   const [current, setCurrent] = useState("");
@@ -10,12 +11,7 @@ export function ChangePassword() {
   const [done, setDone] = useState(false);
   const qc = useQueryClient();
   const change = useMutation({
-    mutationFn: () =>
-      api<{ ok: true; revokedSessions: number; revokedTokens: number }>("PUT", "/api/me/password", {
-        currentPassword: current,
-        newPassword: next,
-        revokeTokens,
-      }),
+    mutationFn: () => call(API.changePassword, { body: { currentPassword: current, newPassword: next, revokeTokens } }),
     onSuccess: () => {
       qc.invalidateQueries({ queryKey: ["tokens"] });
       setDone(true);

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, errorText } from "@/app/lib/api";
+import { call, errorText } from "@/app/lib/api";
+import { API } from "@/protocol/catalog";
 
 interface TokenInfo {
   id: number;
@@ -26,7 +27,7 @@ export function Tokens() {
   const qc = useQueryClient();
   const tokens = useQuery({
     queryKey: ["tokens"],
-    queryFn: () => api<{ tokens: TokenInfo[] }>("GET", "/api/tokens"),
+    queryFn: () => call(API.listTokens),
   });
   const [name, setName] = useState("");
   const [expiry, setExpiry] = useState("90");
@@ -34,10 +35,7 @@ export function Tokens() {
   const [copied, setCopied] = useState(false);
   const create = useMutation({
     mutationFn: (n: string) =>
-      api<{ id: number; name: string; token: string }>("POST", "/api/tokens", {
-        name: n,
-        expiresInDays: expiry === "never" ? null : Number(expiry),
-      }),
+      call(API.createToken, { body: { name: n, expiresInDays: expiry === "never" ? null : Number(expiry) } }),
     onSuccess: (t) => {
       setCreated(t);
       setCopied(false);
@@ -46,7 +44,7 @@ export function Tokens() {
     },
   });
   const revoke = useMutation({
-    mutationFn: (id: number) => api("DELETE", `/api/tokens/${id}`),
+    mutationFn: (id: number) => call(API.revokeToken, { params: { id: String(id) } }),
     onSettled: () => qc.invalidateQueries({ queryKey: ["tokens"] }),
   });
   const copy = async () => {

@@ -1,29 +1,19 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api } from "@/app/lib/api";
-import type { KeepRunning } from "@/protocol/run";
+import { call } from "@/app/lib/api";
+import { API } from "@/protocol/catalog";
+import type { EndpointInput, EndpointOutput } from "@/protocol/endpoint";
 
-interface Profile {
-  sshKeys: string[];
-  keepRunning: KeepRunning;
-  defaultCloud: string;
-  runTimeoutMinutes: number;
-  /** absent in a profile saved before it existed: the server's 60 s */
-  lostAfterSeconds?: number;
-}
-export interface ProfileResponse {
-  profile: Profile;
-  clouds: string[];
-}
+export type ProfileResponse = EndpointOutput<typeof API.profile>;
 
 /** The signed-in user's profile (defaults for new runs, SSH keys) and the clouds a run may use. */
 export function useProfile() {
-  return useQuery({ queryKey: ["profile"], queryFn: () => api<ProfileResponse>("GET", "/api/profile") });
+  return useQuery({ queryKey: ["profile"], queryFn: () => call(API.profile) });
 }
 
 export function useSaveProfile() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (p: Profile) => api<ProfileResponse>("PUT", "/api/profile", p),
+    mutationFn: (p: EndpointInput<typeof API.putProfile>["body"]) => call(API.putProfile, { body: p }),
     onSuccess: (data) => qc.setQueryData(["profile"], data),
   });
 }

@@ -1,10 +1,11 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Fragment, type ReactNode, useId, useState } from "react";
 import { ConfirmDialog } from "@/app/components/modal";
-import { api } from "@/app/lib/api";
+import { call } from "@/app/lib/api";
 import { runKeys } from "@/app/lib/run-cache";
 import { STATE_ORDER } from "@/app/lib/run-views";
 import { useSession } from "@/app/lib/session";
+import { API } from "@/protocol/catalog";
 import { type RunAction, type RunDetail, TERMINAL_STATES } from "@/protocol/run";
 
 /** The actions this bar offers; the server's `run.allowed` says which of them the run's state allows now. */
@@ -123,10 +124,10 @@ export function RunActions({ run }: { run: RunDetail }) {
 
   const act = useMutation({
     mutationFn: (a: Steer) => {
-      if (a === "terminate") return api<RunDetail>("POST", `/api/runs/${run.id}/terminate`);
+      if (a === "terminate") return call(API.terminateRun, { params: { id: run.id } });
       if (a === "abort")
-        return api<RunDetail>("POST", `/api/runs/${run.id}/abort`, { message: message.trim() || "Aborted by user" });
-      return api<RunDetail>("POST", `/api/runs/${run.id}/abort/cancel`);
+        return call(API.abortRun, { params: { id: run.id }, body: { message: message.trim() || "Aborted by user" } });
+      return call(API.resetAbort, { params: { id: run.id } });
     },
     onSuccess: (d) => {
       // the socket brings the same change; keep whichever is newer
