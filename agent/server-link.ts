@@ -3,9 +3,10 @@ import { io, type Socket } from "socket.io-client";
 import { z } from "zod";
 import { type Ack, type AckFn, ackSchema } from "../protocol/ack.js";
 import {
-  AgentAssignment,
+  AGENT_PUSHES,
+  type AgentAssignment,
   type AgentClientToServer,
-  AgentRunState,
+  type AgentRunState,
   type AgentServerToClient,
 } from "../protocol/agent-socket.js";
 import type { ApiError } from "../protocol/errors.js";
@@ -43,7 +44,6 @@ interface Pending {
 }
 
 const AnyAck = ackSchema(z.unknown());
-const Hello = z.object({ run: AgentRunState, assignment: AgentAssignment });
 const FATAL = /^(UNAUTHORIZED|CONFLICT)\b/;
 /** waits the server should have answered (it owns the timeout) plus this before we give up ourselves */
 const DEADLINE_SLACK_MS = 5000;
@@ -110,7 +110,7 @@ export class ServerLink {
     this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
     this.socket.on("agent:hello", (msg) => this.onHello(msg));
     this.socket.on("run:state", (msg) => {
-      const run = AgentRunState.safeParse(msg);
+      const run = AGENT_PUSHES["run:state"].safeParse(msg);
       if (run.success) this.handlers.runState(run.data);
       else this.handlers.log(`ignoring malformed run:state: ${run.error.message}`);
     });
@@ -266,7 +266,7 @@ export class ServerLink {
   }
 
   private onHello(msg: unknown): void {
-    const hello = Hello.safeParse(msg);
+    const hello = AGENT_PUSHES["agent:hello"].safeParse(msg);
     if (!hello.success) {
       this.handlers.log(`ignoring malformed agent:hello: ${hello.error.message}`);
       return;

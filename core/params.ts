@@ -1,3 +1,4 @@
+import type { ParsedKey } from "../protocol/keys.js";
 import type { ParamCategory } from "../protocol/run.js";
 import { BUILTIN_GLOBAL_PARAMS, BUILTIN_INSTANCE_PARAMS } from "./builtins.js";
 import { parseMapping } from "./modules.js";
@@ -122,4 +123,31 @@ export function mappingConsumers(spec: RunSpec): Map<string, { node: string; nam
     }
   }
   return consumers;
+}
+
+/** Instance keys a node or user may read but only the server writes. */
+const SERVER_OWNED_INSTANCE_NAMES = new Set([
+  "abort",
+  "complete",
+  "nodename",
+  "id",
+  "cloud",
+  "cloudservice",
+  "instanceid",
+  "url.ssh",
+  "vmstate",
+  "is.orchestrator",
+  "image.id",
+  "image.platform",
+]);
+/** Run-global keys only the server writes. */
+const SERVER_OWNED_GLOBAL_NAMES = new Set(["state", "abort", "recovery.mode", "category", "groups"]);
+
+/** Whether only the server writes this key (node-level keys change by scaling the node). */
+export function isServerOwnedKey(key: ParsedKey): boolean {
+  return (
+    (key.kind === "global" && SERVER_OWNED_GLOBAL_NAMES.has(key.name)) ||
+    key.kind === "node" ||
+    (key.kind === "instance" && SERVER_OWNED_INSTANCE_NAMES.has(key.name))
+  );
 }

@@ -4,14 +4,14 @@ import {
   applyRunEvent,
   countedInstances,
   createRun,
-  persistRun,
   type RunInput,
   type RunMachineEvent,
   type RunSnapshot,
-  restoreRun,
   runMachine,
   runStateOf,
 } from "./run-machine.js";
+import { persistRun, restoreRun } from "./run-persistence.js";
+import { ACTIVE_STATES } from "./run-states.js";
 
 // 2 nodes, 3 instances
 const INSTANCES = [
@@ -20,7 +20,7 @@ const INSTANCES = [
   { name: "client.2", node: "client" },
 ];
 const ALL = INSTANCES.map((i) => i.name);
-const NON_TERMINAL: RunState[] = ["Initializing", "Provisioning", "Executing", "SendingReports", "Ready", "Finalizing"];
+const NON_TERMINAL = ACTIVE_STATES;
 
 function start(opts: Partial<RunInput> = {}): RunSnapshot {
   return createRun({ instances: INSTANCES, keepRunning: "on-success", scalable: false, ...opts }).snapshot;
@@ -603,6 +603,20 @@ describe("run machine", () => {
     };
     notHandled(completeAll(runTo("Ready", { keepRunning: "always" })), ev);
     for (const st of NON_TERMINAL.filter((x) => x !== "Ready")) notHandled(runIn(st, { scalable: true }), ev);
+  });
+
+  it("R14 scale: refused while an abort is set, taken again once it is reset", () => {
+    const ev: RunMachineEvent = {
+      type: "scale",
+      node: "client",
+      add: [{ name: "client.3", node: "client" }],
+      remove: [],
+    };
+    const aborted = send(completeAll(runTo("Ready", { scalable: true })), abort("boom"));
+    expect(runStateOf(aborted)).toBe("Ready");
+    notHandled(aborted, ev);
+    notHandled(aborted, { type: "scale", node: "client", add: [], remove: ["client.2"] });
+    expect(runStateOf(send(aborted, { type: "abort.reset" }, ev))).toBe("Provisioning");
   });
 
   it("R14 scale: refused when malformed (empty, both ways, existing or foreign names, dead instances)", () => {

@@ -6,28 +6,9 @@
  * (through `createRun` / `applyRunEvent`) and performs the returned action types itself.
  */
 import { and, assign, initialTransition, not, type SnapshotFrom, setup, transition } from "xstate";
-import { z } from "zod";
-import { KeepRunning, RUN_STATES, RunState } from "../protocol/run.js";
-
-export interface InstanceInfo {
-  node: string;
-  live: boolean;
-  cameUp: boolean;
-  completed: boolean;
-}
-
-export interface RunContext {
-  /** Keyed `<node>.<i>`, e.g. `apache.1`, `client.3`. */
-  instances: Record<string, InstanceInfo>;
-  keepRunning: KeepRunning;
-  scalable: boolean;
-  /** First abort message wins. */
-  abort: string | null;
-  recoveryMode: boolean;
-  /** Ready decided to stay (keep-running or scalable); set once per Ready visit. */
-  kept: boolean;
-  scaling: { action: "vm_add" | "vm_remove"; node: string; instances: string[] } | null;
-}
+import type { KeepRunning, RunState } from "../protocol/run.js";
+import { RUN_STATES } from "../protocol/run.js";
+import type { InstanceInfo, RunContext } from "./run-context.js";
 
 export interface RunInput {
   instances: { name: string; node: string }[];
@@ -101,9 +82,10 @@ const liveInstance = (ctx: RunContext, name: string): boolean =>
 
 type ScaleEvent = Extract<RunMachineEvent, { type: "scale" }>;
 
-/** A scale request is well formed: one direction only, new unique names / existing live instances of `node`. */
+/** A scale request is well formed and the run takes it (scalable, no abort): one direction only, new unique names / existing live instances of `node`. */
 function scaleIsValid(ctx: RunContext, e: ScaleEvent): boolean {
-  if (!ctx.scalable || !e.node) return false;
+  // an aborted run is not scaled: its abort is reset first (R14)
+  if (!ctx.scalable || ctx.abort !== null || !e.node) return false;
   if (e.add.length > 0 === e.remove.length > 0) return false;
   const names = new Set<string>();
   for (const a of e.add) {
@@ -393,38 +375,6 @@ export function applyRunEvent(snapshot: RunSnapshot, event: RunMachineEvent): Ru
   const [next, actions] = transition(runMachine, snapshot, event);
   const effects = toEffects(actions);
   return { snapshot: next, actions: effects.map((e) => e.type), effects, handled: true };
-}
-
-/** A JSON-safe form of the snapshot, to store on every transition. */
-export function persistRun(snapshot: RunSnapshot): unknown {
-  return JSON.parse(JSON.stringify(runMachine.getPersistedSnapshot(snapshot)));
-}
-
-const InstanceInfoSchema = z.object({
-  node: z.string(),
-  live: z.boolean(),
-  cameUp: z.boolean(),
-  completed: z.boolean(),
-});
-
-const RunContextSchema = z.object({
-  instances: z.record(z.string(), InstanceInfoSchema),
-  keepRunning: KeepRunning,
-  scalable: z.boolean(),
-  abort: z.string().nullable(),
-  recoveryMode: z.boolean(),
-  kept: z.boolean(),
-  scaling: z
-    .object({ action: z.enum(["vm_add", "vm_remove"]), node: z.string(), instances: z.array(z.string()) })
-    .nullable(),
-});
-
-const PersistedRunSchema = z.object({ value: RunState, context: RunContextSchema });
-
-/** Rebuilds a snapshot from `persistRun` output (validated; throws on a malformed value). */
-export function restoreRun(persisted: unknown): RunSnapshot {
-  const { value, context } = PersistedRunSchema.parse(persisted);
-  return runMachine.resolveState({ value, context });
 }
 
 /** The run state (the machine's state node name). */

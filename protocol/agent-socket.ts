@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { AckFn } from "./ack";
 import { fitMessage } from "./messages";
 import { SCRIPT_TARGETS } from "./modules";
 import { NodeName, ParamValue, RunState } from "./run";
+import type { PushEvents, RequestDef, RequestEvents } from "./socket-catalog";
 
 /**
  * The `/agent` socket.io namespace: one connection per node instance.
@@ -117,22 +117,63 @@ export const AgentAssignment = z.object({
 });
 export type AgentAssignment = z.infer<typeof AgentAssignment>;
 
-export interface AgentServerToClient {
-  "agent:hello": (msg: { run: AgentRunState; assignment: AgentAssignment }) => void;
-  "run:state": (msg: AgentRunState) => void;
-}
+/** What the server pushes to an agent. */
+export const AGENT_PUSHES = {
+  /** at connect: the run as it stands and the image this instance runs */
+  "agent:hello": z.object({ run: AgentRunState, assignment: AgentAssignment }),
+  /** on every change of the run's state, abort or scale cycle */
+  "run:state": AgentRunState,
+} satisfies Record<string, z.ZodType>;
 
-export interface AgentClientToServer {
-  "param:get": (req: z.input<typeof ParamGetRequest>, ack: AckFn<{ value: string }>) => void;
-  "param:set": (req: z.input<typeof ParamSetRequest>, ack: AckFn<{ seq: number | null }>) => void;
-  "param:get-all": (
-    req: z.input<typeof ParamGetAllRequest>,
-    ack: AckFn<{ values: { instance: string; value: string }[] }>,
-  ) => void;
-  "run:abort": (req: z.input<typeof AbortRequest>, ack: AckFn<{ abort: string | null }>) => void;
-  "state:complete": (req: z.input<typeof CompleteRequest>, ack: AckFn<{ state: string }>) => void;
-  "log:append": (req: z.input<typeof LogAppendRequest>, ack: AckFn<{ seq: number | null }>) => void;
-  "node:add": (req: z.input<typeof NodeAddRequest>, ack: AckFn<{ added: string[] }>) => void;
-  "node:remove": (req: z.input<typeof NodeRemoveRequest>, ack: AckFn<{ removed: string[] }>) => void;
-  "param:cancel": (req: z.input<typeof ParamCancelRequest>, ack: AckFn<{ cancelled: number }>) => void;
-}
+/** What an agent asks, for its ss-* commands and its own work (each answered once per request id). */
+export const AGENT_REQUESTS = {
+  "param:get": {
+    summary: "ss-get: a parameter's value, waiting until it is set (or the timeout, or an abort)",
+    request: ParamGetRequest,
+    response: z.object({ value: z.string() }),
+  },
+  "param:set": {
+    summary: "ss-set: set a parameter; every wait on it wakes",
+    request: ParamSetRequest,
+    response: z.object({ seq: z.number().int().nullable() }),
+  },
+  "param:get-all": {
+    summary: "A parameter of every instance of a node (waiting until each is set)",
+    request: ParamGetAllRequest,
+    response: z.object({ values: z.array(z.object({ instance: z.string(), value: z.string() })) }),
+  },
+  "run:abort": {
+    summary: "ss-abort: abort the run (first message wins), or with cancel reset the abort",
+    request: AbortRequest,
+    response: z.object({ abort: z.string().nullable() }),
+  },
+  "state:complete": {
+    summary: "This instance completed the run's state (the barrier counts it)",
+    request: CompleteRequest,
+    response: z.object({ state: z.string() }),
+  },
+  "log:append": {
+    summary: "A chunk of the instance's log, numbered so a chunk re-sent after a reconnect is stored once",
+    request: LogAppendRequest,
+    response: z.object({ seq: z.number().int().nullable() }),
+  },
+  "node:add": {
+    summary: "ss-node-add: add instances to a node of a scalable run",
+    request: NodeAddRequest,
+    response: z.object({ added: z.array(z.string()) }),
+  },
+  "node:remove": {
+    summary: "ss-node-remove: remove instances of a node of a scalable run",
+    request: NodeRemoveRequest,
+    response: z.object({ removed: z.array(z.string()) }),
+  },
+  "param:cancel": {
+    summary: "The command waiting with request id `wait` exited: drop its wait",
+    request: ParamCancelRequest,
+    response: z.object({ cancelled: z.number().int() }),
+  },
+} satisfies Record<string, RequestDef>;
+export type AgentRequestName = keyof typeof AGENT_REQUESTS;
+
+export type AgentServerToClient = PushEvents<typeof AGENT_PUSHES>;
+export type AgentClientToServer = RequestEvents<typeof AGENT_REQUESTS>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { AckFn } from "./ack";
-import type { RunEvent, RunState } from "./run";
+import { RunEvent, RunState } from "./run";
+import type { PushEvents, RequestDef, RequestEvents } from "./socket-catalog";
 
 /**
  * The `/ui` socket.io namespace. It only notifies: data is fetched over /api (react-query), and every
@@ -14,32 +14,42 @@ export const SubscribeRequest = z.strictObject({
 });
 export const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(100) });
 
-export interface UiServerToClient {
+const RunsChanged = z.object({ runId: z.string(), state: RunState, abort: z.string().nullable(), seq: z.number().int() });
+
+/** What the server pushes on /ui. */
+export const UI_PUSHES = {
   /**
    * every event of a subscribed run, in seq order, backlog first: a backlog page (up to 2000) or one commit's
    * events per message, so a late browser catching up on thousands of events gets a few frames, not thousands
    */
-  "run:events": (events: RunEvent[]) => void;
+  "run:events": z.array(RunEvent),
   /** a run anywhere changed state (for run lists) */
-  "runs:changed": (msg: { runId: string; state: RunState; abort: string | null; seq: number }) => void;
+  "runs:changed": RunsChanged,
   /** who is watching a subscribed run */
-  "run:watchers": (msg: { runId: string; users: string[] }) => void;
+  "run:watchers": z.object({ runId: z.string(), users: z.array(z.string()) }),
   /**
    * the connection's credential ended (token revoked or expired, signed out, password reset or changed, user
    * disabled): `reason` is for the person; the server disconnects right after, and reconnecting needs a new sign-in
    */
-  "auth:ended": (msg: { reason: string }) => void;
-}
+  "auth:ended": z.object({ reason: z.string() }),
+} satisfies Record<string, z.ZodType>;
 
-export interface UiClientToServer {
-  /**
-   * Replays one page of the events after `since` (as `run:events`, before the ack). `complete` false: there is
-   * more; ask again from the last seq received. `complete` true: that was the last page and live events follow.
-   */
-  "run:subscribe": (
-    req: z.input<typeof SubscribeRequest>,
-    ack: AckFn<{ lastSeq: number; backlog: number; complete: boolean }>,
-  ) => void;
-  "run:unsubscribe": (req: z.input<typeof UnsubscribeRequest>, ack: AckFn<null>) => void;
-  "runs:subscribe": (req: Record<string, never>, ack: AckFn<null>) => void;
-}
+/** What a browser asks on /ui. */
+export const UI_REQUESTS = {
+  "run:subscribe": {
+    summary:
+      "Replays one page of the events after `since` (as `run:events`, before the ack). `complete` false: there is " +
+      "more; ask again from the last seq received. `complete` true: that was the last page and live events follow.",
+    request: SubscribeRequest,
+    response: z.object({ lastSeq: z.number().int(), backlog: z.number().int(), complete: z.boolean() }),
+  },
+  "run:unsubscribe": { summary: "Stops a run's events", request: UnsubscribeRequest, response: z.null() },
+  "runs:subscribe": {
+    summary: "Follows every run's state changes (`runs:changed`), for run lists",
+    request: z.object({}),
+    response: z.null(),
+  },
+} satisfies Record<string, RequestDef>;
+
+export type UiServerToClient = PushEvents<typeof UI_PUSHES>;
+export type UiClientToServer = RequestEvents<typeof UI_REQUESTS>;

@@ -28,4 +28,16 @@ for (const f of fs.readdirSync(dir).filter((f) => f.startsWith("gate-"))) {
   if (fs.readFileSync(`${dir}/${f}`, "utf8").trim() === "pass") passed += 1;
   else failed += 1;
 }
+// the chaos test's counts (server/chaos/chaos.test.ts), on a line of their own before the last one
+const chaos = read(`${dir}/chaos.json`);
+if (chaos) {
+  const outcomes = Object.entries(chaos.outcomes ?? {})
+    .map(([state, n]) => `${n} ${state}`)
+    .join(", ");
+  console.log(
+    `chaos: seed ${chaos.seed}, ${chaos.runs} runs (${outcomes}), ${chaos.serverKills} server kills survived, ` +
+      `${chaos.agentKills} agent kills, ${chaos.ackedWrites} acknowledged writes checked (${chaos.ackedMissing} missing), ` +
+      `events lost ${chaos.eventsLost}, duplicates ${chaos.duplicates}, ${Math.round(chaos.seconds)} s`,
+  );
+}
 console.log(`tests: ${passed} passed, ${failed} failed`);

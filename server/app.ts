@@ -7,13 +7,12 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { Server as SocketServer } from "socket.io";
 import { SlipError } from "../protocol/errors.js";
-import type { RunEventBody } from "../protocol/run.js";
-import { buildAgentBundle } from "../scripts/build-agent.js";
 import { AuthService } from "./auth/service.js";
 import { hashToken } from "./auth/tokens.js";
 import { Bus } from "./bus.js";
 import { CloudAccess } from "./clouds/access.js";
 import { loadSshConnectors } from "./clouds/service.js";
+import { agentBundle } from "./connectors/agent-bundle.js";
 import { createLocalConnector, type LocalConnectorOptions } from "./connectors/local.js";
 import type { Isolation } from "./connectors/sandbox/isolation.js";
 import type { Connector } from "./connectors/types.js";
@@ -26,6 +25,7 @@ import { createLogger } from "./log.js";
 import { ModuleService } from "./modules/service.js";
 import { ReportFiles } from "./reports/store.js";
 import { ROOT } from "./root.js";
+import { reconcileAtBoot, recordOnActiveRuns } from "./runs/boot-reconcile.js";
 import { Deadlines } from "./runs/deadlines.js";
 import { RunEffects } from "./runs/effects.js";
 import { Liveness } from "./runs/liveness.js";
@@ -162,7 +162,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const seeded = await seedExamples(modules, adminRow, opts.examplesDir ?? path.join(ROOT, "examples"));
   if (seeded) log.info({ modules: seeded }, "seeded the example modules");
 
-  const bundle = await buildAgentBundle(path.join(dataDir, "agent"));
+  const bundle = await agentBundle(path.join(dataDir, "agent"));
   const local = createLocalConnector({
     dataDir,
     bundleDir: path.dirname(bundle.agent),
@@ -303,7 +303,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         });
       }
       Promise.resolve()
-        .then(() => match.handler({ req, res, params: match.params, query: u.searchParams }))
+        .then(() => match.handler({ req, res, query: u.searchParams }))
         .catch((err) => {
           const e = sendError(res, err);
           if (e.code === "INTERNAL") log.error({ err, url: req.url }, "request failed");
@@ -346,68 +346,4 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       db.$client.close();
     },
   };
-}
-
-/**
- * Dokploy-style: work interrupted by a stop is picked up again at boot. Agents reconnect on their own.
- * Machines are reconciled with the stored instances, whatever the state: a live instance that never came up
- * and whose start was not recorded as done (pending, starting) is started — e.g. one added by a scale that
- * committed just before the stop; a removed instance's machine, and every machine of an ended run, that is
- * not recorded as stopped is stopped.
- */
-/** Events are per run: the server's start and stop are recorded on every run they interrupt (run-rules R19). */
-function recordOnActiveRuns(app: AppContext, body: RunEventBody): void {
-  for (const id of app.runs.activeRunIds()) {
-    try {
-      app.runs.recordEvent(app.runs.get(id), "server", body);
-    } catch (err) {
-      app.log.error({ err, run: id }, "recording a server event failed");
-    }
-  }
-}
-
-function reconcileAtBoot(app: AppContext): void {
-  const groupByNode = (list: { node: string; name: string }[]) => {
-    const out = new Map<string, string[]>();
-    for (const i of list) out.set(i.node, [...(out.get(i.node) ?? []), i.name]);
-    return out;
-  };
-  recordOnActiveRuns(app, { type: "server", status: "started" });
-  for (const id of app.runs.activeRunIds()) {
-    const rt = app.runs.get(id);
-    const ctx = rt.snapshot.context.instances;
-    app.liveness.armAtBoot(rt);
-    if (rt.state === "Initializing") app.effects.perform(rt, { type: "startMachines" });
-    else if (rt.state === "Finalizing") app.effects.perform(rt, { type: "stopMachines" });
-    else {
-      const list = [...rt.instances.values()];
-      const neverUp = list.filter(
-        (i) => (i.status === "pending" || i.status === "starting") && ctx[i.name]?.live && !ctx[i.name]?.cameUp,
-      );
-      for (const [node, instances] of groupByNode(neverUp)) {
-        app.effects.perform(rt, { type: "startScaledMachines", params: { node, instances } });
-      }
-      const removed = list.filter((i) => !ctx[i.name]?.live && i.machineId !== null && i.status !== "stopped");
-      for (const [node, instances] of groupByNode(removed)) {
-        app.effects.perform(rt, { type: "stopRemovedMachines", params: { node, instances } });
-      }
-    }
-    app.log.info({ run: id, state: rt.state }, "resumed run");
-  }
-  // ended runs whose machines were still being stopped (or not yet) when the server went down
-  const ended = app.db.$client
-    .prepare(
-      `select distinct run_id as id from instances join runs on runs.id = instances.run_id
-       where runs.state in ('Done','Aborted','Cancelled') and instances.machine_id is not null and instances.status != 'stopped'`,
-    )
-    .all() as { id: string }[];
-  for (const { id } of ended) {
-    const rt = app.runs.get(id);
-    for (const i of rt.instances.values()) {
-      if (i.machineId !== null && i.status !== "stopped") {
-        app.effects.stop(rt, i.name).catch((err) => app.log.error({ err, run: id, instance: i.name }, "stop failed"));
-      }
-    }
-  }
-  app.deadlines.arm();
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
+import { CLIMBING_SQL } from "../db/run-states.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
@@ -45,9 +46,7 @@ export class Deadlines {
     this.timer = null;
     if (this.stopped) return;
     const row = this.svc.db.$client
-      .prepare(
-        "select min(deadline_at) as next from runs where deadline_at is not null and state in ('Initializing','Provisioning','Executing','SendingReports')",
-      )
+      .prepare(`select min(deadline_at) as next from runs where deadline_at is not null and state in ${CLIMBING_SQL}`)
       .get() as { next: string | null };
     if (!row.next) return;
     const delay = Math.max(0, Math.min(MAX_TIMER_MS, Date.parse(row.next) - Date.now()));
@@ -57,9 +56,7 @@ export class Deadlines {
 
   private fire(): void {
     const due = this.svc.db.$client
-      .prepare(
-        "select id from runs where deadline_at <= ? and state in ('Initializing','Provisioning','Executing','SendingReports')",
-      )
+      .prepare(`select id from runs where deadline_at <= ? and state in ${CLIMBING_SQL}`)
       .all(new Date().toISOString()) as { id: string }[];
     for (const { id } of due) {
       try {

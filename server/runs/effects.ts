@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type MachineEvent, machineAfter } from "../../core/instance-status.js";
 import type { RunEffect } from "../../core/run-machine.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import type { Connector } from "../connectors/types.js";
@@ -6,8 +7,16 @@ import type { ReportFiles } from "../reports/store.js";
 import { readEvents } from "./event-log.js";
 import { reportTimestamp, writeOrchestratorReport } from "./orchestrator-report.js";
 import type { RunTx } from "./run-tx.js";
-import type { RunRuntime } from "./runtime.js";
+import type { InstanceRecord, RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
+
+/** The instance's machine status after `event` (run-rules I1); an undeclared move is a bug, thrown as such. */
+function moved(rec: InstanceRecord, event: MachineEvent): InstanceRecord["status"] {
+  const next = machineAfter(rec.status, event);
+  if (!next)
+    throw new Error(`instance ${rec.name}: its machine cannot go from ${rec.status} on ${event} (run-rules I1)`);
+  return next;
+}
 
 export interface EffectDeps {
   svc: RunService;
@@ -80,7 +89,7 @@ export class RunEffects {
   }
 
   private async startAll(rt: RunRuntime): Promise<void> {
-    const pending = [...rt.instances.values()].filter((i) => i.status === "pending" || i.status === "starting");
+    const pending = [...rt.instances.values()].filter((i) => machineAfter(i.status, "start") !== null);
     await Promise.all(pending.map((i) => this.start(rt, i.name)));
     if (rt.state === "Initializing") this.d.svc.send(rt, "server", { type: "initialized" });
   }
@@ -88,12 +97,12 @@ export class RunEffects {
   async start(rt: RunRuntime, name: string): Promise<void> {
     const { svc } = this.d;
     const rec = rt.instances.get(name);
-    if (!rec || rt.terminal) return;
+    if (!rec || rt.terminal || !machineAfter(rec.status, "start")) return;
     const connector = this.d.connectors.get(rec.cloud);
     // a fresh token per start: only its hash is stored, and a restart during Initializing must be able to retry
     const token = newToken("agent");
     svc.transact(rt, "server", (tx) => {
-      tx.putInstance({ ...rec, tokenHash: hashToken(token), status: "starting" });
+      tx.putInstance({ ...rec, tokenHash: hashToken(token), status: moved(rec, "start") });
       tx.event({ type: "instance", instance: name, status: "starting", detail: `cloud ${rec.cloud}` });
     });
     try {
@@ -118,7 +127,7 @@ export class RunEffects {
           machineId: started.instanceId,
           workspace: started.workspace,
           login: started.login ?? null,
-          status: "running",
+          status: moved(cur, "started"),
         });
         tx.setParam(`${name}:hostname`, started.hostname);
         tx.setParam(`${name}:instanceid`, started.instanceId);
@@ -128,7 +137,8 @@ export class RunEffects {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       svc.transact(rt, "server", (tx) => {
-        tx.putInstance({ ...tx.instance(name)!, status: "failed" });
+        const cur = tx.instance(name)!;
+        tx.putInstance({ ...cur, status: machineAfter(cur.status, "startFailed") ?? "failed" });
         tx.event({ type: "instance", instance: name, status: "failed", detail: message });
       });
       if (!rt.terminal) svc.instanceFailed(rt, name, `Failed to start '${name}' on cloud '${rec.cloud}': ${message}`);
@@ -137,16 +147,19 @@ export class RunEffects {
 
   async stop(rt: RunRuntime, name: string, keep = false): Promise<void> {
     const rec = rt.instances.get(name);
-    if (!rec?.machineId || rec.status === "stopped") return;
+    if (!rec?.machineId || !machineAfter(rec.status, "stop")) return;
     const connector = this.d.connectors.get(rec.cloud) ?? this.d.retiredConnectors.get(rec.cloud);
-    this.d.svc.transact(rt, "server", (tx) => tx.putInstance({ ...rec, status: "stopping" }));
+    this.d.svc.transact(rt, "server", (tx) => tx.putInstance({ ...rec, status: moved(rec, "stop") }));
     try {
       await connector?.stop(
         { runId: rt.id, instance: name, instanceId: rec.machineId, workspace: rec.workspace ?? "" },
         { keep },
       );
       this.d.svc.transact(rt, "server", (tx) => {
-        tx.putInstance({ ...tx.instance(name)!, status: "stopped" });
+        const cur = tx.instance(name)!;
+        // a stop that ran twice at once (the run's end and a scale's removal): the first one recorded it
+        if (!machineAfter(cur.status, "stopped")) return;
+        tx.putInstance({ ...cur, status: moved(cur, "stopped") });
         tx.event({ type: "instance", instance: name, status: "down" });
         // a machine a scale took away (not one stopped because the run ended)
         if (tx.param(`${name}:scale.state`)?.value === "removing") {

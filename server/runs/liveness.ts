@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type InstanceFacts, livenessStep, livenessWatched } from "../../core/instance-status.js";
 import { DEFAULT_LOST_AFTER_SECONDS } from "./create.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
@@ -8,15 +9,13 @@ export function lostAfterSeconds(rt: RunRuntime): number {
   return rt.spec.lostAfterSeconds ?? DEFAULT_LOST_AFTER_SECONDS;
 }
 
-/** States in which an agent going away matters: machines are up and the run is not being wound down. */
-const WATCHED = new Set(["Initializing", "Provisioning", "Executing", "SendingReports", "Ready"]);
-
 /**
  * Run-rules R19: one timer per unresponsive instance, armed when its agent's connection drops (socket.io's
  * ping/pong pushes that within ~10 s, for a dead or a frozen agent alike) and cleared when it reconnects; when it
  * fires and the agent is still away, the instance is lost. Nothing is polled. The time it went away is stored
  * (instances.unresponsive_since), and at boot every agent that had come up is away until it reconnects: each gets
- * the grace counted from the server's start.
+ * the grace counted from the server's start. What each of these does is decided by the declared liveness machine
+ * (core/instance-status.ts, run-rules I2); this class keeps the timers and records what it says.
  */
 export class Liveness {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -28,22 +27,28 @@ export class Liveness {
     private readonly isConnected: (runId: string, instance: string) => boolean,
   ) {}
 
-  watches(rt: RunRuntime, instance: string): boolean {
+  /** What liveness is derived from, for one instance now (`connected` and `away` as the caller knows them). */
+  facts(rt: RunRuntime, instance: string, link: { connected: boolean; away: boolean }): InstanceFacts {
     const info = rt.snapshot.context.instances[instance];
-    const rec = rt.instances.get(instance);
-    return (
-      WATCHED.has(rt.state) &&
-      !!info?.live &&
-      !!info.cameUp &&
-      rec?.status !== "stopping" &&
-      rec?.status !== "stopped" &&
-      rec?.status !== "failed"
-    );
+    return {
+      runState: rt.state,
+      live: !!info?.live,
+      cameUp: !!info?.cameUp,
+      machine: rt.instances.get(instance)?.status ?? "stopped",
+      lost: rt.lost.has(instance),
+      ...link,
+    };
+  }
+
+  watches(rt: RunRuntime, instance: string): boolean {
+    return livenessWatched(this.facts(rt, instance, { connected: false, away: false }));
   }
 
   /** The agent's connection dropped (not by the server's own hang-up): record it and start its grace. */
   disconnected(rt: RunRuntime, instance: string, reason: string): void {
-    if (this.stopped || !this.watches(rt, instance)) return;
+    if (this.stopped) return;
+    const away = this.timers.has(`${rt.id} ${instance}`);
+    if (!livenessStep(this.facts(rt, instance, { connected: true, away }), "drop")) return;
     const grace = lostAfterSeconds(rt);
     const now = Date.now();
     this.svc.instanceUnresponsive(rt, instance, now, reason, grace);
@@ -56,14 +61,19 @@ export class Liveness {
     const timer = this.timers.get(key);
     if (timer) clearTimeout(timer);
     this.timers.delete(key);
-    // a lost instance that answers again stays lost: the run has moved on without it (its live flag is off)
-    if (!rt.snapshot.context.instances[instance]?.live) return;
     const since = this.svc.unresponsiveSince(rt).get(instance);
-    if (since !== undefined) {
-      this.svc.instanceBack(rt, instance, `agent reconnected after ${Math.round((Date.now() - since) / 1000)} s`);
-    } else if (timer && !rt.terminal) {
-      this.svc.instanceBack(rt, instance, "agent reconnected after the server restarted");
-    }
+    const step = livenessStep(
+      this.facts(rt, instance, { connected: false, away: since !== undefined || timer !== undefined }),
+      "connect",
+    );
+    if (!step?.record) return;
+    this.svc.instanceBack(
+      rt,
+      instance,
+      since !== undefined
+        ? `agent reconnected after ${Math.round((Date.now() - since) / 1000)} s`
+        : "agent reconnected after the server restarted",
+    );
   }
 
   /** At boot: every watched instance of an active run whose agent is not connected yet gets the grace from now. */
@@ -93,7 +103,7 @@ export class Liveness {
     if (this.stopped || this.isConnected(runId, instance)) return;
     try {
       const rt = this.svc.get(runId);
-      if (!this.watches(rt, instance)) return;
+      if (!livenessStep(this.facts(rt, instance, { connected: false, away: true }), "graceOver")) return;
       this.svc.instanceLost(rt, instance, lostAfterSeconds(rt));
     } catch (err) {
       this.log.error({ err, run: runId, instance }, "marking an instance lost failed");

@@ -1,4 +1,4 @@
-import { restoreRun } from "../../core/run-machine.js";
+import { restoreRun } from "../../core/run-persistence.js";
 import type { RunSpec } from "../../core/run-spec.js";
 import type { KeepRunning } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";

@@ -2,12 +2,12 @@ import type Database from "better-sqlite3";
 import type { DeclaredParam } from "../../core/params.js";
 import {
   applyRunEvent,
-  persistRun,
   type RunEffect,
   type RunMachineEvent,
   type RunSnapshot,
   runStateOf,
 } from "../../core/run-machine.js";
+import { persistRun } from "../../core/run-persistence.js";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
 import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
@@ -203,12 +203,17 @@ export class RunTx {
     return true;
   }
 
-  /** Writes the run row; called last inside the transaction. */
   /** Marks the snapshot to be written even though it did not change (a new run's first write). */
   flushAll(): void {
     this.forceSnapshot = true;
   }
 
+  /** Writes the run row if the transaction changed anything (events or the machine); called last inside it. */
+  flushIfChanged(): void {
+    if (this.events.length > 0 || this.snapshot !== this.rt.snapshot) this.flush();
+  }
+
+  /** Writes the run row; called last inside the transaction. */
   flush(): void {
     if (this.snapshot === this.rt.snapshot && !this.forceSnapshot) {
       // the common case (a parameter write): the machine did not move, so its snapshot need not be rewritten

@@ -1,7 +1,9 @@
+import type { MachineStatus } from "../../core/instance-status.js";
 import type { LogBudgetState } from "../../core/log-budget.js";
 import { mappingConsumers } from "../../core/params.js";
 import { type RunSnapshot, runStateOf } from "../../core/run-machine.js";
 import type { RunSpec } from "../../core/run-spec.js";
+import { isTerminal } from "../../core/run-states.js";
 import type { KeepRunning, ParamCategory, RunState } from "../../protocol/run.js";
 import { Waiters } from "./waiters.js";
 
@@ -21,7 +23,8 @@ export interface InstanceRecord {
   machineId: string | null;
   workspace: string | null;
   login: string | null;
-  status: "pending" | "starting" | "running" | "stopping" | "stopped" | "failed";
+  /** what the server did with its machine (run-rules I1, core/instance-status.ts) */
+  status: MachineStatus;
   logChunk: number;
 }
 
@@ -78,7 +81,7 @@ export class RunRuntime {
   }
 
   get terminal(): boolean {
-    return this.state === "Done" || this.state === "Aborted" || this.state === "Cancelled";
+    return isTerminal(this.state);
   }
 
   liveInstances(node?: string): InstanceRecord[] {

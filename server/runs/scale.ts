@@ -1,8 +1,10 @@
 import { instanceParams, nodeParams } from "../../core/params.js";
+import { refusal } from "../../core/run-actions.js";
 import { instanceNames } from "../../core/run-spec.js";
 import { SlipError } from "../../protocol/errors.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import { checkInstanceLimits, checkParamCount } from "./quota.js";
+import { machineChecked } from "./run-commit.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
@@ -24,14 +26,9 @@ export function scaleRun(
 ): string[] {
   const spec = rt.spec.nodes.find((n) => n.name === node);
   if (!spec) throw new SlipError("BAD_REQUEST", `node: no node '${node}' in this run`);
-  if (!rt.scalable) throw new SlipError("CONFLICT", "the run was not created scalable");
-  if (rt.state !== "Ready") throw new SlipError("CONFLICT", `scaling needs the run in Ready; it is ${rt.state}`);
-  if (rt.abort !== null) {
-    throw new SlipError(
-      "CONFLICT",
-      `the run is aborted (${rt.abort}): reset the abort (slipstream abort --cancel) before scaling it`,
-    );
-  }
+  // the same rule as the run detail's `allowed` (core/run-actions.ts); the machine is asked again below
+  const refused = refusal("scale", rt);
+  if (refused) throw new SlipError("CONFLICT", refused);
   const existing = [...rt.instances.values()].filter((i) => i.node === node);
   const next = existing.reduce((m, i) => Math.max(m, i.idx), 0) + 1;
   const added = add ? instanceNames(node, next, add) : [];
@@ -69,7 +66,7 @@ export function scaleRun(
     }
     checkParamCount(rt, tx, svc.limits(), "add");
     const event = { type: "scale" as const, node, add: added.map((name) => ({ name, node })), remove: removed };
-    if (!tx.machine(event)) throw new SlipError("CONFLICT", `cannot scale while the run is ${tx.state}`);
+    machineChecked(tx, event, `cannot scale while the run is ${tx.state}`);
     svc.db.$client.prepare("update runs set deadline_at = ? where id = ?").run(deadline, rt.id);
     tx.event({ type: "scale", node, added, removed });
     const live = tx.liveInstances(node).map((n) => Number(n.split(".")[1]));

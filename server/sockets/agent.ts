@@ -1,28 +1,23 @@
 import type { Namespace, Server, Socket } from "socket.io";
+import type { z } from "zod";
 import { SlipError } from "../../protocol/errors.js";
 import {
-  AbortRequest,
+  AGENT_REQUESTS,
   AgentAuth,
   type AgentClientToServer,
+  type AgentRequestName,
   type AgentRunState,
   type AgentServerToClient,
-  CompleteRequest,
   describeZodError,
-  LogAppendRequest,
-  NodeAddRequest,
-  NodeRemoveRequest,
-  ParamCancelRequest,
-  ParamGetAllRequest,
-  ParamGetRequest,
-  ParamSetRequest,
   PROTOCOL_VERSION,
 } from "../../protocol/index.js";
+import type { RequestAnswer } from "../../protocol/socket-catalog.js";
 import type { AppContext } from "../context.js";
 import type { RunTx } from "../runs/run-tx.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
 import type { AnswerSlot, RunService } from "../runs/service.js";
-import { acked as ackedAlways } from "./ack.js";
+import { answer } from "./ack.js";
 
 interface AgentData {
   runId: string;
@@ -177,9 +172,13 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
       request: requestId === undefined ? undefined : `${instance} ${requestId}`,
       instance,
     });
+    type AgentAnswer<K extends AgentRequestName> = RequestAnswer<(typeof AGENT_REQUESTS)[K]>;
     /** every handler: refused once the run has ended, the token with it */
-    const acked: typeof ackedAlways = (l, schema, fn) =>
-      ackedAlways(l, schema, (req) => {
+    const handle = <K extends AgentRequestName>(
+      name: K,
+      fn: (req: z.output<(typeof AGENT_REQUESTS)[K]["request"]>) => Promise<AgentAnswer<K>> | AgentAnswer<K>,
+    ) =>
+      answer(socket, log, AGENT_REQUESTS, name, (req) => {
         if (rt.terminal) {
           throw new SlipError("UNAUTHORIZED", `agent token expired: run ${rt.id} has ended ${rt.state}`);
         }
@@ -211,89 +210,64 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     runs.instanceUp(rt, instance);
     app.liveness.connected(rt, instance);
 
-    socket.on(
-      "param:get",
-      acked(log, ParamGetRequest, async (req) => ({
-        value: await runs.getParam(rt, req.key, { ...req, owner: owner(req.requestId) }, actor),
+    handle("param:get", async (req) => ({
+      value: await runs.getParam(rt, req.key, { ...req, owner: owner(req.requestId) }, actor),
+    }));
+    handle("param:set", (req) =>
+      done.once("param:set", req.requestId, async (slot) => ({
+        seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor, slot),
       })),
     );
-    socket.on(
-      "param:set",
-      acked(log, ParamSetRequest, (req) =>
-        done.once("param:set", req.requestId, async (slot) => ({
-          seq: await runs.setParamGrouped(rt, req.key, req.value, req, actor, slot),
-        })),
-      ),
+    handle("param:get-all", async (req) => ({
+      values: await runs.getAll(rt, req.node, req.name, req.timeout, actor, owner(req.requestId)),
+    }));
+    handle("param:cancel", (req) => ({
+      cancelled: rt.waiters.cancel(owner(req.wait).request!),
+    }));
+    handle("run:abort", (req) =>
+      done.once("run:abort", req.requestId, (slot) => {
+        runs.withAnswer(
+          slot,
+          (tx) => ({ abort: tx.snapshot.context.abort }),
+          () => {
+            if (req.cancel) {
+              if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
+            } else {
+              runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
+            }
+          },
+        );
+        return { abort: rt.abort };
+      }),
     );
-    socket.on(
-      "param:get-all",
-      acked(log, ParamGetAllRequest, async (req) => ({
-        values: await runs.getAll(rt, req.node, req.name, req.timeout, actor, owner(req.requestId)),
-      })),
+    handle("state:complete", (req) =>
+      done.once("state:complete", req.requestId, (slot) => {
+        runs.withAnswer(
+          slot,
+          (tx) => ({ state: tx.state }),
+          () => runs.complete(rt, instance, req.state),
+        );
+        return { state: rt.state };
+      }),
     );
-    socket.on(
-      "param:cancel",
-      acked(log, ParamCancelRequest, (req) => ({ cancelled: rt.waiters.cancel(owner(req.wait).request!) })),
+    handle("log:append", (req) => ({ seq: runs.appendLog(rt, instance, req) }));
+    handle("node:add", (req) =>
+      done.once("node:add", req.requestId, (slot) => {
+        const added = runs.withAnswer(slot, scaledNames("added"), () =>
+          scaleRun(runs, rt, req.node, req.count, null, actor),
+        );
+        app.deadlines.arm();
+        return { added };
+      }),
     );
-    socket.on(
-      "run:abort",
-      acked(log, AbortRequest, (req) =>
-        done.once("run:abort", req.requestId, (slot) => {
-          runs.withAnswer(
-            slot,
-            (tx) => ({ abort: tx.snapshot.context.abort }),
-            () => {
-              if (req.cancel) {
-                if (rt.abort !== null || rt.recoveryMode) runs.resetAbort(rt, actor);
-              } else {
-                runs.abort(rt, req.message || `Aborted by ${instance}`, actor, instance);
-              }
-            },
-          );
-          return { abort: rt.abort };
-        }),
-      ),
-    );
-    socket.on(
-      "state:complete",
-      acked(log, CompleteRequest, (req) =>
-        done.once("state:complete", req.requestId, (slot) => {
-          runs.withAnswer(
-            slot,
-            (tx) => ({ state: tx.state }),
-            () => runs.complete(rt, instance, req.state),
-          );
-          return { state: rt.state };
-        }),
-      ),
-    );
-    socket.on(
-      "log:append",
-      acked(log, LogAppendRequest, (req) => ({ seq: runs.appendLog(rt, instance, req) })),
-    );
-    socket.on(
-      "node:add",
-      acked(log, NodeAddRequest, (req) =>
-        done.once("node:add", req.requestId, (slot) => {
-          const added = runs.withAnswer(slot, scaledNames("added"), () =>
-            scaleRun(runs, rt, req.node, req.count, null, actor),
-          );
-          app.deadlines.arm();
-          return { added };
-        }),
-      ),
-    );
-    socket.on(
-      "node:remove",
-      acked(log, NodeRemoveRequest, (req) =>
-        done.once("node:remove", req.requestId, (slot) => {
-          const removed = runs.withAnswer(slot, scaledNames("removed"), () =>
-            scaleRun(runs, rt, req.node, null, req.ids, actor),
-          );
-          app.deadlines.arm();
-          return { removed };
-        }),
-      ),
+    handle("node:remove", (req) =>
+      done.once("node:remove", req.requestId, (slot) => {
+        const removed = runs.withAnswer(slot, scaledNames("removed"), () =>
+          scaleRun(runs, rt, req.node, null, req.ids, actor),
+        );
+        app.deadlines.arm();
+        return { removed };
+      }),
     );
 
     socket.on("disconnect", (reason) => {

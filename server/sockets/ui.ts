@@ -1,21 +1,19 @@
 import type { Namespace, Server, Socket } from "socket.io";
-import { z } from "zod";
 import {
   describeZodError,
   PROTOCOL_VERSION,
   SlipError,
-  SubscribeRequest,
+  UI_REQUESTS,
   UiAuth,
   type UiClientToServer,
   type UiServerToClient,
-  UnsubscribeRequest,
 } from "../../protocol/index.js";
 import { readCookie, SESSION_COOKIE } from "../auth/cookies.js";
 import type { Check, Credential } from "../auth/service.js";
 import type { CredentialsEnded } from "../bus.js";
 import type { AppContext } from "../context.js";
 import { readEvents } from "../runs/event-log.js";
-import { acked } from "./ack.js";
+import { answer } from "./ack.js";
 
 interface UiData {
   username: string;
@@ -135,46 +133,37 @@ export function attachUiNamespace(io: Server, app: AppContext) {
       expiry = expiryTimer(socket, arm);
     };
     arm();
-    socket.on(
-      "run:subscribe",
-      acked(app.log, SubscribeRequest, (req) => {
-        stillSignedIn(socket);
-        const rt = app.runs.get(req.runId);
-        // one bounded page per request: a client asks for the next (from the last seq it got) once it has this one,
-        // so a slow reader holds at most a page in its socket's buffer; the live stream starts only with the last
-        // page, in the same synchronous step, so nothing committed in between is missed or sent twice
-        const page = readEvents(app.db, rt.id, req.since, BACKLOG_PAGE, undefined, BACKLOG_BYTES);
-        if (page.length > 0) socket.emit("run:events", page);
-        const complete = page.length === 0 || page[page.length - 1].seq >= rt.lastSeq;
-        if (!complete) {
-          // a socket asking again from further back (already following) pages through it before live ones resume
-          socket.leave(`run:${rt.id}`);
-          return { lastSeq: rt.lastSeq, backlog: page.length, complete };
-        }
-        socket.join(`run:${rt.id}`);
-        if (!subscribed.has(rt.id)) {
-          subscribed.add(rt.id);
-          watch(rt.id, socket.data.username, 1);
-        }
+    answer(socket, app.log, UI_REQUESTS, "run:subscribe", (req) => {
+      stillSignedIn(socket);
+      const rt = app.runs.get(req.runId);
+      // one bounded page per request: a client asks for the next (from the last seq it got) once it has this one,
+      // so a slow reader holds at most a page in its socket's buffer; the live stream starts only with the last
+      // page, in the same synchronous step, so nothing committed in between is missed or sent twice
+      const page = readEvents(app.db, rt.id, req.since, BACKLOG_PAGE, undefined, BACKLOG_BYTES);
+      if (page.length > 0) socket.emit("run:events", page);
+      const complete = page.length === 0 || page[page.length - 1].seq >= rt.lastSeq;
+      if (!complete) {
+        // a socket asking again from further back (already following) pages through it before live ones resume
+        socket.leave(`run:${rt.id}`);
         return { lastSeq: rt.lastSeq, backlog: page.length, complete };
-      }),
-    );
-    socket.on(
-      "run:unsubscribe",
-      acked(app.log, UnsubscribeRequest, (req) => {
-        socket.leave(`run:${req.runId}`);
-        if (subscribed.delete(req.runId)) watch(req.runId, socket.data.username, -1);
-        return null;
-      }),
-    );
-    socket.on(
-      "runs:subscribe",
-      acked(app.log, z.object({}).passthrough(), () => {
-        stillSignedIn(socket);
-        socket.join("runs");
-        return null;
-      }),
-    );
+      }
+      socket.join(`run:${rt.id}`);
+      if (!subscribed.has(rt.id)) {
+        subscribed.add(rt.id);
+        watch(rt.id, socket.data.username, 1);
+      }
+      return { lastSeq: rt.lastSeq, backlog: page.length, complete };
+    });
+    answer(socket, app.log, UI_REQUESTS, "run:unsubscribe", (req) => {
+      socket.leave(`run:${req.runId}`);
+      if (subscribed.delete(req.runId)) watch(req.runId, socket.data.username, -1);
+      return null;
+    });
+    answer(socket, app.log, UI_REQUESTS, "runs:subscribe", () => {
+      stillSignedIn(socket);
+      socket.join("runs");
+      return null;
+    });
     socket.on("disconnect", () => {
       clearTimeout(expiry);
       for (const runId of subscribed) watch(runId, socket.data.username, -1);

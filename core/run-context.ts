@@ -1,0 +1,29 @@
+/** The run machine's context, declared once in zod: the machine's type and the stored snapshot's check both come from it. */
+import { z } from "zod";
+import { KeepRunning } from "../protocol/run.js";
+
+export const InstanceInfo = z.object({
+  node: z.string(),
+  /** not removed by a scale, not failed to start (R8b), not lost (R19) */
+  live: z.boolean(),
+  cameUp: z.boolean(),
+  /** completed the current barrier state */
+  completed: z.boolean(),
+});
+export type InstanceInfo = z.infer<typeof InstanceInfo>;
+
+export const RunContext = z.object({
+  /** Keyed `<node>.<i>`, e.g. `apache.1`, `client.3`. */
+  instances: z.record(z.string(), InstanceInfo),
+  keepRunning: KeepRunning,
+  scalable: z.boolean(),
+  /** First abort message wins. */
+  abort: z.string().nullable(),
+  recoveryMode: z.boolean(),
+  /** Ready decided to stay (keep-running or scalable); set once per Ready visit. */
+  kept: z.boolean(),
+  scaling: z
+    .object({ action: z.enum(["vm_add", "vm_remove"]), node: z.string(), instances: z.array(z.string()) })
+    .nullable(),
+});
+export type RunContext = z.infer<typeof RunContext>;
