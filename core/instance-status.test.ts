@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RUN_STATES } from "../protocol/run.js";
 import {
+  firstConnectAwaited,
   type InstanceFacts,
   LIVENESS_TRANSITIONS,
   type Liveness,
@@ -123,8 +124,21 @@ describe("instance liveness (run-rules I2, R19, S4)", () => {
     expect(livenessStep({ ...FACTS, connected: false, away: true, runState: "Finalizing" }, "graceOver")).toBeNull();
   });
 
+  it("S4b first connect: a started machine whose agent never connected is lost when the grace is over", () => {
+    const never: InstanceFacts = { ...FACTS, cameUp: false, connected: false, away: false, machine: "running" };
+    expect(livenessOf(never)).toBe("waiting");
+    expect(firstConnectAwaited(never)).toBe(true);
+    expect(livenessStep(never, "neverConnected")).toEqual({ to: "lost", record: true });
+    // not while its machine is still being started, nor once its agent connected or the run is over
+    expect(livenessStep({ ...never, machine: "starting" }, "neverConnected")).toBeNull();
+    expect(livenessStep({ ...never, connected: true }, "neverConnected")).toBeNull();
+    expect(livenessStep({ ...never, runState: "Finalizing" }, "neverConnected")).toBeNull();
+    // an agent that did come up and went away is S4's, not this
+    expect(livenessStep({ ...FACTS, connected: false, away: true }, "neverConnected")).toBeNull();
+  });
+
   it("I2 transitions: lost and ended are final (a lost agent that answers again stays lost)", () => {
-    const events: LivenessEvent[] = ["connect", "drop", "graceOver"];
+    const events: LivenessEvent[] = ["connect", "drop", "graceOver", "neverConnected"];
     for (const e of events) {
       expect(livenessStep({ ...FACTS, lost: true, live: false, connected: false, away: true }, e)).toBeNull();
       expect(livenessStep({ ...FACTS, runState: "Aborted" }, e)).toBeNull();

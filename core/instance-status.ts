@@ -45,8 +45,11 @@ export function machineGone(status: MachineStatus): boolean {
 // ---- I2 liveness --------------------------------------------------------------------------------------------------
 
 export type Liveness = InstanceSummary["liveness"];
-/** connect: its agent connected; drop: its connection dropped; graceOver: the run's grace passed with it away */
-export type LivenessEvent = "connect" | "drop" | "graceOver";
+/**
+ * connect: its agent connected; drop: its connection dropped; graceOver: the run's grace passed with it away;
+ * neverConnected: the grace passed since its machine started and its agent never connected
+ */
+export type LivenessEvent = "connect" | "drop" | "graceOver" | "neverConnected";
 
 /** What liveness is derived from: the run machine's context and state, the stored instance row, the agent link. */
 export interface InstanceFacts {
@@ -81,12 +84,21 @@ export function livenessWatched(f: InstanceFacts): boolean {
 }
 
 /**
- * I2 transitions: waiting → connected; connected → unresponsive on a watched drop; unresponsive → connected (back)
- * or → lost when the grace is over and it is still watched. lost and ended are final: a lost agent that answers
- * again stays lost (the run moved on without it).
+ * S4b: an instance whose machine started but whose agent has not connected yet is awaited for the same grace, from
+ * the start (an agent killed or crashed before its first connect must not leave the run waiting for its timeout).
+ */
+export function firstConnectAwaited(f: InstanceFacts): boolean {
+  return WATCHED_STATES.includes(f.runState) && f.live && !f.cameUp && !f.connected && f.machine === "running";
+}
+
+/**
+ * I2 transitions: waiting → connected, or → lost when its agent never connected within the grace after its machine
+ * started (S4b); connected → unresponsive on a watched drop; unresponsive → connected (back) or → lost when the grace
+ * is over and it is still watched. lost and ended are final: a lost agent that answers again stays lost (the run
+ * moved on without it).
  */
 export const LIVENESS_TRANSITIONS: Readonly<Record<Liveness, Partial<Record<LivenessEvent, Liveness>>>> = {
-  waiting: { connect: "connected" },
+  waiting: { connect: "connected", neverConnected: "lost" },
   connected: { drop: "unresponsive" },
   unresponsive: { connect: "connected", graceOver: "lost" },
   lost: {},
@@ -103,5 +115,6 @@ export function livenessStep(before: InstanceFacts, event: LivenessEvent): { to:
   const to = LIVENESS_TRANSITIONS[from][event];
   if (!to) return null;
   if ((event === "drop" || event === "graceOver") && !livenessWatched(before)) return null;
+  if (event === "neverConnected" && !firstConnectAwaited(before)) return null;
   return { to, record: event !== "connect" || before.away };
 }

@@ -89,7 +89,13 @@ export const RunEventBody = z.discriminatedUnion("type", [
    * The server could not store what this run's agents or users sent (disk full, read-only database: `cause`) since
    * `since`; written with "back" once it can write again, as it cannot write while it is full.
    */
-  z.object({ type: z.literal("storage"), status: z.enum(["full", "back"]), cause: z.string(), since: z.string() }),
+  z.object({
+    type: z.literal("storage"),
+    /** full: no space left; read-only: the database or file system refuses writes; io-error: the disk fails */
+    status: z.enum(["full", "read-only", "io-error", "back"]),
+    cause: z.string(),
+    since: z.string(),
+  }),
   /** The server process started (its agents then have the run's grace to reconnect) or is stopping. */
   z.object({ type: z.literal("server"), status: z.enum(["started", "stopping"]) }),
 ]);

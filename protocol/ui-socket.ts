@@ -14,7 +14,12 @@ export const SubscribeRequest = z.strictObject({
 });
 export const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(100) });
 
-const RunsChanged = z.object({ runId: z.string(), state: RunState, abort: z.string().nullable(), seq: z.number().int() });
+const RunsChanged = z.object({
+  runId: z.string(),
+  state: RunState,
+  abort: z.string().nullable(),
+  seq: z.number().int(),
+});
 
 /** What the server pushes on /ui. */
 export const UI_PUSHES = {

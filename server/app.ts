@@ -244,6 +244,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     redact: (text) => secrets.redact(text),
     log,
     isConnected: agents.isConnected,
+    machineStarted: (rt, name) => liveness.machineStarted(rt, name),
   });
   runs.effects = (rt, actions, tx) => app.effects.run(rt, actions, tx);
   runs.limits = () => app.settings.limits;

@@ -5,6 +5,16 @@ const FULL = new Set(["SQLITE_FULL", "ENOSPC", "EDQUOT"]);
 const READ_ONLY = /^(SQLITE_READONLY|EROFS$)/;
 const IO = /^SQLITE_IOERR/;
 
+/** What kind of storage failure `err` is, or null when it is something else. */
+export function storageTrouble(err: unknown): "full" | "read-only" | "io-error" | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return null;
+  if (FULL.has(code)) return "full";
+  if (READ_ONLY.test(code)) return "read-only";
+  if (IO.test(code)) return "io-error";
+  return null;
+}
+
 /**
  * The wire error for a storage failure, or null when `err` is something else: a full disk is STORAGE_FULL (507), a
  * read-only database or file system or an I/O error UNAVAILABLE (503), each naming the cause, so clients see why

@@ -105,9 +105,9 @@ export function describeEvent(e: RunEvent): string {
     case "error":
       return `Error: ${b.message}`;
     case "storage":
-      return b.status === "full"
-        ? `Storage full since ${b.since}: the server could not store what was sent (${b.cause}); agents kept it and retried`
-        : "Storage back: the server stores again; what the agents kept was sent";
+      return b.status === "back"
+        ? "Storage back: the server stores again; what the agents kept was sent"
+        : `Storage ${b.status === "full" ? "full" : b.status === "read-only" ? "read-only" : "failing (I/O error)"} since ${b.since}: the server could not store what was sent (${b.cause}); agents kept it and retried`;
     case "server":
       return b.status === "started"
         ? "Server started: agents have the run's grace to reconnect"

@@ -305,7 +305,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   };
 
   const names = Array.from({ length: opts.multiplicity }, (_, i) => `w.${i + 1}`);
-  const early = process.env.CHAOS_EARLY_AGENT_KILLS === "1";
+  // any agent, also one that has not connected yet (run-rules S4b); CHAOS_LATE_AGENT_KILLS=1 only those that have
+  const early = process.env.CHAOS_LATE_AGENT_KILLS !== "1";
   const isUp = (e: RunEvent, instance: string) =>
     e.body.type === "instance" && e.body.instance === instance && e.body.status === "up";
   const batchSeconds: number[] = [];
@@ -373,8 +374,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
             `batch ${b + 1}: server killed at +${(at / 1000).toFixed(1)} s, back after ${Date.now() - batchStart - at} ms${note}`,
           );
         } else if (dice < 0.75) {
-          // an agent that has said hello (see the report of issue 13: one killed before that is never watched, and
-          // its run waits for the run's timeout); CHAOS_EARLY_AGENT_KILLS=1 kills any agent, to reproduce that
+          // any agent of a run still going; with CHAOS_LATE_AGENT_KILLS=1 only one that has said hello
           const candidates = batch.flatMap((t) =>
             t.final === null
               ? names

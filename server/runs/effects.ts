@@ -32,6 +32,8 @@ export interface EffectDeps {
   redact: (text: string) => string;
   /** instances whose agent is connected right now (the socket layer knows) */
   isConnected: (runId: string, instance: string) => boolean;
+  /** its machine started: its agent is now awaited (run-rules S4b) */
+  machineStarted?: (rt: RunRuntime, instance: string) => void;
 }
 
 /**
@@ -134,6 +136,7 @@ export class RunEffects {
         if (started.urlSsh) tx.setParam(`${name}:url.ssh`, started.urlSsh);
       });
       if (rt.terminal) await this.stop(rt, name);
+      else this.d.machineStarted?.(rt, name);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       svc.transact(rt, "server", (tx) => {

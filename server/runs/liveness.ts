@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type InstanceFacts, livenessStep, livenessWatched } from "../../core/instance-status.js";
+import { firstConnectAwaited, type InstanceFacts, livenessStep, livenessWatched } from "../../core/instance-status.js";
 import { DEFAULT_LOST_AFTER_SECONDS } from "./create.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
@@ -19,6 +19,8 @@ export function lostAfterSeconds(rt: RunRuntime): number {
  */
 export class Liveness {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** S4b: instances whose machine started, awaiting their agent's first connect */
+  private readonly firstConnect = new Map<string, NodeJS.Timeout>();
   private stopped = false;
 
   constructor(
@@ -57,6 +59,9 @@ export class Liveness {
 
   /** The agent connected: if it had been away, it is back and its grace stops. */
   connected(rt: RunRuntime, instance: string): void {
+    const first = this.firstConnect.get(`${rt.id} ${instance}`);
+    if (first) clearTimeout(first);
+    this.firstConnect.delete(`${rt.id} ${instance}`);
     const key = `${rt.id} ${instance}`;
     const timer = this.timers.get(key);
     if (timer) clearTimeout(timer);
@@ -76,12 +81,51 @@ export class Liveness {
     );
   }
 
+  /** Its machine started (S4b): its agent has the grace to connect a first time, or the instance is lost. */
+  machineStarted(rt: RunRuntime, instance: string): void {
+    if (this.stopped || this.isConnected(rt.id, instance)) return;
+    this.awaitFirstConnect(rt.id, instance, Date.now() + lostAfterSeconds(rt) * 1000);
+  }
+
+  private awaitFirstConnect(runId: string, instance: string, at: number): void {
+    const key = `${runId} ${instance}`;
+    clearTimeout(this.firstConnect.get(key));
+    const timer = setTimeout(
+      () => {
+        this.firstConnect.delete(key);
+        if (this.stopped || this.isConnected(runId, instance)) return;
+        try {
+          const rt = this.svc.get(runId);
+          const grace = lostAfterSeconds(rt);
+          if (!livenessStep(this.facts(rt, instance, { connected: false, away: false }), "neverConnected")) return;
+          this.svc.instanceLost(
+            rt,
+            instance,
+            grace,
+            `its agent never connected within ${grace} s of its machine starting`,
+          );
+        } catch (err) {
+          this.log.error({ err, run: runId, instance }, "marking an instance lost failed");
+        }
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.firstConnect.set(key, timer);
+  }
+
   /** At boot: every watched instance of an active run whose agent is not connected yet gets the grace from now. */
   armAtBoot(rt: RunRuntime): void {
     const since = this.svc.unresponsiveSince(rt);
     const deadline = Date.now() + lostAfterSeconds(rt) * 1000;
     for (const name of rt.instances.keys()) {
-      if (!this.watches(rt, name) || this.isConnected(rt.id, name)) {
+      if (this.isConnected(rt.id, name)) continue;
+      if (firstConnectAwaited(this.facts(rt, name, { connected: false, away: false }))) {
+        // started before the restart and never connected: the grace counts from now, as for the others
+        this.awaitFirstConnect(rt.id, name, deadline);
+        continue;
+      }
+      if (!this.watches(rt, name)) {
         // an instance stored as unresponsive that is no longer watched (the run moved on) is not unresponsive
         continue;
       }
@@ -112,7 +156,8 @@ export class Liveness {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of [...this.timers.values(), ...this.firstConnect.values()]) clearTimeout(t);
     this.timers.clear();
+    this.firstConnect.clear();
   }
 }

@@ -4,7 +4,7 @@ import { SlipError } from "../../protocol/errors.js";
 import { DEFAULT_LIMITS, type Limits } from "../../protocol/limits.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
-import { storageError } from "../storage.js";
+import { storageError, storageTrouble as troubleKind } from "../storage.js";
 import type { RunRegistry } from "./run-registry.js";
 import { RunStatements, RunTx } from "./run-tx.js";
 import type { RunRuntime } from "./runtime.js";
@@ -158,7 +158,10 @@ export class RunCommit {
   // ---- storage full or read-only --------------------------------------------------------------------------------
 
   /** runs a write of which failed for want of storage: since when, and why (their events say it once it is back) */
-  private readonly storageTrouble = new Map<string, { since: string; cause: string }>();
+  private readonly storageTrouble = new Map<
+    string,
+    { since: string; cause: string; kind: "full" | "read-only" | "io-error" }
+  >();
   private storageProbe: NodeJS.Timeout | null = null;
 
   /** Notes a failed write of the run if storage was the cause (disk full, read-only database). */
@@ -167,7 +170,7 @@ export class RunCommit {
     if (!this.storageTrouble.has(rt.id)) {
       const e = err as { code?: string; message?: string };
       const cause = `${e.code}: ${e.message ?? ""}`.slice(0, 300);
-      this.storageTrouble.set(rt.id, { since: new Date().toISOString(), cause });
+      this.storageTrouble.set(rt.id, { since: new Date().toISOString(), cause, kind: troubleKind(err) ?? "full" });
       this.log.warn({ err, run: rt.id }, "storage full or read-only: the run's writes are refused until it is back");
     }
     if (!this.storageProbe) {
@@ -189,8 +192,9 @@ export class RunCommit {
       }
       try {
         this.transact(rt, "server", (tx) => {
-          tx.event({ type: "storage", status: "full", ...trouble });
-          tx.event({ type: "storage", status: "back", ...trouble });
+          const { kind, ...what } = trouble;
+          tx.event({ type: "storage", status: kind, ...what });
+          tx.event({ type: "storage", status: "back", ...what });
         });
         this.storageTrouble.delete(runId);
       } catch (err) {

@@ -123,7 +123,7 @@ export class RunInstances {
    * "agent of <ni> lost", set on the instance too; the other instances carry on to send their reports.
    * Returns whether the machine took it (not once the run is finalizing or over, or for an instance that is gone).
    */
-  instanceLost(rt: RunRuntime, instance: string, graceSeconds: number): boolean {
+  instanceLost(rt: RunRuntime, instance: string, graceSeconds: number, detail?: string): boolean {
     if (rt.terminal) return false;
     const message = `agent of ${instance} lost`;
     let taken = false;
@@ -133,9 +133,11 @@ export class RunInstances {
         type: "instance",
         instance,
         status: "lost",
-        detail: `no answer from its agent for ${graceSeconds} s`,
+        detail: detail ?? `no answer from its agent for ${graceSeconds} s`,
       });
-      if (!tx.machine({ type: "instance.lost", instance, message })) return;
+      // an instance whose agent never connected did not come up: for the machine that is a start that failed (R8b)
+      const cameUp = tx.snapshot.context.instances[instance]?.cameUp ?? false;
+      if (!tx.machine({ type: cameUp ? "instance.lost" : "instance.failed", instance, message })) return;
       taken = true;
       tx.event({ type: "abort", message, instance, first });
       if (tx.param(`${instance}:abort`) && tx.param(`${instance}:abort`)?.value == null) {

@@ -150,8 +150,8 @@ export class RunService {
   instanceBack(rt: RunRuntime, instance: string, detail: string): void {
     this.instances.instanceBack(rt, instance, detail);
   }
-  instanceLost(rt: RunRuntime, instance: string, graceSeconds: number): boolean {
-    return this.instances.instanceLost(rt, instance, graceSeconds);
+  instanceLost(rt: RunRuntime, instance: string, graceSeconds: number, detail?: string): boolean {
+    return this.instances.instanceLost(rt, instance, graceSeconds, detail);
   }
 
   // ---- parameters -----------------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ describe("the server's database turns read-only during a run", () => {
       // the agent was refused and kept what it sent (its own log says so, stored once the database was writable)
       expect(events.some((e) => e.body.type === "log" && e.body.data.includes("server cannot take"))).toBe(true);
       const storage = events.flatMap((e) => (e.body.type === "storage" ? [e.body] : []));
-      expect(storage.map((e) => e.status)).toEqual(["full", "back"]);
+      expect(storage.map((e) => e.status)).toEqual(["read-only", "back"]);
       expect(storage[0].cause).toMatch(/^SQLITE_READONLY/);
       const reports = await s.api<{ reports: { name: string }[] }>("GET", `/api/runs/${runId}/reports`);
       expect(reports.body.reports.map((r) => r.name.replace(/_report_.*/, "")).sort()).toEqual([
