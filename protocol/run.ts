@@ -17,7 +17,8 @@ export const TERMINAL_STATES: readonly RunState[] = ["Done", "Aborted", "Cancell
 /** States whose end is decided by every live instance completing them (the barrier). */
 export const BARRIER_STATES: readonly RunState[] = ["Provisioning", "Executing", "SendingReports", "Ready"];
 
-export const KeepRunning = z.enum(["always", "on-success", "on-error", "never"]);
+export const KEEP_RUNNING = ["always", "on-success", "on-error", "never"] as const;
+export const KeepRunning = z.enum(KEEP_RUNNING);
 export type KeepRunning = z.infer<typeof KeepRunning>;
 
 export const NODE_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;

@@ -3,6 +3,8 @@ import { SlipError } from "../../protocol/errors.js";
 import { KeepRunning } from "../../protocol/run.js";
 import type { Bus, CredentialsEnded } from "../bus.js";
 import type { Db } from "../db/open.js";
+import type { SqlRow } from "../db/rows.js";
+import type { users } from "../db/schema.js";
 import type { Caller } from "../modules/service.js";
 import { DUMMY_HASH, generatePassword, HashingGate, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
 import { LoginThrottle } from "./throttle.js";
@@ -23,16 +25,7 @@ export interface AuthedUser extends Caller {
   profile: Profile;
 }
 
-interface UserRow {
-  id: number;
-  username: string;
-  display_name: string;
-  role: "admin" | "member";
-  password_hash: string;
-  profile: string;
-  created_at: string;
-  disabled_at: string | null;
-}
+type UserRow = SqlRow<typeof users>;
 
 /** A user as the API shows it: never the password hash. */
 export interface UserInfo {

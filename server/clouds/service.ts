@@ -5,6 +5,8 @@ import { Profile } from "../auth/service.js";
 import { createSshConnector } from "../connectors/ssh/connector.js";
 import type { Connector } from "../connectors/types.js";
 import type { AppContext } from "../context.js";
+import type { SqlRow } from "../db/rows.js";
+import type { clouds } from "../db/schema.js";
 
 /** What is stored: credentials sealed. */
 interface StoredHost {
@@ -26,13 +28,7 @@ interface StoredConfig {
   agentServiceUrl?: string;
 }
 
-interface Row {
-  name: string;
-  kind: "ssh";
-  config: string;
-  created_at: string;
-  updated_at: string;
-}
+type Row = Omit<SqlRow<typeof clouds>, "id">;
 
 function requireAdmin(caller: { role: string }): void {
   if (caller.role !== "admin") throw new SlipError("FORBIDDEN", "only an admin may change clouds");

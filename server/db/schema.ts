@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { KEEP_RUNNING, RUN_STATES } from "../../protocol/run.js";
 
 const createdAt = () => text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
 
@@ -83,12 +84,12 @@ export const runs = sqliteTable(
     ownerId: integer("owner_id")
       .notNull()
       .references(() => users.id),
-    state: text("state").notNull(),
+    state: text("state", { enum: RUN_STATES }).notNull(),
     /** persisted XState snapshot, written in the same transaction as the event that produced it */
     snapshot: text("snapshot").notNull(),
     /** JSON: resolved nodes (image path, multiplicity, cloud, image doc, mappings) at creation time */
     spec: text("spec").notNull(),
-    keepRunning: text("keep_running").notNull(),
+    keepRunning: text("keep_running", { enum: KEEP_RUNNING }).notNull(),
     scalable: integer("scalable", { mode: "boolean" }).notNull(),
     tags: text("tags").notNull().default("[]"),
     abort: text("abort"),

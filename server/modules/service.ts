@@ -8,17 +8,11 @@ import {
   type ModuleRecord,
 } from "../../protocol/modules.js";
 import type { Db } from "../db/open.js";
+import type { SqlRow } from "../db/rows.js";
+import type { modules } from "../db/schema.js";
 
-interface ModuleRow {
-  path: string;
-  kind: ModuleDoc["kind"];
-  owner_id: number;
-  username: string;
-  doc: string;
-  source: string | null;
-  version: number;
-  updated_at: string;
-}
+/** a module's row, with its owner's name */
+type ModuleRow = SqlRow<typeof modules> & { username: string };
 
 export interface Caller {
   id: number;

@@ -1,13 +1,9 @@
 import type { RunEvent, RunEventBody } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";
+import type { SqlRow } from "../db/rows.js";
+import type { events } from "../db/schema.js";
 
-interface EventRow {
-  run_id: string;
-  seq: number;
-  at: string;
-  actor: string;
-  body: string;
-}
+type EventRow = SqlRow<typeof events>;
 
 /**
  * Events of a run with seq > since, in order: what a reconnecting browser or agent replays. At most `limit`

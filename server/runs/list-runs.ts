@@ -2,7 +2,9 @@ import type { RunsQuery } from "../../protocol/api.js";
 import type { RunSummary } from "../../protocol/run.js";
 import type { AuthedUser } from "../auth/service.js";
 import type { Db } from "../db/open.js";
+import type { SqlRow } from "../db/rows.js";
 import { TERMINAL_SQL } from "../db/run-states.js";
+import type { runs } from "../db/schema.js";
 
 /** The runs list: newest first, filtered as the query says (its SQL is built from fixed fragments only). */
 export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunSummary[] {
@@ -27,20 +29,7 @@ export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunSummary[] {
   }
   const sql = `select runs.*, users.username from runs join users on users.id = runs.owner_id
     ${where.length ? `where ${where.join(" and ")}` : ""} order by runs.created_at desc limit ?`;
-  const rows = db.$client.prepare(sql).all(...args, q.limit ?? 200) as {
-    id: string;
-    module_path: string;
-    username: string;
-    state: RunSummary["state"];
-    abort: string | null;
-    recovery_mode: number;
-    keep_running: RunSummary["keepRunning"];
-    scalable: number;
-    tags: string;
-    created_at: string;
-    updated_at: string;
-    last_seq: number;
-  }[];
+  const rows = db.$client.prepare(sql).all(...args, q.limit ?? 200) as (SqlRow<typeof runs> & { username: string })[];
   return rows.map((r) => ({
     id: r.id,
     module: r.module_path,

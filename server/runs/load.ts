@@ -2,23 +2,12 @@ import { restoreRun } from "../../core/run-persistence.js";
 import type { RunSpec } from "../../core/run-spec.js";
 import type { KeepRunning } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";
+import type { SqlRow } from "../db/rows.js";
+import type { runs } from "../db/schema.js";
 import { type InstanceRecord, type ParamEntry, RunRuntime } from "./runtime.js";
 
-interface RunRow {
-  id: string;
-  module_path: string;
-  owner_id: number;
-  username: string;
-  snapshot: string;
-  spec: string;
-  keep_running: KeepRunning;
-  scalable: number;
-  tags: string;
-  last_seq: number;
-  deadline_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** a run's row, with its owner's name */
+type RunRow = SqlRow<typeof runs> & { username: string };
 
 /** Rebuilds a run's runtime from its rows: the persisted machine snapshot, parameters and instances. */
 export function loadRun(db: Db, runId: string): RunRuntime | null {
