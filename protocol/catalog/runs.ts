@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AbortBody, CreateRunBody, EventsQuery, RunsQuery, ScaleBody, SetParamBody } from "../api";
 import { endpoint } from "../endpoint";
 import { ModulePath } from "../modules";
-import { KeepRunning, ReportInfo, RunDetail, RunEvent, RunSummary, RuntimeParam } from "../run";
+import { InstanceName, KeepRunning, ReportInfo, RunDetail, RunEvent, RunSummary, RuntimeParam } from "../run";
 
 /** What the Run… dialog offers: per node multiplicity and cloud, every literal (unmapped) input with its default. */
 export const RunOptions = z.object({
@@ -149,6 +149,34 @@ export const runRoutes = {
     body: ScaleBody,
     response: RunDetail.extend({ changed: z.array(z.string()) }),
     errors: [...RUN_STEER, "LIMIT_EXCEEDED"],
+  }),
+  instanceLog: endpoint({
+    method: "GET",
+    path: "/api/runs/:id/instances/:instance/log",
+    tag: "runs",
+    auth: "user",
+    summary: "A page of one instance's log, oldest first: its chunks after `since` (a seq); page on from `lastSeq`",
+    params: z.object({ id: RunId.shape.id, instance: InstanceName }),
+    query: z.strictObject({
+      since: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(1000).default(200),
+    }),
+    response: z.object({
+      chunks: z.array(
+        z.object({
+          seq: z.number().int(),
+          at: z.string(),
+          target: z.string(),
+          stream: z.enum(["stdout", "stderr", "agent"]),
+          data: z.string(),
+        }),
+      ),
+      /** the seq of the last chunk in this page (`since` when it is empty): ask again from it */
+      lastSeq: z.number().int(),
+      /** whether chunks after this page were already there when it was read */
+      more: z.boolean(),
+    }),
+    errors: ["NOT_FOUND"],
   }),
   runReports: endpoint({
     method: "GET",

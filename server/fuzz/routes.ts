@@ -159,6 +159,10 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
     params: { id: runIds(w) },
     query: { since: ["0", "5", "-1"], limit: ["1", "10000", "10001"], type: ["state", "param"] },
   }),
+  "GET /api/runs/:id/instances/:instance/log": (w) => ({
+    params: { id: runIds(w), instance: ["machine.1", "apache.1", "nope.1", "constructor"] },
+    query: { since: ["0", "3", "-1"], limit: ["1", "1000", "1001"] },
+  }),
   "POST /api/runs/:id/abort": (w) => ({ params: { id: steered(w) }, bodies: [{ message: "fuzz" }] }),
   "POST /api/runs/:id/abort/cancel": (w) => ({ params: { id: steered(w) } }),
   "POST /api/runs/:id/terminate": (w) => ({ params: { id: steered(w) } }),

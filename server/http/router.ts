@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import type { EndpointAnswer, EndpointDef, PathParams } from "../../protocol/endpoint.js";
 import { isRaw } from "../../protocol/endpoint.js";
-import { parseOrThrow, SlipError } from "../../protocol/errors.js";
+import { type FieldProblem, fieldsError, SlipError, zodProblems } from "../../protocol/errors.js";
 import type { AuthedUser, Signed } from "../auth/service.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { readJson, sendJson } from "./respond.js";
@@ -105,9 +105,19 @@ export class Router {
       } else if (e.auth === "agent") {
         who.agent = this.gate.agent(req);
       }
-      const params = e.params ? parseOrThrow(e.params, rawParams) : rawParams;
-      const query = e.query ? parseOrThrow(e.query, Object.fromEntries(rawQuery.entries())) : {};
-      const body = e.body ? parseOrThrow(e.body, await readJson(req)) : undefined;
+      // every refused field of the path, the query and the body in one answer
+      const problems: FieldProblem[] = [];
+      const parse = (schema: z.ZodType | undefined, value: unknown) => {
+        if (!schema) return value;
+        const r = schema.safeParse(value);
+        if (r.success) return r.data;
+        problems.push(...zodProblems(r.error));
+        return undefined;
+      };
+      const params = parse(e.params, rawParams);
+      const query = parse(e.query, Object.fromEntries(rawQuery.entries())) ?? {};
+      const body = e.body ? parse(e.body, await readJson(req)) : undefined;
+      if (problems.length > 0) throw fieldsError(problems);
       const ctx = { req, res, params, query, body, ...who } as EndpointContext<E>;
       const answer = await handler(ctx);
       if (answer === SENT || isRaw(e.response)) return;
