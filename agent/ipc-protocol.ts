@@ -12,7 +12,11 @@ import { AGENT_REQUESTS } from "../protocol/agent-socket.js";
 export const IPC_OPS = ["param:get", "param:set", "param:get-all", "run:abort", "node:add", "node:remove"] as const;
 type IpcOpName = (typeof IPC_OPS)[number];
 const ipcEntry = <K extends IpcOpName>(op: K) =>
-  z.strictObject({ id: z.number().int(), op: z.literal(op), req: AGENT_REQUESTS[op].request as (typeof AGENT_REQUESTS)[K]["request"] });
+  z.strictObject({
+    id: z.number().int(),
+    op: z.literal(op),
+    req: AGENT_REQUESTS[op].request as (typeof AGENT_REQUESTS)[K]["request"],
+  });
 export const IpcRequest = z.discriminatedUnion("op", [
   ipcEntry("param:get"),
   ipcEntry("param:set"),

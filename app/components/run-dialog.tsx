@@ -11,7 +11,6 @@ import { call } from "../lib/api";
 import { fieldErrors } from "../lib/modules";
 import { Modal } from "./modal";
 
-
 const KEEP_RUNNING: { value: KeepRunning; label: string; hint: string }[] = [
   { value: "always", label: "Always", hint: "keep the machines after the run, whatever happens" },
   { value: "on-success", label: "On success", hint: "keep them when the run succeeds (a service)" },

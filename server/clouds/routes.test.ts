@@ -118,6 +118,7 @@ describe("/api/clouds over HTTP", () => {
     expect(res.body.error.message).toMatch(/hosts\[0\]/);
     // and by path, for a form to mark its field without reading the message
     expect((res.body.error as { fields?: Record<string, string> }).fields).toEqual({
+      "hosts[0]": "exactly one of privateKey and password",
       "hosts[0].maxInstances": expect.stringMatching(/>=1/),
     });
   });
