@@ -63,7 +63,11 @@ export function TopBar() {
     { href: "/profile", label: "Profile", active: pathname.startsWith("/profile") },
     // members do not see the admin pages (the API refuses them changes anyway)
     ...(user?.role === "admin"
-      ? [{ href: "/settings", label: "Settings", active: pathname.startsWith("/settings") }]
+      ? [
+          { href: "/users", label: "Users", active: pathname.startsWith("/users") },
+          { href: "/clouds", label: "Clouds", active: pathname.startsWith("/clouds") },
+          { href: "/settings", label: "Settings", active: pathname.startsWith("/settings") },
+        ]
       : []),
   ];
   return (
