@@ -105,6 +105,31 @@ function mapInstances(ctx: RunContext, f: (name: string, i: InstanceInfo) => Ins
   return out;
 }
 
+// Handlers several states share, declared once (each state below lists what it takes).
+
+/** Every state before the end: an agent coming up (R2) and resetting an abort (R9). */
+const EVERY_ACTIVE_STATE = {
+  "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+  "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+} as const;
+/** The first abort message wins; later ones are kept in the log only (R7). */
+const ABORT = { abort: { actions: "recordAbort" } } as const;
+/** A machine that failed to start (R8b) or an agent lost (R19) takes its instance out of the count and aborts. */
+const FAILURES = {
+  "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
+  "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
+} as const;
+/** Before Ready: terminate cancels (R10), the deadline aborts into Finalizing (R15). */
+const BEFORE_READY = {
+  terminate: { target: "Cancelled" },
+  timeout: { target: "Finalizing", actions: "recordAbort" },
+} as const;
+/** The barrier of a state: a live instance completes it once (R3, R4). */
+const completes = <S extends RunState>(state: S) =>
+  ({
+    "instance.completed": { guard: { type: "canComplete", params: { state } }, actions: "markCompleted" },
+  }) as const;
+
 export const runMachine = setup({
   types: {
     context: {} as RunContext,
@@ -218,65 +243,34 @@ export const runMachine = setup({
       entry: [{ type: "notifyState", params: { state: "Initializing" } }, "startMachines"],
       on: {
         initialized: { target: "Provisioning" },
-        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
+        ...EVERY_ACTIVE_STATE,
+        // an abort before Executing also enters recovery mode (R8)
         abort: { actions: ["recordAbort", "enterRecoveryMode"] },
-        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
-        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
-        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
-        terminate: { target: "Cancelled" },
-        timeout: { target: "Finalizing", actions: "recordAbort" },
+        ...FAILURES,
+        ...BEFORE_READY,
       },
     },
     Provisioning: {
       entry: ["resetCompletion", { type: "notifyState", params: { state: "Provisioning" } }],
       always: { guard: "allCompleted", target: "Executing" },
       on: {
-        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
-        "instance.completed": {
-          guard: { type: "canComplete", params: { state: "Provisioning" } },
-          actions: "markCompleted",
-        },
+        ...EVERY_ACTIVE_STATE,
+        ...completes("Provisioning"),
+        // an abort before Executing also enters recovery mode (R8)
         abort: { actions: ["recordAbort", "enterRecoveryMode"] },
-        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
-        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
-        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
-        terminate: { target: "Cancelled" },
-        timeout: { target: "Finalizing", actions: "recordAbort" },
+        ...FAILURES,
+        ...BEFORE_READY,
       },
     },
     Executing: {
       entry: ["resetCompletion", { type: "notifyState", params: { state: "Executing" } }],
       always: { guard: "allCompleted", target: "SendingReports" },
-      on: {
-        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
-        "instance.completed": {
-          guard: { type: "canComplete", params: { state: "Executing" } },
-          actions: "markCompleted",
-        },
-        abort: { actions: "recordAbort" },
-        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
-        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
-        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
-        terminate: { target: "Cancelled" },
-        timeout: { target: "Finalizing", actions: "recordAbort" },
-      },
+      on: { ...EVERY_ACTIVE_STATE, ...completes("Executing"), ...ABORT, ...FAILURES, ...BEFORE_READY },
     },
     SendingReports: {
       entry: ["resetCompletion", { type: "notifyState", params: { state: "SendingReports" } }],
       always: { guard: "allCompleted", target: "Ready" },
-      on: {
-        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
-        "instance.completed": {
-          guard: { type: "canComplete", params: { state: "SendingReports" } },
-          actions: "markCompleted",
-        },
-        abort: { actions: "recordAbort" },
-        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
-        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
-        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
-        terminate: { target: "Cancelled" },
-        timeout: { target: "Finalizing", actions: "recordAbort" },
-      },
+      on: { ...EVERY_ACTIVE_STATE, ...completes("SendingReports"), ...ABORT, ...FAILURES, ...BEFORE_READY },
     },
     Ready: {
       entry: ["resetCompletion", "clearScaling", { type: "notifyState", params: { state: "Ready" } }],
@@ -286,15 +280,10 @@ export const runMachine = setup({
         { guard: and(["allCompleted", not("isKept")]), target: "Finalizing" },
       ],
       on: {
-        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
-        "instance.completed": {
-          guard: { type: "canComplete", params: { state: "Ready" } },
-          actions: "markCompleted",
-        },
-        abort: { actions: "recordAbort" },
-        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
-        "instance.failed": { guard: "failedLiveInstance", actions: ["markFailed", "recordAbort"] },
-        "instance.lost": { guard: "lostLiveInstance", actions: ["markFailed", "recordAbort"] },
+        ...EVERY_ACTIVE_STATE,
+        ...completes("Ready"),
+        ...ABORT,
+        ...FAILURES,
         terminate: { target: "Finalizing" },
         scale: [
           {
@@ -325,9 +314,8 @@ export const runMachine = setup({
     Finalizing: {
       entry: [{ type: "notifyState", params: { state: "Finalizing" } }, "stopMachines"],
       on: {
-        "instance.up": { guard: "knownLiveInstance", actions: "markUp" },
-        abort: { actions: "recordAbort" },
-        "abort.reset": { guard: "abortOrRecoverySet", actions: "resetAbort" },
+        ...EVERY_ACTIVE_STATE,
+        ...ABORT,
         finalized: [{ guard: "isAborted", target: "Aborted" }, { target: "Done" }],
       },
     },

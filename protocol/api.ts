@@ -175,11 +175,30 @@ export const CreateRunBody = z.strictObject({
 });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
+/** A time in a query: any ISO 8601 date-time (with its zone), compared as the UTC time it names. */
+const QueryTime = z.iso
+  .datetime({ offset: true })
+  .transform((t) => new Date(t).toISOString())
+  .refine((t) => !t.startsWith("+") && !t.startsWith("-"), "a time between the years 0000 and 9999");
+
+/** Where a page of runs ends: `<createdAt>~<id>` of its last row (the `next` of the answer). */
+export const RunsCursor = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z~[A-Za-z0-9-]{1,100}$/, {
+  message: "a cursor as the answer's `next` gives it: <createdAt>~<id>",
+});
+
 export const RunsQuery = z.strictObject({
   state: z.union([RunState, z.literal("active")]).optional(),
   mine: z.enum(["true", "false"]).optional(),
+  /** the owner's username (anyone's, not only mine) */
+  owner: z.string().min(1).max(100).optional(),
   module: z.string().max(400).optional(),
   tag: z.string().max(64).optional(),
+  /** runs created at or after this time */
+  createdAfter: QueryTime.optional(),
+  /** runs created before this time */
+  createdBefore: QueryTime.optional(),
+  /** the page after this cursor (the previous answer's `next`): older runs */
+  before: RunsCursor.optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 export type RunsQuery = z.infer<typeof RunsQuery>;

@@ -2,7 +2,16 @@ import { z } from "zod";
 import { AbortBody, CreateRunBody, EventsQuery, RunsQuery, ScaleBody, SetParamBody } from "../api";
 import { endpoint } from "../endpoint";
 import { ModulePath } from "../modules";
-import { InstanceName, KeepRunning, ReportInfo, RunDetail, RunEvent, RunSummary, RuntimeParam } from "../run";
+import {
+  InstanceName,
+  KeepRunning,
+  ReportInfo,
+  RunDetail,
+  RunEvent,
+  RunState,
+  RunSummary,
+  RuntimeParam,
+} from "../run";
 
 /** What the Run… dialog offers: per node multiplicity and cloud, every literal (unmapped) input with its default. */
 export const RunOptions = z.object({
@@ -62,9 +71,19 @@ export const runRoutes = {
     path: "/api/runs",
     tag: "runs",
     auth: "user",
-    summary: "Runs, newest first, filtered by state (or `active`), owner, module folder and tag",
+    summary:
+      "A page of runs, newest first, filtered by state (or `active`), owner, module folder, tag and creation time; " +
+      "`counts` per state for the same filters but the state; page on with `before` = the answer's `next`",
     query: RunsQuery,
-    response: z.object({ runs: z.array(RunSummary) }),
+    response: z.object({
+      runs: z.array(RunSummary),
+      /** whether older runs match after this page */
+      more: z.boolean(),
+      /** the cursor of this page's last row, to pass as `before` (null when the page is empty) */
+      next: z.string().nullable(),
+      /** how many runs are in each state for these filters, whatever the `state` filter (states with none: 0) */
+      counts: z.record(RunState, z.number().int()),
+    }),
   }),
   getRun: endpoint({
     method: "GET",
@@ -186,6 +205,17 @@ export const runRoutes = {
     summary: "The reports collected from a run's machines",
     params: RunId,
     response: z.object({ reports: z.array(ReportInfo) }),
+    errors: ["NOT_FOUND"],
+  }),
+  // `reports.tgz` is a segment of its own: no report name (`/reports/:name`) can reach it, nor it one
+  downloadReportsArchive: endpoint({
+    method: "GET",
+    path: "/api/runs/:id/reports.tgz",
+    tag: "reports",
+    auth: "user",
+    summary: "Download every report of a run as one gzipped tarball (each report a .tgz inside it, under <run id>/)",
+    params: RunId,
+    response: { raw: "application/gzip" },
     errors: ["NOT_FOUND"],
   }),
   downloadReport: endpoint({
