@@ -56,6 +56,7 @@ export class Agent {
         hello: (run, assignment) => {
           this.assignment = assignment;
           if (assignment.logBytes) this.log.setLimit(assignment.logBytes);
+          if (assignment.logChunk) this.log.resumeAfter(assignment.logChunk);
           this.apply(run);
         },
         runState: (run) => this.apply(run),

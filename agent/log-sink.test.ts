@@ -29,4 +29,21 @@ describe("the instance log", () => {
     expect(chunks.map((c) => c.chunk)).toEqual([1, 2, 3, 4]);
     expect(await readFile(path.join(dir, "a.log"), "utf8")).toBe(chunks.map((c) => c.data).join(""));
   });
+
+  it("an agent started again numbers its chunks on after the last one the server stored", async () => {
+    const numbers: number[] = [];
+    const log = new LogSink(path.join(dir, "b.log"), (c) => numbers.push(c.chunk));
+    log.resumeAfter(7);
+    log.agent("started again");
+    await log.close();
+    const again = new LogSink(path.join(dir, "c.log"), (c) => numbers.push(c.chunk));
+    again.agent("one");
+    again.agent("two");
+    await new Promise((r) => setTimeout(r, 80));
+    // a reconnect of the same process is already past what the server stored: its counter stays
+    again.resumeAfter(1);
+    again.agent("three");
+    await again.close();
+    expect(numbers).toEqual([8, 1, 2]);
+  });
 });

@@ -52,6 +52,15 @@ export class LogSink {
     this.file = this.open(path, "a");
   }
 
+  /**
+   * The last chunk the server stored (from its hello): an agent started again for the same instance numbers on
+   * after it, or its first chunks would be taken for ones already stored and dropped. A reconnect of the same
+   * process is already past it.
+   */
+  resumeAfter(stored: number): void {
+    this.chunk = Math.max(this.chunk, stored);
+  }
+
   /** The server's limit (from its hello); a smaller one applies from the next byte. */
   setLimit(bytes: number): void {
     this.limit = bytes;

@@ -114,6 +114,8 @@ export const AgentAssignment = z.object({
   cloud: z.string(),
   /** the server's per-instance log limit: the agent keeps its log file within it too */
   logBytes: z.number().int().positive().optional(),
+  /** the last log chunk the server stored for this instance: an agent started again numbers on after it */
+  logChunk: z.number().int().min(0).optional(),
 });
 export type AgentAssignment = z.infer<typeof AgentAssignment>;
 

@@ -57,5 +57,12 @@ describe("GET /api/runs/:id/instances/:instance/log", () => {
     );
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.error.fields).sort()).toEqual(["instance", "limit"]);
+
+    // an agent started again for apache.1 learns where its log stands: it numbers on from 5, not from 1
+    const again = t.peer((await cloud.launched("apache.1")).token);
+    await again.until(() => true);
+    expect(again.assignment?.logChunk).toBe(5);
+    const next = await again.call("log:append", { chunk: 6, target: "execute", stream: "stdout", data: "after\n" });
+    expect(next.ok && next.data.seq).toBeGreaterThan(0);
   });
 });

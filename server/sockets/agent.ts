@@ -196,6 +196,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
         targets: spec.image.targets as Record<string, string | string[]>,
         cloud: spec.cloud,
         logBytes: app.settings.limits.logBytesPerInstance,
+        logChunk: rt.instances.get(instance)!.logChunk,
       },
     });
     if (rt.terminal) {

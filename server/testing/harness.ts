@@ -4,7 +4,12 @@ import path from "node:path";
 import pino from "pino";
 import { io as ioClient, type Socket } from "socket.io-client";
 import type { Ack } from "../../protocol/ack.js";
-import type { AgentClientToServer, AgentRunState, AgentServerToClient } from "../../protocol/agent-socket.js";
+import type {
+  AgentAssignment,
+  AgentClientToServer,
+  AgentRunState,
+  AgentServerToClient,
+} from "../../protocol/agent-socket.js";
 import type { RunDetail } from "../../protocol/run.js";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import { type RunningServer, type ServerOptions, startServer } from "../app.js";
@@ -130,6 +135,8 @@ export async function runEnds(s: TestServer, runId: string): Promise<RunDetail> 
 export class AgentPeer {
   readonly socket: PeerSocket;
   state: AgentRunState | null = null;
+  /** what the server assigned at the last hello */
+  assignment: AgentAssignment | null = null;
   private listeners: ((s: AgentRunState) => void)[] = [];
 
   constructor(url: string, token: string) {
@@ -144,7 +151,10 @@ export class AgentPeer {
       this.state = s;
       for (const l of this.listeners) l(s);
     };
-    this.socket.on("agent:hello", (m) => update(m.run));
+    this.socket.on("agent:hello", (m) => {
+      this.assignment = m.assignment;
+      update(m.run);
+    });
     this.socket.on("run:state", update);
   }
 
