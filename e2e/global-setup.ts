@@ -42,6 +42,8 @@ export default async function globalSetup(): Promise<void> {
       SLIPSTREAM_ADMIN_PASSWORD: admin.password,
       LOG_LEVEL: "warn",
       NEXT_TELEMETRY_DISABLED: "1",
+      // every answer is checked against its catalog entry: a drift fails the spec that met it
+      SLIPSTREAM_CHECK_ANSWERS: "1",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
