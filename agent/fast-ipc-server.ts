@@ -11,7 +11,7 @@ export interface FastAnswer {
   stderr: string;
 }
 
-export type FastHandler = (request: Omit<FastRequest, "key">, caller: IpcCaller) => Promise<FastAnswer>;
+type FastHandler = (request: Omit<FastRequest, "key">, caller: IpcCaller) => Promise<FastAnswer>;
 
 /** A request must arrive whole this soon after connecting; the answer may take as long as the wait it asks for. */
 const REQUEST_DEADLINE_MS = 10_000;

@@ -9,7 +9,7 @@ import { AGENT_REQUESTS } from "../protocol/agent-socket.js";
  * except for validation errors and for waits it knows are aborted or timed out.
  */
 /** The requests an ss-* command may send: the agent's own (state:complete, log:append…) are not theirs. */
-export const IPC_OPS = ["param:get", "param:set", "param:get-all", "run:abort", "node:add", "node:remove"] as const;
+const IPC_OPS = ["param:get", "param:set", "param:get-all", "run:abort", "node:add", "node:remove"] as const;
 type IpcOpName = (typeof IPC_OPS)[number];
 const ipcEntry = <K extends IpcOpName>(op: K) =>
   z.strictObject({
@@ -27,6 +27,5 @@ export const IpcRequest = z.discriminatedUnion("op", [
 ]);
 export type IpcRequest = z.infer<typeof IpcRequest>;
 export type IpcRequestInput = z.input<typeof IpcRequest>;
-export type IpcOp = IpcRequest["op"];
 
 export type IpcResponse = Ack<unknown> & { id: number | null };

@@ -11,7 +11,7 @@ export interface IpcCaller {
   readonly isClosed: boolean;
 }
 
-export type IpcHandler = (request: IpcRequest, caller: IpcCaller) => Promise<Ack<unknown>>;
+type IpcHandler = (request: IpcRequest, caller: IpcCaller) => Promise<Ack<unknown>>;
 
 const MAX_LINE = 64 * 1024;
 

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { LogAppendRequest, LogTarget } from "../protocol/agent-socket.js";
 
 export type LogTargetName = z.infer<typeof LogTarget>;
-export type LogStream = "stdout" | "stderr" | "agent";
+type LogStream = "stdout" | "stderr" | "agent";
 type Chunk = z.input<typeof LogAppendRequest>;
 
 const FLUSH_BYTES = 16 * 1024;
@@ -11,7 +11,7 @@ const FLUSH_DELAY_MS = 50;
 /** log bytes sent and not yet acknowledged past which the recipes' output is paused (they block on write) */
 const MAX_IN_FLIGHT = 1024 * 1024;
 /** the server's default per-instance log limit; the server's own comes with its hello */
-export const DEFAULT_LOG_LIMIT = 8 * 1024 * 1024;
+const DEFAULT_LOG_LIMIT = 8 * 1024 * 1024;
 
 interface Buffered {
   target: LogTargetName;

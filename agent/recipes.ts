@@ -35,7 +35,7 @@ function outcome(r: RunResult): string {
 const failed = (r: RunResult) => r.code !== 0 || r.signal !== null || r.spawnError !== undefined;
 
 /** Runs one script target if the image has it; null when it has none. */
-export async function runTarget(
+async function runTarget(
   ctx: RecipeContext,
   target: ScriptTargetName,
   env: Record<string, string>,

@@ -8,7 +8,7 @@ import { create } from "tar";
 import { pinnedAgent } from "./tls-pin.js";
 
 /** Filesystem-safe UTC time, e.g. `20250102T030405Z`. */
-export function compactTimestamp(date = new Date()): string {
+function compactTimestamp(date = new Date()): string {
   return date
     .toISOString()
     .replace(/[-:]/g, "")
@@ -58,7 +58,7 @@ export async function packReport(reportDir: string, logFile: string, tarball: st
   await create({ gzip: true, cwd: reportDir, file: tarball, portable: true }, entries);
 }
 
-export interface UploadTarget {
+interface UploadTarget {
   serviceUrl: string;
   token: string;
   /** the server's certificate fingerprint: the token is only ever sent to a server presenting it */
@@ -66,7 +66,7 @@ export interface UploadTarget {
 }
 
 /** How uploads are retried while the server is away (restarting): back-off from firstMs doubling up to maxMs. */
-export interface UploadRetry {
+interface UploadRetry {
   firstMs: number;
   maxMs: number;
   /** give up once this long has passed since the first try */

@@ -25,7 +25,7 @@ const PIPE_DRAIN_MS = 100;
 const STDERR_TAIL = 8192;
 
 /** Turns a target's text into an executable file that runs with its own shebang. */
-export function scriptFileText(script: string): string {
+function scriptFileText(script: string): string {
   const body = script.replace(/\r\n/g, "\n").replace(/^(?:[ \t]*\n)+/, "");
   return body.startsWith("#!") ? body : `#!/bin/sh\n${body}`;
 }
@@ -155,7 +155,7 @@ export class ScriptRunner {
   }
 }
 
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
@@ -163,7 +163,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-export function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;

@@ -14,10 +14,10 @@ import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { pinnedAgent } from "./tls-pin.js";
 
 export type AgentEvent = keyof AgentClientToServer;
-export type Payload<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[0];
-export type AckData<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[1] extends AckFn<infer T> ? T : never;
+type Payload<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[0];
+type AckData<E extends AgentEvent> = Parameters<AgentClientToServer[E]>[1] extends AckFn<infer T> ? T : never;
 
-export interface LinkHandlers {
+interface LinkHandlers {
   hello(run: AgentRunState, assignment: AgentAssignment): void;
   runState(run: AgentRunState): void;
   /** the server refused this agent for good (bad token, protocol version, duplicate) */
@@ -27,7 +27,7 @@ export interface LinkHandlers {
   debug(line: string): void;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   /** an ss-* command waits on it: fails with UNAVAILABLE when the server stays away too long */
   fromCommand?: boolean;
 }

@@ -3,7 +3,7 @@ export class UsageError extends Error {}
 
 export type OptionSpec = Record<string, { type: "boolean" | "string"; short?: string }>;
 
-export interface ParsedArgs {
+interface ParsedArgs {
   options: Record<string, string | boolean>;
   positionals: string[];
   help: boolean;

@@ -10,7 +10,7 @@ import type { IpcResponse } from "./ipc-protocol.js";
 import { UsageError } from "./ss-args.js";
 import { COMMANDS, type Plan, planCommand } from "./ss-commands.js";
 
-export interface Output {
+interface Output {
   out(text: string): void;
   err(text: string): void;
 }
@@ -50,7 +50,7 @@ function callAgent(socketPath: string, request: NonNullable<Plan["request"]>): P
 }
 
 /** Sends one command's request to its agent and resolves with the agent's answer. */
-export type SsTransport = (request: NonNullable<Plan["request"]>) => Promise<IpcResponse>;
+type SsTransport = (request: NonNullable<Plan["request"]>) => Promise<IpcResponse>;
 
 /** Runs one ss-* command from the environment of a script or of `source slipstream.setenv`. */
 export function runSsCommand(

@@ -58,7 +58,7 @@ function noMore(positionals: string[], from: number): void {
 }
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-export function randomString(length: number): string {
+function randomString(length: number): string {
   let s = "";
   for (let i = 0; i < length; i++) s += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
   return s;

@@ -6,7 +6,7 @@ import type { AgentConfig } from "./config.js";
 import { FAST_ENV, fastWrapper } from "./fast-ipc.js";
 import { IPC_ENV, ipcSocketPath } from "./ipc-address.js";
 
-export const SS_COMMANDS = [
+const SS_COMMANDS = [
   "ss-get",
   "ss-set",
   "ss-display",
@@ -30,11 +30,11 @@ export interface Workspace {
   setenv: string;
 }
 
-export function shellQuote(s: string): string {
+function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function workspaceLayout(root: string): Workspace {
+function workspaceLayout(root: string): Workspace {
   return {
     root,
     bin: path.join(root, "bin"),
@@ -49,7 +49,7 @@ export function workspaceLayout(root: string): Workspace {
 }
 
 /** The variables every script sees (and a person who sources slipstream.setenv), PATH aside. */
-export function instanceVariables(cfg: AgentConfig, ws: Workspace): Record<string, string> {
+function instanceVariables(cfg: AgentConfig, ws: Workspace): Record<string, string> {
   return {
     SLIPSTREAM_DIID: cfg.runId,
     SLIPSTREAM_NODE_INSTANCE_NAME: cfg.instance,

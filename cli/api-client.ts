@@ -18,7 +18,7 @@ const UNTRUSTED_CERT =
   /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /** What to say when a request did not reach the server. */
-export function unreachableMessage(url: string, err: unknown): string {
+function unreachableMessage(url: string, err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? "";
   if (UNTRUSTED_CERT.test(code)) {

@@ -4,24 +4,24 @@ import path from "node:path";
 import { z } from "zod";
 import { usage } from "./errors.js";
 
-export const DEFAULT_URL = "http://localhost:8080";
+const DEFAULT_URL = "http://localhost:8080";
 
 const StoredConfig = z.object({
   url: z.string().optional(),
   token: z.string().optional(),
   username: z.string().optional(),
 });
-export type StoredConfig = z.infer<typeof StoredConfig>;
+type StoredConfig = z.infer<typeof StoredConfig>;
 
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SLIPSTREAM_CONFIG_DIR || path.join(os.homedir(), ".config", "slipstream");
 }
 
-export function configFile(env: NodeJS.ProcessEnv = process.env): string {
+function configFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(configDir(env), "config.json");
 }
 
-export async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<StoredConfig> {
+async function readConfig(env: NodeJS.ProcessEnv = process.env): Promise<StoredConfig> {
   const file = configFile(env);
   let text: string;
   try {
@@ -51,7 +51,7 @@ export async function writeConfig(config: StoredConfig, env: NodeJS.ProcessEnv =
   return file;
 }
 
-export const normalizeUrl = (url: string) => url.replace(/\/+$/, "");
+const normalizeUrl = (url: string) => url.replace(/\/+$/, "");
 
 export interface Connection {
   url: string;

@@ -5,7 +5,7 @@ import type { UiClientToServer, UiServerToClient } from "../protocol/ui-socket.j
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { CliError, EXIT, exitForCode } from "./errors.js";
 
-export interface FollowOptions {
+interface FollowOptions {
   url: string;
   token: string | undefined;
   runId: string;

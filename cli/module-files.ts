@@ -3,7 +3,7 @@ import path from "node:path";
 import { ModulePath } from "../protocol/modules.js";
 import { usage } from "./errors.js";
 
-export interface ModuleFile {
+interface ModuleFile {
   /** module path */
   path: string;
   /** file it came from */

@@ -72,3 +72,11 @@ export async function downloadReports(api: ApiClient, runId: string, out: string
   }
   return done;
 }
+
+/** Downloads every report of a run as one gzipped tarball (`<run id>/<report>.tgz` inside) into `file`. */
+export async function downloadArchive(api: ApiClient, runId: string, file: string): Promise<number> {
+  const target = path.resolve(file);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  await api.download(API.downloadReportsArchive, { params: { id: runId } }, target);
+  return (await fs.stat(target)).size;
+}

@@ -3,7 +3,7 @@ import { NodeName } from "../protocol/index.js";
 import { usage } from "./errors.js";
 
 /** The body of POST /api/runs/:id/scale. */
-export type ScaleRequest = { node: string; add: number } | { node: string; remove: number[] };
+type ScaleRequest = { node: string; add: number } | { node: string; remove: number[] };
 
 /**
  * `scale RUN NODE +N` adds N instances; `scale RUN NODE -ID…` removes the instances with those ids

@@ -5,9 +5,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The real executable, as a user runs it. */
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/slipstream");
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/slipstream");
 
-export interface CliResult {
+interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
@@ -31,7 +31,7 @@ function childEnv(env: CliEnv): NodeJS.ProcessEnv {
 }
 
 /** A CLI process that is still running: its output so far, and its end. */
-export interface CliProcess {
+interface CliProcess {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;

@@ -1,5 +1,5 @@
 /**
- * Built-in runtime parameters (DESIGN §2). Every instance `<node>.<i>` has the instance ones, every run has the
+ * Built-in runtime parameters. Every instance `<node>.<i>` has the instance ones, every run has the
  * global ones under `ss:`, every node has `<node>:multiplicity` and `<node>:ids`. Images may not declare
  * parameters with these names.
  */

@@ -38,7 +38,7 @@ export function machineAfter(from: MachineStatus, event: MachineEvent): MachineS
 }
 
 /** The machine is being stopped, is stopped, or never started: its agent is not expected any more. */
-export function machineGone(status: MachineStatus): boolean {
+function machineGone(status: MachineStatus): boolean {
   return status === "stopping" || status === "stopped" || status === "failed";
 }
 

@@ -25,7 +25,7 @@ export function emptyLogBudget(): LogBudgetState {
 }
 
 /** Where a chunk of `bytes` goes under `limit`: into the head, or into the tail (then `drop` says what to drop). */
-export function placeLogChunk(state: LogBudgetState, bytes: number, limit: number): "head" | "tail" {
+function placeLogChunk(state: LogBudgetState, bytes: number, limit: number): "head" | "tail" {
   const half = Math.floor(limit / 2);
   return !state.tailStarted && state.headBytes + bytes <= half ? "head" : "tail";
 }

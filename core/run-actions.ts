@@ -21,7 +21,7 @@ export interface RunFacts {
   scalable: boolean;
 }
 
-export type CommandAnswer = "do" | "no-op" | "refuse";
+type CommandAnswer = "do" | "no-op" | "refuse";
 
 export function commandAnswer(action: RunAction, run: RunFacts): CommandAnswer {
   if (isTerminal(run.state)) return "refuse";

@@ -1,5 +1,5 @@
 /**
- * The run lifecycle as a pure XState v5 machine (DESIGN.md §3, rules in `run-rules.md`).
+ * The run lifecycle as a pure XState v5 machine (its rules are written in `run-rules.md`).
  *
  * No I/O and no timers live here. Side effects are named actions with no-op implementations;
  * the server computes transitions with xstate's pure `transition()` / `initialTransition()`
@@ -32,14 +32,14 @@ export type RunMachineEvent =
   | { type: "timeout" };
 
 /** The side-effect action types the server performs (xstate internals such as assign are never reported). */
-export const RUN_EFFECTS = [
+const RUN_EFFECTS = [
   "notifyState",
   "startMachines",
   "stopMachines",
   "startScaledMachines",
   "stopRemovedMachines",
 ] as const;
-export type RunEffectType = (typeof RUN_EFFECTS)[number];
+type RunEffectType = (typeof RUN_EFFECTS)[number];
 
 /** A side effect with its parameters: `notifyState` carries the state entered, scale effects the instances. */
 export type RunEffect =
@@ -330,7 +330,7 @@ export const runMachine = setup({
 
 export type RunSnapshot = SnapshotFrom<typeof runMachine>;
 
-export interface RunStep {
+interface RunStep {
   snapshot: RunSnapshot;
   /** Side-effect action types, in execution order (xstate internals excluded). */
   actions: RunEffectType[];

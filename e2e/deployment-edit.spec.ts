@@ -108,3 +108,61 @@ test("a deployment's nodes are added and removed in the editor, with validation 
   await expect(page.getByText("You have unsaved changes.")).toHaveCount(0);
   await page.context().close();
 });
+
+test("renaming a node in the editor carries the mappings that read from it", async ({ browser, server }) => {
+  const folder = "team/e2e-rename";
+  const member = await api(server, "member");
+  const files: { path: string; yaml: string }[] = [];
+  for (const name of ["apache", "client", "system"]) {
+    const res = await member.call<string>("GET", `/api/modules/${SOURCE}/${name}?format=yaml`);
+    expect(res.status, `export ${name}`).toBe(200);
+    files.push({ path: `${folder}/${name}`, yaml: res.body });
+  }
+  expect((await member.call("POST", "/api/modules/import", { files })).status).toBe(200);
+  const savedNodes = async () =>
+    ((await member.call<ModuleRecord>("GET", `/api/modules/${folder}/system`)).body.doc as DeploymentModule).nodes;
+  const before = await savedNodes();
+  const readsApache = Object.entries(before.client.mappings).filter(([, v]) => v.startsWith("apache:"));
+  expect(readsApache.length).toBeGreaterThan(0);
+
+  const page = await signedIn(browser, server, "member");
+  await page.goto(`/modules/${folder}/system`);
+  const diagram = page.getByTestId("deployment-diagram");
+  const apache = page.locator('fieldset[data-node="apache"]');
+  await apache.getByRole("button", { name: "Rename node apache" }).click();
+  const newName = apache.getByLabel("New name");
+  await expect(newName).toBeFocused();
+
+  // a taken or malformed name is refused at the field
+  await newName.fill("client");
+  await apache.getByRole("button", { name: "Apply" }).click();
+  await expect(apache.locator(".field-error")).toContainText("already has a node named 'client'");
+  await expect(newName).toHaveAttribute("aria-invalid", "true");
+  await newName.fill("web server");
+  await newName.press("Enter");
+  await expect(apache.locator(".field-error")).toContainText("must start with a letter");
+
+  await newName.fill("web");
+  await newName.press("Enter");
+  const web = page.locator('fieldset[data-node="web"]');
+  await expect(web).toBeVisible();
+  await expect(page.locator('fieldset[data-node="apache"]')).toHaveCount(0);
+  await expect(page.locator(".form-ok")).toContainText(`Renamed apache to web; ${readsApache.length} mappings follow`);
+  for (const [input, value] of readsApache) {
+    await expect(page.locator(`[data-mapping="client.${input}"]`).getByRole("textbox")).toHaveValue(
+      value.replace(/^apache:/, "web:"),
+    );
+  }
+  await expect(diagram.locator('[data-node="web"]')).toBeVisible();
+  await expect(diagram.locator('[data-node="apache"]')).toHaveCount(0);
+  await screenshot(page, "deployment-rename");
+
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText(/Saved as version \d+\./)).toBeVisible();
+  const after = await savedNodes();
+  expect(Object.keys(after).sort()).toEqual(["client", "web"]);
+  expect(after.web).toEqual(before.apache);
+  for (const [input, value] of readsApache)
+    expect(after.client.mappings[input]).toBe(value.replace(/^apache:/, "web:"));
+  await page.context().close();
+});

@@ -209,7 +209,7 @@ export const ScaleBody = z
   .strictObject({
     node: NodeName,
     add: z.number().int().min(1).max(1000).optional(),
-    remove: z.array(z.number().int().min(1)).min(1).optional(),
+    remove: z.array(z.number().int().min(1)).min(1).max(1000).optional(),
   })
   .refine((b) => (b.add === undefined) !== (b.remove === undefined), {
     message: "give exactly one of add or remove",

@@ -7,17 +7,17 @@ import type { ErrorCode } from "./errors";
  * handler runs, and its answer is typed by `response`); the app and the CLI call it with typed input and parse the
  * answer with the same schema.
  */
-export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /**
  * Who may call: `none` anybody; `user` a signed-in person (API token or session cookie; a cookie-borne state change
  * also needs the x-csrf-token header); `admin` a signed-in admin; `agent` a node agent's token; `session` the session
  * cookie itself is what is read or ended.
  */
-export type Auth = "none" | "user" | "admin" | "agent" | "session";
+type Auth = "none" | "user" | "admin" | "agent" | "session";
 
 /** An answer that is not JSON (a file, a stream): its content type. The handler writes it itself. */
-export interface RawResponse {
+interface RawResponse {
   raw: string;
 }
 

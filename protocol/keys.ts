@@ -10,7 +10,7 @@ export type ParsedKey =
   | { kind: "global"; name: string };
 
 /** Names that live on the node itself rather than on its first instance. */
-export const NODE_LEVEL_NAMES = new Set(["multiplicity", "ids"]);
+const NODE_LEVEL_NAMES = new Set(["multiplicity", "ids"]);
 
 const NODE = "[A-Za-z][A-Za-z0-9_-]*";
 const INSTANCE_KEY = new RegExp(`^(${NODE})\\.([1-9][0-9]*):(.+)$`);
@@ -28,7 +28,7 @@ export function parseKey(key: string): ParsedKey | null {
   return { kind: "node", node: m[1], name: m[2] };
 }
 
-export function formatKey(k: ParsedKey): string {
+function formatKey(k: ParsedKey): string {
   if (k.kind === "instance") return `${k.node}.${k.index}:${k.name}`;
   if (k.kind === "node") return `${k.node}:${k.name}`;
   return `ss:${k.name}`;

@@ -14,7 +14,7 @@ export function normalizeFingerprint(fp: string): string {
 }
 
 /** A SHA-256 certificate fingerprint as hex, with or without colons (`openssl x509 -fingerprint -sha256`, Node). */
-export const CertSha256 = z
+const CertSha256 = z
   .string()
   .trim()
   .regex(/^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, "a SHA-256 fingerprint: 32 bytes in hex, colons allowed")

@@ -1,5 +1,5 @@
 /** The longest abort message kept (the run page, events, `ss:abort`). */
-export const MAX_MESSAGE = 4096;
+const MAX_MESSAGE = 4096;
 
 /**
  * A message made to fit `max` characters: unchanged when it fits, else its beginning (what failed, where) and the

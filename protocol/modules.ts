@@ -20,8 +20,6 @@ export const SCRIPT_TARGETS = [
   "onvmremove",
   "prescale",
 ] as const;
-export const ScriptTarget = z.enum(SCRIPT_TARGETS);
-export type ScriptTarget = z.infer<typeof ScriptTarget>;
 
 const Script = z.string().max(1_000_000);
 
@@ -55,7 +53,7 @@ export const ImageModule = z.strictObject({
 export type ImageModule = z.infer<typeof ImageModule>;
 
 /** A mapping value: `node:output` (another node's output) or a quoted literal `'value'`. */
-export const MappingValue = z.string().min(1).max(4100);
+const MappingValue = z.string().min(1).max(4100);
 
 export const DeploymentNode = z.strictObject({
   image: z.string().min(1).max(400),
@@ -69,7 +67,7 @@ export type DeploymentNode = z.infer<typeof DeploymentNode>;
  * Names SlipStream keeps for itself: `ss` owns the run's global keys, `orchestrator` its report, and `machine` is
  * the node of a single image's run. A deployment node so named would mix its keys and reports with theirs.
  */
-export const RESERVED_NODE_NAMES = ["ss", "orchestrator", "machine"];
+const RESERVED_NODE_NAMES = ["ss", "orchestrator", "machine"];
 export const DeploymentModule = z.strictObject({
   kind: z.literal("deployment"),
   description: z.string().max(10_000).optional(),
@@ -87,15 +85,13 @@ export const DeploymentModule = z.strictObject({
 });
 export type DeploymentModule = z.infer<typeof DeploymentModule>;
 
-export const ProjectModule = z.strictObject({
+const ProjectModule = z.strictObject({
   kind: z.literal("project"),
   description: z.string().max(10_000).optional(),
 });
-export type ProjectModule = z.infer<typeof ProjectModule>;
 
 export const ModuleDoc = z.discriminatedUnion("kind", [ImageModule, DeploymentModule, ProjectModule]);
 export type ModuleDoc = z.infer<typeof ModuleDoc>;
-export type ModuleKind = ModuleDoc["kind"];
 
 export const ModuleRecord = z.object({
   path: ModulePath,

@@ -34,7 +34,7 @@ export const ParamValue = z.string().max(MAX_PARAM_VALUE, `must be at most ${MAX
 export const InstanceName = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*\.[1-9][0-9]*$/, "must be <node>.<index>");
 
 /** Who did something: `user:<name>`, `node:<node>.<i>`, or `server`. */
-export const Actor = z.string().min(1).max(200);
+const Actor = z.string().min(1).max(200);
 
 /** One entry of a run's event log. Every push to browsers and agents is one of these, with its per-run seq. */
 export const RunEventBody = z.discriminatedUnion("type", [

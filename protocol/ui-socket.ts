@@ -3,16 +3,17 @@ import { RunEvent, RunState } from "./run";
 import type { PushEvents, RequestDef, RequestEvents } from "./socket-catalog";
 
 /**
- * The `/ui` socket.io namespace. It only notifies: data is fetched over /api (react-query), and every
- * notification carries the run's sequence number so a browser that reconnects resumes from the last one it saw.
+ * The `/ui` socket.io namespace. A subscribed run's events are pushed in full (`run:events`, bodies and log data
+ * included), each with the run's sequence number, so a browser folds them into what it fetched over /api
+ * (react-query) and, when it reconnects, resumes from the last one it saw. The other pushes only notify.
  * Handshake `auth`: { token?, protocolVersion } (or the session cookie).
  */
 export const UiAuth = z.object({ token: z.string().max(500).optional(), protocolVersion: z.number().int() });
-export const SubscribeRequest = z.strictObject({
+const SubscribeRequest = z.strictObject({
   runId: z.string().min(1).max(100),
   since: z.number().int().min(0).default(0),
 });
-export const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(100) });
+const UnsubscribeRequest = z.strictObject({ runId: z.string().min(1).max(100) });
 
 const RunsChanged = z.object({
   runId: z.string(),
@@ -22,7 +23,7 @@ const RunsChanged = z.object({
 });
 
 /** What the server pushes on /ui. */
-export const UI_PUSHES = {
+const UI_PUSHES = {
   /**
    * every event of a subscribed run, in seq order, backlog first: a backlog page (up to 2000) or one commit's
    * events per message, so a late browser catching up on thousands of events gets a few frames, not thousands

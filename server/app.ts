@@ -23,6 +23,7 @@ import { sendError, sendJson } from "./http/respond.js";
 import { originAllowed, setSecurityHeaders } from "./http/web-security.js";
 import { createLogger } from "./log.js";
 import { ModuleService } from "./modules/service.js";
+import { startWebhooks, stopWebhooks } from "./notify/index.js";
 import { ReportFiles } from "./reports/store.js";
 import { ROOT } from "./root.js";
 import { reconcileAtBoot, recordOnActiveRuns } from "./runs/boot-reconcile.js";
@@ -249,6 +250,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   runs.effects = (rt, actions, tx) => app.effects.run(rt, actions, tx);
   runs.limits = () => app.settings.limits;
 
+  // webhooks of runs that end from now on, and deliveries a stop interrupted (links use the URL once listening)
+  startWebhooks(app, () => opts.publicUrl ?? url);
   const api = createApi(app);
   let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
   if (opts.ui) {
@@ -334,6 +337,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     async close(closeOpts) {
       deadlines.stop();
       liveness.stop();
+      stopWebhooks(app);
       recordOnActiveRuns(app, { type: "server", status: "stopping" });
       if (closeOpts?.stopInstances) {
         for (const id of runs.activeRunIds()) {

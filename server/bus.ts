@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import type { RunEvent, RunState } from "../protocol/run.js";
 
 /** In-process fan-out of committed changes to the socket layers. Only committed data goes through here. */
-export interface BusEvents {
+interface BusEvents {
   /** events of one run, in seq order, already persisted */
   events: [runId: string, events: RunEvent[]];
   /** something agents must learn (state, abort, recovery mode, liveness, scaling) */

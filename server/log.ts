@@ -8,7 +8,7 @@ const CREDENTIAL_FIELDS = ["password", "privateKey", "token", "authorization", "
  * (`{ req: { headers: { authorization } } }`, `{ cloud: { hosts: [{ password }] } }`, as `*` matches array items).
  * The values of sealed secrets are also redacted by text (Secrets.redact) where they reach logs and reports.
  */
-export const LOG_REDACT_PATHS = CREDENTIAL_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`]);
+const LOG_REDACT_PATHS = CREDENTIAL_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`]);
 
 /** The server's logger: pino with credential fields redacted; `destination` defaults to stdout. */
 export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {

@@ -4,37 +4,30 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useState } from "react";
 import { API } from "@/protocol/catalog";
 import type { DeploymentModule, DeploymentNode, ImageModule, ModuleRecord } from "@/protocol/modules";
-import { NODE_NAME_RE } from "@/protocol/run";
 import { call } from "../lib/api";
-import { deploymentGraph, fieldErrors, parseMapping, resolveImageRef } from "../lib/modules";
+import {
+  deploymentGraph,
+  fieldErrors,
+  nodeNameProblem,
+  parseMapping,
+  renameFieldKeys,
+  renameNode,
+  resolveImageRef,
+} from "../lib/modules";
 import { DeploymentDiagram } from "./deployment-diagram";
+import { NodeCard, type NodeDraft } from "./deployment-node-card";
 import { ModuleHeader, SaveBar } from "./module-header";
 
-interface NodeDraft {
-  name: string;
-  image: string;
-  multiplicity: string;
-  cloud: string;
-  mappings: Record<string, string>;
-}
 interface Draft {
   description: string;
   nodes: NodeDraft[];
-}
-
-/** Why `name` cannot be a new node of `draft`, or null when it can (the protocol's node-name rule). */
-function nodeNameProblem(name: string, draft: Draft): string | null {
-  if (name === "") return "give the node a name, e.g. probe";
-  if (!NODE_NAME_RE.test(name) || name.length > 64)
-    return `'${name}' must start with a letter and hold only letters, digits, _ and - (at most 64)`;
-  if (draft.nodes.some((n) => n.name === name)) return `this deployment already has a node named '${name}'`;
-  return null;
 }
 
 function toDraft(doc: DeploymentModule): Draft {
   return {
     description: doc.description ?? "",
     nodes: Object.entries(doc.nodes).map(([name, n]) => ({
+      key: name,
       name,
       image: n.image,
       multiplicity: String(n.multiplicity),
@@ -157,7 +150,10 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
     const name = adding.name.trim();
     const image = adding.image.trim();
     const problems: { name?: string; image?: string } = {};
-    const nameProblem = nodeNameProblem(name, draft);
+    const nameProblem = nodeNameProblem(
+      name,
+      draft.nodes.map((n) => n.name),
+    );
     if (nameProblem) problems.name = nameProblem;
     if (image === "") problems.image = "give the image, e.g. client (in this folder) or /examples/…/client";
     setAddErrors(problems);
@@ -165,7 +161,13 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
       setAddedNote(null);
       return;
     }
-    setDraft({ ...draft, nodes: [...draft.nodes, { name, image, multiplicity: "1", cloud: "", mappings: {} }] });
+    // a key no node of the draft has: the card keeps it through renames
+    let key = name;
+    while (draft.nodes.some((n) => n.key === key)) key = `${key}+`;
+    setDraft({
+      ...draft,
+      nodes: [...draft.nodes, { key, name, image, multiplicity: "1", cloud: "", mappings: {} }],
+    });
     setAdding({ name: "", image: "" });
     setAddedNote(`Added ${name}. Map its inputs in its card, then Save.`);
     setSavedNote(null);
@@ -182,6 +184,16 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
     if (focusNode === name) setFocusNode(null);
     // the focus would be lost with the card: the next natural place is the add-node form
     requestAnimationFrame(() => document.getElementById(`${uid}-add-name`)?.focus());
+  };
+  const rename = (from: string, to: string) => {
+    const { nodes, followed } = renameNode(draft.nodes, from, to);
+    setDraft({ ...draft, nodes });
+    setErrors({ ...errors, fields: renameFieldKeys(errors.fields, from, to) });
+    if (focusNode === from) setFocusNode(to);
+    setSavedNote(null);
+    setAddedNote(
+      `Renamed ${from} to ${to}${followed ? `; ${followed} ${followed === 1 ? "mapping follows" : "mappings follow"}` : ""}. Save to keep it.`,
+    );
   };
   const readersOf = (name: string) =>
     draft.nodes.flatMap((n) =>
@@ -265,122 +277,25 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
         </datalist>
         <div className="node-editors">
           {draft.nodes.map((n, i) => {
-            const gnode = graph.nodes.find((x) => x.name === n.name);
             const imagePath = resolveImageRef(record.path, n.image);
             return (
-              <fieldset
-                key={n.name}
-                className="node-fieldset"
-                data-node={n.name}
-                onFocus={() => setFocusNode(n.name)}
-                onBlur={() => setFocusNode(null)}
-              >
-                <legend className="node-legend">
-                  <span className="node-name">{n.name}</span>
-                </legend>
-                <div className="node-actions">
-                  {removing === n.name ? (
-                    <div className="inline-confirm">
-                      <span className="small">
-                        Remove <strong>{n.name}</strong>?
-                        {readersOf(n.name).length > 0 && (
-                          <span className="muted">
-                            {" "}
-                            {readersOf(n.name).join(", ")} still read from it; Save will point them out.
-                          </span>
-                        )}
-                      </span>
-                      <button
-                        type="button"
-                        id={`${uid}-confirm-remove`}
-                        className="button danger solid small-button"
-                        onClick={() => removeNode(n.name)}
-                      >
-                        Remove
-                      </button>
-                      <button
-                        type="button"
-                        className="button small-button"
-                        onClick={() => {
-                          setRemoving(null);
-                          requestAnimationFrame(() => document.getElementById(`${uid}-remove-${n.name}`)?.focus());
-                        }}
-                      >
-                        Keep
-                      </button>
-                    </div>
-                  ) : (
-                    <button
-                      type="button"
-                      id={`${uid}-remove-${n.name}`}
-                      className="button subtle small-button"
-                      aria-label={`Remove node ${n.name}`}
-                      onClick={() => setRemoving(n.name)}
-                    >
-                      Remove node
-                    </button>
-                  )}
-                </div>
-                <div className="row">
-                  <label className="field grow">
-                    <span>Image</span>
-                    <input
-                      className="mono"
-                      value={n.image}
-                      onChange={(e) => setNode(i, { image: e.target.value })}
-                      {...invalid(`nodes.${n.name}.image`)}
-                    />
-                    <span className="hint">{lookupImage(imagePath) ? imagePath : `no image at ${imagePath}`}</span>
-                    {err(`nodes.${n.name}.image`)}
-                  </label>
-                  <label className="field small-field">
-                    <span>Multiplicity</span>
-                    <input
-                      type="number"
-                      min={0}
-                      inputMode="numeric"
-                      value={n.multiplicity}
-                      onChange={(e) => setNode(i, { multiplicity: e.target.value })}
-                      {...invalid(`nodes.${n.name}.multiplicity`)}
-                    />
-                    {err(`nodes.${n.name}.multiplicity`)}
-                  </label>
-                  <label className="field small-field">
-                    <span>Cloud</span>
-                    <input
-                      list={`${uid}-clouds`}
-                      value={n.cloud}
-                      placeholder="your default"
-                      onChange={(e) => setNode(i, { cloud: e.target.value })}
-                      {...invalid(`nodes.${n.name}.cloud`)}
-                    />
-                    {err(`nodes.${n.name}.cloud`)}
-                  </label>
-                </div>
-                <h4>Input mappings</h4>
-                {(gnode?.inputs.length ?? 0) === 0 ? (
-                  <p className="muted small">This node's image has no input parameters.</p>
-                ) : (
-                  <div className="mappings">
-                    {gnode!.inputs.map((inp) => {
-                      const f = `nodes.${n.name}.mappings.${inp.name}`;
-                      return (
-                        <label key={inp.name} className="field mapping-field" data-mapping={`${n.name}.${inp.name}`}>
-                          <span className="mono">{inp.name}</span>
-                          <input
-                            className="mono"
-                            value={n.mappings[inp.name] ?? ""}
-                            placeholder={inp.default !== null ? `default: ${inp.default}` : "node:output or 'literal'"}
-                            onChange={(e) => setNode(i, { mappings: { ...n.mappings, [inp.name]: e.target.value } })}
-                            {...invalid(f)}
-                          />
-                          {err(f)}
-                        </label>
-                      );
-                    })}
-                  </div>
-                )}
-              </fieldset>
+              <NodeCard
+                key={n.key}
+                uid={uid}
+                node={n}
+                inputs={graph.nodes.find((x) => x.name === n.name)?.inputs ?? []}
+                imagePath={imagePath}
+                imageFound={lookupImage(imagePath) !== undefined}
+                taken={draft.nodes.map((x) => x.name)}
+                readers={readersOf(n.name)}
+                removing={removing === n.name}
+                fields={{ err, invalid }}
+                onFocus={(on) => setFocusNode(on ? n.name : null)}
+                onChange={(patch) => setNode(i, patch)}
+                onRename={(to) => rename(n.name, to)}
+                onAskRemove={(ask) => setRemoving(ask ? n.name : null)}
+                onRemove={() => removeNode(n.name)}
+              />
             );
           })}
         </div>

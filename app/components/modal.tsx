@@ -2,8 +2,17 @@
 
 import { type ReactNode, useEffect, useId, useRef } from "react";
 
-const FOCUSABLE =
-  'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+const FOCUSABLE_PARTS = [
+  "a[href]",
+  "button:not([disabled])",
+  'input:not([disabled]):not([type="hidden"])',
+  "select:not([disabled])",
+  "textarea:not([disabled])",
+  '[tabindex]:not([tabindex="-1"])',
+];
+const FOCUSABLE = FOCUSABLE_PARTS.join(", ");
+/** each alternative scoped to the body: a confirmation's first stop is Cancel, not the header's Close */
+const FOCUSABLE_IN_BODY = FOCUSABLE_PARTS.map((p) => `.modal-body ${p}`).join(", ");
 
 /**
  * A modal dialog: the page behind is inert (native <dialog>), focus moves into it and stays there (Tab and
@@ -36,7 +45,7 @@ export function Modal({
     if (!dialog.open) dialog.showModal();
     const first =
       dialog.querySelector<HTMLElement>("[data-autofocus]") ??
-      dialog.querySelector<HTMLElement>(`.modal-body ${FOCUSABLE}`) ??
+      dialog.querySelector<HTMLElement>(FOCUSABLE_IN_BODY) ??
       dialog.querySelector<HTMLElement>(FOCUSABLE);
     first?.focus();
     // content that arrives later (loaded options) takes the focus once, unless the person already moved it

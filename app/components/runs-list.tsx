@@ -1,35 +1,25 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
 import { API } from "@/protocol/catalog";
 import type { EndpointInput } from "@/protocol/endpoint";
-import { call } from "../lib/api";
+import type { RunSummary } from "@/protocol/run";
+import { call, errorText } from "../lib/api";
 import { formatDateTime, shortId } from "../lib/format";
 import { useSession } from "../lib/session";
 import { useLive } from "../providers";
+import { apiQuery, FilterForm, readFilters, StateChips } from "./runs-filters";
 import { AuthGate } from "./shell";
 import { StateBadge } from "./state-badge";
 
-interface Filters {
-  state?: string;
-  mine?: string;
-  module?: string;
-  tag?: string;
-}
-
-function readFilters(params: URLSearchParams): Filters {
-  const f: Filters = {};
-  if (params.get("active") === "true") f.state = "active";
-  if (params.get("mine") === "true") f.mine = "true";
-  const module = params.get("module")?.trim();
-  if (module) f.module = module;
-  const tag = params.get("tag")?.trim();
-  if (tag) f.tag = tag;
-  return f;
-}
+/** Runs per page: the first comes with the page, "Load more" asks for the next by cursor. */
+const PAGE = 50;
+/** Whether older runs follow a page, by filters and cursor: remembered when that page is fetched. */
+const pageMore = new Map<string, boolean>();
+type Query = EndpointInput<typeof API.listRuns>["query"];
 
 function RunsTable() {
   const params = useSearchParams();
@@ -38,34 +28,95 @@ function RunsTable() {
   const live = useLive();
   const session = useSession();
   const filters = readFilters(params);
-  const [moduleText, setModuleText] = useState(filters.module ?? "");
-  const [tagText, setTagText] = useState(filters.tag ?? "");
+  const filtersKey = `${JSON.stringify(filters)} ${params.get("limit") ?? ""}`;
   // the boxes answer the click at once; the URL (and so the query) follows
   const [activeOnly, setActiveOnly] = useState(filters.state === "active");
   const [mineOnly, setMineOnly] = useState(filters.mine === "true");
+  /** where each page after the first starts (its `before`), asked for with "Load more", for these filters */
+  const [older, setOlder] = useState<{ key: string; cursors: string[] }>({ key: "", cursors: [] });
 
   useEffect(() => live.followRuns(), [live]);
-  useEffect(() => setModuleText(filters.module ?? ""), [filters.module]);
-  useEffect(() => setTagText(filters.tag ?? ""), [filters.tag]);
   useEffect(() => setActiveOnly(filters.state === "active"), [filters.state]);
   useEffect(() => setMineOnly(filters.mine === "true"), [filters.mine]);
 
+  // the URL's filters as they are: a bad one is the server's to refuse, and the list shows why
+  const query = apiQuery(filters) as Query;
+  // `?limit=N` (1 to 1000) sets the page size; the filters stay the list's key
+  const limitParam = Number(params.get("limit"));
+  const pageSize = Number.isInteger(limitParam) && limitParam >= 1 && limitParam <= 1000 ? limitParam : PAGE;
+  const fetchPage = async (before: string | null) => {
+    const res = await call(API.listRuns, {
+      query: { ...query, limit: pageSize, ...(before ? { before } : {}) } as Query,
+    });
+    pageMore.set(`${filtersKey}|${before ?? ""}`, res.more);
+    return res.runs;
+  };
+  // every page is a ["runs", filters, …] query holding its rows: the live pushes (lib/live.ts) keep each current
   const runs = useQuery({
-    queryKey: ["runs", filters],
-    queryFn: async () => {
-      // the URL's filters as they are: a bad one is the server's to refuse, and the list shows why
-      return (await call(API.listRuns, { query: filters as EndpointInput<typeof API.listRuns>["query"] })).runs;
-    },
+    queryKey: ["runs", filters, pageSize],
+    queryFn: () => fetchPage(null),
     // fetched once per visit; while the page is open, pushes keep it current
     staleTime: 0,
   });
+  const cursors = older.key === filtersKey ? older.cursors : [];
+  const olderPages = useQueries({
+    queries: cursors.map((c) => ({
+      queryKey: ["runs", filters, pageSize, c],
+      queryFn: () => fetchPage(c),
+      staleTime: 0,
+    })),
+  });
+  // the counts per state for these filters, asked again whenever the first page changes (a push, a new run)
+  const counts = useQuery({
+    queryKey: ["run-counts", filters, runs.dataUpdatedAt],
+    queryFn: async () => (await call(API.listRuns, { query: { ...query, limit: 1 } as Query })).counts,
+    enabled: runs.isSuccess,
+    placeholderData: keepPreviousData,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
 
-  const setParam = (name: string, value: string | null) => {
+  const first = runs.data ?? [];
+  const seen = new Set<string>();
+  const shown: RunSummary[] = [];
+  for (const page of [first, ...olderPages.map((q) => q.data ?? [])]) {
+    for (const r of page) {
+      if (seen.has(r.id)) continue; // a run that moved between pages while they were fetched
+      seen.add(r.id);
+      shown.push(r);
+    }
+  }
+  const lastCursor = cursors.at(-1);
+  const loadingMore = olderPages.at(-1)?.isPending ?? false;
+  const more = loadingMore || (pageMore.get(`${filtersKey}|${lastCursor ?? ""}`) ?? false);
+  const olderError = olderPages.find((q) => q.isError)?.error;
+  const loadMore = () => {
+    const last = shown.at(-1);
+    if (!last) return;
+    const cursor = `${last.createdAt}~${last.id}`;
+    if (cursors.includes(cursor)) return;
+    setOlder({ key: filtersKey, cursors: [...cursors, cursor] });
+  };
+
+  // a run that left the state the list is filtered by goes (the pushes fold states in place; the server decides)
+  const qc = useQueryClient();
+  const stale =
+    filters.state !== undefined && filters.state !== "active" && shown.some((r) => r.state !== filters.state);
+  useEffect(() => {
+    if (stale) qc.invalidateQueries({ queryKey: ["runs", filters] });
+  });
+
+  const setParams = (changes: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
+    for (const [name, value] of Object.entries(changes)) {
+      if (value) next.set(name, value);
+      else next.delete(name);
+    }
     router.replace(`${pathname}${next.size ? `?${next}` : ""}`, { scroll: false });
   };
+  const setParam = (name: string, value: string | null) => setParams({ [name]: value });
+  const pickState = (state: string | null) =>
+    setParams({ active: state === "active" ? "true" : null, state: state && state !== "active" ? state : null });
+
   const anyFilter = Object.keys(filters).length > 0;
   const me = session.data?.user.username;
 
@@ -80,79 +131,22 @@ function RunsTable() {
           Launch a run…
         </Link>
       </div>
-      <form
-        className="filters card"
-        aria-label="Filter runs"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const next = new URLSearchParams(params);
-          for (const [k, v] of [
-            ["module", moduleText.trim()],
-            ["tag", tagText.trim()],
-          ] as const) {
-            if (v) next.set(k, v);
-            else next.delete(k);
-          }
-          router.replace(`${pathname}${next.size ? `?${next}` : ""}`, { scroll: false });
+      <FilterForm
+        filters={filters}
+        setParams={setParams}
+        clear={() => router.replace(pathname, { scroll: false })}
+        activeOnly={activeOnly}
+        onActive={(on) => {
+          setActiveOnly(on);
+          setParams({ active: on ? "true" : null, state: null });
         }}
-      >
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={activeOnly}
-            onChange={(e) => {
-              setActiveOnly(e.target.checked);
-              setParam("active", e.target.checked ? "true" : null);
-            }}
-          />
-          Active only
-        </label>
-        <label className="check">
-          <input
-            type="checkbox"
-            checked={mineOnly}
-            onChange={(e) => {
-              setMineOnly(e.target.checked);
-              setParam("mine", e.target.checked ? "true" : null);
-            }}
-          />
-          Only mine
-        </label>
-        <label className="field inline">
-          <span>Module</span>
-          <input
-            value={moduleText}
-            placeholder="examples/tutorials"
-            onChange={(e) => setModuleText(e.target.value)}
-            onBlur={() => setParam("module", moduleText.trim() || null)}
-          />
-        </label>
-        <label className="field inline">
-          <span>Tag</span>
-          <input
-            value={tagText}
-            placeholder="nightly"
-            onChange={(e) => setTagText(e.target.value)}
-            onBlur={() => setParam("tag", tagText.trim() || null)}
-          />
-        </label>
-        <button type="submit" className="button">
-          Apply
-        </button>
-        {anyFilter && (
-          <button
-            type="button"
-            className="button subtle"
-            onClick={() => {
-              setModuleText("");
-              setTagText("");
-              router.replace(pathname, { scroll: false });
-            }}
-          >
-            Clear filters
-          </button>
-        )}
-      </form>
+        mineOnly={mineOnly}
+        onMine={(on) => {
+          setMineOnly(on);
+          setParam("mine", on ? "true" : null);
+        }}
+      />
+      <StateChips current={filters.state} counts={counts.data} onPick={pickState} />
 
       {runs.isPending && <p className="page-loading">Loading runs…</p>}
       {runs.isError && (
@@ -184,7 +178,7 @@ function RunsTable() {
           )}
         </div>
       )}
-      {runs.data && runs.data.length > 0 && (
+      {shown.length > 0 && (
         <div className="card table-card">
           <table className="table runs-table">
             <thead>
@@ -198,7 +192,7 @@ function RunsTable() {
               </tr>
             </thead>
             <tbody>
-              {runs.data.map((r) => (
+              {shown.map((r) => (
                 <tr key={r.id} data-run-id={r.id}>
                   <td>
                     <StateBadge state={r.state} />
@@ -231,6 +225,22 @@ function RunsTable() {
               ))}
             </tbody>
           </table>
+          <div className="table-foot" style={{ padding: "10px 14px" }}>
+            <span className="muted" data-testid="runs-shown">
+              {shown.length} {shown.length === 1 ? "run" : "runs"} shown
+            </span>{" "}
+            {more && (
+              <button type="button" className="button" disabled={loadingMore} onClick={loadMore}>
+                {loadingMore ? "Loading…" : "Load more"}
+              </button>
+            )}
+            {olderError && (
+              <span className="error" role="alert">
+                {" "}
+                {errorText(olderError)}
+              </span>
+            )}
+          </div>
         </div>
       )}
     </>

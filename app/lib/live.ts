@@ -14,6 +14,7 @@ import {
 import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
 import { PROTOCOL_VERSION } from "@/protocol/version";
 import { redirectToLogin } from "./api";
+import { notificationsOn, notifyRunEvents, notifyRunsChanged } from "./notifications";
 import {
   appendEvents,
   foldDetail,
@@ -84,6 +85,8 @@ export class Live {
     s.on("connect", () => {
       this.setStatus("online");
       for (const [runId, feed] of this.feeds) this.subscribe(runId, feed);
+      // with browser notifications on, every page holding the socket hears when runs end
+      if (this.runsRefs === 0 && notificationsOn()) s.emit("runs:subscribe", {}, () => {});
       if (this.runsRefs > 0) {
         s.emit("runs:subscribe", {}, () => {});
         // pushes sent while we were away are gone: refresh the lists once
@@ -195,6 +198,7 @@ export class Live {
     if (batch.length === 0) return;
     feed.pending = [];
     const qc = this.qc;
+    notifyRunEvents(qc, runId, batch);
     // which actions the run allows (the detail's `allowed`) is the server's answer, not something to work out from
     // the events: when the batch holds news the cached detail has not seen and that may change it, the detail is
     // fetched again (not while the first fetch is on its way: that one answers for the run as it is now)
@@ -218,6 +222,9 @@ export class Live {
   }
 
   private onRunsChanged(msg: { runId: string; state: RunState; abort: string | null; seq: number }): void {
+    notifyRunsChanged(this.qc, msg, this.feeds.has(msg.runId));
+    // machines start and stop with runs' states: a page showing clouds' usage reads it again (only if open)
+    this.qc.invalidateQueries({ queryKey: ["clouds", "usage"] });
     for (const [key, data] of this.qc.getQueriesData<RunSummary[]>({ queryKey: ["runs"] })) {
       if (!data) continue;
       const filters = (key[1] ?? {}) as { state?: string };

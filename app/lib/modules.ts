@@ -1,4 +1,5 @@
 import type { DeploymentModule, ImageModule, ModuleRecord } from "@/protocol/modules";
+import { NODE_NAME_RE } from "@/protocol/run";
 import { ApiFailure } from "./api";
 
 /** Instance built-ins another node may map to (`apache:hostname`), besides declared outputs. */
@@ -40,6 +41,52 @@ export function parseMapping(value: string): Mapping | null {
   const name = value.slice(colon + 1);
   if (!NODE_RE.test(node) || !PARAM_RE.test(name)) return null;
   return { kind: "output", node, name };
+}
+
+/**
+ * Why `name` cannot be the name of a node of a deployment whose nodes are `taken` (the protocol's node-name rule),
+ * or null when it can. `self` is the node being renamed: keeping its own name is no clash.
+ */
+export function nodeNameProblem(name: string, taken: readonly string[], self?: string): string | null {
+  if (name === "") return "give the node a name, e.g. probe";
+  if (!NODE_NAME_RE.test(name) || name.length > 64)
+    return `'${name}' must start with a letter and hold only letters, digits, _ and - (at most 64)`;
+  if (name !== self && taken.includes(name)) return `this deployment already has a node named '${name}'`;
+  return null;
+}
+
+/**
+ * Renames node `from` to `to` in a deployment's nodes, and every mapping that reads from it (`from:output` in any
+ * node's mappings, its own included) reads from `to` instead; literals (`'from:x'`) and other nodes' outputs stay as
+ * they are. Returns new objects for what changed and the count of mappings that followed; the order is kept.
+ */
+export function renameNode<N extends { name: string; mappings: Record<string, string> }>(
+  nodes: readonly N[],
+  from: string,
+  to: string,
+): { nodes: N[]; followed: number } {
+  let followed = 0;
+  const out = nodes.map((n) => {
+    let mappings = n.mappings;
+    for (const [input, value] of Object.entries(n.mappings)) {
+      const m = parseMapping(value.trim());
+      if (m?.kind !== "output" || m.node !== from) continue;
+      if (mappings === n.mappings) mappings = { ...n.mappings };
+      mappings[input] = `${to}:${m.name}`;
+      followed++;
+    }
+    if (n.name !== from && mappings === n.mappings) return n;
+    return { ...n, name: n.name === from ? to : n.name, mappings };
+  });
+  return { nodes: out, followed };
+}
+
+/** Field errors of a form about `nodes.<from>.…` moved to `nodes.<to>.…`, so they stay at their fields. */
+export function renameFieldKeys(fields: Record<string, string>, from: string, to: string): Record<string, string> {
+  const prefix = `nodes.${from}.`;
+  return Object.fromEntries(
+    Object.entries(fields).map(([k, v]) => [k.startsWith(prefix) ? `nodes.${to}.${k.slice(prefix.length)}` : k, v]),
+  );
 }
 
 /**

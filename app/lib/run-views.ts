@@ -1,7 +1,7 @@
 import type { DeploymentModule, ModuleRecord } from "@/protocol/modules";
 import type { RunDetail, RunEvent, RunState, RuntimeParam } from "@/protocol/run";
 // a relative path for the one value import: vitest does not resolve the "@/" alias
-import { RUN_STATES } from "../../protocol/run";
+import { RUN_STATES, TERMINAL_STATES } from "../../protocol/run";
 import { parseMapping } from "./modules";
 
 /**
@@ -142,4 +142,209 @@ export function paramGroups(params: readonly RuntimeParam[], detail: RunDetail, 
   }
   for (const owner of [...byOwner.keys()].sort()) take(owner, owner, owner.includes(".") ? "instance" : "node");
   return out;
+}
+
+/** At most this many instances in one "Add…" (the API's and the CLI's bound, `slipstream scale RUN NODE +N`). */
+export const MAX_SCALE_ADD = 1000;
+
+/**
+ * The "Add…" field as the CLI reads `+N`: a whole number from 1 to MAX_SCALE_ADD, else the CLI's reason in
+ * the form's words.
+ */
+export function parseAddCount(raw: string): { add: number } | { problem: string } {
+  const text = raw.trim();
+  const value = /^\+?[0-9]+$/.test(text) ? Number(text.replace(/^\+/, "")) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1)
+    return { problem: `'${text}' must be a whole number of instances to add, from 1` };
+  if (value > MAX_SCALE_ADD) return { problem: `'+${value}' adds at most ${MAX_SCALE_ADD} instances` };
+  return { add: value };
+}
+
+/**
+ * The ids of the selected instances of `node` (`client.3` → 3), as `slipstream scale RUN NODE -ID…` takes them:
+ * each once, in order; a problem when none is selected.
+ */
+export function removeIds(node: string, selected: Iterable<string>): { remove: number[] } | { problem: string } {
+  const ids = new Set<number>();
+  for (const name of selected) {
+    const dot = name.lastIndexOf(".");
+    const id = Number(name.slice(dot + 1));
+    if (name.slice(0, dot) === node && Number.isSafeInteger(id) && id >= 1) ids.add(id);
+  }
+  if (ids.size === 0) return { problem: "select the instances to remove" };
+  return { remove: [...ids].sort((a, b) => a - b) };
+}
+
+/** What an instance does in a scale cycle: a new one runs the full recipes, a survivor a hook, a removed one leaves. */
+export type ScaleRole = "added" | "survivor" | "removed";
+
+export interface ScaleTargetRun {
+  target: string;
+  /** running: started (or printed) and not yet finished in the events; failed: finished otherwise than exit 0 */
+  outcome: "running" | "ok" | "failed";
+  /** how it ended when it did not succeed ("exit code 1", its last stderr line) */
+  detail: string | null;
+}
+
+export interface ScaleCycleInstance {
+  name: string;
+  node: string;
+  role: ScaleRole;
+  /** the targets it ran in this cycle, in the order they started, from its log events */
+  targets: ScaleTargetRun[];
+  /** its report arrived during this cycle */
+  reported: boolean;
+  /** its last instance event in this cycle (starting, up, removed, …), null when none */
+  status: string | null;
+}
+
+export interface ScaleCycle {
+  seq: number;
+  at: string;
+  actor: string;
+  node: string;
+  added: string[];
+  removed: string[];
+  /** the run's states during the cycle, in order */
+  states: { state: RunState; at: string }[];
+  /** the run is back in Ready (or ended) since the scale */
+  finished: boolean;
+  instances: ScaleCycleInstance[];
+}
+
+const AGENT_RUNNING = /^\[agent\] Running target (\S+)/;
+const AGENT_FINISHED = /^\[agent\] Target (\S+) finished: (.*)$/;
+const AGENT_NOT_FATAL = /^\[agent\] (\S+) failed \(not fatal\): (.*)$/;
+
+/** The hook a survivor runs in a cycle: onvmadd when instances were added, onvmremove when some were removed. */
+export function survivorHook(cycle: Pick<ScaleCycle, "added">): "onvmadd" | "onvmremove" {
+  return cycle.added.length > 0 ? "onvmadd" : "onvmremove";
+}
+
+/**
+ * Each scale of the run, oldest first, from its events alone (so every watcher sees the same, live): who asked,
+ * which instances it added and removed, the states the run went through until it was back in Ready, and per
+ * instance which targets ran where (from the `log` events' target and the agent's "Running target" lines) and
+ * whether its report arrived. The instances of a cycle are the ones live when it started (survivors), the added
+ * and the removed ones, in the order of the run's nodes, then by index.
+ */
+export function scaleCycles(events: readonly RunEvent[], nodeOrder: readonly string[] = []): ScaleCycle[] {
+  const first = events.findIndex((e) => e.body.type === "scale");
+  if (first < 0) return [];
+  const live = new Set<string>();
+  const cycles: ScaleCycle[] = [];
+  let cycle: ScaleCycle | null = null;
+  let byName = new Map<string, ScaleCycleInstance>();
+  // the scale's transaction records the run leaving Ready just before the scale itself
+  let lastState: { state: RunState; at: string } | null = null;
+  const track = (name: string): ScaleCycleInstance | undefined => byName.get(name);
+  const rank = new Map(nodeOrder.map((n, i) => [n, i]));
+  const order = (a: ScaleCycleInstance, b: ScaleCycleInstance) =>
+    (rank.get(a.node) ?? rank.size) - (rank.get(b.node) ?? rank.size) ||
+    a.node.localeCompare(b.node) ||
+    Number(a.name.slice(a.name.lastIndexOf(".") + 1)) - Number(b.name.slice(b.name.lastIndexOf(".") + 1));
+  const targetOf = (inst: ScaleCycleInstance, target: string): ScaleTargetRun => {
+    // a target that ran again (a report after the prescale's) is a new row only once it had finished
+    const last = [...inst.targets].reverse().find((t) => t.target === target);
+    if (last && last.outcome === "running") return last;
+    const run: ScaleTargetRun = { target, outcome: "running", detail: null };
+    inst.targets.push(run);
+    return run;
+  };
+  for (const [k, e] of events.entries()) {
+    const b = e.body;
+    // before the first scale only who is live matters
+    if (k < first) {
+      if (b.type === "state") lastState = { state: b.to, at: e.at };
+      if (b.type === "created") for (const n of b.instances) live.add(n);
+      else if (b.type === "instance" && (b.status === "removed" || b.status === "lost")) live.delete(b.instance);
+      continue;
+    }
+    switch (b.type) {
+      case "created":
+        for (const n of b.instances) live.add(n);
+        break;
+      case "scale": {
+        const removed = new Set(b.removed);
+        const added = new Set(b.added);
+        const node = (name: string) => name.slice(0, name.lastIndexOf("."));
+        const instances: ScaleCycleInstance[] = [];
+        const add = (name: string, role: ScaleRole) =>
+          instances.push({ name, node: node(name), role, targets: [], reported: false, status: null });
+        for (const n of live) if (!removed.has(n) && !added.has(n)) add(n, "survivor");
+        for (const n of b.added) add(n, "added");
+        for (const n of b.removed) add(n, "removed");
+        instances.sort(order);
+        cycle = {
+          seq: e.seq,
+          at: e.at,
+          actor: e.actor,
+          node: b.node,
+          added: b.added,
+          removed: b.removed,
+          states: lastState && lastState.state !== "Ready" ? [lastState] : [],
+          finished: false,
+          instances,
+        };
+        cycles.push(cycle);
+        byName = new Map(instances.map((i) => [i.name, i]));
+        for (const n of b.added) live.add(n);
+        for (const n of b.removed) live.delete(n);
+        break;
+      }
+      case "state":
+        lastState = { state: b.to, at: e.at };
+        if (cycle && !cycle.finished) {
+          cycle.states.push({ state: b.to, at: e.at });
+          if (b.to === "Ready" || TERMINAL_STATES.includes(b.to)) cycle.finished = true;
+        }
+        break;
+      case "instance": {
+        if (b.status === "removed" || b.status === "lost") live.delete(b.instance);
+        const inst = track(b.instance);
+        if (inst && b.status !== "completed") inst.status = b.status;
+        break;
+      }
+      case "report": {
+        const inst = b.instance ? track(b.instance) : undefined;
+        if (inst) inst.reported = true;
+        break;
+      }
+      case "log": {
+        const inst = track(b.instance);
+        if (!inst) break;
+        if (b.target !== "agent") {
+          targetOf(inst, b.target);
+          break;
+        }
+        for (const line of b.data.split("\n")) {
+          const running = AGENT_RUNNING.exec(line);
+          if (running) {
+            targetOf(inst, running[1]);
+            continue;
+          }
+          const finished = AGENT_FINISHED.exec(line);
+          if (finished) {
+            const t = targetOf(inst, finished[1]);
+            const ok = finished[2] === "exit code 0";
+            t.outcome = ok ? "ok" : "failed";
+            t.detail = ok ? null : finished[2];
+            continue;
+          }
+          const notFatal = AGENT_NOT_FATAL.exec(line);
+          if (notFatal) {
+            const t = [...inst.targets].reverse().find((x) => x.target === notFatal[1]);
+            if (t) {
+              t.outcome = "failed";
+              t.detail = notFatal[2];
+            }
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return cycles;
 }

@@ -7,6 +7,7 @@ import { General } from "./_components/general";
 import { SshKeys } from "./_components/ssh-keys";
 import { Tokens } from "./_components/tokens";
 import { useProfile } from "./_components/use-profile";
+import { Webhooks } from "./_components/webhooks";
 
 function ProfileSections() {
   const profile = useProfile();
@@ -27,6 +28,7 @@ function ProfileSections() {
         </>
       )}
       <Tokens />
+      <Webhooks />
       <ChangePassword />
     </>
   );

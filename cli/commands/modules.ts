@@ -8,8 +8,6 @@ import { usage } from "../errors.js";
 import { printJson, println, table, when } from "../format.js";
 import { defaultPrefix, pulledFile, pushBackCommand, readModuleFiles } from "../module-files.js";
 
-type Saved = { modules: { path: string; kind: string; version: number }[] };
-
 export function registerModules(program: Command): void {
   const modules = program.command("modules").description("modules as YAML files: push, pull, list");
 

@@ -14,37 +14,42 @@ export const CloudName = z
   .regex(/^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and '-', starting with a letter")
   .refine((n) => n !== "local", "'local' is the embedded cloud");
 
-export const HostBody = z
-  .object({
-    address: z.string().refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name"),
-    port: z.number().int().min(1).max(65535).default(22),
-    username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "a login name"),
-    privateKey: z
-      .string()
-      .regex(
-        /^-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*$/,
-        "a PEM/OpenSSH private key",
-      )
-      .optional(),
-    // At least 8 characters: a secret is redacted from logs, events and reports by matching its text, and only a
-    // long one can be (redacting "p" or "admin" would mangle ordinary words), so a short password is refused here
-    // rather than stored and then leaked unredacted. Secrets.remember redacts everything of this length or longer.
-    password: z.string().min(8, "at least 8 characters").max(1024).optional(),
-    maxInstances: z.number().int().min(1).max(1000).default(1),
-    /**
-     * The host's key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it: the only key accepted. Absent:
-     * the key of the first successful connect is pinned (trust on first use) and shown in GET /api/clouds, and on
-     * an update a key pinned before is kept; null forgets it.
-     */
-    hostKeySha256: z
-      .string()
-      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "an OpenSSH SHA-256 fingerprint, SHA256:<43 base64 characters>")
-      .nullable()
-      .optional(),
-  })
-  .refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
-    message: "exactly one of privateKey and password",
-  });
+const HostFields = z.object({
+  address: z.string().refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name"),
+  port: z.number().int().min(1).max(65535).default(22),
+  username: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "a login name"),
+  privateKey: z
+    .string()
+    .regex(
+      /^-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*$/,
+      "a PEM/OpenSSH private key",
+    )
+    .optional(),
+  // At least 8 characters: a secret is redacted from logs, events and reports by matching its text, and only a
+  // long one can be (redacting "p" or "admin" would mangle ordinary words), so a short password is refused here
+  // rather than stored and then leaked unredacted. Secrets.remember redacts everything of this length or longer.
+  password: z.string().min(8, "at least 8 characters").max(1024).optional(),
+  maxInstances: z.number().int().min(1).max(1000).default(1),
+  /**
+   * The host's key as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it: the only key accepted. Absent:
+   * the key of the first successful connect is pinned (trust on first use) and shown in GET /api/clouds, and on
+   * an update a key pinned before is kept; null forgets it.
+   */
+  hostKeySha256: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "an OpenSSH SHA-256 fingerprint, SHA256:<43 base64 characters>")
+    .nullable()
+    .optional(),
+});
+export const HostBody = HostFields.refine((h) => (h.privateKey === undefined) !== (h.password === undefined), {
+  message: "exactly one of privateKey and password",
+});
+export type HostBody = z.infer<typeof HostBody>;
+/** On an update a host may give no credential: the one stored for the same address, port and login is kept. */
+const UpdateHostBody = HostFields.refine((h) => h.privateKey === undefined || h.password === undefined, {
+  message: "at most one of privateKey and password (neither keeps the stored one)",
+});
+export type UpdateHostBody = z.infer<typeof UpdateHostBody>;
 
 /** POST /api/clouds and PUT /api/clouds/:name (the name comes from the path on PUT). */
 export const CloudBody = z.object({
@@ -55,7 +60,9 @@ export const CloudBody = z.object({
   agentServiceUrl: z.url().optional(),
 });
 export type CloudBody = z.infer<typeof CloudBody>;
-export const UpdateCloudBody = CloudBody.omit({ name: true });
+export const UpdateCloudBody = CloudBody.omit({ name: true }).extend({
+  hosts: z.array(UpdateHostBody).min(1).max(200),
+});
 export type UpdateCloudBody = z.infer<typeof UpdateCloudBody>;
 
 /** PUT /api/clouds/:name/access */
@@ -100,6 +107,36 @@ export const CloudAccessView = CloudAccessBody.extend({
 });
 export type CloudAccessView = z.infer<typeof CloudAccessView>;
 
+/** POST /api/clouds/test-connection: what a test of one host found; a failed connect is an answer, not an error. */
+export const TestConnectionResult = z.object({
+  /** reached, logged in, `true` ran, and the host key is the given one (when one was given) */
+  ok: z.boolean(),
+  /** the key the host presented, as `ssh-keygen -lf` prints it; null: it presented none (never reached) */
+  fingerprint: z.string().nullable(),
+  /** whether it is the given hostKeySha256; null: none was given (or no key was presented) */
+  hostKeyMatches: z.boolean().nullable(),
+  /** the login succeeded (never tried when the host presented another key than the given one) */
+  authenticated: z.boolean(),
+  /** why not ok: unreachable, refused, timed out, authentication failed, another host key… */
+  error: z.string().nullable(),
+});
+export type TestConnectionResult = z.infer<typeof TestConnectionResult>;
+
+/** GET /api/clouds/:name/usage: the instances each host of an SSH cloud runs now. */
+export const CloudUsageView = z.object({
+  cloud: z.string(),
+  hosts: z.array(
+    z.object({
+      address: z.string(),
+      port: z.number().int(),
+      maxInstances: z.number().int(),
+      /** machines recorded as started and not yet stopped on this host */
+      inUse: z.number().int(),
+    }),
+  ),
+});
+export type CloudUsageView = z.infer<typeof CloudUsageView>;
+
 const CloudParams = z.object({ name: z.string().min(1).max(100) });
 
 export const cloudRoutes = {
@@ -129,7 +166,8 @@ export const cloudRoutes = {
     tag: "clouds",
     auth: "admin",
     adminOnly: "change clouds",
-    summary: "Replace an SSH cloud's hosts (credentials not given are kept)",
+    summary:
+      "Replace an SSH cloud's hosts; a host given without a credential keeps the one stored for its address, port and login (pinned host keys are kept too)",
     params: CloudParams,
     body: UpdateCloudBody,
     response: CloudView,
@@ -144,6 +182,28 @@ export const cloudRoutes = {
     summary: "Delete an SSH cloud (runs using it go on; new runs are refused)",
     params: CloudParams,
     response: Ok,
+    errors: ["NOT_FOUND"],
+  }),
+  testCloudHost: endpoint({
+    method: "POST",
+    path: "/api/clouds/test-connection",
+    tag: "clouds",
+    auth: "admin",
+    adminOnly: "test cloud hosts",
+    summary:
+      "Test one host definition: connect over SSH (at most 10 s), log in, run `true`; answers the host key's fingerprint, whether it is the given hostKeySha256, and why not when it fails. Nothing is stored.",
+    body: HostBody,
+    response: TestConnectionResult,
+  }),
+  cloudUsage: endpoint({
+    method: "GET",
+    path: "/api/clouds/:name/usage",
+    tag: "clouds",
+    auth: "admin",
+    adminOnly: "see how clouds are used",
+    summary: "How many instances each host of an SSH cloud runs now, against its maxInstances",
+    params: CloudParams,
+    response: CloudUsageView,
     errors: ["NOT_FOUND"],
   }),
   cloudAccess: endpoint({

@@ -7,6 +7,7 @@ import { profileRoutes } from "./profile";
 import { runRoutes } from "./runs";
 import { settingsRoutes } from "./settings";
 import { userRoutes } from "./users";
+import { webhookRoutes } from "./webhooks";
 
 /**
  * Every HTTP route of the server, by name. The server registers one handler per entry (a route without an entry
@@ -21,5 +22,6 @@ export const API = {
   ...cloudRoutes,
   ...settingsRoutes,
   ...docsRoutes,
+  ...webhookRoutes,
 } satisfies Record<string, EndpointDef>;
 export type ApiName = keyof typeof API;

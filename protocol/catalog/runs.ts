@@ -2,16 +2,7 @@ import { z } from "zod";
 import { AbortBody, CreateRunBody, EventsQuery, RunsQuery, ScaleBody, SetParamBody } from "../api";
 import { endpoint } from "../endpoint";
 import { ModulePath } from "../modules";
-import {
-  InstanceName,
-  KeepRunning,
-  ReportInfo,
-  RunDetail,
-  RunEvent,
-  RunState,
-  RunSummary,
-  RuntimeParam,
-} from "../run";
+import { InstanceName, KeepRunning, ReportInfo, RunDetail, RunEvent, RunState, RunSummary, RuntimeParam } from "../run";
 
 /** What the Run… dialog offers: per node multiplicity and cloud, every literal (unmapped) input with its default. */
 export const RunOptions = z.object({

@@ -2,7 +2,7 @@ import { isIPv6 } from "node:net";
 import { SlipError } from "../../protocol/errors.js";
 
 /** One sign-in attempt, counted from before its password is checked; `succeed` or `cancel` takes it back. */
-export interface LoginAttempt {
+interface LoginAttempt {
   readonly username: string;
   readonly ip: string;
   readonly at: number;
@@ -10,7 +10,7 @@ export interface LoginAttempt {
   readonly slot?: { before: number | undefined };
 }
 
-export interface ThrottleLimits {
+interface ThrottleLimits {
   /** failures for one username from one address */
   max: number;
   /** failures from one address, whatever the usernames (guessing many accounts, or a hashing flood) */

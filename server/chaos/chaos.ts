@@ -21,7 +21,7 @@ import { RunWatcher } from "../testing/watch.js";
  * value and its parameter event is in the log exactly once (no write, acknowledged or not, twice).
  */
 
-export interface ChaosOptions {
+interface ChaosOptions {
   seed: number;
   /** batches of concurrent runs */
   batches: number;
@@ -78,7 +78,7 @@ export interface ChaosResult {
 }
 
 /** A small seeded PRNG (mulberry32): the same seed replays the same choices. */
-export function prng(seed: number): () => number {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

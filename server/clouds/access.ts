@@ -1,5 +1,5 @@
 import { CloudAccessBody, type CloudAccessView } from "../../protocol/catalog/clouds.js";
-import { parseOrThrow, SlipError } from "../../protocol/index.js";
+import { fieldError, parseOrThrow, SlipError } from "../../protocol/index.js";
 import type { Db } from "../db/open.js";
 
 /**
@@ -42,7 +42,7 @@ export class CloudAccess {
       (this.db.$client.prepare("select username from users").all() as { username: string }[]).map((u) => u.username),
     );
     const unknown = b.users.findIndex((u) => !known.has(u));
-    if (unknown !== -1) throw new SlipError("BAD_REQUEST", `users.${unknown}: no user '${b.users[unknown]}'`);
+    if (unknown !== -1) throw fieldError(`users.${unknown}`, `no user '${b.users[unknown]}'`);
     this.db.$client
       .prepare(
         `insert into cloud_access (cloud, roles, users, install_keys, updated_at) values (?, ?, ?, ?, ?)

@@ -145,6 +145,45 @@ describe("cloud definitions", () => {
     expect(key()).toBeNull();
   });
 
+  it("an update giving no credential keeps the one stored for the same address, port and login", async () => {
+    server = await startTestServer();
+    const clouds = new CloudService(server.app);
+    clouds.create(admin, {
+      name: "keep",
+      hosts: [
+        { address: "10.0.0.9", username: "u", password: "long-pass-9" },
+        { address: "10.0.0.10", username: "v", privateKey: KEY },
+      ],
+    });
+    const stored = () =>
+      JSON.parse(
+        (server!.app.db.$client.prepare("select config from clouds where name = 'keep'").get() as { config: string })
+          .config,
+      ).hosts as { password?: string; privateKey?: string }[];
+    const before = stored();
+    clouds.update(admin, "keep", {
+      hosts: [
+        { address: "10.0.0.9", username: "u", maxInstances: 4 },
+        { address: "10.0.0.10", username: "v" },
+      ],
+    });
+    expect(stored().map((h) => [h.password, h.privateKey])).toEqual(before.map((h) => [h.password, h.privateKey]));
+    expect(clouds.get("keep").hosts.map((h) => [h.hasPassword, h.hasPrivateKey, h.maxInstances])).toEqual([
+      [true, false, 4],
+      [false, true, 1],
+    ]);
+    // another login, or another host, has nothing to keep: it must say which credential
+    expect(() => clouds.update(admin, "keep", { hosts: [{ address: "10.0.0.9", username: "w" }] })).toThrow(
+      /hosts\[0\]: give a privateKey or a password: nothing is stored for w@10.0.0.9:22 to keep/,
+    );
+    // and both at once are refused
+    expect(() =>
+      clouds.update(admin, "keep", {
+        hosts: [{ address: "10.0.0.9", username: "u", password: "long-pass-9", privateKey: KEY }],
+      }),
+    ).toThrow(/at most one of privateKey and password/);
+  });
+
   it("a run's owner keys come from the profile", async () => {
     server = await startTestServer();
     expect(runOwnerKeys(server.app)("no-such-run")).toEqual([]);

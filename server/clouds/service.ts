@@ -1,6 +1,6 @@
 import path from "node:path";
 import { CloudBody, type CloudView, UpdateCloudBody } from "../../protocol/catalog/clouds.js";
-import { parseOrThrow, SlipError } from "../../protocol/index.js";
+import { fieldError, parseOrThrow, SlipError } from "../../protocol/index.js";
 import { Profile } from "../auth/service.js";
 import { createSshConnector } from "../connectors/ssh/connector.js";
 import type { Connector } from "../connectors/types.js";
@@ -78,7 +78,12 @@ export class CloudService {
   }
 
   /** `pinned`: the stored hosts with a key, by address:port: their pin is kept across an update that names none */
-  private seal(body: UpdateCloudBody, pinned = new Map<string, StoredHost>()): string {
+  /** `stored`: the hosts stored before an update, by address:port: a host given without a credential keeps its login's. */
+  private seal(
+    body: UpdateCloudBody,
+    pinned = new Map<string, StoredHost>(),
+    stored = new Map<string, StoredHost>(),
+  ): string {
     const { secrets } = this.app;
     const cfg: StoredConfig = {
       hosts: body.hosts.map((h) => {
@@ -101,6 +106,7 @@ export class CloudService {
           maxInstances: h.maxInstances,
           ...(h.privateKey !== undefined ? { privateKey: secrets.seal(h.privateKey) } : {}),
           ...(h.password !== undefined ? { password: secrets.seal(h.password) } : {}),
+          ...(h.privateKey === undefined && h.password === undefined ? keptCredential(stored, h) : {}),
           ...Object.fromEntries(Object.entries(pin).filter(([, v]) => v !== undefined)),
         };
       }),
@@ -113,7 +119,7 @@ export class CloudService {
     requireAdmin(caller);
     const body = parseOrThrow(CloudBody, input);
     if (this.app.connectors.has(body.name) && !this.rows().some((r) => r.name === body.name)) {
-      throw new SlipError("CONFLICT", `name: '${body.name}' is a built-in cloud`);
+      throw fieldError("name", `'${body.name}' is a built-in cloud`, "CONFLICT");
     }
     const now = new Date().toISOString();
     try {
@@ -121,7 +127,7 @@ export class CloudService {
         .prepare("insert into clouds (name, kind, config, updated_at) values (?, ?, ?, ?)")
         .run(body.name, body.kind, this.seal(body), now);
     } catch (err) {
-      if (String(err).includes("UNIQUE")) throw new SlipError("CONFLICT", `name: cloud '${body.name}' exists`);
+      if (String(err).includes("UNIQUE")) throw fieldError("name", `cloud '${body.name}' exists`, "CONFLICT");
       throw err;
     }
     this.refresh(body.name);
@@ -132,16 +138,24 @@ export class CloudService {
     requireAdmin(caller);
     const body = parseOrThrow(UpdateCloudBody, input);
     const old = this.rows().find((x) => x.name === name);
+    const oldHosts = old ? (JSON.parse(old.config) as StoredConfig).hosts : [];
     const pinned = new Map(
-      old
-        ? (JSON.parse(old.config) as StoredConfig).hosts.flatMap((h) =>
-            h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h] as const] : [],
-          )
-        : [],
+      oldHosts.flatMap((h) => (h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h] as const] : [])),
     );
+    const stored = new Map(oldHosts.map((h) => [`${h.address}:${h.port}`, h] as const));
+    body.hosts.forEach((h, i) => {
+      if (h.privateKey !== undefined || h.password !== undefined) return;
+      const before = stored.get(`${h.address}:${h.port}`);
+      if (!before || before.username !== h.username) {
+        throw fieldError(
+          `hosts[${i}]`,
+          `give a privateKey or a password: nothing is stored for ${h.username}@${h.address}:${h.port} to keep`,
+        );
+      }
+    });
     const r = this.app.db.$client
       .prepare("update clouds set config = ?, updated_at = ? where name = ?")
-      .run(this.seal(body, pinned), new Date().toISOString(), name);
+      .run(this.seal(body, pinned, stored), new Date().toISOString(), name);
     if (r.changes === 0) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
     this.refresh(name);
     return this.get(name);
@@ -250,4 +264,11 @@ export function loadSshConnectors(app: AppContext): Map<string, Connector> {
     out.set(r.name, buildConnector(app, r));
   }
   return out;
+}
+
+/** The sealed credential stored for the same address, port and login (checked by update before sealing). */
+function keptCredential(stored: Map<string, StoredHost>, h: { address: string; port: number; username: string }) {
+  const before = stored.get(`${h.address}:${h.port}`);
+  if (!before || before.username !== h.username) return {};
+  return before.privateKey !== undefined ? { privateKey: before.privateKey } : { password: before.password };
 }

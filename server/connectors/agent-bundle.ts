@@ -9,13 +9,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "../root.js";
 
-export const BUNDLE_DIR = path.join(ROOT, "dist", "agent");
+const BUNDLE_DIR = path.join(ROOT, "dist", "agent");
 const FILES = ["agent.mjs", "ss.mjs"] as const;
 const BUILD_SCRIPT = path.join(ROOT, "scripts", "build-agent.ts");
 /** What the bundle is built from: the agent, the protocol it speaks, and the build script itself. */
 const SOURCES = [path.join(ROOT, "agent"), path.join(ROOT, "protocol"), BUILD_SCRIPT];
 
-export interface AgentBundle {
+interface AgentBundle {
   agent: string;
   ssClient: string;
 }
@@ -30,7 +30,7 @@ function newestMtime(p: string): number {
 }
 
 /** Why the bundle in `dir` cannot be used as it is, or null when it is there and newer than its sources. */
-export function bundleStaleness(dir = BUNDLE_DIR): string | null {
+function bundleStaleness(dir = BUNDLE_DIR): string | null {
   const built = FILES.map((f) => fs.statSync(path.join(dir, f), { throwIfNoEntry: false }));
   if (built.some((st) => !st)) return "missing";
   const oldest = Math.min(...built.map((st) => st?.mtimeMs ?? 0));
@@ -42,7 +42,7 @@ export function bundleStaleness(dir = BUNDLE_DIR): string | null {
  * each build aside and rename their files into place, so a reader sees an old or a new file, never half of one; the
  * files are dated to when the build started, so a source edited during the build still makes them stale.
  */
-export function buildBundle(): void {
+function buildBundle(): void {
   const started = new Date();
   const tmp = `${BUNDLE_DIR}.build-${process.pid}-${Date.now()}`;
   try {

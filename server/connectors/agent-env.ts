@@ -2,7 +2,7 @@ import type { AgentLaunchVars } from "../../protocol/launch-env.js";
 import { SANDBOX_ENV, type SandboxSpec } from "../../protocol/sandbox.js";
 import type { InstanceLaunch } from "./types.js";
 
-export interface AgentEnvOptions {
+interface AgentEnvOptions {
   /** the agent's workspace, as the agent sees it */
   workspace: string;
   /** where the agent reaches the server when not at `launch.serviceUrl` (the local cloud's bridge, NAT) */

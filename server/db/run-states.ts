@@ -3,7 +3,7 @@ import { CLIMBING_STATES } from "../../core/run-states.js";
 import { RUN_STATES, type RunState, TERMINAL_STATES } from "../../protocol/run.js";
 
 /** `('Done','Aborted','Cancelled')`, for `state in …` / `state not in …`; only known state names get in. */
-export function sqlStateList(states: readonly RunState[]): string {
+function sqlStateList(states: readonly RunState[]): string {
   for (const s of states) {
     if (!(RUN_STATES as readonly string[]).includes(s)) throw new Error(`not a run state: ${JSON.stringify(s)}`);
   }

@@ -100,7 +100,12 @@ export const runs = sqliteTable(
     createdAt: createdAt(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [index("runs_state_idx").on(t.state), index("runs_module_idx").on(t.modulePath)],
+  (t) => [
+    index("runs_state_idx").on(t.state),
+    index("runs_module_idx").on(t.modulePath),
+    // the runs list pages newest first by (created_at, id)
+    index("runs_created_idx").on(t.createdAt, t.id),
+  ],
 );
 
 export const instances = sqliteTable(
@@ -234,3 +239,60 @@ export const settings = sqliteTable("settings", {
   updatedBy: text("updated_by").notNull(),
   updatedAt: text("updated_at").notNull(),
 });
+
+/**
+ * A user's webhooks (server/notify): POSTed when a run they launched ends, aborts or is kept in Ready. The secret
+ * that signs each body is sealed (server/secrets.ts).
+ */
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    url: text("url").notNull(),
+    /** sealed HMAC key, or null: bodies are sent unsigned */
+    secret: text("secret"),
+    /** json: the event as JSON; slack: `{ text }` for a Slack (or Mattermost, Discord /slack) incoming webhook */
+    format: text("format", { enum: ["json", "slack"] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhooks_user_idx").on(t.userId)],
+);
+
+/**
+ * One event to send to one webhook and how its attempts went: `pending` until an attempt is answered 2xx
+ * (`delivered`) or the last attempt failed (`failed`). `next_attempt_at` is kept so a restart resumes retries.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    webhookId: integer("webhook_id")
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    /** null for a test delivery */
+    runId: text("run_id"),
+    /** run.ended, run.aborted, run.kept, ping */
+    event: text("event").notNull(),
+    /** the run event's seq: one delivery per webhook and run event */
+    seq: integer("seq"),
+    /** the exact body sent on every attempt (the signature covers it) */
+    payload: text("payload").notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    /** JSON: each attempt's { attempt, at, responseCode, error, ms } */
+    attemptLog: text("attempt_log").notNull().default("[]"),
+    responseCode: integer("response_code"),
+    error: text("error"),
+    nextAttemptAt: text("next_attempt_at"),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_deliveries_hook_idx").on(t.webhookId, t.id),
+    index("webhook_deliveries_status_idx").on(t.status),
+    uniqueIndex("webhook_deliveries_event_unique").on(t.webhookId, t.runId, t.seq),
+  ],
+);

@@ -51,7 +51,7 @@ export function ownObject(entries: [string, unknown][]): Record<string, unknown>
 }
 
 /** A value of another type than expected, or of the right type but out of every range. */
-export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
+const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   nastyString,
   fc.integer(),
   fc.double(),
@@ -124,7 +124,7 @@ export interface Body {
   bytes: Buffer;
 }
 
-export const jsonBody = (v: unknown, label = "json"): Body => ({
+const jsonBody = (v: unknown, label = "json"): Body => ({
   label,
   contentType: "application/json",
   bytes: Buffer.from(JSON.stringify(v) ?? ""),
@@ -181,7 +181,7 @@ export function bodyFor(valid: unknown): fc.Arbitrary<Body> {
 }
 
 /** Percent-encodes any string, lone surrogates included (encodeURIComponent throws on those). */
-export function encodeAny(s: string): string {
+function encodeAny(s: string): string {
   try {
     return encodeURIComponent(s);
   } catch {

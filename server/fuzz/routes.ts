@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { restrictTestConnections } from "../clouds/test-connection.js";
 import { headerSafe, nastyString, rest, segment } from "./payloads.js";
 import { DEPLOYMENT, IMAGE, IMAGE_DOC, type World } from "./world.js";
 
@@ -55,6 +56,14 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
     bodies: [{ hosts: CLOUD.hosts }],
   }),
   "DELETE /api/clouds/:name": () => ({ params: { name: ["fuzz-cloud", "nope", "local"] }, spare: { name: ourClouds } }),
+  "POST /api/clouds/test-connection": (w) => {
+    // it dials what the body names: here loopback's discard port only, refused at once (never another address)
+    restrictTestConnections(w.s.app, (address, port) =>
+      address === "127.0.0.1" && port === 9 ? null : "the fuzz dials 127.0.0.1:9 only",
+    );
+    return { bodies: [{ ...CLOUD.hosts[0], port: 9 }] };
+  },
+  "GET /api/clouds/:name/usage": () => ({ params: { name: ["fuzz-cloud", "peer", "local", "nope"] } }),
   "GET /api/clouds/:name/access": () => ({ params: { name: ["local", "peer", "fuzz-cloud", "nope"] } }),
   "PUT /api/clouds/:name/access": () => ({
     params: { name: ["fuzz-cloud", "local", "nope"] },
@@ -99,6 +108,17 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
     params: { id: ["999999", "0", "-1", "1e3", "9".repeat(20)] },
     spare: { id: (v) => w.keptTokenIds.has(Number(v)) },
   }),
+  // webhooks: a closed loopback port, so a test delivery is refused at once (and retried in the background)
+  "GET /api/webhooks": () => ({}),
+  "POST /api/webhooks": () => ({
+    bodies: [
+      { url: "http://127.0.0.1:9/hook", secret: "fuzz-secret-1", format: "json" },
+      { url: "https://127.0.0.1:9/s", format: "slack" },
+    ],
+  }),
+  "DELETE /api/webhooks/:id": () => ({ params: { id: ["1", "999999", "0", "-1", "9".repeat(20)] } }),
+  "GET /api/webhooks/deliveries": () => ({ query: { webhookId: ["1", "0", "x"], limit: ["1", "100", "1000"] } }),
+  "POST /api/webhooks/:id/test": () => ({ params: { id: ["1", "2", "999999", "0"] } }),
   "GET /api/profile": () => ({}),
   "PUT /api/profile": () => ({
     bodies: [{ sshKeys: [], keepRunning: "never", defaultCloud: "peer", runTimeoutMinutes: 60 }],
@@ -146,6 +166,10 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
       mine: ["true", "false"],
       module: [IMAGE, "fuzz"],
       tag: ["fuzz"],
+      owner: ["admin", "fuzz-member", "nope"],
+      createdAfter: ["2026-01-01T00:00:00Z", "2026-01-01T02:00:00+02:00", "yesterday"],
+      createdBefore: ["2999-12-31T23:59:59.999Z", "+275760-09-13T00:00:00.000Z"],
+      before: ["2999-01-01T00:00:00.000Z~zzzz", "x~y"],
       limit: ["1", "1000", "0", "1e3"],
     },
   }),
@@ -174,6 +198,7 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
     ],
   }),
   "GET /api/runs/:id/reports": (w) => ({ params: { id: runIds(w) } }),
+  "GET /api/runs/:id/reports.tgz": (w) => ({ params: { id: runIds(w) } }),
   "GET /api/runs/:id/reports/:name": (w) => ({
     params: { id: [w.agentRun], name: [w.report, w.goneReport, "machine.1_report_nope.tgz"] },
   }),

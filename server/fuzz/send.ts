@@ -19,7 +19,7 @@ export interface Answer {
   failure?: string;
 }
 
-export interface Request {
+interface Request {
   method: string;
   /** sent as is: the fuzz builds its own percent-encodings */
   path: string;

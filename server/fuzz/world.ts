@@ -50,7 +50,7 @@ export const IMAGE_DOC = {
   targets: { execute: "#!/bin/sh\ntrue\n" },
 };
 
-export const DEPLOYMENT_DOC = {
+const DEPLOYMENT_DOC = {
   kind: "deployment",
   nodes: {
     constructor: { image: "img", multiplicity: 1, cloud: "peer", mappings: { toString: "'t'" } },

@@ -15,6 +15,7 @@ import { registerReportRoutes } from "./routes/reports.js";
 import { registerRunRoutes } from "./routes/runs.js";
 import { registerSettingsRoutes } from "./routes/settings.js";
 import { registerUserRoutes } from "./routes/users.js";
+import { registerWebhookRoutes } from "./routes/webhooks.js";
 
 /**
  * The REST API under /api: every route is an entry of the catalog (protocol/catalog), registered by the file of
@@ -64,5 +65,6 @@ export function createApi(app: AppContext): Router {
   registerCloudRoutes(router, app);
   registerSettingsRoutes(router, app);
   registerDocsRoutes(router);
+  registerWebhookRoutes(router, app);
   return router;
 }

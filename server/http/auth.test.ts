@@ -235,6 +235,25 @@ describe("bad input on login and user management changes nothing", () => {
   }
 });
 
+describe("refusals name their field", () => {
+  it("conflicts and a wrong current password carry `fields`, for the forms", async () => {
+    const fieldsOf = async (method: string, url: string, body: unknown) =>
+      (await s.api<{ error: { fields?: Record<string, string> } }>(method, url, body)).body.error.fields;
+    expect(
+      await fieldsOf("POST", "/api/users", { username: "admin", displayName: "Again", password: "long-enough" }),
+    ).toEqual({ username: "'admin' is taken" });
+    expect(await fieldsOf("PATCH", "/api/users/admin", { role: "member" })).toEqual({
+      role: "'admin' is the last enabled admin",
+    });
+    expect(await fieldsOf("PATCH", "/api/users/admin", { disabled: true })).toEqual({
+      disabled: "you cannot disable your own account",
+    });
+    expect(await fieldsOf("PUT", "/api/me/password", { currentPassword: "nope", newPassword: "long-enough" })).toEqual({
+      currentPassword: "does not match your current password",
+    });
+  });
+});
+
 describe("user management", () => {
   it("an admin renames, promotes and resets a password; the user changes their own", async () => {
     const u = await addMember(s, "mara");

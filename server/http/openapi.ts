@@ -11,7 +11,7 @@ import { ApiErrorBody, type ErrorCode, HTTP_STATUS } from "../../protocol/errors
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 
 /** The error codes a route can answer: those it declares, and those its auth, input and every write imply. */
-export function errorCodesOf(e: EndpointDef): ErrorCode[] {
+function errorCodesOf(e: EndpointDef): ErrorCode[] {
   const codes = new Set<ErrorCode>(e.errors ?? []);
   if (e.params || e.query || e.body || e.requestRaw) codes.add("BAD_REQUEST");
   if (e.body) codes.add("PAYLOAD_TOO_LARGE");

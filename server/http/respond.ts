@@ -45,7 +45,7 @@ const MAX_JSON = 5 * 1024 * 1024;
  * or `application/<something>+json`. A substring match would take `text/plain; application/json`, a type a
  * browser sends cross-origin without a preflight.
  */
-export function isJsonContentType(header: string | undefined): boolean {
+function isJsonContentType(header: string | undefined): boolean {
   const essence = (header ?? "").split(";")[0].trim().toLowerCase();
   return essence === "application/json" || /^application\/[a-z0-9!#$&^_.-]+\+json$/.test(essence);
 }

@@ -8,7 +8,7 @@ import type { RunRuntime } from "../runs/runtime.js";
 import { readJson, sendJson } from "./respond.js";
 
 /** The agent a request came from, by its token. */
-export interface AgentCaller {
+interface AgentCaller {
   rt: RunRuntime;
   instance: string;
 }
@@ -23,7 +23,7 @@ type Parsed<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
 type Empty = Record<never, never>;
 
 /** What a handler gets: its input parsed with the endpoint's schemas, and who is calling. */
-export type EndpointContext<E extends EndpointDef> = {
+type EndpointContext<E extends EndpointDef> = {
   req: IncomingMessage;
   res: ServerResponse;
   params: Parsed<E["params"], PathParams<E["path"]>>;
@@ -34,7 +34,7 @@ export type EndpointContext<E extends EndpointDef> = {
 
 /** Returned by a handler that wrote its answer itself (a file, another representation). */
 export const SENT = Object.freeze({ sent: true as const });
-export type Sent = typeof SENT;
+type Sent = typeof SENT;
 
 type Handler<E extends EndpointDef> = (ctx: EndpointContext<E>) => Promise<Answer<E>> | Answer<E>;
 type Answer<E extends EndpointDef> = EndpointAnswer<E> | Sent;

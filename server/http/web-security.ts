@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export interface WebSecurityOptions {
+interface WebSecurityOptions {
   /** served over TLS by this process: browsers are told to keep to https (HSTS) */
   tls: boolean;
   /** Next's dev server evaluates code it sends (react-refresh) */
@@ -13,7 +13,7 @@ export interface WebSecurityOptions {
  * policy still buys: nothing from another origin runs or loads, the site cannot be framed, forms and <base> stay on
  * the site, and no plugin content.
  */
-export function contentSecurityPolicy(dev: boolean, host?: string): string {
+function contentSecurityPolicy(dev: boolean, host?: string): string {
   // socket.io's websocket: 'self' matches ws(s) of the same host only in CSP3 browsers, so the host is named too
   // (only a plain host[:port], never text a client could use to widen the policy)
   const sockets =

@@ -1,6 +1,6 @@
 import { parseMapping, resolveImageRef } from "../../core/modules.js";
 import type { RunOptions } from "../../protocol/catalog/runs.js";
-import { SlipError } from "../../protocol/errors.js";
+import { fieldError, SlipError } from "../../protocol/errors.js";
 import type { AuthedUser } from "../auth/service.js";
 import type { AppContext } from "../context.js";
 
@@ -41,7 +41,7 @@ export function runOptions(app: AppContext, u: AuthedUser, path: string): RunOpt
     nodes = Object.entries(mod.doc.nodes).map(([name, n]) =>
       nodeOf(name, resolveImageRef(mod.path, n.image), n.multiplicity, n.cloud, n.mappings),
     );
-  } else throw new SlipError("BAD_REQUEST", `module: '${path}' is a project; run an image or a deployment`);
+  } else throw fieldError("module", `'${path}' is a project; run an image or a deployment`);
   return {
     module: path,
     kind: mod.doc.kind,

@@ -1,5 +1,5 @@
 import { parseModuleYaml, serializeModuleYaml, validateDeployment, validateImage } from "../../core/modules.js";
-import { parseOrThrow, SlipError } from "../../protocol/errors.js";
+import { fieldError, parseOrThrow, SlipError } from "../../protocol/errors.js";
 import {
   type DeploymentModule,
   type ImageModule,
@@ -113,7 +113,7 @@ export class ModuleService {
     const docs = new Map<string, ModuleDoc>();
     const sources = new Map<string, string>();
     for (const f of files) {
-      if (docs.has(f.path)) throw new SlipError("BAD_REQUEST", `files: '${f.path}' is given twice`);
+      if (docs.has(f.path)) throw fieldError("files", `'${f.path}' is given twice`);
       docs.set(f.path, parseModuleYaml(f.yaml, `${f.path}.yaml`));
       sources.set(f.path, f.yaml);
     }

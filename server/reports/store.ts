@@ -4,10 +4,10 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
-import { SlipError } from "../../protocol/errors.js";
+import { fieldError, SlipError } from "../../protocol/errors.js";
 
 export const REPORT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*_report_[A-Za-z0-9_.:-]+\.tgz$/;
-export const MAX_REPORT_BYTES = 200 * 1024 * 1024;
+const MAX_REPORT_BYTES = 200 * 1024 * 1024;
 
 /** Report tarballs live as files under DATA_DIR/reports/<run>/; the database lists them. */
 export class ReportFiles {
@@ -18,7 +18,7 @@ export class ReportFiles {
   }
 
   file(runId: string, name: string): string {
-    if (!REPORT_NAME_RE.test(name)) throw new SlipError("BAD_REQUEST", `name: '${name}' is not a report file name`);
+    if (!REPORT_NAME_RE.test(name)) throw fieldError("name", `'${name}' is not a report file name`);
     return path.join(this.dir(runId), name);
   }
 

@@ -3,7 +3,7 @@ import { resolveImageRef, validateDeployment } from "../../core/modules.js";
 import { globalParams, instanceParams, nodeParams } from "../../core/params.js";
 import { createRun as createRunSnapshot } from "../../core/run-machine.js";
 import { instanceNames, type RunNodeSpec, type RunSpec } from "../../core/run-spec.js";
-import { type CreateRunBody, SlipError } from "../../protocol/index.js";
+import { type CreateRunBody, fieldError, SlipError } from "../../protocol/index.js";
 import type { DeploymentModule, ImageModule } from "../../protocol/modules.js";
 import type { KeepRunning } from "../../protocol/run.js";
 import { Profile } from "../auth/service.js";
@@ -16,7 +16,7 @@ import type { RunService } from "./service.js";
 /** SlipStream had no such grace; a minute rides out a network blip or a busy machine (run-rules R19). */
 export const DEFAULT_LOST_AFTER_SECONDS = 60;
 
-export interface RunDefaults {
+interface RunDefaults {
   keepRunning: KeepRunning;
   cloud: string;
   timeoutMinutes: number;
@@ -64,7 +64,7 @@ function resolveSpec(
     nodes = Object.entries(doc.nodes).map(([name, node]) => {
       const imagePath = resolveImageRef(mod.path, node.image, `nodes.${name}.image`);
       const image = modules.image(imagePath);
-      if (!image) throw new SlipError("BAD_REQUEST", `nodes.${name}.image: unknown image '${imagePath}'`);
+      if (!image) throw fieldError(`nodes.${name}.image`, `unknown image '${imagePath}'`);
       return {
         name,
         imagePath,
@@ -75,12 +75,12 @@ function resolveSpec(
       };
     });
   } else {
-    throw new SlipError("BAD_REQUEST", `module: '${body.module}' is a project; run an image or a deployment`);
+    throw fieldError("module", `'${body.module}' is a project; run an image or a deployment`);
   }
   const byName = new Map(nodes.map((n) => [n.name, n]));
   for (const [node, n] of Object.entries(body.multiplicity)) {
     const spec = byName.get(node);
-    if (!spec) throw new SlipError("BAD_REQUEST", `multiplicity.${node}: no node '${node}' in ${body.module}`);
+    if (!spec) throw fieldError(`multiplicity.${node}`, `no node '${node}' in ${body.module}`);
     spec.multiplicity = n;
   }
   // SlipStream: a node may start empty only in a run that can add to it later
@@ -96,29 +96,23 @@ function resolveSpec(
   }
   for (const [node, cloud] of Object.entries(body.clouds)) {
     const spec = byName.get(node);
-    if (!spec) throw new SlipError("BAD_REQUEST", `clouds.${node}: no node '${node}' in ${body.module}`);
+    if (!spec) throw fieldError(`clouds.${node}`, `no node '${node}' in ${body.module}`);
     spec.cloud = cloud;
   }
   for (const n of nodes) {
     if (!clouds.has(n.cloud)) {
-      throw new SlipError(
-        "BAD_REQUEST",
-        `clouds.${n.name}: unknown cloud '${n.cloud}' (known: ${[...clouds].join(", ")})`,
-      );
+      throw fieldError(`clouds.${n.name}`, `unknown cloud '${n.cloud}' (known: ${[...clouds].join(", ")})`);
     }
     const why = refuse(n.cloud);
-    if (why) throw new SlipError("FORBIDDEN", `clouds.${n.name}: ${why}`);
+    if (why) throw fieldError(`clouds.${n.name}`, `${why}`, "FORBIDDEN");
   }
   for (const key of Object.keys(body.params)) {
     const [node, name] = key.split(":");
     const spec = byName.get(node);
-    if (!spec) throw new SlipError("BAD_REQUEST", `params.${key}: no node '${node}' in ${body.module}`);
+    if (!spec) throw fieldError(`params.${key}`, `no node '${node}' in ${body.module}`);
     const param = spec.image.parameters.find((p: ImageModule["parameters"][number]) => p.name === name);
     if (param?.category !== "input") {
-      throw new SlipError(
-        "BAD_REQUEST",
-        `params.${key}: '${name}' is not an input parameter of image '${spec.imagePath}'`,
-      );
+      throw fieldError(`params.${key}`, `'${name}' is not an input parameter of image '${spec.imagePath}'`);
     }
   }
   return {

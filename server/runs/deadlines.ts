@@ -6,7 +6,7 @@ import type { RunService } from "./service.js";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** After a timeout's abort, how long the nodes have to stop their scripts and send their reports (SlipStream's GC pass) */
-export const TIMEOUT_GRACE_MS = 5 * 60_000;
+const TIMEOUT_GRACE_MS = 5 * 60_000;
 
 /**
  * Run timeouts are stored as deadlines in the runs table; this keeps a single timer armed for the nearest

@@ -18,7 +18,7 @@ function moved(rec: InstanceRecord, event: MachineEvent): InstanceRecord["status
   return next;
 }
 
-export interface EffectDeps {
+interface EffectDeps {
   svc: RunService;
   connectors: Map<string, Connector>;
   /** deleted clouds: their machines can still be stopped */

@@ -5,7 +5,7 @@ import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
 /** The run's grace for an unresponsive agent, in seconds (R19). */
-export function lostAfterSeconds(rt: RunRuntime): number {
+function lostAfterSeconds(rt: RunRuntime): number {
   return rt.spec.lostAfterSeconds ?? DEFAULT_LOST_AFTER_SECONDS;
 }
 

@@ -1,6 +1,5 @@
 import { restoreRun } from "../../core/run-persistence.js";
 import type { RunSpec } from "../../core/run-spec.js";
-import type { KeepRunning } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";
 import type { SqlRow } from "../db/rows.js";
 import type { runs } from "../db/schema.js";

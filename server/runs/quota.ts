@@ -1,14 +1,15 @@
-import { SlipError } from "../../protocol/errors.js";
+import { fieldError, SlipError } from "../../protocol/errors.js";
 import type { Limits } from "../../protocol/limits.js";
 import type { RunTx } from "./run-tx.js";
 import type { RunRuntime } from "./runtime.js";
 import type { RunService } from "./service.js";
 
-const exceeded = (message: string) => new SlipError("LIMIT_EXCEEDED", message);
+/** A limit reached by what `field` asks for: named in the message and in `fields`. */
+const exceeded = (field: string, message: string) => fieldError(field, message, "LIMIT_EXCEEDED");
 const raise = (name: keyof Limits) => `an admin can raise '${name}' (Settings, or PUT /api/settings/limits)`;
 
 /** Live instances of one user's unfinished runs, every run together. */
-export function activeInstancesOf(svc: RunService, ownerId: number): number {
+function activeInstancesOf(svc: RunService, ownerId: number): number {
   let n = 0;
   for (const id of svc.activeRunIds()) {
     const rt = svc.tryGet(id);
@@ -32,13 +33,15 @@ export function checkInstanceLimits(
   const after = run.before + run.adding;
   if (after > limits.instancesPerRun) {
     throw exceeded(
-      `${field}: a run may have at most ${limits.instancesPerRun} instances; this one would have ${after}; ${raise("instancesPerRun")}`,
+      field,
+      `a run may have at most ${limits.instancesPerRun} instances; this one would have ${after}; ${raise("instancesPerRun")}`,
     );
   }
   const active = activeInstancesOf(svc, owner.id);
   if (active + run.adding > limits.activeInstancesPerUser) {
     throw exceeded(
-      `${field}: ${owner.username}'s unfinished runs have ${active} instances and may have at most ${limits.activeInstancesPerUser} together; ${run.adding} more is over; terminate some runs, or ${raise("activeInstancesPerUser")}`,
+      field,
+      `${owner.username}'s unfinished runs have ${active} instances and may have at most ${limits.activeInstancesPerUser} together; ${run.adding} more is over; terminate some runs, or ${raise("activeInstancesPerUser")}`,
     );
   }
 }
@@ -49,7 +52,8 @@ export function checkParamCount(rt: RunRuntime, tx: RunTx, limits: Limits, field
   for (const key of tx.params.keys()) if (!rt.params.has(key)) n++;
   if (n > limits.paramsPerRun) {
     throw exceeded(
-      `${field}: the run would have ${n} runtime parameters, over the limit of ${limits.paramsPerRun}; ${raise("paramsPerRun")}`,
+      field,
+      `the run would have ${n} runtime parameters, over the limit of ${limits.paramsPerRun}; ${raise("paramsPerRun")}`,
     );
   }
 }
@@ -60,7 +64,8 @@ export function checkParamCount(rt: RunRuntime, tx: RunTx, limits: Limits, field
  */
 export function checkEventBudget(rt: RunRuntime, limits: Limits): void {
   if (rt.counted >= limits.eventsPerRun) {
-    throw exceeded(
+    throw new SlipError(
+      "LIMIT_EXCEEDED",
       `the run has recorded ${rt.counted} parameter changes and messages, its limit; ${raise("eventsPerRun")}`,
     );
   }
@@ -71,7 +76,8 @@ export function checkValueSize(key: string, value: string, limits: Limits): void
   const bytes = Buffer.byteLength(value);
   if (bytes > limits.paramValueBytes) {
     throw exceeded(
-      `value: ${bytes} bytes for '${key}', over the limit of ${limits.paramValueBytes}; ${raise("paramValueBytes")}`,
+      "value",
+      `${bytes} bytes for '${key}', over the limit of ${limits.paramValueBytes}; ${raise("paramValueBytes")}`,
     );
   }
 }

@@ -6,7 +6,7 @@ import { RunTx } from "./run-tx.js";
 import type { ParamEntry, RunRuntime } from "./runtime.js";
 
 /** One write waiting for the next group commit. */
-export interface GroupedWrite {
+interface GroupedWrite {
   rt: RunRuntime;
   actor: string;
   slot: AnswerSlot | null;

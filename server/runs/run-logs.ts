@@ -1,5 +1,5 @@
 import { addLogChunk, rebuildLogBudget } from "../../core/log-budget.js";
-import { SlipError } from "../../protocol/errors.js";
+import { fieldError, SlipError } from "../../protocol/errors.js";
 import type { RunEventBody } from "../../protocol/run.js";
 import type { RunCommit } from "./run-commit.js";
 import type { RunTx } from "./run-tx.js";
@@ -30,9 +30,9 @@ export class RunLogs {
     if (!rec) throw new SlipError("NOT_FOUND", `instance '${instance}' not found`);
     if (chunk.chunk <= rec.logChunk) return null; // already stored before a reconnect
     if (chunk.chunk > rec.logChunk + MAX_CHUNK_AHEAD) {
-      throw new SlipError(
-        "BAD_REQUEST",
-        `chunk: ${chunk.chunk} is more than ${MAX_CHUNK_AHEAD} past the last stored chunk (${rec.logChunk})`,
+      throw fieldError(
+        "chunk",
+        `${chunk.chunk} is more than ${MAX_CHUNK_AHEAD} past the last stored chunk (${rec.logChunk})`,
       );
     }
     const limit = this.commit.limits().logBytesPerInstance;

@@ -243,4 +243,4 @@ export class RunTx {
 }
 
 /** The events a run's `eventsPerRun` limit counts: what recipes and people can write in a loop. */
-export const COUNTED = new Set(["param", "abort"]);
+const COUNTED = new Set(["param", "abort"]);

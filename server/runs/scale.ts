@@ -1,7 +1,7 @@
 import { instanceParams, nodeParams } from "../../core/params.js";
 import { refusal } from "../../core/run-actions.js";
 import { instanceNames } from "../../core/run-spec.js";
-import { SlipError } from "../../protocol/errors.js";
+import { fieldError, SlipError } from "../../protocol/errors.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import { checkInstanceLimits, checkParamCount } from "./quota.js";
 import { machineChecked } from "./run-commit.js";
@@ -25,17 +25,17 @@ export function scaleRun(
   actor: string,
 ): string[] {
   const spec = rt.spec.nodes.find((n) => n.name === node);
-  if (!spec) throw new SlipError("BAD_REQUEST", `node: no node '${node}' in this run`);
+  if (!spec) throw fieldError("node", `no node '${node}' in this run`);
   // the same rule as the run detail's `allowed` (core/run-actions.ts); the machine is asked again below
   const refused = refusal("scale", rt);
   if (refused) throw new SlipError("CONFLICT", refused);
   const existing = [...rt.instances.values()].filter((i) => i.node === node);
   const next = existing.reduce((m, i) => Math.max(m, i.idx), 0) + 1;
   const added = add ? instanceNames(node, next, add) : [];
-  const removed = (remove ?? []).map((id) => `${node}.${id}`);
+  // an id given twice is removed once (the machine refuses a list with duplicates)
+  const removed = [...new Set(remove ?? [])].map((id) => `${node}.${id}`);
   for (const name of removed) {
-    if (!rt.snapshot.context.instances[name]?.live)
-      throw new SlipError("BAD_REQUEST", `remove: '${name}' is not a live instance`);
+    if (!rt.snapshot.context.instances[name]?.live) throw fieldError("remove", `'${name}' is not a live instance`);
   }
   if (added.length > 0) {
     const live = Object.values(rt.snapshot.context.instances).filter((i) => i.live).length;

@@ -9,7 +9,7 @@ import { storageError } from "../storage.js";
  * Wraps a socket handler: validates the payload with zod, answers `{ ok, data | error }` through the ack,
  * and never lets bad input or a thrown error crash the process.
  */
-export function acked<S extends z.ZodType, T>(
+function acked<S extends z.ZodType, T>(
   log: Logger,
   schema: S,
   fn: (req: z.infer<S>) => Promise<T> | T,

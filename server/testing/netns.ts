@@ -13,7 +13,7 @@ const exec = promisify(execFile);
  * (so hosts reach each other and the test server without IP forwarding), each running its own sshd that lets
  * in an unprivileged user created for the test. Everything is removed by `cleanup()`.
  */
-export interface NetnsHost {
+interface NetnsHost {
   name: string;
   ns: string;
   address: string;

@@ -9,11 +9,13 @@ import { useRun } from "@/app/lib/use-run";
 import { AbortAlert, RecoveryAlert } from "./_components/abort-alert";
 import { EventsLog } from "./_components/events-log";
 import { FeedErrorAlert } from "./_components/feed-error-alert";
+import { InstanceFilter } from "./_components/instance-filter";
 import { LogTail } from "./_components/log-tail";
 import { ParamsPanel, ParamsPlaceholder } from "./_components/params-panel";
 import { ReportsPanel } from "./_components/reports-panel";
 import { RunDiagram, RunDiagramLegend } from "./_components/run-diagram";
 import { RunHeader } from "./_components/run-header";
+import { ScalePanel } from "./_components/scale-panel";
 import { Section } from "./_components/section";
 import { Timeline } from "./_components/timeline";
 
@@ -67,6 +69,9 @@ function RunPage({ id }: { id: string }) {
       <Section title="Instances" id={`${uid}-instances`} actions={<RunDiagramLegend />}>
         <RunDiagram nodes={nodes} links={links} state={run.state} />
       </Section>
+      <InstanceFilter nodes={nodes} />
+
+      <ScalePanel run={run} events={events} />
 
       <div className="run-grid">
         <div className="run-col">

@@ -38,7 +38,7 @@ interface Claim {
   bridge: string;
 }
 
-export interface Attached {
+interface Attached {
   /** the namespace's name, for detach */
   name: string;
   /** the namespace's file, for nsenter --net= */

@@ -48,11 +48,13 @@ export function hostKeyFingerprint(key: Buffer): string {
 /**
  * Connects and authenticates. With `h.hostKey` set, a host offering another key is refused (the pin is set on
  * the first successful connect by the connector: trust on first use); `onHostKey` gets the offered key's fingerprint.
+ * `onOffered` gets it as soon as the host presents it, before authentication (also when the connect then fails).
  */
 export function connectHost(
   h: SshHost,
   timeoutMs = 15_000,
   onHostKey?: (fingerprint: string) => void,
+  onOffered?: (fingerprint: string) => void,
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new Client();
@@ -64,6 +66,7 @@ export function connectHost(
       readyTimeout: timeoutMs,
       hostVerifier: (key: Buffer) => {
         offered = hostKeyFingerprint(key);
+        onOffered?.(offered);
         return h.hostKey === undefined || h.hostKey === offered;
       },
     };

@@ -9,14 +9,14 @@ import { keyMarker, safeAbsPath, safeName } from "./remote-scripts.js";
 
 export type { SshHost } from "./client.js";
 
-export interface SshCloudDef {
+interface SshCloudDef {
   name: string;
   hosts: SshHost[];
   /** the server's URL as the hosts reach it, when it differs from the server's own URL (NAT, tests) */
   agentServiceUrl?: string;
 }
 
-export interface SshConnectorOptions {
+interface SshConnectorOptions {
   /** directory holding agent.mjs and ss.mjs (../agent-bundle.ts) */
   bundleDir: string;
   /** applied to every error message (opened credentials must never leak into an abort message) */

@@ -1,6 +1,6 @@
 /** The one error the SSH connector throws: what failed where, with the remote command's outcome when there was one. */
 
-export interface ExecErrorDetails {
+interface ExecErrorDetails {
   /** `address` or `address:port` (port 22 is left out) */
   host?: string;
   /** the remote command, when a command failed */

@@ -2,7 +2,7 @@
 import type { SshHost } from "./client.js";
 import { parseSshMachineId } from "./machine-id.js";
 
-export interface HostSlot {
+interface HostSlot {
   host: SshHost;
   /** machine ids this connector started and has not stopped */
   machines: Set<string>;

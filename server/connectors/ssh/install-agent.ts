@@ -26,11 +26,11 @@ import {
 } from "./remote-scripts.js";
 
 /** Set in the agent's environment (not in slipstream.setenv): stop finds every process of the instance by it. */
-export const SSH_INSTANCE_TAG = "SLIPSTREAM_SSH_INSTANCE";
+const SSH_INSTANCE_TAG = "SLIPSTREAM_SSH_INSTANCE";
 const MIN_NODE = 20;
 const DISK_FULL = /no space left|ENOSPC|disk quota exceeded|EDQUOT|file too large/i;
 
-export interface InstallOptions {
+interface InstallOptions {
   /** directory holding agent.mjs and ss.mjs */
   bundleDir: string;
   /** the server's URL as the hosts reach it, when it differs from `launch.serviceUrl` */
@@ -43,7 +43,7 @@ export interface InstallOptions {
   authorizedKeys: string[];
 }
 
-export interface InstalledAgent {
+interface InstalledAgent {
   workspace: string;
   pid: number;
 }
@@ -58,7 +58,7 @@ function diskCause(cause: string): string {
 }
 
 /** The login user's home directory; fails unless Node ≥ MIN_NODE is on the PATH. */
-export async function probeNode(c: Client, h: SshHost): Promise<string> {
+async function probeNode(c: Client, h: SshHost): Promise<string> {
   const probe = await execRemote(c, PROBE_NODE_SCRIPT);
   const [home = "", version = ""] = probe.stdout.split("\n").map((l) => l.trim());
   const major = /^v(\d+)\./.exec(version)?.[1];
@@ -73,7 +73,7 @@ export async function probeNode(c: Client, h: SshHost): Promise<string> {
 }
 
 /** Creates `workspace/.agent`, private to the login user. */
-export async function prepareWorkspace(c: Client, h: SshHost, workspace: string): Promise<void> {
+async function prepareWorkspace(c: Client, h: SshHost, workspace: string): Promise<void> {
   const command = mkdirScript(`${workspace}/.agent`);
   const mk = await execRemote(c, command);
   if (mk.code !== 0) {
@@ -98,7 +98,7 @@ function neededKiB(sizes: number[]): number {
 }
 
 /** Uploads agent.mjs and ss.mjs into `workspace/.agent` and the launch environment to `workspace/agent.env`. */
-export async function uploadBundle(
+async function uploadBundle(
   c: Client,
   h: SshHost,
   workspace: string,
@@ -135,7 +135,7 @@ export async function uploadBundle(
 }
 
 /** Appends `keys` (authorized_keys lines ending with the instance's marker) to the login user's authorized_keys. */
-export async function addAuthorizedKeys(c: Client, h: SshHost, lines: string[]): Promise<void> {
+async function addAuthorizedKeys(c: Client, h: SshHost, lines: string[]): Promise<void> {
   const added = await execRemote(c, APPEND_KEYS_SCRIPT, lines.join(""));
   if (added.code !== 0) {
     const cause = added.stderr.trim();
@@ -148,7 +148,7 @@ export async function addAuthorizedKeys(c: Client, h: SshHost, lines: string[]):
 }
 
 /** Starts the uploaded agent in its own session; its pid. */
-export async function launchAgent(c: Client, h: SshHost, workspace: string): Promise<number> {
+async function launchAgent(c: Client, h: SshHost, workspace: string): Promise<number> {
   const command = launchAgentScript(workspace);
   const launched = await execRemote(c, command);
   const pid = Number(launched.stdout.trim());
@@ -163,7 +163,7 @@ export async function launchAgent(c: Client, h: SshHost, workspace: string): Pro
 }
 
 /** Best effort after a failed start: kill what was started, remove the workspace and the keys added. */
-export async function undoInstall(
+async function undoInstall(
   c: Client,
   workspace: string | undefined,
   marker: string | undefined,

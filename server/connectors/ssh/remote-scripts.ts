@@ -78,7 +78,7 @@ export function parseFreeKiB(stdout: string): number | null {
 }
 
 /** Runs `script` holding a lock on the login user's authorized_keys (flock where present). */
-export function withKeysLock(script: string): string {
+function withKeysLock(script: string): string {
   const lock = '"$HOME/.ssh/.slipstream.lock"';
   return `umask 077; mkdir -p "$HOME/.ssh" || exit 1; if command -v flock >/dev/null 2>&1; then flock ${lock} sh -c ${shq(script)}; else sh -c ${shq(script)}; fi`;
 }

@@ -1,6 +1,8 @@
 import { API } from "../../../protocol/catalog/index.js";
 import { SlipError } from "../../../protocol/errors.js";
 import { CloudService } from "../../clouds/service.js";
+import { testConnection } from "../../clouds/test-connection.js";
+import { cloudUsage } from "../../clouds/usage.js";
 import type { AppContext } from "../../context.js";
 import type { Router } from "../router.js";
 
@@ -15,6 +17,8 @@ export function registerCloudRoutes(router: Router, app: AppContext, clouds = ne
       app.access.forget(params.name);
       return { ok: true as const };
     })
+    .route(API.testCloudHost, ({ body }) => testConnection(app, body))
+    .route(API.cloudUsage, ({ params }) => cloudUsage(app.db.$client, clouds.get(params.name)))
     .route(API.cloudAccess, ({ params }) => {
       if (!app.connectors.has(params.name)) throw new SlipError("NOT_FOUND", `no cloud '${params.name}'`);
       return app.access.get(params.name);

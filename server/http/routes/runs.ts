@@ -42,7 +42,7 @@ export function registerRunRoutes(router: Router, app: AppContext): void {
       app.deadlines.arm();
       return runs.detail(rt);
     })
-    .route(API.listRuns, ({ user, query }) => ({ runs: listRuns(app.db, user, query) }))
+    .route(API.listRuns, ({ user, query }) => listRuns(app.db, user, query))
     .route(API.getRun, ({ params }) => runs.detail(runs.get(params.id)))
     .route(API.runParams, ({ params }) => {
       const rt = runs.get(params.id);

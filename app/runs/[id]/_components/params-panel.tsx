@@ -97,6 +97,11 @@ export function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail
     >
       <div className="params-scroll">
         {groups.length === 0 && <p className="muted">No parameter matches “{filter}”.</p>}
+        {groups.length > 0 && filter.trim() && (
+          <p className="muted small" data-testid="params-matching">
+            {groups.reduce((n, g) => n + g.params.length, 0)} of {params.length} parameters match (by name or value)
+          </p>
+        )}
         {groups.map((g) => (
           <details key={g.id} open className={`param-group group-${g.kind}`} data-group={g.id}>
             <summary>

@@ -18,22 +18,38 @@ export const ReportsPanel = memo(function ReportsPanel({
           Reports will be displayed as soon as available
         </p>
       ) : (
-        <ul className="reports" data-testid="reports">
-          {reports.map((r) => (
-            <li key={r.name}>
-              <a
-                href={`/api/runs/${runId}/reports/${encodeURIComponent(r.name)}`}
-                download={r.name}
-                className="report-link"
-              >
-                {r.name}
-              </a>
-              <span className="muted small">
-                {r.instance ?? "orchestrator"} · {formatBytes(r.size)} · {formatTime(r.createdAt)}
-              </span>
-            </li>
-          ))}
-        </ul>
+        <>
+          <p className="reports-all">
+            <a
+              href={`/api/runs/${runId}/reports.tgz`}
+              download={`${runId}_reports.tgz`}
+              className="button"
+              data-testid="reports-archive"
+            >
+              Download all reports
+            </a>{" "}
+            <span className="muted small">
+              one archive · {reports.length} {reports.length === 1 ? "report" : "reports"} ·{" "}
+              {formatBytes(reports.reduce((n, r) => n + r.size, 0))}
+            </span>
+          </p>
+          <ul className="reports" data-testid="reports">
+            {reports.map((r) => (
+              <li key={r.name}>
+                <a
+                  href={`/api/runs/${runId}/reports/${encodeURIComponent(r.name)}`}
+                  download={r.name}
+                  className="report-link"
+                >
+                  {r.name}
+                </a>
+                <span className="muted small">
+                  {r.instance ?? "orchestrator"} · {formatBytes(r.size)} · {formatTime(r.createdAt)}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </>
       )}
     </Section>
   );

@@ -1,0 +1,1 @@
+CREATE INDEX `runs_created_idx` ON `runs` (`created_at`,`id`);
