@@ -45,19 +45,8 @@ export const BUILTIN_NODE_PARAMS: Readonly<Record<string, string>> = {
   ids: "Indexes of the live instances",
 };
 
-/** Instance built-ins another node's input may be mapped to (`apache:hostname`), besides declared outputs. */
-export const MAPPABLE_BUILTINS: ReadonlySet<string> = new Set([
-  "hostname",
-  "instanceid",
-  "url.ssh",
-  "url.service",
-  "statecustom",
-  "nodename",
-  "id",
-  "cloud",
-  "cloudservice",
-  "image.id",
-]);
+// declared in protocol: the deployment editor reads mappings with the same list
+export { MAPPABLE_BUILTINS } from "../protocol/module-refs.js";
 
 /** Names an image parameter may not take: the instance built-ins and the node-level names. */
 export const RESERVED_PARAM_NAMES: ReadonlySet<string> = new Set([

@@ -1,5 +1,5 @@
 import { Composer, type CST, type Document, isScalar, LineCounter, Parser, visit, YAMLParseError } from "yaml";
-import { fieldError, fieldsError, SlipError } from "../protocol/errors.js";
+import { fieldsError, SlipError } from "../protocol/errors.js";
 import { ModuleDoc } from "../protocol/modules.js";
 import { moduleProblems } from "./module-problems.js";
 

@@ -1,47 +1,12 @@
+import { MAPPABLE_BUILTINS, parseMapping, readImageRef } from "@/protocol/module-refs";
 import type { DeploymentModule, ImageModule, ModuleRecord } from "@/protocol/modules";
 import { NODE_NAME_RE } from "@/protocol/run";
 import { ApiFailure } from "./api";
 
-/** Instance built-ins another node may map to (`apache:hostname`), besides declared outputs. */
-export const MAPPABLE_BUILTINS = [
-  "hostname",
-  "instanceid",
-  "url.ssh",
-  "url.service",
-  "statecustom",
-  "nodename",
-  "id",
-  "cloud",
-];
+export { type Mapping, parseMapping } from "@/protocol/module-refs";
 
-const NODE_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
-const PARAM_RE = /^[A-Za-z_][\w.-]*$/;
-
-/** An image reference of a deployment, relative to its folder or absolute with a leading `/`. */
-export function resolveImageRef(deploymentPath: string, ref: string): string {
-  const segments = ref.startsWith("/") ? [] : deploymentPath.split("/").slice(0, -1);
-  for (const seg of ref.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") segments.pop();
-    else segments.push(seg);
-  }
-  return segments.join("/");
-}
-
-export type Mapping = { kind: "literal"; value: string } | { kind: "output"; node: string; name: string };
-
-export function parseMapping(value: string): Mapping | null {
-  if (value.length >= 2) {
-    const q = value[0];
-    if ((q === "'" || q === '"') && value.at(-1) === q) return { kind: "literal", value: value.slice(1, -1) };
-  }
-  const colon = value.indexOf(":");
-  if (colon < 0) return null;
-  const node = value.slice(0, colon);
-  const name = value.slice(colon + 1);
-  if (!NODE_RE.test(node) || !PARAM_RE.test(name)) return null;
-  return { kind: "output", node, name };
-}
+/** The path an image reference names (what is wrong with it is the server's to say, at save). */
+export const resolveImageRef = (deploymentPath: string, ref: string): string => readImageRef(deploymentPath, ref).path;
 
 /**
  * Why `name` cannot be the name of a node of a deployment whose nodes are `taken` (the protocol's node-name rule),
@@ -186,7 +151,7 @@ export function deploymentGraph(
       if (m?.kind !== "output" || !Object.hasOwn(nodes, m.node)) continue;
       const src = images.get(m.node);
       const declared = src?.parameters.some((p) => p.category === "output" && p.name === m.name) ?? false;
-      const builtin = MAPPABLE_BUILTINS.includes(m.name);
+      const builtin = MAPPABLE_BUILTINS.has(m.name);
       if (!declared) {
         const set = usedBuiltins.get(m.node) ?? new Set();
         set.add(m.name);
