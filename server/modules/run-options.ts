@@ -1,6 +1,6 @@
 import { parseMapping, resolveImageRef } from "../../core/modules.js";
 import type { RunOptions } from "../../protocol/catalog/runs.js";
-import { fieldError, SlipError } from "../../protocol/errors.js";
+import { fieldError } from "../../protocol/errors.js";
 import type { AuthedUser } from "../auth/service.js";
 import type { AppContext } from "../context.js";
 

@@ -3,17 +3,6 @@ import { useState } from "react";
 import { call, errorText } from "@/app/lib/api";
 import { API } from "@/protocol/catalog";
 
-interface TokenInfo {
-  id: number;
-  name: string;
-  createdAt: string;
-  /** null: never expires */
-  expiresAt: string | null;
-  lastUsed: string | null;
-  revoked: boolean;
-  expired: boolean;
-}
-
 /** Lifetimes offered for a new token (days; null: never expires). */
 const EXPIRIES: { days: number | null; label: string }[] = [
   { days: 7, label: "7 days" },
