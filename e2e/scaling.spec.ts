@@ -120,7 +120,7 @@ test("a member grows a scalable run by 2 and removes an instance from its page w
   await expect(add).toHaveCount(0);
   await expect(sa.add("worker")).toBeFocused();
 
-  // it checks the count as the CLI does, then the server's own refusal shows in place
+  // it checks the count as the CLI does, then the server's own refusal shows at the field it names
   await sa.add("worker").click();
   await expect(howMany).toBeFocused();
   await howMany.fill("0");
@@ -139,7 +139,11 @@ test("a member grows a scalable run by 2 and removes an instance from its page w
   try {
     await howMany.fill("2");
     await add.getByRole("button", { name: "Add instances" }).click();
-    await expect(add.getByRole("alert")).toContainText("a run may have at most 3 instances; this one would have 4");
+    // the server names the field it refuses: its message shows at "How many"
+    await expect(add.locator(".field-error")).toContainText(
+      "a run may have at most 3 instances; this one would have 4",
+    );
+    await expect(howMany).toHaveAttribute("aria-invalid", "true");
   } finally {
     expect((await adminApi.call("PUT", "/api/settings/limits", { instancesPerRun: perRun })).status).toBe(200);
   }
