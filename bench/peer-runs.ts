@@ -111,6 +111,9 @@ export async function peerBenchmarks(
 ): Promise<{ wake: WakeResult; fanout: FanoutResult[]; throughput: ThroughputResult }> {
   const cloud = new PeerCloud();
   const s = await startTestServer({ connectors: new Map([["peer", cloud]]) });
+  // the throughput run has 100 instances of an image with a thousand parameters each: over the default limit, as an
+  // admin would raise it for such a test
+  s.app.settings.setLimits({ paramsPerRun: 200_000, eventsPerRun: 10_000_000 }, "bench");
   const closers: (() => void)[] = [];
   try {
     await pushModules(s);
