@@ -65,4 +65,22 @@ describe("GET /api/runs/:id/instances/:instance/log", () => {
     const next = await again.call("log:append", { chunk: 6, target: "execute", stream: "stdout", data: "after\n" });
     expect(next).toMatchObject({ ok: true, data: { seq: expect.any(Number) } });
   });
+
+  it("a page holds about 4 MiB at most, whatever its limit, and says there is more", async () => {
+    const cloud = new PeerCloud();
+    const s = await t.boot(cloud);
+    const run = await tutorialRun(s);
+    const apache = t.peer((await cloud.launched("apache.1")).token);
+    const big = "x".repeat(64 * 1024);
+    for (let i = 1; i <= 80; i++) {
+      const ack = await apache.call("log:append", { chunk: i, target: "execute", stream: "stdout", data: big });
+      expect(ack.ok, JSON.stringify(ack)).toBe(true);
+    }
+    const page = await s.api<Page>("GET", `/api/runs/${run.id}/instances/apache.1/log?limit=1000`);
+    expect(page.status).toBe(200);
+    expect(page.body.chunks.length).toBeGreaterThan(0);
+    expect(page.body.chunks.length).toBeLessThan(80);
+    expect(page.body.chunks.length * big.length).toBeLessThanOrEqual(4 * 1024 * 1024 + big.length);
+    expect(page.body.more).toBe(true);
+  });
 });

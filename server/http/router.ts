@@ -4,6 +4,7 @@ import type { EndpointAnswer, EndpointDef, PathParams } from "../../protocol/end
 import { isRaw } from "../../protocol/endpoint.js";
 import { type FieldProblem, fieldsError, SlipError, zodProblems } from "../../protocol/errors.js";
 import type { AuthedUser, Signed } from "../auth/service.js";
+import { checkAnswer } from "../contract-check.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { readJson, sendJson } from "./respond.js";
 
@@ -50,12 +51,6 @@ interface Route {
     query: URLSearchParams,
   ) => Promise<void>;
 }
-
-/**
- * Answers are checked against their schema where a mismatch must be found (tests, e2e, CI): a handler whose answer
- * drifts from the contract fails there with the field named, not in a client later.
- */
-const CHECK_ANSWERS = process.env.VITEST !== undefined || process.env.SLIPSTREAM_CHECK_ANSWERS === "1";
 
 function patternOf(path: string): { pattern: RegExp; names: string[] } {
   const names: string[] = [];
@@ -121,15 +116,7 @@ export class Router {
       const ctx = { req, res, params, query, body, ...who } as EndpointContext<E>;
       const answer = await handler(ctx);
       if (answer === SENT || isRaw(e.response)) return;
-      if (CHECK_ANSWERS) {
-        const checked = e.response.safeParse(answer);
-        if (!checked.success) {
-          const issue = checked.error.issues[0];
-          throw new Error(
-            `answer of ${e.method} ${e.path} breaks its contract: ${issue.path.join(".") || "body"}: ${issue.message}`,
-          );
-        }
-      }
+      checkAnswer(e.response, answer, `answer of ${e.method} ${e.path}`);
       sendJson(res, e.status ?? 200, answer);
     };
     this.routes.push({ endpoint: e, pattern, names, handle });

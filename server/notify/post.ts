@@ -32,6 +32,13 @@ for (const [net, bits] of [
 /** `SLIPSTREAM_WEBHOOKS_PRIVATE=allow`: receivers on private networks are fine (a server inside a company network). */
 export const privateAllowed = () => process.env.SLIPSTREAM_WEBHOOKS_PRIVATE === "allow";
 
+/** Why a receiver at `address` is not called, or null when it may be. */
+function refusal(address: string, name: string): string | null {
+  if (privateAllowed() || !isPrivateAddress(address)) return null;
+  const what = name === address ? address : `${name} resolves to ${address}, which`;
+  return `${what} is a private address; webhooks reach public addresses only (an operator can allow private ones with SLIPSTREAM_WEBHOOKS_PRIVATE=allow)`;
+}
+
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
@@ -53,11 +60,9 @@ const guardedLookup: typeof dns.lookup = ((
   dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, "", 0);
     const list = addresses as dns.LookupAddress[];
-    const refused = privateAllowed() ? undefined : list.find((a) => isPrivateAddress(a.address));
+    const refused = list.map((a) => refusal(a.address, hostname)).find((r) => r !== null);
     if (refused) {
-      const e = new Error(
-        `${hostname} resolves to ${refused.address}, a private address; webhooks reach public addresses only (an operator can allow private ones with SLIPSTREAM_WEBHOOKS_PRIVATE=allow)`,
-      ) as NodeJS.ErrnoException;
+      const e = new Error(refused) as NodeJS.ErrnoException;
       e.code = "EPRIVATE";
       return callback(e, "", 0);
     }
@@ -83,12 +88,9 @@ export function postOnce(
     const u = new URL(url);
     // an address literal is not looked up: it is checked here
     const literal = u.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(literal) && !privateAllowed() && isPrivateAddress(literal)) {
-      reject(
-        new Error(
-          `${literal} is a private address; webhooks reach public addresses only (an operator can allow private ones with SLIPSTREAM_WEBHOOKS_PRIVATE=allow)`,
-        ),
-      );
+    const refused = isIP(literal) ? refusal(literal, literal) : null;
+    if (refused) {
+      reject(new Error(refused));
       return;
     }
     const send = u.protocol === "https:" ? https.request : http.request;

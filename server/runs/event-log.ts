@@ -17,14 +17,14 @@ export function readEvents(
   limit: number,
   type?: string,
   maxBytes = Number.POSITIVE_INFINITY,
+  /** only the events of this actor (`node:<instance>`) */
+  actor?: string,
 ): RunEvent[] {
-  const statement = type
-    ? db.$client
-        .prepare("select * from events where run_id = ? and seq > ? and type = ? order by seq limit ?")
-        .bind(runId, since, type, limit)
-    : db.$client
-        .prepare("select * from events where run_id = ? and seq > ? order by seq limit ?")
-        .bind(runId, since, limit);
+  // fixed fragments only, every value bound
+  const where = ["run_id = ?", "seq > ?", ...(type ? ["type = ?"] : []), ...(actor ? ["actor = ?"] : [])];
+  const statement = db.$client
+    .prepare(`select * from events where ${where.join(" and ")} order by seq limit ?`)
+    .bind(runId, since, ...(type ? [type] : []), ...(actor ? [actor] : []), limit);
   // row by row, so a page of huge log chunks stops reading at the byte bound instead of loading them all
   const rows: EventRow[] = [];
   let bytes = 0;

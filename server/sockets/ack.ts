@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { Ack } from "../../protocol/ack.js";
 import { parseOrThrow, SlipError } from "../../protocol/errors.js";
 import type { RequestAnswer, RequestDef } from "../../protocol/socket-catalog.js";
+import { checkAnswer } from "../contract-check.js";
 import { storageError } from "../storage.js";
 
 /**
@@ -41,12 +42,6 @@ function acked<S extends z.ZodType, T>(
 }
 
 /**
- * Checked where a mismatch must be found (tests, e2e, CI): an answer drifting from its catalog entry fails there,
- * with the field named.
- */
-const CHECK_ANSWERS = process.env.VITEST !== undefined || process.env.SLIPSTREAM_CHECK_ANSWERS === "1";
-
-/**
  * Registers the handler of one catalog request: its payload parsed with the entry's schema, its ack data typed by
  * the entry's response.
  */
@@ -62,13 +57,7 @@ export function answer<C extends Record<string, RequestDef>, K extends keyof C &
     name,
     acked(log, entry.request, async (req) => {
       const data = await fn(req as z.output<C[K]["request"]>);
-      if (CHECK_ANSWERS) {
-        const checked = entry.response.safeParse(data);
-        if (!checked.success) {
-          const issue = checked.error.issues[0];
-          throw new Error(`answer to ${name} breaks its contract: ${issue.path.join(".") || "data"}: ${issue.message}`);
-        }
-      }
+      checkAnswer(entry.response, data, `answer to ${name}`);
       return data;
     }),
   );

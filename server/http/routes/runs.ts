@@ -1,6 +1,5 @@
 import { API } from "../../../protocol/catalog/index.js";
 import { SlipError } from "../../../protocol/errors.js";
-import type { RunEventBody } from "../../../protocol/run.js";
 import type { AuthedUser } from "../../auth/service.js";
 import type { AppContext } from "../../context.js";
 import { runOptions } from "../../modules/run-options.js";
@@ -73,21 +72,16 @@ export function registerRunRoutes(router: Router, app: AppContext): void {
       if (!rt.instances.has(params.instance)) {
         throw new SlipError("NOT_FOUND", `run ${rt.id} has no instance '${params.instance}'`);
       }
-      // one more than the page: whether there is more is known without a second query
-      const rows = app.db.$client
-        .prepare(
-          "select seq, at, body from events where run_id = ? and actor = ? and type = 'log' and seq > ? order by seq limit ?",
-        )
-        .all(rt.id, `node:${params.instance}`, query.since, query.limit + 1) as {
-        seq: number;
-        at: string;
-        body: string;
-      }[];
-      const page = rows.slice(0, query.limit).map((r) => {
-        const { target, stream, data } = JSON.parse(r.body) as Extract<RunEventBody, { type: "log" }>;
-        return { seq: r.seq, at: r.at, target, stream, data };
-      });
-      return { chunks: page, lastSeq: page.at(-1)?.seq ?? query.since, more: rows.length > query.limit };
+      // the event log's own pages (about 4 MiB at most, whatever the limit), the instance's log events only
+      const actor = `node:${params.instance}`;
+      const events = readEvents(app.db, rt.id, query.since, query.limit, "log", 4 * 1024 * 1024, actor);
+      const chunks = events.flatMap((e) =>
+        e.body.type === "log"
+          ? [{ seq: e.seq, at: e.at, target: e.body.target, stream: e.body.stream, data: e.body.data }]
+          : [],
+      );
+      const lastSeq = events.at(-1)?.seq ?? query.since;
+      return { chunks, lastSeq, more: readEvents(app.db, rt.id, lastSeq, 1, "log", undefined, actor).length > 0 };
     })
     .route(API.abortRun, ({ user, params, body }) => {
       const rt = steerable(user, params.id);
