@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { TokensTable } from "@/app/components/tokens-table";
 import { call, errorText } from "@/app/lib/api";
 import { API } from "@/protocol/catalog";
 
@@ -103,45 +104,21 @@ export function Tokens() {
       )}
       {tokens.isError && <p className="form-error">{errorText(tokens.error)}</p>}
       {tokens.data && (
-        <div className="table-card">
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Created</th>
-                <th>Expires</th>
-                <th>Last used</th>
-                <th>Status</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.tokens.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td className="nowrap small">{new Date(t.createdAt).toLocaleString()}</td>
-                  <td className="nowrap small">{t.expiresAt ? new Date(t.expiresAt).toLocaleString() : "never"}</td>
-                  <td className="nowrap small">{t.lastUsed ? new Date(t.lastUsed).toLocaleString() : "—"}</td>
-                  <td>
-                    <span className="chip">{t.revoked ? "revoked" : t.expired ? "expired" : "active"}</span>
-                  </td>
-                  <td className="nowrap">
-                    {!t.revoked && !t.expired && (
-                      <button
-                        type="button"
-                        className="button danger"
-                        disabled={revoke.isPending}
-                        onClick={() => revoke.mutate(t.id)}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <TokensTable
+          tokens={tokens.data.tokens}
+          // one's own tokens in the browser's own date format, as the profile shows them
+          formatDate={(iso) => new Date(iso).toLocaleString()}
+          action={(t) => (
+            <button
+              type="button"
+              className="button danger"
+              disabled={revoke.isPending}
+              onClick={() => revoke.mutate(t.id)}
+            >
+              Revoke
+            </button>
+          )}
+        />
       )}
       {revoke.isError && <p className="form-error">{errorText(revoke.error)}</p>}
     </section>

@@ -1,12 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { ConfirmDialog } from "@/app/components/modal";
+import { TokensTable } from "@/app/components/tokens-table";
 import { call, errorText } from "@/app/lib/api";
-import { formatDateTime } from "@/app/lib/format";
 import { API } from "@/protocol/catalog";
 import type { TokenInfo } from "@/protocol/catalog/users";
-
-const status = (t: TokenInfo) => (t.revoked ? "revoked" : t.expired ? "expired" : "active");
 
 /** One user's API tokens, as an admin sees them: when each was made, expires and was last used; revoke any. */
 export function UserTokens({ username, me, onClose }: { username: string; me: string; onClose: () => void }) {
@@ -52,50 +50,22 @@ export function UserTokens({ username, me, onClose }: { username: string; me: st
       {tokens.isError && <p className="form-error">{errorText(tokens.error)}</p>}
       {tokens.data && tokens.data.tokens.length === 0 && <p className="muted">{username} has no API tokens.</p>}
       {tokens.data && tokens.data.tokens.length > 0 && (
-        <div className="table-card">
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Created</th>
-                <th>Expires</th>
-                <th>Last used</th>
-                <th>Status</th>
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.tokens.map((t) => (
-                <tr key={t.id} data-token={t.name}>
-                  <td>{t.name}</td>
-                  <td className="nowrap small">{formatDateTime(t.createdAt)}</td>
-                  <td className="nowrap small">{t.expiresAt ? formatDateTime(t.expiresAt) : "never"}</td>
-                  <td className="nowrap small">{t.lastUsed ? formatDateTime(t.lastUsed) : "—"}</td>
-                  <td>
-                    <span className={`chip token-${status(t)}`}>{status(t)}</span>
-                  </td>
-                  <td className="nowrap">
-                    {status(t) === "active" && (
-                      <button
-                        type="button"
-                        className="button danger small-button"
-                        aria-label={`Revoke ${t.name}`}
-                        onClick={() => {
-                          revoke.reset();
-                          setRevoking(t);
-                        }}
-                      >
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <TokensTable
+          tokens={tokens.data.tokens}
+          action={(t) => (
+            <button
+              type="button"
+              className="button danger small-button"
+              aria-label={`Revoke ${t.name}`}
+              onClick={() => {
+                revoke.reset();
+                setRevoking(t);
+              }}
+            >
+              Revoke
+            </button>
+          )}
+        />
       )}
       {revoking && (
         <ConfirmDialog
