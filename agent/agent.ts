@@ -3,6 +3,7 @@ import type { Ack } from "../protocol/ack.js";
 import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js";
 import { describeZodError } from "../protocol/errors.js";
 import type { RunState } from "../protocol/run.js";
+import { AbortReceipts } from "./abort-receipts.js";
 import type { AgentConfig } from "./config.js";
 import { type FastAnswer, FastIpcServer } from "./fast-ipc-server.js";
 import { IpcRequest } from "./ipc-protocol.js";
@@ -13,6 +14,7 @@ import { type RecipeContext, runExecuting, runPrescale, sendReports } from "./re
 import { ScriptRunner } from "./script-runner.js";
 import { type AgentEvent, ServerLink } from "./server-link.js";
 import { executeSsCommand } from "./ss-client.js";
+import { AgentTerminals } from "./terminal.js";
 import { prepareWorkspace, scriptEnv, type Workspace } from "./workspace.js";
 
 /** States in which the agent has nothing left to do: it stops (the connector also kills its processes). */
@@ -44,6 +46,11 @@ export class Agent {
   private readonly ipc: IpcServer;
   private readonly fastIpc: FastIpcServer;
   private machine: Machine | null = null;
+  private readonly receipts = new AbortReceipts(
+    (body) => this.link.request("abort:receipt", body),
+    (line) => this.log.agent(line),
+  );
+  private readonly terminals: AgentTerminals;
 
   private constructor(
     private readonly cfg: AgentConfig,
@@ -81,6 +88,13 @@ export class Agent {
     );
     this.ipc = new IpcServer(ws.socket, (req, caller) => this.forward(req, caller));
     this.fastIpc = new FastIpcServer(ws.endpoint, (req, caller) => this.runCommand(req.command, req.argv, caller));
+    this.terminals = new AgentTerminals(this.link, {
+      root: ws.root,
+      setenv: ws.setenv,
+      env: () => scriptEnv(cfg, ws),
+      wrap: () => this.runner.wrap,
+      log: (line) => this.log.agent(line),
+    });
   }
 
   static async start(cfg: AgentConfig): Promise<Agent> {
@@ -159,7 +173,10 @@ export class Agent {
     const abortRaised = run.abort !== null && (this.run?.abort ?? null) === null;
     this.run = run;
     if (this.stopping) return;
-    if (abortRaised) void this.onAbort(run.abort as string);
+    if (abortRaised) {
+      this.receipts.begin(run.seq, this.runner.watchAbortable());
+      void this.onAbort(run.abort as string);
+    }
     if (END_STATES.has(run.state)) {
       this.log.agent(`Run is ${run.state}: stopping`);
       void this.shutdown(0);
@@ -198,7 +215,7 @@ export class Agent {
     const ctx = this.context();
     try {
       if (state === "Executing") await runExecuting(ctx, this.run as AgentRunState);
-      else if (state === "SendingReports") await sendReports(ctx);
+      else if (state === "SendingReports") this.receipts.reportDone(await sendReports(ctx));
       else if (state === "Provisioning") this.log.agent("Workspace ready");
       else if (state !== "Ready") return;
     } catch (err) {
@@ -261,7 +278,9 @@ export class Agent {
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.receipts.stopping();
     this.runner.killAll();
+    this.terminals.closeAll();
     this.machine?.stop();
     await this.ipc.close().catch(() => undefined);
     await this.fastIpc.close().catch(() => undefined);

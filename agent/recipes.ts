@@ -191,8 +191,11 @@ export async function runPrescale(
   await setParam(`${ctx.cfg.instance}:pre.scale.done`, "true");
 }
 
-/** SendingReports: the report target (never killed by abort), then pack and upload the tarball. */
-export async function sendReports(ctx: RecipeContext): Promise<void> {
+/**
+ * SendingReports: the report target (never killed by abort), then pack and upload the tarball. Returns why the
+ * upload failed, null when it was sent.
+ */
+export async function sendReports(ctx: RecipeContext): Promise<string | null> {
   const stamp = reportStamp();
   const dir = await makeReportDir(ctx.ws.reports, stamp);
   const result = await runTarget(ctx, "report", { SLIPSTREAM_REPORT_DIR: dir }, false);
@@ -209,4 +212,5 @@ export async function sendReports(ctx: RecipeContext): Promise<void> {
     totalMs: ctx.cfg.serverWaitMs,
   });
   ctx.log.agent(error ? `Report upload failed: ${error}` : `Uploaded report ${name}`);
+  return error;
 }

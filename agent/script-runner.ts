@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { ScriptStop, StopSignal } from "../protocol/abort-receipt.js";
 import type { LogSink, LogTargetName } from "./log-sink.js";
 
 export interface RunResult {
@@ -15,9 +17,17 @@ export interface RunResult {
 }
 
 interface Running {
+  target: LogTargetName;
   child: ChildProcess;
   abortable: boolean;
   killed: boolean;
+  /** the signals sent to its group, for abort receipts */
+  signals: StopSignal[];
+  /** how it ended, once it has */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** settles once the grace after its TERM is over (KILL sent or not needed) */
+  graceOver: Promise<void>;
+  endGrace: () => void;
 }
 
 /** After the main process exits, how long to wait for its pipes (a background child may hold them). */
@@ -77,7 +87,22 @@ export class ScriptRunner {
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
       });
-      const entry: Running = { child, abortable: opts.abortable, killed: false };
+      let exited!: (e: { code: number | null; signal: NodeJS.Signals | null }) => void;
+      let endGrace!: () => void;
+      const entry: Running = {
+        target,
+        child,
+        abortable: opts.abortable,
+        killed: false,
+        signals: [],
+        exited: new Promise((r) => {
+          exited = r;
+        }),
+        graceOver: new Promise((r) => {
+          endGrace = r;
+        }),
+        endGrace: () => endGrace(),
+      };
       this.running.add(entry);
       child.stdout?.setEncoding("utf8");
       child.stderr?.setEncoding("utf8");
@@ -103,6 +128,7 @@ export class ScriptRunner {
         if (done) return;
         done = true;
         this.running.delete(entry);
+        exited(exit);
         const lastStderr =
           tail
             .split("\n")
@@ -132,6 +158,20 @@ export class ScriptRunner {
     return this.kill(() => true);
   }
 
+  /**
+   * The abortable scripts running now, each with how it stopped (for the abort's receipt): `exited` once it exited,
+   * with the signals sent so far and its exit code or signal; `graceOver` once the grace after its TERM is over,
+   * with every signal sent (a child left in its group may have needed the KILL after the script itself exited).
+   */
+  watchAbortable(): ScriptWatch[] {
+    return [...this.running]
+      .filter((r) => r.abortable && r.child.pid !== undefined)
+      .map((r) => ({
+        exited: stopOf(r),
+        graceOver: r.exited.then(() => (r.killed ? r.graceOver : undefined)).then(() => [...r.signals]),
+      }));
+  }
+
   get hasAbortable(): boolean {
     return [...this.running].some((r) => r.abortable);
   }
@@ -143,16 +183,39 @@ export class ScriptRunner {
       if (!which(r) || r.killed || pid === undefined) continue;
       r.killed = true;
       count++;
-      signalGroup(pid, "SIGTERM");
+      r.signals.push("TERM");
+      // in a machine the group's leader is nsenter, which would die of the TERM and hide how the script ended:
+      // the script and its children get it, nsenter waits for the script and exits as it did
+      if (this.wrap) signalGroupBut(pid, "SIGTERM");
+      else signalGroup(pid, "SIGTERM");
       setTimeout(() => {
         if (groupAlive(pid)) {
           this.log.agent(`process group ${pid} still alive after ${this.killGraceMs / 1000} s: SIGKILL`);
+          r.signals.push("KILL");
           signalGroup(pid, "SIGKILL");
         }
+        r.endGrace();
       }, this.killGraceMs);
     }
     return count;
   }
+}
+
+export interface ScriptWatch {
+  exited: Promise<ScriptStop>;
+  graceOver: Promise<StopSignal[]>;
+}
+
+async function stopOf(r: Running): Promise<ScriptStop> {
+  const exit = await r.exited;
+  const pid = r.child.pid as number;
+  return {
+    target: r.target,
+    pid,
+    signals: [...r.signals],
+    exitCode: exit.signal ? null : (exit.code ?? null),
+    exitSignal: exit.signal,
+  };
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -161,6 +224,41 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * Signals every process of the group but its leader (read from /proc: their process group is field 5 of stat); the
+ * whole group when /proc shows none of them (another pid namespace's /proc).
+ */
+function signalGroupBut(pgid: number, signal: NodeJS.Signals): void {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    signalGroup(pgid, signal);
+    return;
+  }
+  let signalled = 0;
+  for (const name of pids) {
+    const pid = Number(name);
+    if (pid === pgid) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so read after the last one
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== pgid) continue;
+    try {
+      process.kill(pid, signal);
+      signalled++;
+    } catch {
+      // already gone
+    }
+  }
+  if (signalled === 0) signalGroup(pgid, signal);
 }
 
 function groupAlive(pgid: number): boolean {

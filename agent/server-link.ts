@@ -121,6 +121,15 @@ export class ServerLink {
     this.socket.connect();
   }
 
+  /** Handles one of the server's pushes, checked against its schema (a malformed one is said and dropped). */
+  onPush<E extends keyof typeof AGENT_PUSHES>(event: E, fn: (msg: z.output<(typeof AGENT_PUSHES)[E]>) => void): void {
+    (this.socket.on as (e: string, l: (m: unknown) => void) => unknown).call(this.socket, event, (msg: unknown) => {
+      const parsed = AGENT_PUSHES[event].safeParse(msg);
+      if (parsed.success) fn(parsed.data as z.output<(typeof AGENT_PUSHES)[E]>);
+      else this.handlers.log(`ignoring malformed ${event}: ${parsed.error.message}`);
+    });
+  }
+
   close(): void {
     clearTimeout(this.offlineTimer);
     clearTimeout(this.ownRetry);

@@ -88,9 +88,14 @@ export class ApiClient {
 
   /** Streams a response body into a file. */
   async download<E extends EndpointDef>(e: E, input: EndpointInput<E>, file: string): Promise<void> {
+    await this.pipeTo(e, input, fs.createWriteStream(file));
+  }
+
+  /** Streams a response body into a stream (stdout: `slipstream snapshot RUN > run.json`). */
+  async pipeTo<E extends EndpointDef>(e: E, input: EndpointInput<E>, out: NodeJS.WritableStream): Promise<void> {
     const path = endpointUrl(e, input as { params?: Record<string, string> });
     const res = await this.send("GET", path);
     if (!res.body) throw new CliError(EXIT.UNREACHABLE, `empty response for ${path}`);
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream), fs.createWriteStream(file));
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream), out);
   }
 }

@@ -1,12 +1,17 @@
 import { Command } from "commander";
+import { registerCompletion } from "./commands/completion.js";
+import { registerDiff } from "./commands/diff.js";
+import { registerExtend } from "./commands/extend.js";
 import { registerLogin } from "./commands/login.js";
 import { registerModules } from "./commands/modules.js";
 import { registerParams } from "./commands/params.js";
 import { registerReports } from "./commands/reports.js";
+import { registerResults, registerSnapshot } from "./commands/results.js";
 import { registerRun } from "./commands/run.js";
 import { registerRuns } from "./commands/runs.js";
 import { registerStatus } from "./commands/status.js";
 import { registerSteering } from "./commands/steer.js";
+import { registerWaits } from "./commands/waits.js";
 
 /** The `slipstream` command tree. Errors are thrown (exitOverride), and main.ts turns them into exit codes. */
 export function buildProgram(): Command {
@@ -24,8 +29,14 @@ export function buildProgram(): Command {
   registerRun(program);
   registerRuns(program);
   registerStatus(program);
+  registerWaits(program);
+  registerDiff(program);
   registerParams(program);
   registerSteering(program);
+  registerExtend(program);
   registerReports(program);
+  registerResults(program);
+  registerSnapshot(program);
+  registerCompletion(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import { BARRIER_STATES, type RunDetail, type RunEvent, type RunState, TERMINAL_STATES } from "../protocol/run.js";
-import { elapsed, size } from "./format.js";
+import { receiptLine } from "./abort-receipts.js";
+import { elapsed, size, when } from "./format.js";
 
 const who = (actor: string) => actor.replace(/^(node|user):/, "");
 
@@ -82,15 +83,29 @@ export class RunProgress {
         this.abort = null;
         this.line(e.at, `abort reset by ${who(e.actor)}`);
         break;
+      case "abort-receipt":
+        this.line(e.at, receiptLine(b));
+        break;
       case "recovery-mode":
         this.line(e.at, `recovery mode ${b.on ? "on: instances that never came up are skipped" : "off"}`);
         break;
       case "terminate":
         this.line(e.at, `terminate requested by ${who(e.actor)}`);
         break;
+      case "lease":
+        if (b.status === "expired") this.line(e.at, `LEASE EXPIRED: ${b.message}`);
+        break;
       case "kept":
         this.kept = { keepRunning: b.keepRunning, aborted: b.aborted };
         this.line(e.at, `Ready: machines kept up (keep-running ${b.keepRunning}${b.aborted ? ", run aborted" : ""})`);
+        if (b.until)
+          this.line(e.at, `terminated at ${when(b.until)} unless extended (slipstream extend RUN --hours N)`);
+        break;
+      case "kept-extended":
+        this.line(e.at, `kept longer by ${who(e.actor)}: terminated at ${when(b.until)}`);
+        break;
+      case "kept-expired":
+        this.line(e.at, `KEPT RUN EXPIRED: ${b.message}`);
         break;
       case "report":
         this.line(e.at, `report ${b.name} (${size(b.size)})`);
@@ -102,6 +117,9 @@ export class RunProgress {
         break;
       case "storage":
         this.line(e.at, b.status === "full" ? `STORAGE FULL since ${b.since}: ${b.cause}` : "storage back");
+        break;
+      case "stuck":
+        this.line(e.at, `STUCK (${b.diagnosis.kind}): ${b.diagnosis.sentence}`);
         break;
       case "param":
         // ss-display messages: what a recipe says it is doing

@@ -15,6 +15,8 @@ export interface RunFlags {
   tags?: string[];
   timeout?: string;
   lostAfter?: string;
+  /** hours the run may stay kept in Ready (protocol/kept.ts) */
+  keptMax?: string;
   wait?: boolean;
 }
 
@@ -56,6 +58,7 @@ const OPTION_OF: Record<string, string> = {
   keepRunning: "--keep-running",
   timeoutMinutes: "--timeout",
   lostAfterSeconds: "--lost-after",
+  keptMaxHours: "--kept-max",
 };
 
 const first = (e: z.ZodError) => e.issues[0]?.message ?? "invalid";
@@ -128,6 +131,10 @@ export function buildRunBody(module: string, flags: RunFlags): CreateRunBody {
     ...(keepRunning ? { keepRunning } : {}),
     ...(timeoutMinutes ? { timeoutMinutes } : {}),
     ...(lostAfterSeconds ? { lostAfterSeconds } : {}),
+    // a number when it looks like one, so the schema's bounds name the option; else the string it refuses
+    ...(flags.keptMax !== undefined
+      ? { keptMaxHours: /^\d*\.?\d+(e-?\d+)?$/i.test(flags.keptMax) ? Number(flags.keptMax) : flags.keptMax }
+      : {}),
   };
   const checked = CreateRunBody.safeParse(body);
   if (!checked.success) {

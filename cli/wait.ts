@@ -1,4 +1,4 @@
-import type { RunDetail } from "../protocol/run.js";
+import type { RunDetail, RunEvent } from "../protocol/run.js";
 import type { ApiClient } from "./api-client.js";
 import { RunFollower } from "./follow.js";
 import { RunProgress } from "./progress.js";
@@ -18,6 +18,8 @@ export async function followRunToEnd(
   api: ApiClient,
   run: RunDetail,
   write: (line: string) => void,
+  /** each event as it arrives (machine-readable output) */
+  onEvent?: (e: RunEvent) => void,
 ): Promise<RunProgress> {
   const progress = new RunProgress(run, write);
   const follower = new RunFollower({
@@ -25,7 +27,10 @@ export async function followRunToEnd(
     token: api.conn.token,
     runId: run.id,
     since: 0,
-    onEvent: (e) => (progress.handle(e) ? "stop" : undefined),
+    onEvent: (e) => {
+      onEvent?.(e);
+      return progress.handle(e) ? "stop" : undefined;
+    },
     onDisconnect: (reason) => write(`… connection lost (${reason}); reconnecting`),
     onResubscribed: (since) => write(`… reconnected; resuming after event ${since}`),
   });

@@ -21,6 +21,10 @@ export interface RunSpec {
   timeoutMinutes: number;
   /** grace for an unresponsive agent before its instance is lost (R19); absent on older runs: 60 s */
   lostAfterSeconds?: number;
+  /** a run the wait-for graph shows stuck this long is aborted (core/wait-graph.ts); 0 or absent: never */
+  stuckRunAbortSeconds?: number;
+  /** how long it may stay kept in Ready before it is terminated (hours, protocol/kept.ts); absent on older runs: 24 */
+  keptMaxHours?: number;
   /**
    * The owner's OpenSSH public keys, copied from the profile when the run is created (like keep-running, cloud
    * and timeout), so a later profile change reaches new runs only. Absent on runs created before keys were copied.

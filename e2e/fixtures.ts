@@ -43,6 +43,13 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
+/** A screenshot the README shows (docs/screenshots/NAME.png): refreshed by each e2e run, so it shows the product as it is. */
+export async function readmeScreenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  const dir = path.join(root, "docs", "screenshots");
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage });
+}
+
 /** The run page's parts, by what a person sees. */
 export function runPage(page: Page) {
   return {

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { ABORT_RECEIPT_AGENT_REQUESTS } from "./abort-receipt";
 import { fitMessage } from "./messages";
 import { SCRIPT_TARGETS } from "./modules";
 import { NodeName, ParamValue, RunState } from "./run";
 import type { PushEvents, RequestDef, RequestEvents } from "./socket-catalog";
+import { TERMINAL_AGENT_PUSHES, TERMINAL_AGENT_REQUESTS } from "./terminal";
 
 /**
  * The `/agent` socket.io namespace: one connection per node instance.
@@ -125,6 +127,7 @@ export const AGENT_PUSHES = {
   "agent:hello": z.object({ run: AgentRunState, assignment: AgentAssignment }),
   /** on every change of the run's state, abort or scale cycle */
   "run:state": AgentRunState,
+  ...TERMINAL_AGENT_PUSHES,
 } satisfies Record<string, z.ZodType>;
 
 /** What an agent asks, for its ss-* commands and its own work (each answered once per request id). */
@@ -174,6 +177,8 @@ export const AGENT_REQUESTS = {
     request: ParamCancelRequest,
     response: z.object({ cancelled: z.number().int() }),
   },
+  ...TERMINAL_AGENT_REQUESTS,
+  ...ABORT_RECEIPT_AGENT_REQUESTS,
 } satisfies Record<string, RequestDef>;
 export type AgentRequestName = keyof typeof AGENT_REQUESTS;
 

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { KeptHours } from "./kept";
 import { ModuleDoc, ModulePath } from "./modules";
 import { KeepRunning, NodeName, ParamValue, RunState } from "./run";
+import { StuckRunAbortSeconds } from "./wait-graph";
 
 /** REST request bodies and queries; responses reuse the schemas of run.ts / modules.ts. */
 
@@ -120,6 +122,10 @@ export const PutProfileBody = z.strictObject({
     .min(1)
     .max(60 * 24 * 30),
   lostAfterSeconds: LostAfterSeconds.optional(),
+  /** how long a run may stay kept in Ready before it is terminated (hours, fractional allowed) */
+  keptRunMaxHours: KeptHours.optional(),
+  /** a run stuck in its waits (deadlock, dead producer) is aborted after this many seconds; 0: never */
+  stuckRunAbortSeconds: StuckRunAbortSeconds.optional(),
 });
 
 export const PutModuleBody = z.strictObject({ doc: ModuleDoc });
@@ -172,6 +178,8 @@ export const CreateRunBody = z.strictObject({
     .optional(),
   /** How long an agent may stay unresponsive before its instance is lost (run-rules R19); the profile's when absent. */
   lostAfterSeconds: LostAfterSeconds.optional(),
+  /** How long the run may stay kept in Ready before it is terminated (hours); the profile's when absent. */
+  keptMaxHours: KeptHours.optional(),
 });
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 

@@ -6,5 +6,6 @@ export * from "./keys";
 export * from "./limits";
 export * from "./modules";
 export * from "./run";
+export * from "./terminal";
 export * from "./ui-socket";
 export * from "./version";

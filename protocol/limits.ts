@@ -62,3 +62,29 @@ export const LimitsPatch = Limits.partial().strict();
 export type LimitsPatch = z.infer<typeof LimitsPatch>;
 
 export const DEFAULT_LIMITS: Limits = Limits.parse({});
+
+/**
+ * Bounds of shared terminals (protocol/terminal.ts): fixed, not admin settings, since they guard the server's
+ * memory and every watcher's browser rather than a team's usage.
+ */
+export const TERMINAL_LIMITS = {
+  /** open terminals per run */
+  sessionsPerRun: 4,
+  /** a terminal nobody typed into for this long is closed */
+  idleMs: 15 * 60_000,
+  /** output bytes per second a terminal may push, averaged over `outputBurstBytes`; the rest is dropped, said so */
+  outputBytesPerSecond: 256 * 1024,
+  outputBurstBytes: 1024 * 1024,
+  /** one output chunk from the agent */
+  outputChunkBytes: 64 * 1024,
+  /** output kept for watchers who arrive or reconnect */
+  scrollbackBytes: 256 * 1024,
+  /** the recording's bytes; past them it stops, said so in the recording */
+  recordingBytes: 16 * 1024 * 1024,
+  /** one input message */
+  inputBytes: 4096,
+  minRows: 2,
+  maxRows: 200,
+  minCols: 10,
+  maxCols: 500,
+} as const;

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { AbortReceipt } from "./abort-receipt";
+import { WaitDiagnosis } from "./wait-graph";
 
 export const RUN_STATES = [
   "Initializing",
@@ -49,10 +51,32 @@ export const RunEventBody = z.discriminatedUnion("type", [
   z.object({ type: z.literal("param"), key: z.string(), value: z.string().nullable() }),
   z.object({ type: z.literal("abort"), message: z.string(), instance: z.string().nullable(), first: z.boolean() }),
   z.object({ type: z.literal("abort-reset") }),
+  /** An instance's agent said what it did about abort number `abort` (protocol/abort-receipt.ts); a later revision replaces it. */
+  z.object({ type: z.literal("abort-receipt"), ...AbortReceipt.shape }),
   z.object({ type: z.literal("recovery-mode"), on: z.boolean() }),
   z.object({ type: z.literal("terminate") }),
+  /**
+   * A client's lease on the run (protocol/run-lease.ts): taken, released, or expired — its holder went away, and the
+   * run is terminated (the `terminate` event follows) unless keep-running keeps it in Ready; `message` says which.
+   */
+  z.object({
+    type: z.literal("lease"),
+    status: z.enum(["taken", "released", "expired"]),
+    graceSeconds: z.number().int(),
+    message: z.string(),
+  }),
   /** The run reached Ready and keep-running kept its machines up: it waits there to be terminated (or scaled). */
-  z.object({ type: z.literal("kept"), keepRunning: KeepRunning, aborted: z.boolean() }),
+  z.object({
+    type: z.literal("kept"),
+    keepRunning: KeepRunning,
+    aborted: z.boolean(),
+    /** when it is terminated unless extended (protocol/kept.ts); absent on older runs */
+    until: z.string().optional(),
+  }),
+  /** The owner (or an admin) moved a kept run's expiry: `until` is the new one. */
+  z.object({ type: z.literal("kept-extended"), hours: z.number(), until: z.string() }),
+  /** A kept run reached its limit and is terminated (the `terminate` event follows, by `system`). */
+  z.object({ type: z.literal("kept-expired"), hours: z.number(), message: z.string() }),
   z.object({
     type: z.literal("scale"),
     node: z.string(),
@@ -99,6 +123,8 @@ export const RunEventBody = z.discriminatedUnion("type", [
   }),
   /** The server process started (its agents then have the run's grace to reconnect) or is stopping. */
   z.object({ type: z.literal("server"), status: z.enum(["started", "stopping"]) }),
+  /** The wait-for graph shows the run stuck (protocol/wait-graph.ts): recorded when a diagnosis appears. */
+  z.object({ type: z.literal("stuck"), diagnosis: WaitDiagnosis }),
 ]);
 export type RunEventBody = z.infer<typeof RunEventBody>;
 
@@ -165,6 +191,10 @@ export const RunDetail = RunSummary.extend({
   timeoutMinutes: z.number().int(),
   /** SHA256 fingerprints of the SSH public keys let into its machines */
   sshKeys: z.array(z.string()),
+  /** while kept in Ready: when it is terminated unless extended (protocol/kept.ts) */
+  keptUntil: z.string().nullable().optional(),
+  /** the longest it may stay kept, copied from the owner's profile at creation */
+  keptMaxHours: z.number().optional(),
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { RunEvent, RunState } from "./run";
 import type { PushEvents, RequestDef, RequestEvents } from "./socket-catalog";
+import { TERMINAL_UI_PUSHES, TERMINAL_UI_REQUESTS } from "./terminal";
+import { WaitGraph } from "./wait-graph";
 
 /**
  * The `/ui` socket.io namespace. A subscribed run's events are pushed in full (`run:events`, bodies and log data
@@ -31,6 +33,8 @@ const UI_PUSHES = {
   "run:events": z.array(RunEvent),
   /** a run anywhere changed state (for run lists) */
   "runs:changed": RunsChanged,
+  /** a subscribed run's wait-for graph, whenever it changed (protocol/wait-graph.ts); GET /api/runs/:id/waits first */
+  "run:waits": WaitGraph,
   /** who is watching a subscribed run */
   "run:watchers": z.object({ runId: z.string(), users: z.array(z.string()) }),
   /**
@@ -38,6 +42,7 @@ const UI_PUSHES = {
    * disabled): `reason` is for the person; the server disconnects right after, and reconnecting needs a new sign-in
    */
   "auth:ended": z.object({ reason: z.string() }),
+  ...TERMINAL_UI_PUSHES,
 } satisfies Record<string, z.ZodType>;
 
 /** What a browser asks on /ui. */
@@ -55,6 +60,7 @@ export const UI_REQUESTS = {
     request: z.object({}),
     response: z.null(),
   },
+  ...TERMINAL_UI_REQUESTS,
 } satisfies Record<string, RequestDef>;
 
 export type UiServerToClient = PushEvents<typeof UI_PUSHES>;

@@ -11,6 +11,7 @@ import { AuthService } from "./auth/service.js";
 import { hashToken } from "./auth/tokens.js";
 import { Bus } from "./bus.js";
 import { CloudAccess } from "./clouds/access.js";
+import { closeDockerClouds, resumeDockerClouds } from "./clouds/docker-cloud.js";
 import { loadSshConnectors } from "./clouds/service.js";
 import { agentBundle } from "./connectors/agent-bundle.js";
 import { createLocalConnector, type LocalConnectorOptions } from "./connectors/local.js";
@@ -21,16 +22,21 @@ import { openDatabase } from "./db/open.js";
 import { createApi } from "./http/api.js";
 import { sendError, sendJson } from "./http/respond.js";
 import { originAllowed, setSecurityHeaders } from "./http/web-security.js";
-import { createLogger } from "./log.js";
+import { createLogger, type LogFormat } from "./log.js";
 import { ModuleService } from "./modules/service.js";
 import { startWebhooks, stopWebhooks } from "./notify/index.js";
+import { Lifecycle } from "./ops/lifecycle.js";
+import { createServerMetrics } from "./ops/server-metrics.js";
 import { ReportFiles } from "./reports/store.js";
 import { ROOT } from "./root.js";
 import { reconcileAtBoot, recordOnActiveRuns } from "./runs/boot-reconcile.js";
 import { Deadlines } from "./runs/deadlines.js";
 import { RunEffects } from "./runs/effects.js";
+import { startKeptExpiry, stopKeptExpiry } from "./runs/kept-expiry.js";
+import { startRunLeases, stopRunLeases } from "./runs/leases.js";
 import { Liveness } from "./runs/liveness.js";
 import { RunService } from "./runs/service.js";
+import { WaitMonitor } from "./runs/wait-monitor.js";
 import { Secrets } from "./secrets.js";
 import { seedExamples } from "./seed.js";
 import { Settings } from "./settings.js";
@@ -47,6 +53,8 @@ export interface ServerOptions {
   /** serve the Next.js UI (off in API tests) */
   ui?: false | { dev: boolean };
   logLevel?: string;
+  /** JSON or pretty log lines (default: pretty on a terminal) */
+  logFormat?: LogFormat;
   examplesDir?: string;
   log?: Logger;
   /** base64/hex of 32 bytes; else generated into DATA_DIR/secret.key */
@@ -61,6 +69,8 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** the URL browsers use when it is not the request's Host (a proxy rewriting it): its origin may open /ui */
   publicUrl?: string;
+  /** a bearer that may read /metrics (SLIPSTREAM_METRICS_TOKEN); admins' API tokens may too */
+  metricsToken?: string;
 }
 
 export interface RunningServer {
@@ -135,7 +145,7 @@ function checkTls(tls: NonNullable<ServerOptions["tls"]>): string {
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const log = opts.log ?? createLogger({ level: opts.logLevel });
+  const log = opts.log ?? createLogger({ level: opts.logLevel, format: opts.logFormat });
   const dataDir = path.resolve(opts.dataDir);
   const certSha256 = opts.tls ? checkTls(opts.tls) : undefined;
   await ensurePortFree(opts.port, opts.host);
@@ -196,6 +206,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // the agent namespace, created below, answers who is connected
   let agentsConnected: (runId: string, instance: string) => boolean = () => false;
   const liveness = new Liveness(runs, log, (runId, instance) => agentsConnected(runId, instance));
+  const waitMonitor = new WaitMonitor(runs, bus, log);
 
   const app: AppContext = {
     db,
@@ -228,6 +239,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       const rt = runs.get(row.run_id);
       return rt.terminal ? null : { rt, instance: row.name };
     },
+    ops: { lifecycle: new Lifecycle(), metrics: undefined as never, metricsToken: opts.metricsToken },
   };
   // clouds defined by admins (ssh pools), stored with sealed credentials
   for (const [name, c] of loadSshConnectors(app)) if (!connectors.has(name)) connectors.set(name, c);
@@ -235,6 +247,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   agentsConnected = agents.isConnected;
   runs.agentConnected = agents.isConnected;
   attachUiNamespace(io, app);
+  app.ops.metrics = createServerMetrics(app, () => ({
+    "/agent": io.of("/agent").sockets.size,
+    "/ui": io.of("/ui").sockets.size,
+  }));
   app.effects = new RunEffects({
     svc: runs,
     connectors,
@@ -297,7 +313,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       throw new SlipError("BAD_REQUEST", "the request target is not a valid URL path");
     }
     if (!(req.url ?? "/").startsWith("/")) throw new SlipError("BAD_REQUEST", "the request target must be a path");
-    if (u.pathname === "/api" || u.pathname.startsWith("/api/")) {
+    // /metrics is where Prometheus looks by default; it is a catalog route like those under /api
+    if (u.pathname === "/api" || u.pathname.startsWith("/api/") || u.pathname === "/metrics") {
       const match = api.match(req.method ?? "GET", u.pathname);
       if (match === null)
         return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route ${u.pathname}` } });
@@ -327,6 +344,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await local.serve(url, (socket) => httpServer.emit("connection", socket));
 
   reconcileAtBoot(app);
+  void resumeDockerClouds(app, url);
+  app.ops.lifecycle.markReady();
+  // kept runs' expiries, those stored before a restart included
+  startKeptExpiry(app);
+  // client leases (slipstream run --wait), those stored before a restart included
+  startRunLeases(app);
 
   return {
     url,
@@ -335,8 +358,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     app,
     isolation,
     async close(closeOpts) {
+      app.ops.lifecycle.startDraining();
       deadlines.stop();
+      stopKeptExpiry(app);
+      stopRunLeases(app);
       liveness.stop();
+      waitMonitor.stop();
       stopWebhooks(app);
       recordOnActiveRuns(app, { type: "server", status: "stopping" });
       if (closeOpts?.stopInstances) {
@@ -345,9 +372,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           await Promise.all([...rt.instances.keys()].map((n) => app.effects.stop(rt, n)));
         }
       }
+      // a request still in flight (a large download) holds the close: it is cut in time for the drain's 10 s
+      const cut = setTimeout(() => httpServer.closeAllConnections(), 5_000);
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      clearTimeout(cut);
       await local.close();
+      await closeDockerClouds(app);
       httpServer.closeAllConnections();
+      // the parameter writes of the last turn are committed (group commit) before the database closes
+      await new Promise((resolve) => setImmediate(resolve));
       db.$client.close();
     },
   };

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { RunEvent, RunState } from "../protocol/run.js";
+import type { WaitGraph } from "../protocol/wait-graph.js";
 
 /** In-process fan-out of committed changes to the socket layers. Only committed data goes through here. */
 interface BusEvents {
@@ -12,6 +13,10 @@ interface BusEvents {
   "instance-removed": [runId: string, instance: string];
   /** credentials that stopped working (revoked, signed out, password reset, user disabled): sockets using them close */
   "credentials-ended": [ended: CredentialsEnded];
+  /** a blocked ss-get of the run started or ended (waits are not events: the wait-for graph is taken again) */
+  waits: [runId: string];
+  /** a run's wait-for graph changed: pushed to its watchers */
+  "wait-graph": [graph: WaitGraph];
 }
 
 /**

@@ -5,6 +5,7 @@ import type { CloudAccess } from "./clouds/access.js";
 import type { Connector } from "./connectors/types.js";
 import type { Db } from "./db/open.js";
 import type { ModuleService } from "./modules/service.js";
+import type { Ops } from "./ops/ops.js";
 import type { ReportFiles } from "./reports/store.js";
 import type { Deadlines } from "./runs/deadlines.js";
 import type { RunEffects } from "./runs/effects.js";
@@ -41,4 +42,6 @@ export interface AppContext {
   access: CloudAccess;
   /** resolves an agent token to its run and instance; null when unknown or the run has ended */
   agentByToken: (token: string | undefined) => { rt: RunRuntime; instance: string } | null;
+  /** readiness, draining and metrics (server/ops) */
+  ops: Ops;
 }

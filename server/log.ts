@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
 
 const CREDENTIAL_FIELDS = ["password", "privateKey", "token", "authorization", "cookie"];
 
@@ -10,8 +11,25 @@ const CREDENTIAL_FIELDS = ["password", "privateKey", "token", "authorization", "
  */
 const LOG_REDACT_PATHS = CREDENTIAL_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`]);
 
-/** The server's logger: pino with credential fields redacted; `destination` defaults to stdout. */
-export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
+/** How log lines are written: JSON (for collectors) or pretty (for a person at a terminal). */
+export type LogFormat = "json" | "pretty";
+
+/** Pretty on a terminal, JSON otherwise (a pipe, a file, a container's log driver). */
+export const defaultLogFormat = (): LogFormat => (process.stdout.isTTY ? "pretty" : "json");
+
+/**
+ * The server's logger: pino with credential fields redacted (before formatting, so pretty lines are redacted
+ * too); `destination` defaults to stdout, `format` to what suits it. The pretty stream is synchronous and in this
+ * thread, so the lines of a stop are written before the process exits.
+ */
+export function createLogger(
+  opts: { level?: string; destination?: DestinationStream; format?: LogFormat } = {},
+): Logger {
   const options = { level: opts.level ?? "info", redact: { paths: LOG_REDACT_PATHS } };
+  const format = opts.format ?? (opts.destination ? "json" : defaultLogFormat());
+  if (format === "pretty") {
+    const colorize = !opts.destination && process.stdout.isTTY === true;
+    return pino(options, pretty({ sync: true, colorize, destination: opts.destination ?? 1 }));
+  }
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }

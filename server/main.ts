@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { describeZodError } from "../protocol/errors.js";
 import { startServer } from "./app.js";
+import { drainOnSignals } from "./ops/drain.js";
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 // files the server creates (database, reports, keys, workspaces' directories) are its own
@@ -14,6 +15,10 @@ const Env = z.object({
   SLIPSTREAM_ADMIN_PASSWORD: z.string().min(1).optional(),
   SLIPSTREAM_SECRET_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** default: pretty on a terminal, JSON otherwise */
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+  /** a bearer that may read /metrics (besides admins' API tokens) */
+  SLIPSTREAM_METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   /** memory (MiB) and processes each local instance may use (cgroups; the server must be root) */
   SLIPSTREAM_LOCAL_MEMORY_MB: z.coerce.number().int().min(64).max(1_048_576).default(2048),
   SLIPSTREAM_LOCAL_PIDS: z.coerce.number().int().min(16).max(4_194_304).default(1024),
@@ -62,6 +67,8 @@ try {
     secretKey: env.SLIPSTREAM_SECRET_KEY,
     ui: noUi ? false : { dev },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+    metricsToken: env.SLIPSTREAM_METRICS_TOKEN,
     tls,
     publicUrl: env.SLIPSTREAM_PUBLIC_URL,
     local: {
@@ -71,11 +78,7 @@ try {
   console.log(`SlipStream is serving on ${server.url} (data in ${server.app.dataDir})`);
   console.log(server.isolation.summary);
   if (server.certSha256) console.log(`TLS certificate SHA-256 (agents pin it): ${server.certSha256}`);
-  const stop = () => {
-    server.close().finally(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  drainOnSignals(server);
 } catch (err) {
   console.error(`slipstream: cannot start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

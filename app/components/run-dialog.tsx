@@ -10,6 +10,7 @@ import type { KeepRunning } from "@/protocol/run";
 import { call } from "../lib/api";
 import { fieldErrors } from "../lib/modules";
 import { Modal } from "./modal";
+import { RunCheckFindings } from "./run-check-findings";
 
 const KEEP_RUNNING: { value: KeepRunning; label: string; hint: string }[] = [
   { value: "always", label: "Always", hint: "keep the machines after the run, whatever happens" },
@@ -73,10 +74,15 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
     },
     onError: (err) => setErrors(fieldErrors(err)),
   });
+  // a dry run of the same body: nothing is started (POST /api/runs/check)
+  const check = useMutation({
+    mutationFn: (body: CreateRunBody) => call(API.checkRun, { body }),
+    onError: (err) => setErrors(fieldErrors(err)),
+  });
 
-  const submit = (e: React.FormEvent) => {
-    e.preventDefault();
-    if (!form || !options.data) return;
+  /** The body the form says, or null after showing what is wrong with it. */
+  const bodyOf = (): CreateRunBody | null => {
+    if (!form || !options.data) return null;
     const fields: Record<string, string> = {};
     const multiplicity: Record<string, number> = {};
     for (const n of options.data.nodes) {
@@ -89,7 +95,7 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
     if (tags.some((t) => t.length > 64)) fields.tags = "a tag is at most 64 characters";
     if (Object.keys(fields).length > 0) {
       setErrors({ fields, general: [] });
-      return;
+      return null;
     }
     const params: Record<string, string> = {};
     for (const n of options.data.nodes) {
@@ -103,7 +109,7 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
       }
     }
     setErrors({ fields: {}, general: [] });
-    launch.mutate({
+    return {
       module,
       multiplicity,
       clouds: form.clouds,
@@ -111,7 +117,17 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
       keepRunning: form.keepRunning,
       scalable: form.scalable,
       tags,
-    });
+    };
+  };
+
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    const body = bodyOf();
+    if (body) launch.mutate(body);
+  };
+  const runCheck = () => {
+    const body = bodyOf();
+    if (body) check.mutate(body);
   };
 
   const err = (field: string) =>
@@ -290,9 +306,13 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
               ))}
             </div>
           )}
+          {check.data && <RunCheckFindings result={check.data} />}
           <div className="modal-actions">
             <button type="button" className="button" onClick={onClose}>
               Cancel
+            </button>
+            <button type="button" className="button" onClick={runCheck} disabled={check.isPending}>
+              {check.isPending ? "Checking…" : "Check"}
             </button>
             <button type="submit" className="button primary" disabled={launch.isPending}>
               {launch.isPending ? "Launching…" : "Launch run"}

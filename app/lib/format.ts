@@ -1,3 +1,5 @@
+import { type AbortReceipt, describeReport } from "@/protocol/abort-receipt";
+import { formatHours } from "@/protocol/kept";
 import type { RunEvent } from "@/protocol/run";
 
 type InstanceStatus = Extract<RunEvent["body"], { type: "instance" }>["status"];
@@ -64,6 +66,14 @@ const INSTANCE_STATUS: Record<Exclude<InstanceStatus, "completed">, string> = {
   failed: "failed",
 };
 
+/** An abort receipt in one line: how many scripts needed KILL, and the report. */
+function describeReceipt(r: AbortReceipt): string {
+  const killed = r.scripts.filter((s) => s.signals.includes("KILL")).length;
+  const scripts =
+    r.scripts.length === 0 ? "no script was running" : `${r.scripts.length} script(s) stopped, ${killed} needed KILL`;
+  return `${r.instance} abort #${r.abort} receipt: ${scripts}; report sent: ${describeReport(r)}`;
+}
+
 /** One line of the events log, in words. */
 export function describeEvent(e: RunEvent): string {
   const b = e.body;
@@ -78,14 +88,22 @@ export function describeEvent(e: RunEvent): string {
       return `${b.first ? "Aborted" : "Abort (run already aborted)"}: ${b.message}`;
     case "abort-reset":
       return "Abort reset: abort flags and recovery mode cleared";
+    case "abort-receipt":
+      return describeReceipt(b);
     case "recovery-mode":
       return b.on
         ? "Recovery mode on: barriers no longer wait for instances that did not come up"
         : "Recovery mode off";
     case "terminate":
       return "Terminate requested";
+    case "lease":
+      return `Lease ${b.status}: ${b.message}`;
     case "kept":
-      return `Machines kept up in Ready (keep-running ${b.keepRunning}${b.aborted ? ", the run aborted" : ""}): terminate the run when you are done`;
+      return `Machines kept up in Ready (keep-running ${b.keepRunning}${b.aborted ? ", the run aborted" : ""}): terminate the run when you are done${b.until ? ` (it is terminated at ${formatDateTime(b.until)} unless extended)` : ""}`;
+    case "kept-extended":
+      return `Kept longer: terminated at ${formatDateTime(b.until)} unless extended again (+${formatHours(b.hours)})`;
+    case "kept-expired":
+      return `Kept-run expiry: ${b.message}`;
     case "scale": {
       const parts = [];
       if (b.added.length) parts.push(`added ${b.added.join(", ")}`);
@@ -112,5 +130,7 @@ export function describeEvent(e: RunEvent): string {
       return b.status === "started"
         ? "Server started: agents have the run's grace to reconnect"
         : "Server stopping: agents will reconnect when it is back";
+    case "stuck":
+      return `Stuck (${b.diagnosis.kind}): ${b.diagnosis.sentence}`;
   }
 }

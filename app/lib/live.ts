@@ -13,6 +13,7 @@ import {
 } from "@/protocol/run";
 import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
 import { PROTOCOL_VERSION } from "@/protocol/version";
+import type { WaitGraph } from "@/protocol/wait-graph";
 import { redirectToLogin } from "./api";
 import { notificationsOn, notifyRunEvents, notifyRunsChanged } from "./notifications";
 import {
@@ -24,6 +25,7 @@ import {
   type ParamsSnapshot,
   runKeys,
 } from "./run-cache";
+import { newerGraph, waitGraphKey } from "./wait-graph-cache";
 
 type UiSocket = Socket<UiServerToClient, UiClientToServer>;
 /** Events that may change which actions a run allows (its state, abort flag or recovery mode). */
@@ -84,7 +86,11 @@ export class Live {
     this.socket = s;
     s.on("connect", () => {
       this.setStatus("online");
-      for (const [runId, feed] of this.feeds) this.subscribe(runId, feed);
+      for (const [runId, feed] of this.feeds) {
+        this.subscribe(runId, feed);
+        // wait-for graphs are pushed only when they change: one pushed while away is gone, so fetch it again
+        this.qc.invalidateQueries({ queryKey: waitGraphKey(runId) });
+      }
       // with browser notifications on, every page holding the socket hears when runs end
       if (this.runsRefs === 0 && notificationsOn()) s.emit("runs:subscribe", {}, () => {});
       if (this.runsRefs > 0) {
@@ -120,7 +126,13 @@ export class Live {
     });
     s.on("runs:changed", (msg) => this.onRunsChanged(msg));
     s.on("run:watchers", (msg) => this.qc.setQueryData(runKeys.watchers(msg.runId), msg.users));
+    s.on("run:waits", (g) => this.qc.setQueryData<WaitGraph>(waitGraphKey(g.runId), (old) => newerGraph(old, g)));
     return s;
+  }
+
+  /** The one /ui socket, for the run page's shared terminals (app/lib/terminal-feed.ts). */
+  uiSocket(): UiSocket {
+    return this.connect();
   }
 
   /** Closes the socket (sign-out); the next subscription opens a new one with the new cookie. */

@@ -98,7 +98,7 @@ function known(qc: QueryClient, runId: string): Known | null {
 
 const me = (qc: QueryClient) => qc.getQueryData<SessionInfo | null>(["session"])?.user.username ?? null;
 
-function show(runId: string, kind: "ended" | "aborted", title: string, body: string): void {
+function show(runId: string, kind: "ended" | "aborted" | "expired", title: string, body: string): void {
   const key = `${runId}:${kind}`;
   if (told.has(key) || !notificationsOn()) return;
   told.add(key);
@@ -160,6 +160,10 @@ export function notifyRunEvents(qc: QueryClient, runId: string, events: RunEvent
       tell(runId, info, "aborted", info.state ?? "Executing", e.body.message);
     if (e.body.type === "state" && TERMINAL_STATES.includes(e.body.to)) {
       tell(runId, info, "ended", e.body.to, info.abort);
+    }
+    // a kept run's machines going away unasked: say why (its end follows as usual)
+    if (e.body.type === "kept-expired") {
+      show(runId, "expired", "Kept run terminated", `${info.module ?? runId.slice(0, 8)}: ${e.body.message}`);
     }
   }
 }

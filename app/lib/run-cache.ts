@@ -31,6 +31,14 @@ export function foldDetail(detail: RunDetail, events: readonly RunEvent[]): RunD
       case "state":
         d.state = b.to;
         d.instances = d.instances.map((i) => (i.completed ? { ...i, completed: false } : i));
+        // an expiry holds only while the run is kept in Ready
+        if (b.to !== "Ready") d.keptUntil = null;
+        break;
+      case "kept":
+        if (b.until) d.keptUntil = b.until;
+        break;
+      case "kept-extended":
+        d.keptUntil = b.until;
         break;
       case "abort":
         if (d.abort === null) d.abort = b.message;

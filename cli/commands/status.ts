@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import { API } from "../../protocol/catalog/index.js";
 import { debugCommands, type RunDetail, TERMINAL_STATES } from "../../protocol/run.js";
+import { receiptLines } from "../abort-receipts.js";
 import { apiFor } from "../context.js";
 import { printJson, println, when } from "../format.js";
+import { stuckLine } from "./waits.js";
 
 /** The per-instance lines of `status`: completion of the current state and how to reach the machine. */
 function instanceLines(run: RunDetail, params: Map<string, string | null>): string[] {
@@ -58,6 +60,8 @@ export function registerStatus(program: Command): void {
       println(`Run ${run.id}  ${run.module}`);
       println(`${api.url}/runs/${run.id}`);
       if (run.abort) println(`\n  ABORTED: ${run.abort}\n`);
+      const stuck = TERMINAL_STATES.includes(run.state) ? null : await stuckLine(api, run.id);
+      if (stuck) println(`\n  ${stuck}\n`);
       const rows: [string, string][] = [
         ["state", run.state + (run.recoveryMode ? "  (recovery mode)" : "")],
         ["keep-running", run.keepRunning],
@@ -68,8 +72,12 @@ export function registerStatus(program: Command): void {
       ];
       if (run.tags.length) rows.push(["tags", run.tags.join(",")]);
       if (run.deadline) rows.push(["deadline", when(run.deadline)]);
+      if (run.keptUntil)
+        rows.push(["kept until", `${when(run.keptUntil)}  (then terminated; slipstream extend ${run.id} --hours N)`]);
       for (const [k, v] of rows) println(`${k.padEnd(13)} ${v}`);
       println("nodes");
       for (const line of instanceLines(run, values)) println(line);
+      const receipts = await api.call(API.runAbortReceipts, { params: { id: runId } });
+      for (const line of receiptLines(run, receipts)) println(line);
     });
 }

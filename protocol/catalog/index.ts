@@ -1,12 +1,19 @@
 import type { EndpointDef } from "../endpoint";
+import { abortReceiptRoutes } from "./abort-receipts";
 import { authRoutes } from "./auth";
 import { cloudRoutes } from "./clouds";
 import { docsRoutes } from "./docs";
+import { keptRoutes } from "./kept";
 import { moduleRoutes } from "./modules";
+import { operationsRoutes } from "./operations";
 import { profileRoutes } from "./profile";
+import { replayRoutes } from "./replay";
+import { resultRoutes } from "./results";
+import { runCheckRoutes } from "./run-checks";
 import { runRoutes } from "./runs";
 import { settingsRoutes } from "./settings";
 import { userRoutes } from "./users";
+import { waitRoutes } from "./waits";
 import { webhookRoutes } from "./webhooks";
 
 /**
@@ -19,9 +26,16 @@ export const API = {
   ...profileRoutes,
   ...moduleRoutes,
   ...runRoutes,
+  ...abortReceiptRoutes,
+  ...waitRoutes,
+  ...runCheckRoutes,
+  ...replayRoutes,
+  ...keptRoutes,
   ...cloudRoutes,
   ...settingsRoutes,
   ...docsRoutes,
+  ...operationsRoutes,
   ...webhookRoutes,
+  ...resultRoutes,
 } satisfies Record<string, EndpointDef>;
 export type ApiName = keyof typeof API;

@@ -55,7 +55,8 @@ export const runRoutes = {
     body: CreateRunBody,
     status: 201,
     response: RunDetail,
-    errors: ["NOT_FOUND", "FORBIDDEN", "LIMIT_EXCEEDED"],
+    // UNAVAILABLE: the server is draining (SIGTERM) and starts no new run
+    errors: ["NOT_FOUND", "FORBIDDEN", "LIMIT_EXCEEDED", "UNAVAILABLE"],
   }),
   listRuns: endpoint({
     method: "GET",

@@ -12,8 +12,11 @@ export const WEBHOOK_ATTEMPTS = 5;
 export const WebhookFormat = z.enum(["json", "slack"]);
 export type WebhookFormat = z.infer<typeof WebhookFormat>;
 
-/** What a delivery tells: the run ended (Done, Aborted, Cancelled), was aborted, was kept in Ready; or a test. */
-export const WebhookEvent = z.enum(["run.ended", "run.aborted", "run.kept", "ping"]);
+/**
+ * What a delivery tells: the run ended (Done, Aborted, Cancelled), was aborted, was kept in Ready, was terminated
+ * because it was kept past its limit (`run.expired`, protocol/kept.ts); or a test.
+ */
+export const WebhookEvent = z.enum(["run.ended", "run.aborted", "run.kept", "run.expired", "ping"]);
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
 
 export const WebhookUrl = z
@@ -103,6 +106,8 @@ export const WebhookPayload = z.object({
   event: WebhookEvent,
   deliveredFor: z.string(),
   at: z.string(),
+  /** why, in the run's own words: a `run.expired`'s expiry event ("kept for 24 h, its limit: terminated") */
+  reason: z.string().optional(),
   run: z
     .object({
       id: z.string(),

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { DEFAULT_KEPT_MAX_HOURS, KeptHours } from "../../protocol/kept.js";
 import { KeepRunning } from "../../protocol/run.js";
+import { StuckRunAbortSeconds } from "../../protocol/wait-graph.js";
 import type { SqlRow } from "../db/rows.js";
 import type { users } from "../db/schema.js";
 import type { Caller } from "../modules/service.js";
@@ -13,6 +15,10 @@ export const Profile = z.object({
   runTimeoutMinutes: z.number().int().min(1).default(30),
   // an agent silent this long is lost (run-rules R19)
   lostAfterSeconds: z.number().int().min(1).default(60),
+  // a run kept in Ready is terminated after this long (protocol/kept.ts)
+  keptRunMaxHours: KeptHours.default(DEFAULT_KEPT_MAX_HOURS),
+  // a run stuck in its waits is aborted after this long (core/wait-graph.ts); 0: never
+  stuckRunAbortSeconds: StuckRunAbortSeconds.default(0),
 });
 export type Profile = z.infer<typeof Profile>;
 

@@ -97,6 +97,11 @@ export const runs = sqliteTable(
     lastSeq: integer("last_seq").notNull().default(0),
     /** run timeout as a stored deadline (ISO time), re-armed at boot */
     deadlineAt: text("deadline_at"),
+    /** when a run kept in Ready is terminated (ISO time; server/runs/kept-expiry.ts), re-armed at boot */
+    keptUntil: text("kept_until"),
+    /** a client's lease (server/runs/leases.ts): its grace, and when the run is terminated unless renewed; re-armed at boot */
+    leaseGraceSeconds: integer("lease_grace_seconds"),
+    leaseExpiresAt: text("lease_expires_at"),
     createdAt: createdAt(),
     updatedAt: text("updated_at").notNull(),
   },
@@ -203,13 +208,32 @@ export const reports = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.name] })],
 );
 
+/**
+ * Abort receipts (protocol/abort-receipt.ts): one per instance and abort (numbered per run from 1), the agent's
+ * latest revision of it. `body` is the receipt as JSON.
+ */
+export const abortReceipts = sqliteTable(
+  "abort_receipts",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    instance: text("instance").notNull(),
+    abort: integer("abort").notNull(),
+    revision: integer("revision").notNull(),
+    body: text("body").notNull(),
+    receivedAt: text("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.instance, t.abort] })],
+);
+
 /** Clouds defined by an admin (kind 'ssh': a pool of hosts); credentials in `config` are sealed (server/secrets.ts). */
 export const clouds = sqliteTable(
   "clouds",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     name: text("name").notNull(),
-    kind: text("kind", { enum: ["ssh"] }).notNull(),
+    kind: text("kind", { enum: ["ssh", "docker"] }).notNull(),
     /** JSON: server/clouds/schemas.ts StoredSshConfig (privateKey/password sealed) */
     config: text("config").notNull(),
     createdAt: createdAt(),

@@ -73,6 +73,8 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
   "GET /api/settings/limits": () => ({}),
   "PUT /api/settings/limits": () => ({ bodies: [{ instancesPerRun: 500, reportsPerInstance: 1000 }] }),
   "GET /api/health": () => ({ as: "none" }),
+  "GET /api/ready": () => ({ as: "none" }),
+  "GET /metrics": () => ({ as: "admin" }),
   "GET /api/openapi.json": () => ({ as: "none" }),
   "GET /api/docs": () => ({ as: "none" }),
   "GET /api/docs/*file": () => ({ as: "none", params: { file: ["swagger-ui.css", "init.js", "package.json"] } }),
@@ -175,6 +177,11 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
   }),
   "GET /api/runs/:id": (w) => ({ params: { id: runIds(w) } }),
   "GET /api/runs/:id/params": (w) => ({ params: { id: runIds(w) } }),
+  "GET /api/runs/:id/replay": (w) => ({ params: { id: runIds(w) }, query: { at: ["0", "3", "999999", "-1", "x"] } }),
+  "GET /api/runs/:id/diff/:other": (w) => ({
+    params: { id: runIds(w), other: [w.steeredRun, w.agentRun, "00000000-0000-0000-0000-000000000000"] },
+  }),
+  "GET /api/runs/:id/waits": (w) => ({ params: { id: runIds(w) } }),
   "PUT /api/runs/:id/params/*key": (w) => ({
     params: { id: steered(w), key: ["machine.1:fuzz_in", "machine.1:constructor", "ss:abort", "machine:ids"] },
     bodies: [{ value: "v" }],
@@ -190,6 +197,15 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
   "POST /api/runs/:id/abort": (w) => ({ params: { id: steered(w) }, bodies: [{ message: "fuzz" }] }),
   "POST /api/runs/:id/abort/cancel": (w) => ({ params: { id: steered(w) } }),
   "POST /api/runs/:id/terminate": (w) => ({ params: { id: steered(w) } }),
+  "POST /api/runs/check": () => ({
+    bodies: [
+      { module: IMAGE, clouds: { machine: "peer" }, params: { "machine:constructor": "v" } },
+      { module: DEPLOYMENT, multiplicity: { client: 2 }, keepRunning: "never" },
+    ],
+  }),
+  "POST /api/runs/:id/lease": (w) => ({ params: { id: steered(w) }, bodies: [{ graceSeconds: 3600 }] }),
+  "DELETE /api/runs/:id/lease": (w) => ({ params: { id: steered(w) } }),
+  "POST /api/runs/:id/extend": (w) => ({ params: { id: steered(w) }, bodies: [{ hours: 1 }, { hours: 0.001 }] }),
   "POST /api/runs/:id/scale": (w) => ({
     params: { id: steered(w) },
     bodies: [
@@ -198,7 +214,11 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
     ],
   }),
   "GET /api/runs/:id/reports": (w) => ({ params: { id: runIds(w) } }),
+  "GET /api/runs/:id/abort-receipts": (w) => ({ params: { id: runIds(w) } }),
   "GET /api/runs/:id/reports.tgz": (w) => ({ params: { id: runIds(w) } }),
+  "GET /api/runs/:id/test-results": (w) => ({ params: { id: runIds(w) } }),
+  "GET /api/runs/:id/junit.xml": (w) => ({ params: { id: runIds(w) } }),
+  "GET /api/runs/:id/snapshot": (w) => ({ params: { id: runIds(w) } }),
   "GET /api/runs/:id/reports/:name": (w) => ({
     params: { id: [w.agentRun], name: [w.report, w.goneReport, "machine.1_report_nope.tgz"] },
   }),

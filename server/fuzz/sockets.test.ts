@@ -33,6 +33,11 @@ const UI_EVENTS = (w: World): { [E in keyof UiClientToServer]: unknown[] } => ({
   ],
   "run:unsubscribe": [{ runId: w.agentRun }],
   "runs:subscribe": [{}],
+  "term:open": [{ runId: w.agentRun, instance: "machine.1", rows: 24, cols: 80 }],
+  "term:input": [{ runId: w.agentRun, session: "term-fuzz", data: "ls\r" }],
+  "term:resize": [{ runId: w.agentRun, session: "term-fuzz", rows: 30, cols: 100 }],
+  "term:close": [{ runId: w.agentRun, session: "term-fuzz" }],
+  "term:attach": [{ runId: w.agentRun, since: { "term-fuzz": 3 } }, { runId: w.steeredRun }],
 });
 
 /**
@@ -49,6 +54,19 @@ const AGENT_EVENTS: { [E in keyof AgentClientToServer]: unknown[] } = {
   "log:append": [{ requestId: "l-1", chunk: 1, target: "execute", stream: "stdout", data: "hello\n" }],
   "node:add": [{ node: "machine", count: 1 }],
   "node:remove": [{ node: "machine", ids: [1] }],
+  "abort:receipt": [
+    {
+      requestId: "ar-1",
+      seenSeq: 1,
+      reachedAt: "2026-01-01T00:00:00.000Z",
+      scripts: [{ target: "execute", pid: 42, signals: ["TERM"], exitCode: 3, exitSignal: null }],
+      report: "pending",
+      reportError: null,
+      revision: 1,
+    },
+  ],
+  "term:output": [{ requestId: "to-1", session: "term-fuzz", chunk: 1, data: "$ " }],
+  "term:exit": [{ requestId: "te-1", session: "term-fuzz", code: 0 }],
 };
 
 /** FUZZ_STATS=1 prints, per event, the outcomes the fuzz got (ok, each error code, disconnects): what it reached */

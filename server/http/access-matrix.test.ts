@@ -198,6 +198,16 @@ const rows: Row[] = [
     agentA: 200,
     agentB: 200,
   }),
+  ...each("GET", () => "/api/ready", {
+    anonymous: 200,
+    member: 200,
+    owner: 200,
+    admin: 200,
+    agentA: 200,
+    agentB: 200,
+  }),
+  // metrics: the metrics token (server/ops/metrics.test.ts) or an admin's token; an agent's is no API token
+  ...each("GET", () => "/metrics", users(200, 403)),
   ...each(
     "POST",
     () => "/api/auth/login",
@@ -287,6 +297,8 @@ const rows: Row[] = [
     expect((await s.api("POST", `/api/runs/${id}/abort`, { message: "x" }, tokens.owner)).status).toBe(200);
   }),
   ...steer("terminate", "POST", "/terminate", undefined),
+  ...steer("take its lease", "POST", "/lease", { graceSeconds: 3600 }),
+  ...steer("release its lease", "DELETE", "/lease", undefined),
   ...steer("scale", "POST", "/scale", { node: "machine", add: 1 }, async () => {}, readyRun),
   // modules: anyone may create; only the owner or an admin may change or delete
   ...(["anonymous", "member", "owner", "admin", "agentA", "agentB"] as Who[]).map(

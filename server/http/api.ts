@@ -6,15 +6,22 @@ import type { AppContext } from "../context.js";
 import { clientIp, trustedProxyHops } from "./client-ip.js";
 import { bearer } from "./respond.js";
 import { type Gate, Router } from "./router.js";
+import { registerAbortReceiptRoutes } from "./routes/abort-receipts.js";
 import { registerAuthRoutes } from "./routes/auth.js";
 import { registerCloudRoutes } from "./routes/clouds.js";
 import { registerDocsRoutes } from "./routes/docs.js";
+import { registerKeptRoutes } from "./routes/kept.js";
 import { registerModuleRoutes } from "./routes/modules.js";
+import { registerOperationsRoutes } from "./routes/operations.js";
 import { registerProfileRoutes } from "./routes/profile.js";
+import { registerReplayRoutes } from "./routes/replay.js";
 import { registerReportRoutes } from "./routes/reports.js";
+import { registerResultRoutes } from "./routes/results.js";
+import { registerRunCheckRoutes } from "./routes/run-checks.js";
 import { registerRunRoutes } from "./routes/runs.js";
 import { registerSettingsRoutes } from "./routes/settings.js";
 import { registerUserRoutes } from "./routes/users.js";
+import { registerWaitRoutes } from "./routes/waits.js";
 import { registerWebhookRoutes } from "./routes/webhooks.js";
 
 /**
@@ -61,10 +68,17 @@ export function createApi(app: AppContext): Router {
   registerProfileRoutes(router, app);
   registerModuleRoutes(router, app);
   registerRunRoutes(router, app);
+  registerRunCheckRoutes(router, app);
+  registerWaitRoutes(router, app);
+  registerReplayRoutes(router, app);
+  registerKeptRoutes(router, app);
   registerReportRoutes(router, app);
+  registerAbortReceiptRoutes(router, app);
+  registerResultRoutes(router, app);
   registerCloudRoutes(router, app);
   registerSettingsRoutes(router, app);
   registerDocsRoutes(router);
+  registerOperationsRoutes(router, app);
   registerWebhookRoutes(router, app);
   return router;
 }

@@ -378,7 +378,7 @@ describe("profile", () => {
     }
     const ok = await s.api<{ profile: typeof good }>("PUT", "/api/profile", good, u.token);
     expect(ok.status).toBe(200);
-    expect(ok.body.profile).toEqual({ ...good, lostAfterSeconds: 60 });
+    expect(ok.body.profile).toEqual({ ...good, lostAfterSeconds: 60, stuckRunAbortSeconds: 0, keptRunMaxHours: 24 });
   });
 
   it("a change applies to the next run at once (the cached user is refreshed), not to existing ones", async () => {

@@ -190,7 +190,13 @@ export class Webhooks {
 
   private onEvents(runId: string, events: RunEvent[]): void {
     try {
-      const news: { event: WebhookEvent; seq: number; state: string | null; abort: string | null }[] = [];
+      const news: {
+        event: WebhookEvent;
+        seq: number;
+        state: string | null;
+        abort: string | null;
+        reason?: string;
+      }[] = [];
       for (const e of events) {
         const b = e.body;
         if (b.type === "state" && TERMINAL_STATES.includes(b.to)) {
@@ -199,6 +205,9 @@ export class Webhooks {
           news.push({ event: "run.aborted", seq: e.seq, state: null, abort: b.message });
         } else if (b.type === "kept") {
           news.push({ event: "run.kept", seq: e.seq, state: "Ready", abort: null });
+        } else if (b.type === "kept-expired") {
+          // the owner learns why the machines they kept went away (the run.ended delivery follows)
+          news.push({ event: "run.expired", seq: e.seq, state: "Finalizing", abort: null, reason: b.message });
         }
       }
       if (news.length === 0) return;
@@ -210,6 +219,7 @@ export class Webhooks {
       if (hooks.length === 0) return;
       for (const n of news) {
         const payload = this.payloadOf(rt, n.event, n.state ?? rt.state, n.abort ?? rt.abort);
+        if (n.reason) payload.reason = n.reason;
         for (const hook of hooks) {
           const body = hook.format === "slack" ? JSON.stringify({ text: slackText(payload) }) : JSON.stringify(payload);
           const id = this.insert(hook.id, runId, n.seq, n.event, body);
@@ -414,10 +424,13 @@ export function slackText(p: WebhookPayload): string {
       ? "was aborted"
       : p.event === "run.kept"
         ? "is kept in *Ready* (machines up until terminated)"
-        : `ended *${run.state}*`;
+        : p.event === "run.expired"
+          ? "was kept in Ready past its limit: terminated"
+          : `ended *${run.state}*`;
   const icon = run.state === "Done" ? ":white_check_mark:" : p.event === "run.kept" ? ":pause_button:" : ":x:";
   const lines = [
     `${icon} Run <${run.links.run}|${slackEscape(run.module)}> ${what} (owner ${slackEscape(run.owner)})`,
+    ...(p.reason ? [`> ${slackEscape(p.reason)}`] : []),
     ...(run.abort ? [`> ${slackEscape(run.abort).split("\n").join("\n> ")}`] : []),
   ];
   return lines.join("\n");

@@ -4,6 +4,7 @@ import { globalParams, instanceParams, nodeParams } from "../../core/params.js";
 import { createRun as createRunSnapshot } from "../../core/run-machine.js";
 import { instanceNames, type RunNodeSpec, type RunSpec } from "../../core/run-spec.js";
 import { type CreateRunBody, fieldError, SlipError } from "../../protocol/index.js";
+import { DEFAULT_KEPT_MAX_HOURS } from "../../protocol/kept.js";
 import type { DeploymentModule, ImageModule } from "../../protocol/modules.js";
 import type { KeepRunning } from "../../protocol/run.js";
 import { Profile } from "../auth/service.js";
@@ -16,12 +17,16 @@ import type { RunService } from "./service.js";
 /** SlipStream had no such grace; a minute rides out a network blip or a busy machine (run-rules R19). */
 export const DEFAULT_LOST_AFTER_SECONDS = 60;
 
-interface RunDefaults {
+export interface RunDefaults {
   keepRunning: KeepRunning;
   cloud: string;
   timeoutMinutes: number;
   /** the profile's grace for an unresponsive agent (R19); 60 s when not given */
   lostAfterSeconds?: number;
+  /** the profile's grace before a stuck run is aborted (wait-monitor.ts); 0 or absent: never */
+  stuckRunAbortSeconds?: number;
+  /** the profile's limit on keeping a run in Ready (hours); 24 when not given */
+  keptMaxHours?: number;
   /** the owner's SSH public keys; read from the owner's stored profile when not given */
   sshKeys?: string[];
 }
@@ -43,12 +48,14 @@ export function sshKeyFingerprint(key: string): string {
 }
 
 /** Resolves a deployment (or a single image, as node `machine`) into the spec a run is created from. */
-function resolveSpec(
+export function resolveSpec(
   modules: ModuleService,
   body: CreateRunBody,
   defaults: RunDefaults,
   clouds: Set<string>,
   refuse: (cloud: string) => string | null,
+  /** why a node cannot run on its cloud as its image is (a docker cloud and no container image), or null */
+  imageProblem: (node: RunNodeSpec) => string | null = () => null,
 ): RunSpec {
   const mod = modules.get(body.module);
   let nodes: RunNodeSpec[];
@@ -105,6 +112,8 @@ function resolveSpec(
     }
     const why = refuse(n.cloud);
     if (why) throw fieldError(`clouds.${n.name}`, `${why}`, "FORBIDDEN");
+    const problem = imageProblem(n);
+    if (problem) throw fieldError(`clouds.${n.name}`, problem);
   }
   for (const key of Object.keys(body.params)) {
     const [node, name] = key.split(":");
@@ -122,6 +131,8 @@ function resolveSpec(
     overrides: body.params,
     timeoutMinutes: body.timeoutMinutes ?? defaults.timeoutMinutes,
     lostAfterSeconds: body.lostAfterSeconds ?? defaults.lostAfterSeconds ?? DEFAULT_LOST_AFTER_SECONDS,
+    ...(defaults.stuckRunAbortSeconds ? { stuckRunAbortSeconds: defaults.stuckRunAbortSeconds } : {}),
+    keptMaxHours: body.keptMaxHours ?? defaults.keptMaxHours ?? DEFAULT_KEPT_MAX_HOURS,
   };
 }
 
@@ -138,9 +149,10 @@ export function createRun(
   clouds: Set<string>,
   /** why the caller may not start machines on a cloud, or null when they may */
   refuse: (cloud: string) => string | null = () => null,
+  imageProblem?: (node: RunNodeSpec) => string | null,
 ): RunRuntime {
   const spec: RunSpec = {
-    ...resolveSpec(modules, body, defaults, clouds, refuse),
+    ...resolveSpec(modules, body, defaults, clouds, refuse, imageProblem),
     sshKeys: [...(defaults.sshKeys ?? profileKeys(svc, caller.id))],
   };
   const keepRunning = body.keepRunning ?? defaults.keepRunning;

@@ -1,5 +1,6 @@
 import { commandAnswer, refusal } from "../../core/run-actions.js";
 import { SlipError } from "../../protocol/errors.js";
+import type { RunEventBody } from "../../protocol/run.js";
 import { checkEventBudget } from "./quota.js";
 import { machineChecked, type RunCommit } from "./run-commit.js";
 import type { RunRuntime } from "./runtime.js";
@@ -43,11 +44,13 @@ export class RunCommands {
   }
 
   /** Ends the run (R10). In Finalizing it is already ending: accepted, and changes nothing (S2: a second click, a retry). */
-  terminate(rt: RunRuntime, actor: string): void {
+  terminate(rt: RunRuntime, actor: string, why?: RunEventBody): void {
     const answer = commandAnswer("terminate", rt);
     if (answer === "no-op") return;
     if (answer === "refuse") throw new SlipError("CONFLICT", refusal("terminate", rt)!);
     this.commit.transact(rt, actor, (tx) => {
+      // why the server itself terminates it (a kept run's expiry), in the same transaction as the terminate
+      if (why) tx.event(why);
       tx.event({ type: "terminate" });
       machineChecked(tx, { type: "terminate" });
     });

@@ -4,6 +4,7 @@ import { SlipError } from "../../protocol/errors.js";
 import { DEFAULT_LIMITS, type Limits } from "../../protocol/limits.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
+import { observeCommit, observeWake } from "../ops/hot-metrics.js";
 import { storageError, storageTrouble as troubleKind } from "../storage.js";
 import type { RunRegistry } from "./run-registry.js";
 import { RunStatements, RunTx } from "./run-tx.js";
@@ -102,6 +103,7 @@ export class RunCommit {
     const answering = this.answerSlot;
     this.answerSlot = null;
     let result: T;
+    const start = performance.now();
     try {
       result = this.db.$client.transaction(() => {
         const value = fn(tx);
@@ -113,8 +115,9 @@ export class RunCommit {
       this.storageFailed(rt, err);
       throw err;
     }
+    observeCommit("run", start);
     tx.commitTo(rt);
-    this.afterCommit(rt, tx, before);
+    this.afterCommit(rt, tx, before, start);
     return result;
   }
 
@@ -126,8 +129,11 @@ export class RunCommit {
     });
   }
 
-  afterCommit(rt: RunRuntime, tx: RunTx, before: RunBefore): void {
-    for (const [key, entry] of tx.params) if (entry.value !== null) rt.waiters.wake(key, entry.value);
+  /** `since`: when the write reached the pipeline (performance.now()), for the wake-latency histogram */
+  afterCommit(rt: RunRuntime, tx: RunTx, before: RunBefore, since?: number): void {
+    for (const [key, entry] of tx.params) {
+      if (entry.value !== null && rt.waiters.wake(key, entry.value) > 0 && since !== undefined) observeWake(since);
+    }
     if (before.abort === null && rt.abort !== null) rt.waiters.abort(rt.abort);
     if (tx.events.length > 0) this.bus.emit("events", rt.id, tx.events);
     if (rt.snapshot.context !== before.ctx) this.bus.emit("agent-state", rt.id);

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/open.js";
+import { observeCommit } from "../ops/hot-metrics.js";
 import { storageError } from "../storage.js";
 import { type AnswerSlot, beforeOf, type RunBefore, type RunCommit } from "./run-commit.js";
 import { RunTx } from "./run-tx.js";
@@ -25,6 +26,8 @@ interface GroupedWrite {
  */
 export class GroupCommit {
   private pending: GroupedWrite[] = [];
+  /** when each pending write arrived (performance.now()), for the wake-latency histogram */
+  private arrived: number[] = [];
 
   constructor(
     private readonly db: Db,
@@ -34,12 +37,14 @@ export class GroupCommit {
 
   /** Queues a write for the group commit of this turn of the event loop. */
   add(item: GroupedWrite): void {
+    this.arrived.push(performance.now());
     if (this.pending.push(item) === 1) setImmediate(() => this.flush());
   }
 
   private flush(): void {
     const batch = this.pending.splice(0);
-    const staged: { tx: RunTx; before: RunBefore }[] = [];
+    const arrived = this.arrived.splice(0);
+    const staged: { tx: RunTx; before: RunBefore; since: number }[] = [];
     const answers: (() => void)[] = [];
     // what the batch changes in memory, to put back if the commit fails
     const memory = new Map<
@@ -47,9 +52,10 @@ export class GroupCommit {
       { snapshot: RunRuntime["snapshot"]; lastSeq: number; params: Map<string, ParamEntry | undefined> }
     >();
     const sqlite = this.db.$client;
+    const start = performance.now();
     try {
       sqlite.transaction(() => {
-        for (const item of batch) {
+        for (const [i, item] of batch.entries()) {
           const { rt } = item;
           try {
             item.check();
@@ -69,7 +75,7 @@ export class GroupCommit {
             for (const k of tx.params.keys()) if (!m.params.has(k)) m.params.set(k, rt.params.get(k));
             // the next write of the batch builds on this one
             tx.commitTo(rt);
-            staged.push({ tx, before });
+            staged.push({ tx, before, since: arrived[i] });
             answers.push(() => item.resolve(seq));
           } catch (err) {
             this.commit.storageFailed(rt, err);
@@ -92,9 +98,10 @@ export class GroupCommit {
       for (const item of batch) item.reject(err);
       return;
     }
-    for (const { tx, before } of staged) {
+    observeCommit("group", start);
+    for (const { tx, before, since } of staged) {
       try {
-        this.commit.afterCommit(tx.rt, tx, before);
+        this.commit.afterCommit(tx.rt, tx, before, since);
       } catch (err) {
         this.log.error({ err, run: tx.rt.id }, "after a parameter write");
       }

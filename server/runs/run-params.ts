@@ -70,7 +70,12 @@ export class RunParams {
         `${who} already waits for ${max} values at once, its limit; an admin can raise 'waitsPerInstance'`,
       );
     }
-    return rt.waiters.wait(key, opts.timeout, opts.ignoreAbort, opts.owner);
+    const waiting = rt.waiters.wait(key, opts.timeout, opts.ignoreAbort, opts.owner);
+    // the wait-for graph follows waits as they start and end (however they end)
+    const changed = () => this.commit.bus.emit("waits", rt.id);
+    changed();
+    waiting.then(changed, changed);
+    return waiting;
   }
 
   setParam(

@@ -10,6 +10,7 @@ import {
 import { persistRun } from "../../core/run-persistence.js";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
+import { keptUntilFrom } from "./kept-until.js";
 import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
 
 /** Prepared statements shared by every run transaction (the hot path of parameter writes). */
@@ -24,6 +25,7 @@ export class RunStatements {
   readonly getAnswer;
   readonly putAnswer;
   readonly deleteAnswers;
+  readonly setKeptUntil;
   constructor(readonly sqlite: Database.Database) {
     this.insertEvent = sqlite.prepare(
       "insert into events (run_id, seq, at, actor, type, body) values (@runId, @seq, @at, @actor, @type, @body)",
@@ -55,6 +57,7 @@ export class RunStatements {
       "insert or replace into request_answers (run_id, instance, request, answer) values (?, ?, ?, ?)",
     );
     this.deleteAnswers = sqlite.prepare("delete from request_answers where run_id = ?");
+    this.setKeptUntil = sqlite.prepare("update runs set kept_until = ? where id = ?");
   }
 }
 
@@ -193,8 +196,12 @@ export class RunTx {
     }
     const [a, b] = [before.context, result.snapshot.context];
     // the Ready decision kept the machines up (R12): said once, so followers know the run will wait here
-    if (!a.kept && b.kept)
-      this.event({ type: "kept", keepRunning: b.keepRunning, aborted: b.abort !== null }, "server");
+    if (!a.kept && b.kept) {
+      // its expiry is written with the decision, so a restart right after it still terminates the run in time
+      const until = keptUntilFrom(this.rt.spec, this.at);
+      this.st.setKeptUntil.run(until, this.rt.id);
+      this.event({ type: "kept", keepRunning: b.keepRunning, aborted: b.abort !== null, until }, "server");
+    }
     if (a.abort !== b.abort) this.setParam("ss:abort", b.abort);
     if (a.recoveryMode !== b.recoveryMode) {
       this.event({ type: "recovery-mode", on: b.recoveryMode }, "server");

@@ -3,6 +3,7 @@ import { allowedActions } from "../../core/run-actions.js";
 import type { InstanceSummary, RunDetail, RunSummary } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";
 import { sshKeyFingerprint } from "./create.js";
+import { keptMaxHours, readKeptUntil } from "./kept-until.js";
 import type { RunRuntime } from "./runtime.js";
 
 /** A run as the API shows it: its summary, and its detail with instances, nodes and the actions its state allows. */
@@ -75,6 +76,8 @@ export class RunViews {
       deadline: rt.deadlineAt,
       timeoutMinutes: rt.spec.timeoutMinutes,
       sshKeys: (rt.spec.sshKeys ?? []).map(sshKeyFingerprint),
+      keptUntil: readKeptUntil(this.db.$client, rt),
+      keptMaxHours: keptMaxHours(rt.spec),
     };
   }
 }

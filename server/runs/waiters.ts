@@ -12,6 +12,8 @@ export interface WaitOwner {
 
 interface Waiter {
   ignoreAbort: boolean;
+  /** when it started (epoch ms), for the wait-for graph */
+  since: number;
   owner: WaitOwner;
   resolve: (value: string) => void;
   reject: (err: SlipError) => void;
@@ -51,7 +53,7 @@ export class Waiters {
         reject(new SlipError("CONFLICT", "request cancelled"));
         return;
       }
-      const waiter: Waiter = { ignoreAbort, owner, resolve, reject, timer: null };
+      const waiter: Waiter = { ignoreAbort, since: Date.now(), owner, resolve, reject, timer: null };
       const set = this.byKey.get(key) ?? new Set();
       set.add(waiter);
       this.byKey.set(key, set);
@@ -65,16 +67,17 @@ export class Waiters {
     });
   }
 
-  /** Answers every waiter of `key` with its new value. */
-  wake(key: string, value: string): void {
+  /** Answers every waiter of `key` with its new value; returns how many there were. */
+  wake(key: string, value: string): number {
     const set = this.byKey.get(key);
-    if (!set) return;
+    if (!set) return 0;
     this.byKey.delete(key);
     for (const w of set) {
       if (w.timer) clearTimeout(w.timer);
       this.count(w.owner, -1);
       w.resolve(value);
     }
+    return set.size;
   }
 
   /** Fails every waiter that does not ignore the abort. */
@@ -101,6 +104,17 @@ export class Waiters {
   /** Drops the waits of a connection that went away. */
   disconnected(connection: string): number {
     return this.drop((w) => w.owner.connection === connection, new SlipError("UNAVAILABLE", "agent disconnected"));
+  }
+
+  /** The open waits of instances, for the wait-for graph (core/wait-graph.ts). */
+  list(): { instance: string; key: string; since: number }[] {
+    const out: { instance: string; key: string; since: number }[] = [];
+    for (const [key, set] of this.byKey) {
+      for (const w of set) {
+        if (w.owner.instance !== undefined) out.push({ instance: w.owner.instance, key, since: w.since });
+      }
+    }
+    return out;
   }
 
   get size(): number {

@@ -13,10 +13,13 @@ import {
 } from "../../protocol/index.js";
 import type { RequestAnswer } from "../../protocol/socket-catalog.js";
 import type { AppContext } from "../context.js";
+import { timeCommand } from "../ops/hot-metrics.js";
+import { recordAbortReceipt } from "../runs/abort-receipts.js";
 import type { RunTx } from "../runs/run-tx.js";
 import type { RunRuntime } from "../runs/runtime.js";
 import { scaleRun } from "../runs/scale.js";
 import type { AnswerSlot, RunService } from "../runs/service.js";
+import { answerTerminalAgent } from "../terminal/sockets.js";
 import { answer } from "./ack.js";
 
 interface AgentData {
@@ -182,7 +185,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
         if (rt.terminal) {
           throw new SlipError("UNAUTHORIZED", `agent token expired: run ${rt.id} has ended ${rt.state}`);
         }
-        return fn(req);
+        return timeCommand(name, () => fn(req));
       });
 
     const spec = rt.spec.nodes.find((n) => n.name === rt.instances.get(instance)?.node)!;
@@ -210,6 +213,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     connected.set(runId, perRun);
     runs.instanceUp(rt, instance);
     app.liveness.connected(rt, instance);
+    const terminalsGone = answerTerminalAgent(socket, app, runId, instance, log);
 
     handle("param:get", async (req) => ({
       value: await runs.getParam(rt, req.key, { ...req, owner: owner(req.requestId) }, actor),
@@ -225,6 +229,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     handle("param:cancel", (req) => ({
       cancelled: rt.waiters.cancel(owner(req.wait).request!),
     }));
+    handle("abort:receipt", (req) => recordAbortReceipt(runs, rt, instance, req));
     handle("run:abort", (req) =>
       done.once("run:abort", req.requestId, (slot) => {
         runs.withAnswer(
@@ -274,6 +279,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     socket.on("disconnect", (reason) => {
       const current = perRun.get(instance) === socket;
       if (current) perRun.delete(instance);
+      terminalsGone();
       // the server's own hang-ups (a newer connection, the run's end, shutdown) are not the agent going away (R19)
       if (current && reason !== "server namespace disconnect" && reason !== "server shutting down") {
         app.liveness.disconnected(runs.get(runId), instance, reason);

@@ -13,6 +13,7 @@ import type { Check, Credential } from "../auth/service.js";
 import type { CredentialsEnded } from "../bus.js";
 import type { AppContext } from "../context.js";
 import { readEvents } from "../runs/event-log.js";
+import { answerTerminalUi, terminalPushes } from "../terminal/sockets.js";
 import { answer } from "./ack.js";
 
 interface UiData {
@@ -89,6 +90,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
       setTimeout(() => end(socket, who.reason), 0);
       throw new SlipError("UNAUTHORIZED", who.reason);
     }
+    return who.user;
   };
   /** Closes the socket when its credential expires: one timer per socket, no polling. */
   const expiryTimer = (socket: UiSocket, rearm: () => void): ReturnType<typeof setTimeout> | undefined => {
@@ -159,6 +161,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
       if (subscribed.delete(req.runId)) watch(req.runId, socket.data.username, -1);
       return null;
     });
+    answerTerminalUi(socket, app, () => stillSignedIn(socket));
     answer(socket, app.log, UI_REQUESTS, "runs:subscribe", () => {
       stillSignedIn(socket);
       socket.join("runs");
@@ -174,6 +177,8 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     if (events.length > 0) nsp.to(`run:${runId}`).emit("run:events", events);
   });
   app.bus.on("run-changed", (msg) => nsp.to("runs").emit("runs:changed", msg));
+  app.bus.on("wait-graph", (graph) => nsp.to(`run:${graph.runId}`).emit("run:waits", graph));
+  terminalPushes(app, (room, event, msg) => nsp.to(room).emit(event as "term:output", msg as never));
   // revoked, signed out, password reset or changed, user disabled: every socket holding it closes now
   app.bus.on("credentials-ended", (ended: CredentialsEnded) => {
     const rooms = [

@@ -16,6 +16,8 @@ export function General({ data }: { data: ProfileResponse }) {
   const [cloud, setCloud] = useState(data.profile.defaultCloud);
   const [timeout, setTimeoutMinutes] = useState(String(data.profile.runTimeoutMinutes));
   const [lostAfter, setLostAfter] = useState(String(data.profile.lostAfterSeconds ?? 60));
+  const [stuckAbort, setStuckAbort] = useState(String(data.profile.stuckRunAbortSeconds ?? 0));
+  const [keptMax, setKeptMax] = useState(String(data.profile.keptRunMaxHours ?? 24));
   const [saved, setSaved] = useState(false);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -27,6 +29,8 @@ export function General({ data }: { data: ProfileResponse }) {
         defaultCloud: cloud,
         runTimeoutMinutes: Number(timeout),
         lostAfterSeconds: Number(lostAfter),
+        keptRunMaxHours: Number(keptMax),
+        stuckRunAbortSeconds: Number(stuckAbort),
       },
       { onSuccess: () => setSaved(true) },
     );
@@ -88,6 +92,29 @@ export function General({ data }: { data: ProfileResponse }) {
             required
             value={lostAfter}
             onChange={(e) => setLostAfter(e.target.value)}
+          />
+        </label>
+        <label className="field small-field">
+          <span>Stuck run abort (seconds after a deadlock or dead producer; 0: never)</span>
+          <input
+            type="number"
+            min={0}
+            max={86400}
+            required
+            value={stuckAbort}
+            onChange={(e) => setStuckAbort(e.target.value)}
+          />
+        </label>
+        <label className="field small-field">
+          <span>Kept run terminated after (hours in Ready; fractions allowed)</span>
+          <input
+            type="number"
+            min={0}
+            max={720}
+            step="any"
+            required
+            value={keptMax}
+            onChange={(e) => setKeptMax(e.target.value)}
           />
         </label>
       </div>

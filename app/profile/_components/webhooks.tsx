@@ -17,6 +17,7 @@ const EVENT_LABEL: Record<WebhookDelivery["event"], string> = {
   "run.ended": "ended",
   "run.aborted": "aborted",
   "run.kept": "kept in Ready",
+  "run.expired": "kept past its limit",
   ping: "test",
 };
 

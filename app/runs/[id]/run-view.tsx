@@ -5,26 +5,36 @@ import { useId, useMemo } from "react";
 import { AuthGate } from "@/app/components/shell";
 import { instanceViews, mappingLinks } from "@/app/lib/run-views";
 import { useSession } from "@/app/lib/session";
+import { useReplay } from "@/app/lib/use-replay";
 import { useRun } from "@/app/lib/use-run";
 import { AbortAlert, RecoveryAlert } from "./_components/abort-alert";
+import { AbortReceipts } from "./_components/abort-receipts";
 import { EventsLog } from "./_components/events-log";
 import { FeedErrorAlert } from "./_components/feed-error-alert";
 import { InstanceFilter } from "./_components/instance-filter";
 import { LogTail } from "./_components/log-tail";
 import { ParamsPanel, ParamsPlaceholder } from "./_components/params-panel";
+import { ReplayBar } from "./_components/replay-bar";
 import { ReportsPanel } from "./_components/reports-panel";
 import { RunDiagram, RunDiagramLegend } from "./_components/run-diagram";
 import { RunHeader } from "./_components/run-header";
 import { ScalePanel } from "./_components/scale-panel";
 import { Section } from "./_components/section";
+import { TerminalPanel } from "./_components/terminal-panel";
+import { TestResultsPanel } from "./_components/test-results-panel";
 import { Timeline } from "./_components/timeline";
+import { WaitGraphPanel } from "./_components/wait-graph";
 
 function RunPage({ id }: { id: string }) {
   const uid = useId();
   const session = useSession();
-  const { detail, params, reports, events, watchers, module } = useRun(id);
+  const liveRun = useRun(id);
+  const { detail, watchers, module } = liveRun;
+  // `?at=<seq>`: every panel below shows that moment, replayed from the event log
+  const replay = useReplay(id, liveRun);
+  const { params, reports, events } = replay;
   const paramMap = useMemo(() => new Map((params.data?.params ?? []).map((p) => [p.key, p])), [params.data]);
-  const run = detail.data;
+  const run = replay.detail ?? detail.data;
   const nodes = useMemo(() => (run ? instanceViews(run, events, paramMap) : []), [run, events, paramMap]);
 
   if (detail.isPending) return <p className="page-loading">Loading run…</p>;
@@ -57,9 +67,20 @@ function RunPage({ id }: { id: string }) {
         watchers={watchers}
         me={session.data?.user.username}
       />
+      <ReplayBar
+        runId={run.id}
+        module={run.module}
+        lastSeq={detail.data?.lastSeq ?? run.lastSeq}
+        events={liveRun.events}
+        at={replay.at}
+        replay={replay.replay}
+        error={replay.error}
+        go={replay.go}
+      />
 
       <FeedErrorAlert runId={run.id} />
       <AbortAlert run={run} params={paramMap} />
+      <AbortReceipts run={run} events={events} />
       <RecoveryAlert run={run} />
 
       <Section title="Timeline" id={`${uid}-timeline`}>
@@ -70,8 +91,12 @@ function RunPage({ id }: { id: string }) {
         <RunDiagram nodes={nodes} links={links} state={run.state} />
       </Section>
       <InstanceFilter nodes={nodes} />
+      {/* waits are live only: a replayed moment shows its `stuck` events in the log instead */}
+      {replay.at === null && <WaitGraphPanel runId={run.id} />}
 
       <ScalePanel run={run} events={events} />
+      {/* terminals are live only: a replayed moment has none to type into */}
+      {replay.at === null && <TerminalPanel run={run} />}
 
       <div className="run-grid">
         <div className="run-col">
@@ -83,6 +108,7 @@ function RunPage({ id }: { id: string }) {
         </div>
         <div className="run-col">
           <ReportsPanel runId={run.id} reports={reports.data} />
+          <TestResultsPanel runId={run.id} state={run.state} reports={reports.data} />
           <EventsLog events={events} />
         </div>
       </div>

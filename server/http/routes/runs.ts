@@ -1,6 +1,7 @@
 import { API } from "../../../protocol/catalog/index.js";
 import { SlipError } from "../../../protocol/errors.js";
 import type { AuthedUser } from "../../auth/service.js";
+import { missingContainerImage } from "../../connectors/docker/run-images.js";
 import type { AppContext } from "../../context.js";
 import { runOptions } from "../../modules/run-options.js";
 import { createRun } from "../../runs/create.js";
@@ -24,6 +25,7 @@ export function registerRunRoutes(router: Router, app: AppContext): void {
   router
     .route(API.runOptions, ({ user, query }) => runOptions(app, user, query.module))
     .route(API.createRun, ({ user, body }) => {
+      app.ops.lifecycle.refuseNewRun();
       const rt = createRun(
         runs,
         modules,
@@ -34,9 +36,12 @@ export function registerRunRoutes(router: Router, app: AppContext): void {
           cloud: user.profile.defaultCloud,
           timeoutMinutes: user.profile.runTimeoutMinutes,
           lostAfterSeconds: user.profile.lostAfterSeconds,
+          keptMaxHours: user.profile.keptRunMaxHours,
+          stuckRunAbortSeconds: user.profile.stuckRunAbortSeconds,
         },
         new Set(app.connectors.keys()),
         (cloud) => app.cloudRefusal(user, cloud),
+        missingContainerImage(app.connectors),
       );
       app.deadlines.arm();
       return runs.detail(rt);

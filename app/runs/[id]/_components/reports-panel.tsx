@@ -6,9 +6,12 @@ import { Section } from "./section";
 export const ReportsPanel = memo(function ReportsPanel({
   runId,
   reports,
+  offline = false,
 }: {
   runId: string;
   reports: ReportInfo[] | undefined;
+  /** a snapshot opened offline: the files are listed, not downloadable */
+  offline?: boolean;
 }) {
   const uid = useId();
   return (
@@ -20,14 +23,16 @@ export const ReportsPanel = memo(function ReportsPanel({
       ) : (
         <>
           <p className="reports-all">
-            <a
-              href={`/api/runs/${runId}/reports.tgz`}
-              download={`${runId}_reports.tgz`}
-              className="button"
-              data-testid="reports-archive"
-            >
-              Download all reports
-            </a>{" "}
+            {offline ? null : (
+              <a
+                href={`/api/runs/${runId}/reports.tgz`}
+                download={`${runId}_reports.tgz`}
+                className="button"
+                data-testid="reports-archive"
+              >
+                Download all reports
+              </a>
+            )}{" "}
             <span className="muted small">
               one archive · {reports.length} {reports.length === 1 ? "report" : "reports"} ·{" "}
               {formatBytes(reports.reduce((n, r) => n + r.size, 0))}
@@ -36,13 +41,17 @@ export const ReportsPanel = memo(function ReportsPanel({
           <ul className="reports" data-testid="reports">
             {reports.map((r) => (
               <li key={r.name}>
-                <a
-                  href={`/api/runs/${runId}/reports/${encodeURIComponent(r.name)}`}
-                  download={r.name}
-                  className="report-link"
-                >
-                  {r.name}
-                </a>
+                {offline ? (
+                  <span className="report-link">{r.name}</span>
+                ) : (
+                  <a
+                    href={`/api/runs/${runId}/reports/${encodeURIComponent(r.name)}`}
+                    download={r.name}
+                    className="report-link"
+                  >
+                    {r.name}
+                  </a>
+                )}
                 <span className="muted small">
                   {r.instance ?? "orchestrator"} · {formatBytes(r.size)} · {formatTime(r.createdAt)}
                 </span>

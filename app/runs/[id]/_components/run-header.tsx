@@ -2,6 +2,7 @@ import Link from "next/link";
 import { StateBadge } from "@/app/components/state-badge";
 import { formatDateTime, shortId } from "@/app/lib/format";
 import type { RunDetail } from "@/protocol/run";
+import { KeptCountdown } from "./kept-countdown";
 import { RunActions } from "./run-actions";
 
 function Watchers({ users, me }: { users: string[]; me: string | undefined }) {
@@ -84,6 +85,7 @@ export function RunHeader({
             {run.recoveryMode && <span className="chip warn">recovery mode</span>}
           </div>
         </div>
+        <KeptCountdown run={run} />
         <div className="run-subbar">
           <Watchers users={watchers} me={me} />
           <RunActions run={run} />
