@@ -1,0 +1,7 @@
+import { SnapshotView } from "./snapshot-view";
+
+export const metadata = { title: "Open a run snapshot" };
+
+export default function SnapshotPage() {
+  return <SnapshotView />;
+}

@@ -1,0 +1,176 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunDetail } from "../../protocol/run.js";
+import { ROOT } from "../root.js";
+import { RunWatcher } from "../testing/watch.js";
+import { DRAIN_WITHIN_MS } from "./drain.js";
+import { parseExposition, sampleValue } from "./metrics-text.js";
+
+const PASSWORD = "drain-test-password";
+const METRICS_TOKEN = "drain-test-metrics-token";
+let child: ChildProcess | null = null;
+let watcher: RunWatcher | null = null;
+
+afterEach(async () => {
+  watcher?.close();
+  child?.kill("SIGKILL");
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The real server process (`npm start` without the UI); resolves once it says it is serving. */
+function startProcess(port: number, dataDir: string): Promise<{ p: ChildProcess; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        DATA_DIR: dataDir,
+        SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
+        SLIPSTREAM_METRICS_TOKEN: METRICS_TOKEN,
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("SlipStream is serving")) resolve({ p, output: () => out });
+    };
+    p.stdout!.on("data", onData);
+    p.stderr!.on("data", onData);
+    p.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+describe("SIGTERM drain", () => {
+  it("during a run: exits 0 within 10 s with the database closed; restarted on the same DATA_DIR and port, the run ends Done", async () => {
+    const port = await freePort();
+    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "ss-drain-"));
+    const url = `http://127.0.0.1:${port}`;
+    const first = await startProcess(port, dataDir);
+    child = first.p;
+    expect((await fetch(`${url}/api/ready`)).status).toBe(200);
+    // stdout is a pipe here: log lines are JSON, one object a line
+    const jsonLine = first
+      .output()
+      .split("\n")
+      .find((l) => l.startsWith("{"));
+    expect(jsonLine, first.output()).toBeDefined();
+    expect(JSON.parse(jsonLine!)).toHaveProperty("level");
+
+    const login = (await (
+      await fetch(`${url}/api/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "admin", password: PASSWORD }),
+      })
+    ).json()) as { token: string };
+    const api = async <T>(method: string, p: string, body?: unknown) => {
+      const res = await fetch(`${url}${p}`, {
+        method,
+        headers: { authorization: `Bearer ${login.token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const imported = await api("POST", "/api/modules/import", {
+      files: [
+        {
+          path: "d/gated",
+          yaml:
+            "kind: image\nparameters:\n  - { name: go, category: output }\n" +
+            'targets:\n  execute: |\n    #!/bin/sh -xe\n    ss-get --timeout 0 go\n    ss-display "went"\n' +
+            "  report: |\n    #!/bin/sh\n    echo ok > $SLIPSTREAM_REPORT_DIR/ok.txt\n",
+        },
+        { path: "d/system", yaml: "kind: deployment\nnodes:\n  server: { image: gated }\n" },
+      ],
+    });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    const run = (await api<RunDetail>("POST", "/api/runs", { module: "d/system", keepRunning: "never" })).body;
+    watcher = new RunWatcher(url, login.token, run.id);
+    await watcher.until((e) => e.body.type === "log" && e.body.data.includes("ss-get --timeout 0 go"));
+
+    // the env token reads the metrics of the real process
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(metrics.status).toBe(200);
+    expect(sampleValue(parseExposition(await metrics.text()), "slipstream_runs", { state: "Executing" })).toBe(1);
+
+    // a request still in flight (its body never ends) must not hold the drain past its bound
+    const stuck = net.connect(port, "127.0.0.1");
+    await new Promise((resolve) => stuck.once("connect", resolve));
+    stuck.on("error", () => {});
+    const stuckClosed = new Promise((resolve) => stuck.once("close", resolve));
+    stuck.write(
+      `POST /api/modules/import HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${login.token}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"files":',
+    );
+
+    const t0 = Date.now();
+    const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    const code = await exited;
+    const took = Date.now() - t0;
+    expect(code, first.output()).toBe(0);
+    expect(took).toBeLessThan(DRAIN_WITHIN_MS);
+    await stuckClosed;
+    expect(first.output()).toContain("SIGTERM: draining");
+    expect(first.output()).toMatch(/stopped in \d+ ms \(database closed\)/);
+    // the last connection to a WAL database checkpoints and removes the log when it closes
+    expect(fs.existsSync(path.join(dataDir, "slipstream.db-wal"))).toBe(false);
+
+    const second = await startProcess(port, dataDir);
+    child = second.p;
+    expect((await fetch(`${url}/api/ready`)).status).toBe(200);
+    const set = await api("PUT", `/api/runs/${run.id}/params/server.1:go`, { value: "now" });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    // the agent reconnected to the restarted server and got the value it was waiting for
+    await watcher.until((e) => e.body.type === "state" && ["Done", "Aborted", "Cancelled"].includes(e.body.to));
+    const detail = (await api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+    expect(detail.state, JSON.stringify(detail.abort)).toBe("Done");
+    const servers = watcher.events.flatMap((e) => (e.body.type === "server" ? [e.body.status] : []));
+    expect(servers).toEqual(["stopping", "started"]);
+    expect(watcher.events.some((e) => e.body.type === "log" && e.body.data.includes("went"))).toBe(true);
+    expect(watcher.events.map((e) => e.seq)).toEqual(watcher.events.map((_, i) => i + 1));
+  });
+});
+
+describe("operations settings", () => {
+  const refused = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
+        cwd: ROOT,
+        env: { ...process.env, DATA_DIR: path.join(os.tmpdir(), "ss-never-created"), ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      p.stderr!.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      p.once("exit", (code) => resolve({ code, stderr }));
+    });
+
+  it("a short metrics token and an unknown log format are refused at start, naming the variable", async () => {
+    const short = await refused({ SLIPSTREAM_METRICS_TOKEN: "short" });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain("SLIPSTREAM_METRICS_TOKEN");
+    expect(short.stderr).toContain("16");
+    const format = await refused({ LOG_FORMAT: "xml" });
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain("LOG_FORMAT");
+  });
+});

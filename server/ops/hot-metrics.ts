@@ -1,0 +1,75 @@
+import { performance } from "node:perf_hooks";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+/**
+ * The metrics observed on the hot path (commits, wakes, agent commands). They are process-wide, not per server:
+ * the code that observes them (the commit pipeline, the socket handlers) has no server at hand, and an observe is
+ * all it pays. Default metrics (event-loop lag, heap, CPU) live here too: prom-client samples them once per process.
+ */
+export const hotRegistry = new Registry();
+collectDefaultMetrics({ register: hotRegistry });
+
+// from a microsecond commit to a minutes-long blocked ss-get
+const SHORT = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const LONG = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 1800];
+
+const commit = new Histogram({
+  name: "slipstream_sqlite_commit_seconds",
+  help: "Duration of SQLite transactions of runs (kind: run = one change, group = a turn's parameter writes)",
+  labelNames: ["kind"] as const,
+  buckets: SHORT,
+  registers: [hotRegistry],
+});
+
+const wake = new Histogram({
+  name: "slipstream_param_wake_latency_seconds",
+  help: "From a parameter write reaching the commit pipeline to its blocked ss-get waiters being answered",
+  buckets: SHORT,
+  registers: [hotRegistry],
+});
+
+const command = new Histogram({
+  name: "slipstream_agent_command_duration_seconds",
+  help: "Agent requests (ss-get, ss-set, state:complete…) from arrival to answer, by request and outcome; ss-get includes its wait",
+  labelNames: ["command", "outcome"] as const,
+  buckets: LONG,
+  registers: [hotRegistry],
+});
+
+/** Seconds since a `performance.now()` reading. */
+const since = (start: number) => (performance.now() - start) / 1000;
+
+export function observeCommit(kind: "run" | "group", start: number): void {
+  commit.observe({ kind }, since(start));
+}
+
+export function observeWake(start: number): void {
+  wake.observe(since(start));
+}
+
+/** Runs an agent request's handler and observes how long it took to settle, and whether it succeeded. */
+export function timeCommand<T>(name: string, fn: () => Promise<T> | T): Promise<T> | T {
+  const start = performance.now();
+  const done = (outcome: "ok" | "error") => command.observe({ command: name, outcome }, since(start));
+  let result: Promise<T> | T;
+  try {
+    result = fn();
+  } catch (err) {
+    done("error");
+    throw err;
+  }
+  if (!(result instanceof Promise)) {
+    done("ok");
+    return result;
+  }
+  return result.then(
+    (v) => {
+      done("ok");
+      return v;
+    },
+    (err: unknown) => {
+      done("error");
+      throw err;
+    },
+  );
+}
