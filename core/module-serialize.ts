@@ -14,6 +14,12 @@ export function serializeModuleYaml(doc: ModuleDoc): string {
   if (doc.description !== undefined) root.set("description", text(doc.description));
 
   if (doc.kind === "image") {
+    if (doc.images !== undefined) {
+      const images = new YAMLMap();
+      images.flow = true;
+      for (const [cloud, ref] of Object.entries(doc.images)) images.set(cloud, text(ref));
+      root.set("images", images);
+    }
     if (doc.parameters.length > 0) {
       const params = new YAMLSeq();
       for (const p of doc.parameters) params.items.push(parameterNode(p));

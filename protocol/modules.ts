@@ -44,9 +44,20 @@ export const ImageTargets = z.strictObject({
 });
 export type ImageTargets = z.infer<typeof ImageTargets>;
 
+/**
+ * An image's per-cloud image identifiers (SlipStream's cloud image ids): by cloud name or by cloud kind, e.g.
+ * `{ docker: "debian:12" }` — the container image a docker cloud starts the node's instances from.
+ */
+export const CloudImages = z.record(
+  z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "a cloud name or kind"),
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/, "an image reference like debian:12"),
+);
+export type CloudImages = z.infer<typeof CloudImages>;
+
 export const ImageModule = z.strictObject({
   kind: z.literal("image"),
   description: z.string().max(10_000).optional(),
+  images: CloudImages.optional(),
   parameters: z.array(ImageParameter).default([]),
   targets: ImageTargets.default({}),
 });

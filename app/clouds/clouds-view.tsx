@@ -17,6 +17,13 @@ function hostLabel(h: { address: string; port: number }): string {
   return h.port === 22 ? h.address : `${h.address}:${h.port}`;
 }
 
+/** Where a docker cloud's containers run: its engine's socket, or its TCP address (TLS). */
+function dockerEngineLabel(cloud: CloudView): string {
+  const e = cloud.docker;
+  if (!e) return "Docker Engine";
+  return e.socketPath ? `Docker Engine at ${e.socketPath}` : `Docker Engine at ${e.host}:${e.port} (TLS)`;
+}
+
 function HostsTable({ cloud }: { cloud: CloudView }) {
   const usage = useQuery({
     queryKey: ["clouds", "usage", cloud.name, cloud.updatedAt],
@@ -97,16 +104,23 @@ function CloudCard({ cloud }: { cloud: CloudView }) {
     <section className="card section cloud-card" data-cloud={cloud.name} aria-labelledby={`cloud-${cloud.name}`}>
       <div className="section-head">
         <h2 id={`cloud-${cloud.name}`} className="section-title">
-          {cloud.name} <span className="chip">ssh</span>{" "}
-          <span className="muted small">
-            {cloud.hosts.length} host{cloud.hosts.length === 1 ? "" : "s"}, up to{" "}
-            {cloud.hosts.reduce((n, h) => n + h.maxInstances, 0)} instances
-          </span>
+          {cloud.name} <span className="chip">{cloud.kind}</span>{" "}
+          {cloud.kind === "docker" ? (
+            <span className="muted small">{dockerEngineLabel(cloud)}</span>
+          ) : (
+            <span className="muted small">
+              {cloud.hosts.length} host{cloud.hosts.length === 1 ? "" : "s"}, up to{" "}
+              {cloud.hosts.reduce((n, h) => n + h.maxInstances, 0)} instances
+            </span>
+          )}
         </h2>
         <div className="head-actions">
-          <button type="button" className="button" onClick={() => setEditing(true)}>
-            Edit
-          </button>
+          {/* the form edits SSH pools; a docker cloud's engine is changed through the API */}
+          {cloud.kind === "ssh" && (
+            <button type="button" className="button" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+          )}
           <button type="button" className="button danger" onClick={() => setDeleting(true)}>
             Delete
           </button>
@@ -117,7 +131,7 @@ function CloudCard({ cloud }: { cloud: CloudView }) {
           Hosts reach the server at <code>{cloud.agentServiceUrl}</code>
         </p>
       )}
-      <HostsTable cloud={cloud} />
+      {cloud.kind === "ssh" && <HostsTable cloud={cloud} />}
       <CloudAccess cloud={cloud.name} />
       <p className="hint">
         Created {formatDateTime(cloud.createdAt)}, changed {formatDateTime(cloud.updatedAt)}.

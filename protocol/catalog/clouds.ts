@@ -14,6 +14,9 @@ export const CloudName = z
   .regex(/^[a-z][a-z0-9-]{0,62}$/, "lowercase letters, digits and '-', starting with a letter")
   .refine((n) => n !== "local", "'local' is the embedded cloud");
 
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/;
+const PEM_KEY = /^-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*$/;
+
 const HostFields = z.object({
   address: z.string().refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name"),
   port: z.number().int().min(1).max(65535).default(22),
@@ -51,18 +54,69 @@ const UpdateHostBody = HostFields.refine((h) => h.privateKey === undefined || h.
 });
 export type UpdateHostBody = z.infer<typeof UpdateHostBody>;
 
-/** POST /api/clouds and PUT /api/clouds/:name (the name comes from the path on PUT). */
-export const CloudBody = z.object({
+/**
+ * A Docker Engine API endpoint (Podman's compatible socket works too): a unix socket on the server's machine, or
+ * TCP with TLS client certificates (PEM).
+ */
+export const DockerEngineBody = z
+  .strictObject({
+    socketPath: z
+      .string()
+      .regex(/^\/[^\0\n]{0,200}$/, "an absolute path")
+      .optional(),
+    host: z
+      .string()
+      .refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name")
+      .optional(),
+    port: z.number().int().min(1).max(65535).default(2376),
+    ca: z.string().regex(PEM_CERT, "a PEM certificate").optional(),
+    cert: z.string().regex(PEM_CERT, "a PEM certificate").optional(),
+    clientKey: z.string().regex(PEM_KEY, "a PEM private key").optional(),
+  })
+  .superRefine((e, ctx) => {
+    if ((e.socketPath === undefined) === (e.host === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["socketPath"], message: "exactly one of socketPath and host" });
+    }
+    if (e.host === undefined) return;
+    for (const f of ["ca", "cert", "clientKey"] as const) {
+      if (e[f] === undefined) ctx.addIssue({ code: "custom", path: [f], message: "required with host (TLS)" });
+    }
+  });
+export type DockerEngineBody = z.infer<typeof DockerEngineBody>;
+
+const CloudKind = z.enum(["ssh", "docker"]);
+
+/** What each kind needs: an SSH cloud its hosts, a docker cloud its engine (and no hosts). */
+function kindFields(c: { kind: z.infer<typeof CloudKind>; hosts: unknown[]; docker?: unknown }, ctx: z.RefinementCtx) {
+  if (c.kind === "ssh" && c.hosts.length === 0) {
+    ctx.addIssue({ code: "custom", path: ["hosts"], message: "an SSH cloud needs at least one host" });
+  }
+  if (c.kind === "ssh" && c.docker !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["docker"], message: "only for kind docker" });
+  }
+  if (c.kind === "docker" && c.docker === undefined) {
+    ctx.addIssue({ code: "custom", path: ["docker"], message: "a docker cloud needs its engine" });
+  }
+  if (c.kind === "docker" && c.hosts.length > 0) {
+    ctx.addIssue({ code: "custom", path: ["hosts"], message: "only for kind ssh" });
+  }
+}
+
+const CloudFields = z.object({
   name: CloudName,
-  kind: z.literal("ssh").default("ssh"),
-  hosts: z.array(HostBody).min(1).max(200),
-  /** the server's URL as seen from the hosts, when the server's own URL does not reach them */
+  kind: CloudKind.default("ssh"),
+  hosts: z.array(HostBody).max(200).default([]),
+  /** kind docker: the engine that runs the cloud's containers */
+  docker: DockerEngineBody.optional(),
+  /** the server's URL as seen from the hosts (or containers), when the server's own URL does not reach them */
   agentServiceUrl: z.url().optional(),
 });
+/** POST /api/clouds and PUT /api/clouds/:name (the name comes from the path on PUT). */
+export const CloudBody = CloudFields.superRefine(kindFields);
 export type CloudBody = z.infer<typeof CloudBody>;
-export const UpdateCloudBody = CloudBody.omit({ name: true }).extend({
-  hosts: z.array(UpdateHostBody).min(1).max(200),
-});
+export const UpdateCloudBody = CloudFields.omit({ name: true })
+  .extend({ hosts: z.array(UpdateHostBody).max(200).default([]) })
+  .superRefine(kindFields);
 export type UpdateCloudBody = z.infer<typeof UpdateCloudBody>;
 
 /** PUT /api/clouds/:name/access */
@@ -79,7 +133,16 @@ export type CloudAccessBody = z.infer<typeof CloudAccessBody>;
 /** A cloud as the API shows it: never a credential, sealed or not. */
 export const CloudView = z.object({
   name: z.string(),
-  kind: z.literal("ssh"),
+  kind: CloudKind,
+  /** kind docker: its engine, without the client key */
+  docker: z
+    .object({
+      socketPath: z.string().optional(),
+      host: z.string().optional(),
+      port: z.number().int().optional(),
+      hasClientKey: z.boolean(),
+    })
+    .optional(),
   hosts: z.array(
     z.object({
       address: z.string(),

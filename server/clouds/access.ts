@@ -3,9 +3,10 @@ import { fieldError, parseOrThrow, SlipError } from "../../protocol/index.js";
 import type { Db } from "../db/open.js";
 
 /**
- * Who may start machines on which cloud. Defaults by kind: SSH clouds (hosts whose login account recipes and a run
- * owner's keys reach) are for admins until an admin opens them; the local cloud and other kinds are open to every
- * member (the local cloud only while it is sandboxed: app.ts). Admins may use every cloud.
+ * Who may start machines on which cloud. Defaults by kind: SSH and Docker clouds (hosts whose login account
+ * recipes and a run owner's keys reach, containers as the engine's root) are for admins until an admin opens them;
+ * the local cloud and other kinds are open to every member (the local cloud only while it is sandboxed: app.ts).
+ * Admins may use every cloud.
  */
 export class CloudAccess {
   constructor(
@@ -15,7 +16,8 @@ export class CloudAccess {
   ) {}
 
   private defaults(cloud: string): CloudAccessBody {
-    return this.kindOf(cloud) === "ssh"
+    // docker too: a container's root is the engine host's root (no user namespace), one escape away
+    return this.kindOf(cloud) === "ssh" || this.kindOf(cloud) === "docker"
       ? { roles: ["admin"], users: [], installKeys: true }
       : { roles: ["admin", "member"], users: [], installKeys: true };
   }

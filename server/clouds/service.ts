@@ -7,6 +7,7 @@ import type { Connector } from "../connectors/types.js";
 import type { AppContext } from "../context.js";
 import type { SqlRow } from "../db/rows.js";
 import type { clouds } from "../db/schema.js";
+import { buildDockerConnector, dockerView, type StoredDockerEngine, sealDockerEngine } from "./docker-cloud.js";
 
 /** What is stored: credentials sealed. */
 interface StoredHost {
@@ -25,6 +26,8 @@ interface StoredHost {
 }
 interface StoredConfig {
   hosts: StoredHost[];
+  /** kind docker: its engine, the TLS client key sealed */
+  docker?: StoredDockerEngine;
   agentServiceUrl?: string;
 }
 
@@ -48,7 +51,7 @@ export class CloudService {
     const cfg = JSON.parse(r.config) as StoredConfig;
     return {
       name: r.name,
-      kind: r.kind,
+      kind: r.kind as CloudView["kind"],
       hosts: cfg.hosts.map((h) => ({
         address: h.address,
         port: h.port,
@@ -61,6 +64,7 @@ export class CloudService {
             ? null
             : { sha256: h.hostKey, pinnedBy: h.hostKeyPinnedBy ?? "first-use", seenAt: h.hostKeySeenAt ?? null },
       })),
+      ...(cfg.docker ? { docker: dockerView(cfg.docker) } : {}),
       ...(cfg.agentServiceUrl ? { agentServiceUrl: cfg.agentServiceUrl } : {}),
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -110,6 +114,7 @@ export class CloudService {
           ...Object.fromEntries(Object.entries(pin).filter(([, v]) => v !== undefined)),
         };
       }),
+      ...(body.docker ? { docker: sealDockerEngine(body.docker, secrets) } : {}),
       ...(body.agentServiceUrl ? { agentServiceUrl: body.agentServiceUrl } : {}),
     };
     return JSON.stringify(cfg);
@@ -138,6 +143,8 @@ export class CloudService {
     requireAdmin(caller);
     const body = parseOrThrow(UpdateCloudBody, input);
     const old = this.rows().find((x) => x.name === name);
+    if (old && old.kind !== body.kind)
+      throw fieldError("kind", `cloud '${name}' is of kind ${old.kind}: it cannot change`);
     const oldHosts = old ? (JSON.parse(old.config) as StoredConfig).hosts : [];
     const pinned = new Map(
       oldHosts.flatMap((h) => (h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h] as const] : [])),
@@ -233,6 +240,7 @@ export function runOwnerKeys(app: AppContext): (runId: string) => string[] {
 
 function buildConnector(app: AppContext, r: Row): Connector {
   const cfg = JSON.parse(r.config) as StoredConfig;
+  if (r.kind === "docker" && cfg.docker) return buildDockerConnector(app, r.name, cfg.docker, cfg.agentServiceUrl);
   return createSshConnector(
     {
       name: r.name,
