@@ -1,6 +1,4 @@
-import fs from "node:fs";
-import path from "node:path";
-import { api, expect, runPage, screenshot, signedIn, test } from "./fixtures";
+import { api, expect, readmePicture, runPage, screenshot, signedIn, test } from "./fixtures";
 
 const FOLDER = "team/e2e-receipts";
 const READY = "parameters:\n  - { name: ready, category: output }\n";
@@ -30,7 +28,6 @@ const FILES = [
     yaml: "kind: deployment\nnodes:\n  trapper: { image: trapper }\n  stubborn: { image: stubborn }\n  aborter: { image: aborter }\n",
   },
 ];
-const README_SHOT = path.resolve(import.meta.dirname, "..", "docs", "screenshots", "abort-receipts.png");
 
 test("under the abort alert, each instance's receipt arrives live: TERM and the exit code, KILL after the grace, report sent", async ({
   browser,
@@ -73,9 +70,8 @@ test("under the abort alert, each instance's receipt arrives live: TERM and the 
   const receipts = await table.boundingBox();
   expect(alert && receipts).toBeTruthy();
   if (alert && receipts) {
-    fs.mkdirSync(path.dirname(README_SHOT), { recursive: true });
     await page.screenshot({
-      path: README_SHOT,
+      path: readmePicture("abort-receipts"),
       clip: {
         x: Math.min(alert.x, receipts.x),
         y: alert.y,

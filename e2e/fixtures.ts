@@ -22,6 +22,22 @@ export const test = base.extend<object, { server: E2eServer }>({
   },
 });
 
+/**
+ * Reloads a page whose script or stylesheet failed with ERR_NETWORK_CHANGED. Chromium cancels its requests in flight
+ * when the host's interfaces change, and the local cloud adds and removes an interface per instance on this very
+ * host: a run starting or ending in another spec can break this page's first load, which then never hydrates. A
+ * person would press reload; so does the spec, once per such failure.
+ */
+export function reloadOnNetworkChange(page: Page): Page {
+  page.on("requestfailed", (r) => {
+    const kind = r.resourceType();
+    if (!r.failure()?.errorText.includes("ERR_NETWORK_CHANGED")) return;
+    if (kind !== "script" && kind !== "stylesheet" && kind !== "document") return;
+    void page.reload().catch(() => {});
+  });
+  return page;
+}
+
 /** A browser context signed in as `who` through the cookie session (POST /api/auth/session). */
 export async function signedIn(browser: Browser, server: E2eServer, who: "admin" | "member"): Promise<Page> {
   const user = who === "admin" ? server.admin : server.member;
@@ -30,7 +46,7 @@ export async function signedIn(browser: Browser, server: E2eServer, who: "admin"
     data: { username: user.username, password: user.password },
   });
   if (!res.ok()) throw new Error(`sign-in as ${user.username} failed: ${res.status()} ${await res.text()}`);
-  return context.newPage();
+  return reloadOnNetworkChange(await context.newPage());
 }
 
 export async function api(server: E2eServer, who: "admin" | "member") {
@@ -43,11 +59,19 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
-/** A screenshot the README shows (docs/screenshots/NAME.png): refreshed by each e2e run, so it shows the product as it is. */
-export async function readmeScreenshot(page: Page, name: string, fullPage = false): Promise<void> {
+/**
+ * Where a picture the README shows goes (docs/screenshots/NAME.png): each e2e run refreshes it, so the README shows
+ * the product as it is. For a page, a locator or a clip: `await x.screenshot({ path: readmePicture("name") })`.
+ */
+export function readmePicture(name: string): string {
   const dir = path.join(root, "docs", "screenshots");
   fs.mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage });
+  return path.join(dir, `${name}.png`);
+}
+
+/** The visible part of a page, as a README picture. */
+export async function readmeScreenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: readmePicture(name), fullPage: false });
 }
 
 /** The run page's parts, by what a person sees. */

@@ -1,8 +1,4 @@
-import fs from "node:fs";
-import path from "node:path";
-import { api, expect, runPage, signedIn, TUTORIAL, test } from "./fixtures";
-
-const DOCS_SCREENSHOT = path.resolve(import.meta.dirname, "..", "docs", "screenshots", "kept-expiry.png");
+import { api, expect, readmePicture, runPage, signedIn, TUTORIAL, test } from "./fixtures";
 
 /** The countdown's seconds left, from its "HH:MM:SS". */
 const secondsOf = (text: string) => {
@@ -57,8 +53,7 @@ test("a kept run counts down in its header, an admin's Extend moves the owner's 
   const extended = a.events.filter({ hasText: "Kept longer" });
   await expect(extended).toHaveCount(1);
   await expect(extended.locator(".actor")).toHaveText(server.admin.username);
-  fs.mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
-  await alice.screenshot({ path: DOCS_SCREENSHOT, fullPage: false });
+  await alice.screenshot({ path: readmePicture("kept-expiry"), fullPage: false });
 
   // the countdown runs out: the server terminates the run, every watcher sees why and who
   for (const p of [a, b]) {

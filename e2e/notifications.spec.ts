@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { api, expect, screenshot, TUTORIAL, test } from "./fixtures";
+import { api, expect, reloadOnNetworkChange, screenshot, TUTORIAL, test } from "./fixtures";
 import { apiClient } from "./server";
 
 interface Received {
@@ -58,7 +58,7 @@ test("notifications: the profile registers a webhook, a test and a real run's en
     (window as unknown as { Notification: unknown }).Notification = RecordedNotification;
   });
   expect((await context.request.post("/api/auth/session", { data: user })).ok()).toBe(true);
-  const page = await context.newPage();
+  const page = reloadOnNetworkChange(await context.newPage());
   await page.goto("/profile");
 
   const section = page.getByRole("region", { name: "Notifications" });

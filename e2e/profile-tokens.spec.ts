@@ -1,4 +1,4 @@
-import { api, expect, test } from "./fixtures";
+import { api, expect, reloadOnNetworkChange, test } from "./fixtures";
 
 test("API tokens in the profile: an expiry chosen at creation, listed, revoked", async ({ browser, server }) => {
   const admin = await api(server, "admin");
@@ -6,7 +6,7 @@ test("API tokens in the profile: an expiry chosen at creation, listed, revoked",
   expect((await admin.call("POST", "/api/users", { ...user, displayName: "Tokia" })).status).toBe(201);
   const context = await browser.newContext({ baseURL: server.url });
   expect((await context.request.post("/api/auth/session", { data: user })).ok()).toBe(true);
-  const page = await context.newPage();
+  const page = reloadOnNetworkChange(await context.newPage());
   await page.goto("/profile");
 
   const section = page.getByRole("region", { name: "API tokens" });
@@ -35,7 +35,7 @@ test("a page whose user is disabled is signed out at once and told why", async (
   expect((await admin.call("POST", "/api/users", { ...user, displayName: "Dina" })).status).toBe(201);
   const context = await browser.newContext({ baseURL: server.url });
   expect((await context.request.post("/api/auth/session", { data: user })).ok()).toBe(true);
-  const page = await context.newPage();
+  const page = reloadOnNetworkChange(await context.newPage());
   // the runs list follows every run over the live socket
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Runs", level: 1 })).toBeVisible();

@@ -1,8 +1,5 @@
-import fs from "node:fs";
-import path from "node:path";
-import { api, expect, runPage, screenshot, signedIn, TUTORIAL, test } from "./fixtures";
+import { api, expect, readmePicture, runPage, screenshot, signedIn, TUTORIAL, test } from "./fixtures";
 
-const DOCS_SCREENSHOT = path.resolve(import.meta.dirname, "..", "docs", "screenshots", "replay.png");
 const FAILING = "examples/tutorials/service-testing/system-failing";
 
 interface Ev {
@@ -73,8 +70,7 @@ test("one browser watches live while another replays an earlier event from an ?a
   await slider.press("ArrowLeft");
   await expect(banner).toContainText(`Replaying at event ${portSet - 1} of ${lastSeq}`);
   await expect(b.param("apache.1:port")).toHaveText("not set");
-  fs.mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
-  await admin.screenshot({ path: DOCS_SCREENSHOT, fullPage: false });
+  await admin.screenshot({ path: readmePicture("replay"), fullPage: false });
 
   // back to live: the present again, the link without ?at=
   await banner.getByRole("button", { name: "Back to live" }).click();

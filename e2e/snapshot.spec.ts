@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { api, expect, readmeScreenshot, runPage, signedIn, TUTORIAL, test } from "./fixtures";
+import { api, expect, readmeScreenshot, reloadOnNetworkChange, runPage, signedIn, TUTORIAL, test } from "./fixtures";
 
 test("snapshot: Export on the run page downloads the run's history; /runs/snapshot opens it offline, read-only, and replays it", async ({
   browser,
@@ -26,7 +26,7 @@ test("snapshot: Export on the run page downloads the run's history; /runs/snapsh
 
   // opened in a browser with no session at all: nothing it shows comes from the server
   const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 } });
-  const offline = await context.newPage();
+  const offline = reloadOnNetworkChange(await context.newPage());
   const apiCalls: string[] = [];
   offline.on("request", (r) => {
     if (new URL(r.url()).pathname.startsWith("/api/runs")) apiCalls.push(r.url());

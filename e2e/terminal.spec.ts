@@ -1,8 +1,4 @@
-import fs from "node:fs";
-import path from "node:path";
-import { api, expect, runPage, signedIn, TUTORIAL, test } from "./fixtures";
-
-const DOCS_SCREENSHOT = path.resolve(import.meta.dirname, "..", "docs", "screenshots", "terminal.png");
+import { api, expect, readmePicture, reloadOnNetworkChange, runPage, signedIn, TUTORIAL, test } from "./fixtures";
 
 test("the owner opens a terminal into an instance and types; another member sees it live, read-only", async ({
   browser,
@@ -27,7 +23,7 @@ test("the owner opens a terminal into an instance and types; another member sees
   const watcherContext = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 } });
   const signIn = await watcherContext.request.post("/api/auth/session", { data: carol });
   expect(signIn.ok()).toBe(true);
-  const watcher = await watcherContext.newPage();
+  const watcher = reloadOnNetworkChange(await watcherContext.newPage());
   await alice.goto(`/runs/${runId}`);
   await watcher.goto(`/runs/${runId}`);
   for (const p of [alice, watcher]) await expect(runPage(p).state).toHaveText("Ready", { timeout: 120_000 });
@@ -51,8 +47,7 @@ test("the owner opens a terminal into an instance and types; another member sees
   await expect(seen.locator(".xterm-rows")).toContainText("typed-in-apache.1-42", { timeout: 30_000 });
   await expect(watcher.getByTestId("terminal-status")).toContainText(`${server.member.username} is typing`);
   await expect(watcher.getByTestId("terminal-status")).toContainText("read-only");
-  fs.mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
-  await watcher.locator(".terminal-panel").screenshot({ path: DOCS_SCREENSHOT });
+  await watcher.locator(".terminal-panel").screenshot({ path: readmePicture("terminal") });
 
   // typing on, the closed status and the recording in the reports are checked over real sockets in
   // server/terminal/terminal.test.ts. Here a second round of typing, after the watcher had clicked into its own

@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { expect, screenshot, signedIn, test } from "./fixtures";
+import { expect, reloadOnNetworkChange, screenshot, signedIn, test } from "./fixtures";
 import { apiClient } from "./server";
 
 /** Signs in through the login page, as a person would. */
@@ -50,7 +50,7 @@ test("an admin manages the team on the Users page while the member's own browser
 
   // the member signs in with that password, in a browser of their own, and sees the runs
   const memberContext = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 } });
-  const member = await memberContext.newPage();
+  const member = reloadOnNetworkChange(await memberContext.newPage());
   await member.goto("/");
   await expect(member).toHaveURL(/\/login/);
   await signIn(member, mira.username, mira.password);

@@ -1,6 +1,4 @@
-import fs from "node:fs";
-import path from "node:path";
-import { api, expect, runPage, screenshot, signedIn, test } from "./fixtures";
+import { api, expect, readmePicture, runPage, screenshot, signedIn, test } from "./fixtures";
 
 const FOLDER = "team/e2e-waits";
 /** a publishes y once it has b's x, b publishes x once it has a's y: a deadlock with real agents */
@@ -18,7 +16,6 @@ const FILES = [
     yaml: "kind: deployment\nnodes:\n  a: { image: a, multiplicity: 1 }\n  b: { image: b, multiplicity: 1 }\n",
   },
 ];
-const README_SHOT = path.resolve(import.meta.dirname, "..", "docs", "screenshots", "wait-graph.png");
 
 test("the run page draws who waits for whom, live, and explains a deadlock in one sentence", async ({
   browser,
@@ -62,9 +59,7 @@ test("the run page draws who waits for whom, live, and explains a deadlock in on
 
   // the diagnosis is in the run's history too
   await expect(p.events.filter({ hasText: "Stuck (deadlock)" })).toHaveCount(1);
-
-  fs.mkdirSync(path.dirname(README_SHOT), { recursive: true });
-  await page.getByRole("region", { name: "Waits" }).screenshot({ path: README_SHOT });
+  await page.getByRole("region", { name: "Waits" }).screenshot({ path: readmePicture("wait-graph") });
   await screenshot(page, "wait-graph-run-page");
 
   // a person ends it: the waits are answered by the abort and the section goes away for every watcher
