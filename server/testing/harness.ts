@@ -14,6 +14,7 @@ import type { RunDetail } from "../../protocol/run.js";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import { type RunningServer, type ServerOptions, startServer } from "../app.js";
 import type { Connector, InstanceLaunch } from "../connectors/types.js";
+import { testDataDirs } from "./data-dirs.js";
 import { callJson } from "./json-api.js";
 
 export const ADMIN_PASSWORD = "test-admin-password";
@@ -72,6 +73,7 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), "ss-test-")));
+  testDataDirs.add(dataDir);
   const server = await startServer({
     port: opts.port ?? 0,
     host: opts.host ?? "127.0.0.1",
