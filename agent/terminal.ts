@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { TERMINAL_LIMITS } from "../protocol/limits.js";
@@ -86,9 +86,11 @@ export class AgentTerminals {
     if (this.shells.has(session)) return; // the same open pushed again after a reconnect
     const ttyFile = path.join(this.host.root, "lib", `${session}.tty`);
     try {
-      // synchronously: keys and a resize pushed right after the open find the shell registered
+      // synchronously: keys and a resize pushed right after the open find the shell registered. Written aside and
+      // renamed: a shell opened a moment before reads its rc now, and must never see it truncated mid-write
+      const partial = `${this.rcFile}.${session}`;
       writeFileSync(
-        this.rcFile,
+        partial,
         [
           "# the shell of a shared terminal: the system's rc, then the instance's environment (as the recipes had)",
           "[ -r /etc/bash.bashrc ] && . /etc/bash.bashrc",
@@ -99,6 +101,7 @@ export class AgentTerminals {
           "",
         ].join("\n"),
       );
+      renameSync(partial, this.rcFile);
     } catch (err) {
       this.exit(session, null, `the terminal could not start: ${(err as Error).message}`);
       return;
