@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../../protocol/run.js";
 import { addMember } from "../../http/team-fixtures.js";
 import { startTestServer, type TestServer } from "../../testing/harness.js";
+import { RunWatcher } from "../../testing/watch.js";
 
 const SYSTEM = "examples/tutorials/service-testing/system";
 
@@ -54,5 +55,12 @@ describe("the local cloud where the machine cannot sandbox", () => {
     expect(mine.body.unavailable).toEqual({});
     const run = await s.api<RunDetail>("POST", "/api/runs", { module: SYSTEM, keepRunning: "never" });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
+    // it runs to its end here: a server closed while its machines are still starting would leave their agents up
+    const w = new RunWatcher(s.url, s.token, run.body.id);
+    try {
+      expect((await w.ended()).body).toMatchObject({ to: "Done" });
+    } finally {
+      w.close();
+    }
   });
 });
