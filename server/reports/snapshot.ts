@@ -5,6 +5,7 @@ import { SNAPSHOT_FORMAT } from "../../protocol/snapshot.js";
 import type { AppContext } from "../context.js";
 import { readEvents } from "../runs/event-log.js";
 import type { RunRuntime } from "../runs/runtime.js";
+import { listReports } from "./store.js";
 
 const PAGE_EVENTS = 1000;
 const PAGE_BYTES = 4 * 1024 * 1024;
@@ -25,11 +26,7 @@ export async function streamSnapshot(app: AppContext, rt: RunRuntime, who: strin
     params: [...rt.params.entries()]
       .map(([key, p]) => ({ key, value: p.value, category: p.category, description: p.description, updatedSeq: p.seq }))
       .sort((a, b) => a.key.localeCompare(b.key)),
-    reports: (
-      app.db.$client
-        .prepare("select name, instance, size, created_at from reports where run_id = ? order by created_at, name")
-        .all(rt.id) as { name: string; instance: string | null; size: number; created_at: string }[]
-    ).map((r) => ({ name: r.name, instance: r.instance, size: r.size, createdAt: r.created_at })),
+    reports: listReports(app.db, rt.id),
   };
   const write = async (chunk: string) => {
     if (!res.write(chunk)) await Promise.race([once(res, "drain"), once(res, "close")]);

@@ -5,6 +5,8 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { fieldError, SlipError } from "../../protocol/errors.js";
+import type { ReportInfo } from "../../protocol/run.js";
+import type { Db } from "../db/open.js";
 
 export const REPORT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*_report_[A-Za-z0-9_.:-]+\.tgz$/;
 const MAX_REPORT_BYTES = 200 * 1024 * 1024;
@@ -91,4 +93,12 @@ async function checkTarball(file: string): Promise<void> {
   } catch (err) {
     throw new SlipError("BAD_REQUEST", `body: not a readable gzip tarball (${(err as Error).message.slice(0, 200)})`);
   }
+}
+
+/** A run's reports as the API lists them, oldest first (the list route and a run's snapshot). */
+export function listReports(db: Db, runId: string): ReportInfo[] {
+  const rows = db.$client
+    .prepare("select name, instance, size, created_at from reports where run_id = ? order by created_at, name")
+    .all(runId) as { name: string; instance: string | null; size: number; created_at: string }[];
+  return rows.map((r) => ({ name: r.name, instance: r.instance, size: r.size, createdAt: r.created_at }));
 }

@@ -4,22 +4,14 @@ import { API } from "../../../protocol/catalog/index.js";
 import { fieldError, SlipError } from "../../../protocol/errors.js";
 import type { AppContext } from "../../context.js";
 import { tgzStream } from "../../reports/archive.js";
-import { REPORT_NAME_RE } from "../../reports/store.js";
+import { listReports, REPORT_NAME_RE } from "../../reports/store.js";
 import { type Router, SENT } from "../router.js";
 
 /** Reports: listed and downloaded by people, uploaded by agents (each to its own instance's name). */
 export function registerReportRoutes(router: Router, app: AppContext): void {
   const { runs } = app;
   router
-    .route(API.runReports, ({ params }) => {
-      const rt = runs.get(params.id);
-      const rows = app.db.$client
-        .prepare("select name, instance, size, created_at from reports where run_id = ? order by created_at, name")
-        .all(rt.id) as { name: string; instance: string | null; size: number; created_at: string }[];
-      return {
-        reports: rows.map((r) => ({ name: r.name, instance: r.instance, size: r.size, createdAt: r.created_at })),
-      };
-    })
+    .route(API.runReports, ({ params }) => ({ reports: listReports(app.db, runs.get(params.id).id) }))
     .route(API.downloadReportsArchive, async ({ res, params }) => {
       const rt = runs.get(params.id);
       const names = (
