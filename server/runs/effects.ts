@@ -41,6 +41,9 @@ interface EffectDeps {
  * run service (so it is persisted and pushed like everything else) and is safe to re-run at boot.
  */
 export class RunEffects {
+  /** machines whose start is in flight, by run and instance: a stop waits for it, or it would find no machine yet */
+  private readonly starting = new Map<string, Promise<void>>();
+
   constructor(private readonly d: EffectDeps) {}
 
   run(rt: RunRuntime, _actions: string[], tx: RunTx): void {
@@ -97,6 +100,20 @@ export class RunEffects {
   }
 
   async start(rt: RunRuntime, name: string): Promise<void> {
+    const key = `${rt.id}/${name}`;
+    const started = this.startMachine(rt, name);
+    this.starting.set(key, started);
+    try {
+      await started;
+    } finally {
+      if (this.starting.get(key) === started) this.starting.delete(key);
+    }
+    // ended meanwhile, before any stop could wait for this start
+    if (rt.terminal) await this.stop(rt, name);
+    else if (rt.instances.get(name)?.status === "running") this.d.machineStarted?.(rt, name);
+  }
+
+  private async startMachine(rt: RunRuntime, name: string): Promise<void> {
     const { svc } = this.d;
     const rec = rt.instances.get(name);
     if (!rec || rt.terminal || !machineAfter(rec.status, "start")) return;
@@ -135,8 +152,6 @@ export class RunEffects {
         tx.setParam(`${name}:instanceid`, started.instanceId);
         if (started.urlSsh) tx.setParam(`${name}:url.ssh`, started.urlSsh);
       });
-      if (rt.terminal) await this.stop(rt, name);
-      else this.d.machineStarted?.(rt, name);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       svc.transact(rt, "server", (tx) => {
@@ -149,6 +164,7 @@ export class RunEffects {
   }
 
   async stop(rt: RunRuntime, name: string, keep = false): Promise<void> {
+    await this.starting.get(`${rt.id}/${name}`);
     const rec = rt.instances.get(name);
     if (!rec?.machineId || !machineAfter(rec.status, "stop")) return;
     const connector = this.d.connectors.get(rec.cloud) ?? this.d.retiredConnectors.get(rec.cloud);

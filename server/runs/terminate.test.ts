@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import type { StopTarget } from "../connectors/types.js";
+import type { InstanceLaunch, StopTarget } from "../connectors/types.js";
 import { PeerCloud, runEnds, runReaches } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+import { RunWatcher } from "../testing/watch.js";
 
 /** run-rules S1 (the `complete` flag) and S2 (terminate while Finalizing), with the real server and agent peers. */
 
@@ -17,6 +18,35 @@ class SlowStopCloud extends PeerCloud {
   }
   override async stop(instance: StopTarget): Promise<void> {
     await this.gate;
+    return super.stop(instance);
+  }
+}
+
+/**
+ * A cloud where `apache.1`'s machine takes until `startApache()` to start, and every stop until `releaseStops()`:
+ * the run can be held in Finalizing while that start is still in flight.
+ */
+class SlowStartCloud extends PeerCloud {
+  private startOpen!: () => void;
+  private readonly startGate = new Promise<void>((resolve) => {
+    this.startOpen = resolve;
+  });
+  private stopOpen!: () => void;
+  private readonly stopGate = new Promise<void>((resolve) => {
+    this.stopOpen = resolve;
+  });
+  startApache(): void {
+    this.startOpen();
+  }
+  releaseStops(): void {
+    this.stopOpen();
+  }
+  override async start(launch: InstanceLaunch) {
+    if (launch.instance === "apache.1") await this.startGate;
+    return super.start(launch);
+  }
+  override async stop(instance: StopTarget): Promise<void> {
+    await this.stopGate;
     return super.stop(instance);
   }
 }
@@ -47,6 +77,33 @@ describe("terminate", () => {
     expect(events.filter((e) => e.body.type === "terminate")).toHaveLength(1);
     // ended: now it is a conflict
     expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(409);
+  });
+
+  it("R15/R11: a machine whose start was in flight when the deadline moved the run to Finalizing is stopped", async () => {
+    const cloud = new SlowStartCloud();
+    const s = await t.boot(cloud);
+    const run = await tutorialRun(s);
+    await cloud.launched("client.1");
+    // the deadline passes in Initializing (R15): first an abort, then, the grace over too, Finalizing, whose stops
+    // hold it there while apache.1 comes up
+    const passDeadline = () => {
+      s.app.db.$client
+        .prepare("update runs set deadline_at = ? where id = ?")
+        .run(new Date(Date.now() - 1000).toISOString(), run.id);
+      s.app.deadlines.arm();
+    };
+    const aborted = new RunWatcher(s.url, s.token, run.id);
+    passDeadline();
+    await aborted.until((e) => e.body.type === "abort");
+    aborted.close();
+    passDeadline();
+    await runReaches(s, run.id, "Finalizing");
+    cloud.startApache();
+    await cloud.launched("apache.1");
+    cloud.releaseStops();
+    expect((await runEnds(s, run.id)).state).toBe("Aborted");
+    // before: stopping every machine had passed apache.1 by (no machine yet), and nothing stopped it afterwards
+    expect(cloud.stopped.sort()).toEqual(["apache.1", "client.1"]);
   });
 
   it("S1: <ni>:complete is true once the instance completed the state, false again when the run moves on", async () => {
