@@ -53,3 +53,11 @@ export const RESERVED_PARAM_NAMES: ReadonlySet<string> = new Set([
   ...Object.keys(BUILTIN_INSTANCE_PARAMS),
   ...Object.keys(BUILTIN_NODE_PARAMS),
 ]);
+
+/**
+ * Whether an image parameter only restates an instance built-in — SlipStream's images declare `hostname` and
+ * `instanceid` as outputs —: it is then the built-in itself, declared once per instance, not a second key.
+ */
+export function restatesBuiltin(p: { name: string; category: string; default?: string }): boolean {
+  return Object.hasOwn(BUILTIN_INSTANCE_PARAMS, p.name) && p.category === "output" && p.default === undefined;
+}

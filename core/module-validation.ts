@@ -1,7 +1,7 @@
 import { type FieldProblem, fieldsError, SlipError } from "../protocol/errors.js";
 import type { DeploymentModule, ImageModule } from "../protocol/modules.js";
 import { MAX_PARAM_VALUE } from "../protocol/run.js";
-import { BUILTIN_NODE_PARAMS, MAPPABLE_BUILTINS, RESERVED_PARAM_NAMES } from "./builtins.js";
+import { BUILTIN_NODE_PARAMS, MAPPABLE_BUILTINS, RESERVED_PARAM_NAMES, restatesBuiltin } from "./builtins.js";
 import { parseMapping, resolveImageRef } from "./module-refs.js";
 
 function fail(path: string, problems: FieldProblem[]): void {
@@ -86,7 +86,11 @@ export function validateDeployment(
   fail(path, problems);
 }
 
-/** Checks an image's parameters: unique names, none named like a built-in. */
+/**
+ * Checks an image's parameters: unique names, none named like a built-in — except an instance built-in restated as
+ * an output without a default, which every SlipStream image does for `hostname` and `instanceid`: it means the
+ * built-in itself, so modules taken from SlipStream import unchanged.
+ */
 export function validateImage(path: string, doc: ImageModule): void {
   const problems: FieldProblem[] = [];
   const seen = new Map<string, number>();
@@ -96,9 +100,10 @@ export function validateImage(path: string, doc: ImageModule): void {
     if (first !== undefined)
       problems.push({ path: field, message: `duplicate parameter '${p.name}' (also parameters[${first}])` });
     else seen.set(p.name, i);
-    if (RESERVED_PARAM_NAMES.has(p.name)) {
+    if (RESERVED_PARAM_NAMES.has(p.name) && !restatesBuiltin(p)) {
       const where = Object.hasOwn(BUILTIN_NODE_PARAMS, p.name) ? "node" : "instance";
-      problems.push({ path: field, message: `'${p.name}' is a built-in ${where} parameter` });
+      const restate = where === "instance" ? " (it may only be restated as an output without a default)" : "";
+      problems.push({ path: field, message: `'${p.name}' is a built-in ${where} parameter${restate}` });
     }
   });
   fail(path, problems);

@@ -12,6 +12,8 @@ import {
   validateDeployment,
   validateImage,
 } from "./modules.js";
+import { instanceParams } from "./params.js";
+import type { RunNodeSpec } from "./run-spec.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const EXAMPLES = join(ROOT, "examples");
@@ -516,14 +518,48 @@ describe("validateImage", () => {
     );
   });
   it("rejects parameters named like built-ins", () => {
-    for (const name of [...Object.keys(BUILTIN_INSTANCE_PARAMS), "multiplicity", "ids"]) {
+    for (const name of ["multiplicity", "ids"]) {
       const doc: ImageModule = { kind: "image", parameters: [{ name, category: "output" }], targets: {} };
-      expect(errorOf(() => validateImage("img", doc)).message).toMatch(
-        new RegExp(
-          `^img: parameters\\[0\\]\\.name: '${name.replace(".", "\\.")}' is a built-in (instance|node) parameter$`,
-        ),
+      expect(errorOf(() => validateImage("img", doc)).message).toBe(
+        `img: parameters[0].name: '${name}' is a built-in node parameter`,
       );
     }
+    for (const name of Object.keys(BUILTIN_INSTANCE_PARAMS)) {
+      for (const p of [
+        { name, category: "input" as const },
+        { name, category: "output" as const, default: "x" },
+      ]) {
+        const doc: ImageModule = { kind: "image", parameters: [p], targets: {} };
+        expect(errorOf(() => validateImage("img", doc)).message).toBe(
+          `img: parameters[0].name: '${name}' is a built-in instance parameter (it may only be restated as an output without a default)`,
+        );
+      }
+    }
+  });
+  it("accepts an instance built-in restated as an output, as SlipStream's images declare hostname and instanceid", () => {
+    const doc: ImageModule = {
+      kind: "image",
+      parameters: [
+        { name: "hostname", category: "output", description: "hostname/ip of the image" },
+        { name: "instanceid", category: "output" },
+        { name: "port", category: "output", default: "8080" },
+      ],
+      targets: {},
+    };
+    validateImage("img", doc);
+    // one key per built-in: the restatement is the built-in, not a second declaration of it
+    const node: RunNodeSpec = {
+      name: "apache",
+      imagePath: "img",
+      image: doc,
+      multiplicity: 1,
+      mappings: {},
+      cloud: "local",
+    };
+    const keys = instanceParams(node, 1, {}, () => null).map((d) => d.key);
+    expect(keys.filter((k) => k === "apache.1:hostname")).toHaveLength(1);
+    expect(keys.filter((k) => k === "apache.1:instanceid")).toHaveLength(1);
+    expect(keys).toContain("apache.1:port");
   });
 });
 

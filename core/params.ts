@@ -1,6 +1,6 @@
 import type { ParsedKey } from "../protocol/keys.js";
 import type { ParamCategory } from "../protocol/run.js";
-import { BUILTIN_GLOBAL_PARAMS, BUILTIN_INSTANCE_PARAMS } from "./builtins.js";
+import { BUILTIN_GLOBAL_PARAMS, BUILTIN_INSTANCE_PARAMS, restatesBuiltin } from "./builtins.js";
 import { parseMapping } from "./modules.js";
 import type { RunNodeSpec, RunSpec } from "./run-spec.js";
 
@@ -64,6 +64,7 @@ export function instanceParams(
     description,
   }));
   for (const p of node.image.parameters) {
+    if (restatesBuiltin(p)) continue;
     let value: string | null = p.default ?? null;
     if (p.category === "input") {
       // an input named like a key of Object.prototype (`constructor`) is unmapped unless the node maps it

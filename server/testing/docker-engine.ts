@@ -119,7 +119,7 @@ const BASE_PACKAGES = [
 ];
 
 /** The installed packages `roots` need, by Depends and Pre-Depends, as dpkg on this host knows them. */
-async function closure(roots: string[]): Promise<string[]> {
+export async function closure(roots: string[]): Promise<string[]> {
   const seen = new Set<string>();
   let todo = [...roots];
   while (todo.length) {
@@ -149,17 +149,14 @@ async function closure(roots: string[]): Promise<string[]> {
 }
 
 /**
- * Imports `tag` into the engine: a root filesystem made of this host's own Debian packages (apache2, wget and a
- * shell's tools with everything they depend on, no Node), so no registry is needed. The host's dpkg lists each
- * package's files; Apache's configuration as its install scripts left it comes along whole.
+ * The files of `pkgs` as this host's dpkg lists them, relative to / at their real paths (no directories, no docs):
+ * /lib, /bin and /sbin are links into /usr here, so a file listed under them is taken where it really is.
  */
-export async function importApacheImage(engine: TestEngine, tag: string): Promise<void> {
-  const pkgs = await closure([...BASE_PACKAGES, "apache2"]);
+export async function packageFiles(pkgs: string[]): Promise<Set<string>> {
   const listed = (await exec("dpkg", ["-L", ...pkgs], { maxBuffer: 64 << 20 })).stdout.split("\n");
   const files = new Set<string>();
   for (const f of listed) {
     if (!f.startsWith("/") || f === "/." || f.startsWith("/usr/share/doc") || f.startsWith("/usr/share/man")) continue;
-    // /lib, /bin and /sbin are links into /usr here: the image gets the links and the files at their real paths
     const parent = await fs.realpath(path.dirname(f)).catch(() => null);
     if (parent === null) continue;
     const real = path.join(parent, path.basename(f));
@@ -170,6 +167,16 @@ export async function importApacheImage(engine: TestEngine, tag: string): Promis
     }
     files.add(real.slice(1));
   }
+  return files;
+}
+
+/**
+ * Imports `tag` into the engine: a root filesystem made of this host's own Debian packages (apache2, wget and a
+ * shell's tools with everything they depend on, no Node), so no registry is needed. The host's dpkg lists each
+ * package's files; Apache's configuration as its install scripts left it comes along whole.
+ */
+export async function importApacheImage(engine: TestEngine, tag: string): Promise<void> {
+  const files = await packageFiles(await closure([...BASE_PACKAGES, "apache2"]));
   const whole = ["etc/apache2", "etc/alternatives", "var/lib/apache2", "var/www", "var/log/apache2"];
   const single = ["etc/passwd", "etc/group", "etc/shadow", "etc/nsswitch.conf", "etc/ld.so.cache", "etc/mime.types"];
   const links = ["bin", "sbin", "lib", "lib64", "var/run"];

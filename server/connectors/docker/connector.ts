@@ -21,6 +21,8 @@ const RUNTIME_DIR = "/opt/slipstream";
 const NODE_IN_CONTAINER = `${RUNTIME_DIR}/bin/node`;
 const BUNDLE_IN_CONTAINER = `${RUNTIME_DIR}/agent`;
 const WORKSPACE = "/var/lib/slipstream/workspace";
+/** The name containers reach the engine's host by, as on Docker Desktop. */
+export const ENGINE_HOST_NAME = "host.docker.internal";
 
 export interface DockerLimits {
   memoryBytes: number;
@@ -262,6 +264,9 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
       HostConfig: {
         NetworkMode: n.name,
         Binds: [`${nodeBinary}:${NODE_IN_CONTAINER}:ro`, `${bundleDir}:${BUNDLE_IN_CONTAINER}:ro`],
+        // the network has no route out: the engine's host, at the bridge's own address, is the one place a recipe
+        // can fetch from (a package mirror or proxy there lets SlipStream's `apt-get install` recipes run unchanged)
+        ExtraHosts: [`${ENGINE_HOST_NAME}:${n.gateway}`],
         // an init reaps what recipes leave behind (daemons like apache2 fork away from their script)
         Init: true,
         Memory: limits.memoryBytes,
