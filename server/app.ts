@@ -18,6 +18,7 @@ import { createLocalConnector, type LocalConnectorOptions } from "./connectors/l
 import type { Isolation } from "./connectors/sandbox/isolation.js";
 import type { Connector } from "./connectors/types.js";
 import type { AppContext } from "./context.js";
+import { startCheckpointer } from "./db/checkpointer.js";
 import { openDatabase } from "./db/open.js";
 import { createApi } from "./http/api.js";
 import { sendError, sendJson } from "./http/respond.js";
@@ -152,7 +153,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await ensureWritable(dataDir);
   // the server's files are its own: other users of the machine (and local instances) must not read them
   await fs.chmod(dataDir, 0o700);
-  const db = openDatabase(path.join(dataDir, "slipstream.db"));
+  const dbFile = path.join(dataDir, "slipstream.db");
+  const db = openDatabase(dbFile);
+  const checkpointer = startCheckpointer(db.$client, dbFile, (p) => {
+    if (p.error) log.warn({ err: p.error }, "WAL checkpoint failed (tried again shortly)");
+  });
   const bus = new Bus();
   const auth = new AuthService(db, bus);
   const modules = new ModuleService(db);
@@ -381,6 +386,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       httpServer.closeAllConnections();
       // the parameter writes of the last turn are committed (group commit) before the database closes
       await new Promise((resolve) => setImmediate(resolve));
+      await checkpointer.stop();
       db.$client.close();
     },
   };

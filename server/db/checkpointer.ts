@@ -1,0 +1,67 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type Database from "better-sqlite3";
+
+/** How often the worker copies the WAL back into the database file (a no-op when nothing was committed). */
+const INTERVAL_MS = 500;
+
+/**
+ * SQLite checkpoints the WAL inside whichever commit crosses 1000 pages: that commit then copies and syncs the
+ * database file on the event loop, the writes queued behind it wait (measured: commits over 10 ms were what set
+ * the wake p99 at 1,000 instances, bench/RESULTS.md "Limits of one server"). Here the main connection never
+ * checkpoints; a worker thread with a connection of its own does, in passive mode, so writers are never blocked by
+ * it and a reader's open snapshot only defers the copy.
+ */
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma("busy_timeout = 1000");
+let stopped = false;
+const timer = setInterval(() => {
+  try {
+    const [r] = db.pragma("wal_checkpoint(PASSIVE)");
+    if (r && r.log > 0) parentPort.postMessage({ checkpointed: r.checkpointed, log: r.log });
+  } catch (err) {
+    // a full disk or a database being closed: the next pass tries again, the main connection never needed it
+    parentPort.postMessage({ error: String(err && err.message || err) });
+  }
+}, workerData.intervalMs);
+parentPort.on("message", () => {
+  if (stopped) return;
+  stopped = true;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+export interface Checkpointer {
+  /** stops the worker and closes its connection (before the main connection closes, which then checkpoints last) */
+  stop(): Promise<void>;
+}
+
+export function startCheckpointer(
+  sqlite: Database.Database,
+  file: string,
+  onPass?: (p: { checkpointed?: number; log?: number; error?: string }) => void,
+): Checkpointer {
+  if (file === ":memory:") return { stop: async () => undefined };
+  sqlite.pragma("wal_autocheckpoint = 0");
+  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  const worker = new Worker(WORKER, { eval: true, workerData: { file, driver, intervalMs: INTERVAL_MS } });
+  worker.unref();
+  worker.on("message", (m) => onPass?.(m));
+  // a worker that cannot open the database must not take the server down: SQLite's own checkpoint comes back
+  worker.on("error", (err) => {
+    if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
+    onPass?.({ error: err.message });
+  });
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  return {
+    async stop() {
+      worker.postMessage("stop");
+      await exited;
+    },
+  };
+}
