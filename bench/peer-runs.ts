@@ -1,4 +1,5 @@
 /** Benchmarks 1, 3 and 4: against an in-process server whose instances are AgentPeer test peers on /agent. */
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -34,6 +35,20 @@ export interface ThroughputResult {
   writesPerSecond: number;
   errors: number;
   redisPerSecond: number;
+  /** the server thread's CPU time per acknowledged write (µs; NaN where /proc has no per-thread times) */
+  serverCpuUsPerWrite: number;
+}
+
+/** CPU time (user + system) of this process's main thread, in ms, from /proc (10 ms ticks). */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const WAIT_KEYS = 1000;
@@ -231,13 +246,20 @@ export async function peerBenchmarks(
     const worker = new Worker(path.join(here, "agent-load.mjs"), {
       workerData: { url: s.url, agents, protocolVersion: PROTOCOL_VERSION, durationMs: seconds * 1000 },
     });
+    // the server's thread (with the watchers, which live in it too): CPU time per write, far less sensitive than
+    // writes/s to other work on the machine
+    let cpu0 = mainThreadCpuMs();
     const result = await new Promise<{ ok: number; errors: number; elapsedMs: number }>((resolve, reject) => {
       worker.on("error", reject);
       worker.on("message", (m: { type: string; ok: number; errors: number; elapsedMs: number }) => {
-        if (m.type === "ready") worker.postMessage("go");
+        if (m.type === "ready") {
+          cpu0 = mainThreadCpuMs();
+          worker.postMessage("go");
+        }
         if (m.type === "done") resolve(m);
       });
     });
+    const cpuMs = mainThreadCpuMs() - cpu0;
     await worker.terminate();
     if (watcherEvents === 0) throw new Error("the watchers received no parameter events");
 
@@ -266,6 +288,7 @@ export async function peerBenchmarks(
       writesPerSecond: result.ok / (result.elapsedMs / 1000),
       errors: result.errors,
       redisPerSecond: rOk / (rElapsed / 1000),
+      serverCpuUsPerWrite: (cpuMs * 1000) / Math.max(1, result.ok),
     };
     return { wake, fanout, throughput };
   } finally {

@@ -129,11 +129,16 @@ export class RunCommit {
     });
   }
 
-  /** `since`: when the write reached the pipeline (performance.now()), for the wake-latency histogram */
-  afterCommit(rt: RunRuntime, tx: RunTx, before: RunBefore, since?: number): void {
+  /** Answers the blocked ss-get waiters of the values the transaction set (after its commit). */
+  wake(rt: RunRuntime, tx: RunTx, since?: number): void {
     for (const [key, entry] of tx.params) {
       if (entry.value !== null && rt.waiters.wake(key, entry.value) > 0 && since !== undefined) observeWake(since);
     }
+  }
+
+  /** `since`: when the write reached the pipeline (performance.now()), for the wake-latency histogram */
+  afterCommit(rt: RunRuntime, tx: RunTx, before: RunBefore, since?: number): void {
+    this.wake(rt, tx, since);
     if (before.abort === null && rt.abort !== null) rt.waiters.abort(rt.abort);
     if (tx.events.length > 0) this.bus.emit("events", rt.id, tx.events);
     if (rt.snapshot.context !== before.ctx) this.bus.emit("agent-state", rt.id);

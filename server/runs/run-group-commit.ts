@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { RunEvent } from "../../protocol/run.js";
 import type { Db } from "../db/open.js";
 import { observeCommit } from "../ops/hot-metrics.js";
 import { storageError } from "../storage.js";
@@ -19,10 +20,36 @@ interface GroupedWrite {
   reject: (err: unknown) => void;
 }
 
+/** What a batch changed in a run's memory, to put back if its transaction is rolled back. */
+interface RunMemory {
+  snapshot: RunRuntime["snapshot"];
+  lastSeq: number;
+  counted: number;
+  updatedAt: string;
+  params: Map<string, ParamEntry | undefined>;
+}
+
+interface Staged {
+  tx: RunTx;
+  before: RunBefore;
+  since: number;
+  /** only values changed (not the machine): its events can go out with the rest of the turn's */
+  plain: boolean;
+}
+
+/** Thrown out of the optimistic transaction by a write that failed after it may have written part of itself. */
+const REDO = Symbol("redo the group with a savepoint per write");
+
 /**
  * Group commit for agents' parameter writes: the writes that arrive in one turn of the event loop share one SQLite
- * transaction (a savepoint each), and each is answered only after that commit — as durable as a write of its own,
- * without paying a commit per write under load. If the commit fails, memory goes back to what is stored.
+ * transaction, and each is answered only after that commit — as durable as a write of its own, without paying a
+ * commit per write under load. If the commit fails, memory goes back to what is stored.
+ *
+ * The turn is first tried without a savepoint per write (they were half of SQLite's cost per write, bench/RESULTS.md):
+ * a refusal is decided before a write touches the database, so the common case needs none. A write that throws once
+ * it may have written rolls the whole turn back, and the turn is done again with a savepoint each, so that write
+ * alone fails. The run row's last seq is written once per run and turn, and the turn's events of a run go to the
+ * bus (the watchers' pushes) as one array in seq order, not one push per write.
  */
 export class GroupCommit {
   private pending: GroupedWrite[] = [];
@@ -44,68 +71,122 @@ export class GroupCommit {
   private flush(): void {
     const batch = this.pending.splice(0);
     const arrived = this.arrived.splice(0);
-    const staged: { tx: RunTx; before: RunBefore; since: number }[] = [];
+    if (!this.attempt(batch, arrived, false)) this.attempt(batch, arrived, true);
+  }
+
+  /** One try at the batch; false when a write failed without savepoints (nothing stored, nothing answered). */
+  private attempt(batch: GroupedWrite[], arrived: number[], isolated: boolean): boolean {
+    const staged: Staged[] = [];
     const answers: (() => void)[] = [];
-    // what the batch changes in memory, to put back if the commit fails
-    const memory = new Map<
-      RunRuntime,
-      { snapshot: RunRuntime["snapshot"]; lastSeq: number; params: Map<string, ParamEntry | undefined> }
-    >();
+    const memory = new Map<RunRuntime, RunMemory>();
     const sqlite = this.db.$client;
     const start = performance.now();
     try {
       sqlite.transaction(() => {
         for (const [i, item] of batch.entries()) {
           const { rt } = item;
+          const tx = new RunTx(rt, item.actor, this.commit.statements);
+          const before = beforeOf(rt);
+          let seq: number | null;
           try {
             item.check();
-            const tx = new RunTx(rt, item.actor, this.commit.statements);
-            const before = beforeOf(rt);
-            const seq = sqlite.transaction(() => {
-              const v = item.write(tx);
-              tx.flushIfChanged();
-              if (item.slot) this.commit.storeAnswer(rt, item.slot, { seq: v });
-              return v;
-            })();
-            let m = memory.get(rt);
-            if (!m) {
-              m = { snapshot: rt.snapshot, lastSeq: rt.lastSeq, params: new Map() };
-              memory.set(rt, m);
-            }
-            for (const k of tx.params.keys()) if (!m.params.has(k)) m.params.set(k, rt.params.get(k));
-            // the next write of the batch builds on this one
-            tx.commitTo(rt);
-            staged.push({ tx, before, since: arrived[i] });
-            answers.push(() => item.resolve(seq));
+            seq = isolated ? sqlite.transaction(() => this.write(item, tx))() : this.write(item, tx);
           } catch (err) {
+            // SQLite rolled the whole transaction back itself (disk full, I/O error): the batch failed
+            if (!sqlite.inTransaction) throw err;
+            // a refusal wrote nothing; a write that failed part-way did, and only a savepoint can take it back
+            if (!isolated && tx.events.length + tx.params.size > 0) throw REDO;
             this.commit.storageFailed(rt, err);
             answers.push(() => item.reject(err));
+            continue;
+          }
+          let m = memory.get(rt);
+          if (!m) {
+            m = {
+              snapshot: rt.snapshot,
+              lastSeq: rt.lastSeq,
+              counted: rt.counted,
+              updatedAt: rt.updatedAt,
+              params: new Map(),
+            };
+            memory.set(rt, m);
+          }
+          for (const k of tx.params.keys()) if (!m.params.has(k)) m.params.set(k, rt.params.get(k));
+          const plain = tx.snapshot === rt.snapshot && tx.actions.length === 0 && !rt.terminal;
+          // the next write of the batch builds on this one
+          tx.commitTo(rt);
+          staged.push({ tx, before, since: arrived[i], plain });
+          answers.push(() => item.resolve(seq));
+        }
+        for (const [rt, m] of memory) {
+          if (rt.lastSeq !== m.lastSeq) {
+            this.commit.statements.updateRunSeq.run({ id: rt.id, lastSeq: rt.lastSeq, at: rt.updatedAt });
           }
         }
       })();
     } catch (err) {
-      // the commit itself failed: nothing of the batch is stored, so memory goes back to what is
+      // nothing of the batch is stored, so memory goes back to what is
       for (const [rt, m] of memory) {
         rt.snapshot = m.snapshot;
         rt.lastSeq = m.lastSeq;
+        rt.counted = m.counted;
+        rt.updatedAt = m.updatedAt;
         for (const [k, v] of m.params) {
           if (v) rt.params.set(k, v);
           else rt.params.delete(k);
         }
       }
+      if (err === REDO) return false;
       for (const item of batch) this.commit.storageFailed(item.rt, err);
       if (!storageError(err)) this.log.error({ err }, "group commit of parameter writes failed");
       for (const item of batch) item.reject(err);
-      return;
+      return true;
     }
     observeCommit("group", start);
-    for (const { tx, before, since } of staged) {
+    this.publish(staged);
+    for (const answer of answers) answer();
+    return true;
+  }
+
+  /** A write inside the batch's transaction: its row changes and its stored answer; the run row's seq comes last. */
+  private write(item: GroupedWrite, tx: RunTx): number | null {
+    const seq = item.write(tx);
+    // a write that moved the machine writes its snapshot now; a plain one leaves the run row to the end of the batch
+    if (tx.snapshot !== tx.rt.snapshot) tx.flush();
+    if (item.slot) this.commit.storeAnswer(tx.rt, item.slot, { seq });
+    return seq;
+  }
+
+  /** After the commit: waiters woken, and each run's events of the turn pushed together, in seq order. */
+  private publish(staged: Staged[]): void {
+    const queued = new Map<RunRuntime, RunEvent[]>();
+    const send = (rt: RunRuntime) => {
+      const events = queued.get(rt);
+      queued.delete(rt);
+      if (events?.length) this.commit.bus.emit("events", rt.id, events);
+    };
+    for (const { tx, before, since, plain } of staged) {
       try {
-        this.commit.afterCommit(tx.rt, tx, before, since);
+        if (plain) {
+          this.commit.wake(tx.rt, tx, since);
+          const events = queued.get(tx.rt);
+          if (events) events.push(...tx.events);
+          else queued.set(tx.rt, [...tx.events]);
+        } else {
+          // what the machine did goes out after the values written before it
+          send(tx.rt);
+          this.commit.afterCommit(tx.rt, tx, before, since);
+        }
       } catch (err) {
         this.log.error({ err, run: tx.rt.id }, "after a parameter write");
       }
     }
-    for (const answer of answers) answer();
+    for (const rt of [...queued.keys()]) {
+      try {
+        send(rt);
+      } catch (err) {
+        this.log.error({ err, run: rt.id }, "after a parameter write");
+      }
+    }
   }
 }

@@ -1,0 +1,167 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { SlipError } from "../../protocol/errors.js";
+import type { RunEvent } from "../../protocol/run.js";
+import { AuthService } from "../auth/service.js";
+import { Bus } from "../bus.js";
+import { type Db, openDatabase } from "../db/open.js";
+import { ModuleService } from "../modules/service.js";
+import { ROOT } from "../root.js";
+import { readModuleTree } from "../seed.js";
+import { createRun } from "./create.js";
+import { readEvents } from "./event-log.js";
+import { RunService } from "./service.js";
+
+// The group commit of agents' parameter writes (run-group-commit.ts) on a real SQLite file with the real migrations:
+// what one turn of the event loop writes is stored, answered and pushed together, and a write that fails part-way
+// through (a SQLite trigger refuses its value after its event row was written) fails alone.
+
+const log = pino({ level: "silent" });
+const dbs: Db[] = [];
+afterEach(() => {
+  for (const db of dbs.splice(0)) if (db.$client.open) db.$client.close();
+});
+
+async function tutorialRun(clients: number) {
+  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "ss-group-")), "db.sqlite");
+  const db = openDatabase(file);
+  dbs.push(db);
+  const auth = new AuthService(db);
+  await auth.ensureAdmin("pw-for-tests");
+  const admin = db.$client.prepare("select id, username, role from users where username = 'admin'").get() as {
+    id: number;
+    username: string;
+    role: "admin";
+  };
+  const modules = new ModuleService(db);
+  const files = (await readModuleTree(path.join(ROOT, "examples"))).map((f) => ({ ...f, path: `examples/${f.path}` }));
+  modules.importYaml(admin, files);
+  const bus = new Bus();
+  const runs = new RunService(db, bus, log);
+  const rt = createRun(
+    runs,
+    modules,
+    admin,
+    {
+      module: "examples/tutorials/service-testing/system",
+      multiplicity: { client: clients },
+      clouds: {},
+      params: {},
+      scalable: false,
+      tags: [],
+    },
+    { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
+    new Set(["local"]),
+  );
+  const pushes: RunEvent[][] = [];
+  bus.on("events", (runId, events) => {
+    if (runId === rt.id) pushes.push(events);
+  });
+  const storedSeq = () =>
+    (db.$client.prepare("select last_seq from runs where id = ?").get(rt.id) as { last_seq: number }).last_seq;
+  const storedValue = (key: string) =>
+    (db.$client.prepare("select value from params where run_id = ? and key = ?").get(rt.id, key) as { value: string })
+      .value;
+  return { db, runs, rt, pushes, storedSeq, storedValue };
+}
+
+const write = (s: Awaited<ReturnType<typeof tutorialRun>>, key: string, value: string) =>
+  s.runs.setParamGrouped(s.rt, key, value, { ignoreAbort: false }, `node:${key.split(":")[0]}`);
+
+async function outcome(p: Promise<number | null>): Promise<number | null | Error> {
+  try {
+    return await p;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+describe("group commit of parameter writes", () => {
+  it("one turn's writes: each answered with its own seq after the commit, stored with the run's last seq, pushed once in order", async () => {
+    const s = await tutorialRun(3);
+    const before = s.rt.lastSeq;
+    const pushedBefore = s.pushes.length;
+    const answers = [
+      write(s, "apache.1:port", "8080"), // mapped: also sets client.1..3:webserver.port
+      write(s, "client.1:statecustom", "one"),
+      write(s, "client.2:statecustom", "two"),
+      write(s, "apache.1:ready", "true"), // mapped too
+      write(s, "client.3:statecustom", "three"),
+    ];
+    // nothing is answered, stored or pushed before the turn's commit
+    expect(s.storedSeq()).toBe(before);
+    const seqs = await Promise.all(answers);
+
+    // the port and ready writes each carry three mapped events: 5 writes, 11 events
+    expect(seqs).toEqual([before + 1, before + 5, before + 6, before + 7, before + 11]);
+    expect(s.rt.lastSeq).toBe(before + 11);
+    expect(s.storedSeq()).toBe(before + 11);
+    const stored = readEvents(s.db, s.rt.id, before, 1000);
+    expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: 11 }, (_, i) => before + 1 + i));
+    expect(s.storedValue("client.2:webserver.port")).toBe("8080");
+    expect(s.storedValue("client.3:webserver.ready")).toBe("true");
+
+    // one push for the turn, holding exactly what was stored, in seq order
+    expect(s.pushes.length - pushedBefore).toBe(1);
+    expect(s.pushes.at(-1)).toEqual(stored);
+  });
+
+  it("a write that fails after it began writing fails alone: the others are stored, answered and pushed gap-free", async () => {
+    const s = await tutorialRun(2);
+    // a real SQLite failure part-way through a write: its event row is in, then its value is refused
+    s.db.$client.exec(
+      `create trigger poison before update on params when new.value = 'poison'
+       begin select raise(abort, 'poisoned value'); end`,
+    );
+    const before = s.rt.lastSeq;
+    const countedBefore = s.rt.counted;
+    const pushedBefore = s.pushes.length;
+    const results = await Promise.all([
+      outcome(write(s, "client.1:statecustom", "first")),
+      outcome(write(s, "apache.1:port", "9090")),
+      outcome(write(s, "client.2:statecustom", "poison")),
+      outcome(write(s, "client.1:statecustom", "last")),
+    ]);
+
+    expect(results[2]).toBeInstanceOf(Error);
+    expect((results[2] as Error).message).toContain("poisoned value");
+    expect(results[0]).toBe(before + 1);
+    expect(results[1]).toBe(before + 2); // + client.1 and client.2:webserver.port
+    expect(results[3]).toBe(before + 5);
+
+    const stored = readEvents(s.db, s.rt.id, before, 1000);
+    expect(stored.map((e) => e.seq)).toEqual([before + 1, before + 2, before + 3, before + 4, before + 5]);
+    expect(stored.some((e) => e.body.type === "param" && e.body.value === "poison")).toBe(false);
+    expect(s.storedSeq()).toBe(before + 5);
+    expect(s.rt.lastSeq).toBe(before + 5);
+    expect(s.rt.counted).toBe(countedBefore + 5);
+    // memory says what the database says
+    expect(s.rt.params.get("client.2:statecustom")?.value).not.toBe("poison");
+    expect(s.storedValue("client.1:statecustom")).toBe("last");
+    expect(s.rt.params.get("client.1:statecustom")?.value).toBe("last");
+    expect(s.pushes.slice(pushedBefore).flat()).toEqual(stored);
+
+    // the next turn goes on from there
+    expect(await write(s, "client.2:statecustom", "fine")).toBe(before + 6);
+    expect(s.storedSeq()).toBe(before + 6);
+  });
+
+  it("writes queued before an abort in the same turn are refused at commit, and nothing of them is stored", async () => {
+    const s = await tutorialRun(1);
+    const before = s.rt.lastSeq;
+    const queued = [outcome(write(s, "client.1:statecustom", "x")), outcome(write(s, "apache.1:port", "1"))];
+    s.runs.abort(s.rt, "stop", "user:admin");
+    const afterAbort = s.rt.lastSeq;
+    expect(afterAbort).toBeGreaterThan(before);
+    for (const r of await Promise.all(queued)) {
+      expect(r).toBeInstanceOf(SlipError);
+      expect((r as SlipError).code).toBe("ABORTED");
+    }
+    expect(s.rt.lastSeq).toBe(afterAbort);
+    expect(s.storedSeq()).toBe(afterAbort);
+    expect(readEvents(s.db, s.rt.id, afterAbort, 100)).toEqual([]);
+  });
+});
