@@ -42,7 +42,7 @@ test("an admin adds an SSH cloud, tests the connection, pins the host key, saves
   // the local cloud is listed with who may use it
   await expect(admin.getByTestId("access-local")).toBeVisible();
 
-  await admin.getByRole("button", { name: "Add SSH cloud" }).click();
+  await admin.getByRole("button", { name: "Add cloud" }).click();
   const form = admin.getByRole("form", { name: "New SSH cloud" });
   const host = form.getByTestId("host-0");
   await form.getByRole("textbox", { name: /^Name/ }).fill(CLOUD);

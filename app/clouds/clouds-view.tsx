@@ -104,7 +104,10 @@ function CloudCard({ cloud }: { cloud: CloudView }) {
     <section className="card section cloud-card" data-cloud={cloud.name} aria-labelledby={`cloud-${cloud.name}`}>
       <div className="section-head">
         <h2 id={`cloud-${cloud.name}`} className="section-title">
-          {cloud.name} <span className="chip">{cloud.kind}</span>{" "}
+          {cloud.name}{" "}
+          <span className="chip" data-testid="cloud-kind">
+            {cloud.kind}
+          </span>{" "}
           {cloud.kind === "docker" ? (
             <span className="muted small">{dockerEngineLabel(cloud)}</span>
           ) : (
@@ -115,12 +118,9 @@ function CloudCard({ cloud }: { cloud: CloudView }) {
           )}
         </h2>
         <div className="head-actions">
-          {/* the form edits SSH pools; a docker cloud's engine is changed through the API */}
-          {cloud.kind === "ssh" && (
-            <button type="button" className="button" onClick={() => setEditing(true)}>
-              Edit
-            </button>
-          )}
+          <button type="button" className="button" onClick={() => setEditing(true)}>
+            Edit
+          </button>
           <button type="button" className="button danger" onClick={() => setDeleting(true)}>
             Delete
           </button>
@@ -128,7 +128,7 @@ function CloudCard({ cloud }: { cloud: CloudView }) {
       </div>
       {cloud.agentServiceUrl && (
         <p className="muted small">
-          Hosts reach the server at <code>{cloud.agentServiceUrl}</code>
+          {cloud.kind === "docker" ? "Containers" : "Hosts"} reach the server at <code>{cloud.agentServiceUrl}</code>
         </p>
       )}
       {cloud.kind === "ssh" && <HostsTable cloud={cloud} />}
@@ -181,12 +181,14 @@ function CloudsSections() {
       <div className="page-head">
         <div>
           <h1>Clouds</h1>
-          <p className="muted">Where machines run: the built-in local cloud and SSH pools of existing hosts.</p>
+          <p className="muted">
+            Where machines run: the built-in local cloud, SSH pools of existing hosts, and Docker engines.
+          </p>
         </div>
         {!creating && (
           <div className="head-actions">
             <button type="button" className="button primary" onClick={() => setCreating(true)}>
-              Add SSH cloud
+              Add cloud
             </button>
           </div>
         )}
@@ -205,8 +207,8 @@ function CloudsSections() {
       {clouds.isError && <p className="form-error banner">{errorText(clouds.error)}</p>}
       {clouds.data?.clouds.length === 0 && !creating && (
         <div className="empty-state">
-          <h2>No SSH clouds yet</h2>
-          <p>Add one to run machines on hosts you already have.</p>
+          <h2>No SSH or Docker clouds yet</h2>
+          <p>Add one to run machines on hosts you already have, or as containers on a Docker Engine.</p>
         </div>
       )}
       {clouds.data?.clouds.map((c) => (

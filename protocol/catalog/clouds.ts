@@ -58,31 +58,33 @@ export type UpdateHostBody = z.infer<typeof UpdateHostBody>;
  * A Docker Engine API endpoint (Podman's compatible socket works too): a unix socket on the server's machine, or
  * TCP with TLS client certificates (PEM).
  */
-export const DockerEngineBody = z
-  .strictObject({
-    socketPath: z
-      .string()
-      .regex(/^\/[^\0\n]{0,200}$/, "an absolute path")
-      .optional(),
-    host: z
-      .string()
-      .refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name")
-      .optional(),
-    port: z.number().int().min(1).max(65535).default(2376),
-    ca: z.string().regex(PEM_CERT, "a PEM certificate").optional(),
-    cert: z.string().regex(PEM_CERT, "a PEM certificate").optional(),
-    clientKey: z.string().regex(PEM_KEY, "a PEM private key").optional(),
-  })
-  .superRefine((e, ctx) => {
-    if ((e.socketPath === undefined) === (e.host === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["socketPath"], message: "exactly one of socketPath and host" });
-    }
-    if (e.host === undefined) return;
-    for (const f of ["ca", "cert", "clientKey"] as const) {
-      if (e[f] === undefined) ctx.addIssue({ code: "custom", path: [f], message: "required with host (TLS)" });
-    }
-  });
+const DockerEngineFields = z.strictObject({
+  socketPath: z
+    .string()
+    .regex(/^\/[^\0\n]{0,200}$/, "an absolute path")
+    .optional(),
+  host: z
+    .string()
+    .refine((a) => isIpAddress(a) || HOSTNAME.test(a), "an IP address or a host name")
+    .optional(),
+  port: z.number().int().min(1).max(65535).default(2376),
+  ca: z.string().regex(PEM_CERT, "a PEM certificate").optional(),
+  cert: z.string().regex(PEM_CERT, "a PEM certificate").optional(),
+  clientKey: z.string().regex(PEM_KEY, "a PEM private key").optional(),
+});
+/** `keyKept`: on an update a TCP engine may leave out its clientKey, the stored one is kept (it is never shown). */
+const engineNeeds = (keyKept: boolean) => (e: z.infer<typeof DockerEngineFields>, ctx: z.RefinementCtx) => {
+  if ((e.socketPath === undefined) === (e.host === undefined)) {
+    ctx.addIssue({ code: "custom", path: ["socketPath"], message: "exactly one of socketPath and host" });
+  }
+  if (e.host === undefined) return;
+  for (const f of keyKept ? (["ca", "cert"] as const) : (["ca", "cert", "clientKey"] as const)) {
+    if (e[f] === undefined) ctx.addIssue({ code: "custom", path: [f], message: "required with host (TLS)" });
+  }
+};
+export const DockerEngineBody = DockerEngineFields.superRefine(engineNeeds(false));
 export type DockerEngineBody = z.infer<typeof DockerEngineBody>;
+const UpdateDockerEngineBody = DockerEngineFields.superRefine(engineNeeds(true));
 
 const CloudKind = z.enum(["ssh", "docker"]);
 
@@ -115,7 +117,7 @@ const CloudFields = z.object({
 export const CloudBody = CloudFields.superRefine(kindFields);
 export type CloudBody = z.infer<typeof CloudBody>;
 export const UpdateCloudBody = CloudFields.omit({ name: true })
-  .extend({ hosts: z.array(UpdateHostBody).max(200).default([]) })
+  .extend({ hosts: z.array(UpdateHostBody).max(200).default([]), docker: UpdateDockerEngineBody.optional() })
   .superRefine(kindFields);
 export type UpdateCloudBody = z.infer<typeof UpdateCloudBody>;
 
@@ -134,12 +136,14 @@ export type CloudAccessBody = z.infer<typeof CloudAccessBody>;
 export const CloudView = z.object({
   name: z.string(),
   kind: CloudKind,
-  /** kind docker: its engine, without the client key */
+  /** kind docker: its engine, without the client key (the TLS certificates are public, shown for editing) */
   docker: z
     .object({
       socketPath: z.string().optional(),
       host: z.string().optional(),
       port: z.number().int().optional(),
+      ca: z.string().optional(),
+      cert: z.string().optional(),
       hasClientKey: z.boolean(),
     })
     .optional(),
@@ -230,7 +234,7 @@ export const cloudRoutes = {
     auth: "admin",
     adminOnly: "change clouds",
     summary:
-      "Replace an SSH cloud's hosts; a host given without a credential keeps the one stored for its address, port and login (pinned host keys are kept too)",
+      "Replace a cloud's definition: an SSH cloud's hosts, where a host given without a credential keeps the one stored for its address, port and login (pinned host keys are kept too); a docker cloud's engine, where a TCP engine given without clientKey keeps the stored one",
     params: CloudParams,
     body: UpdateCloudBody,
     response: CloudView,

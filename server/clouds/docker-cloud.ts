@@ -11,22 +11,28 @@ export type StoredDockerEngine =
   | { socketPath: string }
   | { host: string; port: number; ca: string; cert: string; clientKey: string };
 
-export function sealDockerEngine(e: DockerEngineBody, secrets: Secrets): StoredDockerEngine {
+/** `keptKey`: the sealed key stored before an update that gave none (the update checks there is one). */
+export function sealDockerEngine(e: DockerEngineBody, secrets: Secrets, keptKey?: string): StoredDockerEngine {
   if (e.socketPath !== undefined) return { socketPath: e.socketPath };
-  // the schema requires host, ca, cert and clientKey together
+  // the schema requires host, ca, cert and clientKey together (on an update, clientKey or a stored one)
   return {
     host: e.host ?? "",
     port: e.port,
     ca: e.ca ?? "",
     cert: e.cert ?? "",
-    clientKey: secrets.seal(e.clientKey ?? ""),
+    clientKey: e.clientKey !== undefined ? secrets.seal(e.clientKey) : (keptKey ?? secrets.seal("")),
   };
+}
+
+/** The sealed client key an update without one keeps: the stored TCP engine's; undefined when it was a socket. */
+export function storedClientKey(e: StoredDockerEngine | undefined): string | undefined {
+  return e && "clientKey" in e ? e.clientKey : undefined;
 }
 
 export function dockerView(e: StoredDockerEngine): NonNullable<CloudView["docker"]> {
   return "socketPath" in e
     ? { socketPath: e.socketPath, hasClientKey: false }
-    : { host: e.host, port: e.port, hasClientKey: true };
+    : { host: e.host, port: e.port, ca: e.ca, cert: e.cert, hasClientKey: true };
 }
 
 export function buildDockerConnector(

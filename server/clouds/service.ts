@@ -7,7 +7,13 @@ import type { Connector } from "../connectors/types.js";
 import type { AppContext } from "../context.js";
 import type { SqlRow } from "../db/rows.js";
 import type { clouds } from "../db/schema.js";
-import { buildDockerConnector, dockerView, type StoredDockerEngine, sealDockerEngine } from "./docker-cloud.js";
+import {
+  buildDockerConnector,
+  dockerView,
+  type StoredDockerEngine,
+  sealDockerEngine,
+  storedClientKey,
+} from "./docker-cloud.js";
 
 /** What is stored: credentials sealed. */
 interface StoredHost {
@@ -87,6 +93,7 @@ export class CloudService {
     body: UpdateCloudBody,
     pinned = new Map<string, StoredHost>(),
     stored = new Map<string, StoredHost>(),
+    keptClientKey?: string,
   ): string {
     const { secrets } = this.app;
     const cfg: StoredConfig = {
@@ -114,7 +121,7 @@ export class CloudService {
           ...Object.fromEntries(Object.entries(pin).filter(([, v]) => v !== undefined)),
         };
       }),
-      ...(body.docker ? { docker: sealDockerEngine(body.docker, secrets) } : {}),
+      ...(body.docker ? { docker: sealDockerEngine(body.docker, secrets, keptClientKey) } : {}),
       ...(body.agentServiceUrl ? { agentServiceUrl: body.agentServiceUrl } : {}),
     };
     return JSON.stringify(cfg);
@@ -145,7 +152,12 @@ export class CloudService {
     const old = this.rows().find((x) => x.name === name);
     if (old && old.kind !== body.kind)
       throw fieldError("kind", `cloud '${name}' is of kind ${old.kind}: it cannot change`);
-    const oldHosts = old ? (JSON.parse(old.config) as StoredConfig).hosts : [];
+    const oldConfig = old ? (JSON.parse(old.config) as StoredConfig) : undefined;
+    const oldHosts = oldConfig?.hosts ?? [];
+    const keptClientKey = storedClientKey(oldConfig?.docker);
+    if (old && body.docker?.host !== undefined && body.docker.clientKey === undefined && keptClientKey === undefined) {
+      throw fieldError("docker.clientKey", "give the TLS client key: the engine was a unix socket, no key is stored");
+    }
     const pinned = new Map(
       oldHosts.flatMap((h) => (h.hostKey !== undefined ? [[`${h.address}:${h.port}`, h] as const] : [])),
     );
@@ -162,7 +174,7 @@ export class CloudService {
     });
     const r = this.app.db.$client
       .prepare("update clouds set config = ?, updated_at = ? where name = ?")
-      .run(this.seal(body, pinned, stored), new Date().toISOString(), name);
+      .run(this.seal(body, pinned, stored, keptClientKey), new Date().toISOString(), name);
     if (r.changes === 0) throw new SlipError("NOT_FOUND", `no cloud '${name}'`);
     this.refresh(name);
     return this.get(name);

@@ -5,6 +5,8 @@ import { type FormEvent, useId, useState } from "react";
 import { API } from "@/protocol/catalog";
 import type { CloudView, HostBody, TestConnectionResult } from "@/protocol/catalog/clouds";
 import { call } from "../../lib/api";
+import { DockerEngineFields, type EngineDraft, engineBody, engineDraft } from "./docker-engine-fields";
+import { FieldError } from "./field-error";
 import { NO_REFUSAL, type Refusal, refusal } from "./field-errors";
 
 type Credential = "privateKey" | "password";
@@ -69,15 +71,6 @@ function hostBody(d: HostDraft): HostBody {
 
 function omit(fields: Record<string, string>, paths: string[]): Record<string, string> {
   return Object.fromEntries(Object.entries(fields).filter(([p]) => !paths.includes(p)));
-}
-
-function FieldError({ id, text }: { id: string; text?: string }) {
-  if (!text) return null;
-  return (
-    <span className="field-error" id={id} role="alert">
-      {text}
-    </span>
-  );
 }
 
 /** The test's answer under the host: the fingerprint to confirm and pin, or why it failed. */
@@ -304,28 +297,47 @@ function HostFields({
   );
 }
 
-/** Create (no `cloud`) or edit an SSH cloud. */
+type Kind = CloudView["kind"];
+
+const KINDS: { kind: Kind; label: string; hint: string }[] = [
+  { kind: "ssh", label: "SSH", hint: "a pool of hosts you already have" },
+  { kind: "docker", label: "Docker", hint: "a container per instance on a Docker Engine" },
+];
+
+/** Create (no `cloud`) or edit a cloud: an SSH pool's hosts, or a docker cloud's engine (the kind never changes). */
 export function CloudForm({ cloud, onDone }: { cloud?: CloudView; onDone: (saved?: CloudView) => void }) {
   const qc = useQueryClient();
   const uid = useId();
   const editing = cloud !== undefined;
+  const [kind, setKind] = useState<Kind>(cloud?.kind ?? "ssh");
   const [name, setName] = useState(cloud?.name ?? "");
   const [agentServiceUrl, setAgentServiceUrl] = useState(cloud?.agentServiceUrl ?? "");
   const [hosts, setHosts] = useState<HostDraft[]>(() => (cloud ? cloud.hosts.map(draftOf) : [draftOf()]));
+  const [engine, setEngine] = useState<EngineDraft>(() => engineDraft(cloud?.docker));
   const [refused, setRefused] = useState<Refusal>(NO_REFUSAL);
+  const docker = kind === "docker";
   const save = useMutation({
     mutationFn: () => {
-      const body = {
-        hosts: hosts.map(hostBody),
-        ...(agentServiceUrl.trim() ? { agentServiceUrl: agentServiceUrl.trim() } : {}),
-      };
+      const url = agentServiceUrl.trim() ? { agentServiceUrl: agentServiceUrl.trim() } : {};
+      const body = docker
+        ? { kind: "docker" as const, docker: engineBody(engine), ...url }
+        : { kind: "ssh" as const, hosts: hosts.map(hostBody), ...url };
       return editing
         ? call(API.updateCloud, { params: { name: cloud.name }, body })
-        : call(API.createCloud, { body: { name: name.trim(), kind: "ssh", ...body } });
+        : call(API.createCloud, { body: { name: name.trim(), ...body } });
     },
     onMutate: () => setRefused(NO_REFUSAL),
     onError: (err) =>
-      setRefused(refusal(err, (p) => p === "name" || p === "agentServiceUrl" || /^hosts\[\d+\]/.test(p))),
+      setRefused(
+        refusal(
+          err,
+          (p) =>
+            p === "name" ||
+            p === "kind" ||
+            p === "agentServiceUrl" ||
+            (docker ? p === "docker" || p.startsWith("docker.") : /^hosts\[\d+\]/.test(p)),
+        ),
+      ),
     onSuccess: (saved) => {
       qc.invalidateQueries({ queryKey: ["clouds"] });
       onDone(saved);
@@ -334,30 +346,55 @@ export function CloudForm({ cloud, onDone }: { cloud?: CloudView; onDone: (saved
   const submit = (e: FormEvent) => {
     e.preventDefault();
     // credentials are write-only: a new host (or a changed address or login) needs its credential in the form
-    const missing = hosts.flatMap((d, i) =>
-      d.secret || keepsStored(d)
-        ? []
-        : [
-            [
-              `hosts[${i}].${d.credential}`,
-              `give this host's ${d.credential === "password" ? "password" : "private key"}${editing && d.stored ? " (its address or login changed: the stored one is for another)" : ""}`,
-            ] as const,
-          ],
-    );
+    const missing = docker
+      ? []
+      : hosts.flatMap((d, i) =>
+          d.secret || keepsStored(d)
+            ? []
+            : [
+                [
+                  `hosts[${i}].${d.credential}`,
+                  `give this host's ${d.credential === "password" ? "password" : "private key"}${editing && d.stored ? " (its address or login changed: the stored one is for another)" : ""}`,
+                ] as const,
+              ],
+        );
     if (missing.length > 0) return setRefused({ fields: Object.fromEntries(missing), general: null });
     save.mutate();
   };
   const f = refused.fields;
+  const forget = (paths: string[]) => setRefused((r) => ({ ...r, fields: omit(r.fields, paths) }));
   return (
     <form className="card section cloud-form" onSubmit={submit} aria-labelledby={`${uid}-title`} noValidate>
       <div className="section-head">
         <h2 id={`${uid}-title`} className="section-title">
-          {editing ? `Edit ${cloud.name}` : "New SSH cloud"}
+          {editing ? `Edit ${cloud.name}` : docker ? "New Docker cloud" : "New SSH cloud"}
         </h2>
       </div>
+      {!editing && (
+        <fieldset className="field radio-row">
+          <legend className="choice-legend">Kind</legend>
+          <div className="row">
+            {KINDS.map((k) => (
+              <label key={k.kind} className="check">
+                <input
+                  type="radio"
+                  name={`${uid}-kind`}
+                  checked={kind === k.kind}
+                  onChange={() => {
+                    setKind(k.kind);
+                    setRefused(NO_REFUSAL);
+                  }}
+                />
+                {k.label} <span className="muted small">({k.hint})</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      )}
       <p className="muted">
-        A pool of existing hosts reached over SSH; each runs up to its number of instances at once. Hosts need Node ≥
-        20. Credentials are stored encrypted and never shown again.
+        {docker
+          ? "Each instance is a container of its own on the engine, on a network of its run with no route out. The image comes from the image module's images entry for docker. The TLS client key is stored encrypted and never shown again."
+          : "A pool of existing hosts reached over SSH; each runs up to its number of instances at once. Hosts need Node ≥ 20. Credentials are stored encrypted and never shown again."}
       </p>
       <div className="row">
         {!editing && (
@@ -366,46 +403,58 @@ export function CloudForm({ cloud, onDone }: { cloud?: CloudView; onDone: (saved
             <input
               id={`${uid}-name`}
               value={name}
-              placeholder="lab"
+              placeholder={docker ? "box" : "lab"}
               aria-invalid={f.name ? true : undefined}
               aria-describedby={f.name ? `${uid}-name-error` : undefined}
               onChange={(e) => {
                 setName(e.target.value);
-                setRefused((r) => ({ ...r, fields: omit(r.fields, ["name"]) }));
+                forget(["name"]);
               }}
             />
             <FieldError id={`${uid}-name-error`} text={f.name} />
           </label>
         )}
         <label className="field grow">
-          <span>Server URL as the hosts reach it (optional)</span>
+          <span>Server URL as the {docker ? "containers" : "hosts"} reach it (optional)</span>
           <input
             value={agentServiceUrl}
-            placeholder="empty: the server's own URL"
+            placeholder={
+              docker ? "empty: the run network's relay (a remote engine needs one)" : "empty: the server's own URL"
+            }
             aria-invalid={f.agentServiceUrl ? true : undefined}
-            onChange={(e) => setAgentServiceUrl(e.target.value)}
+            aria-describedby={f.agentServiceUrl ? `${uid}-url-error` : undefined}
+            onChange={(e) => {
+              setAgentServiceUrl(e.target.value);
+              forget(["agentServiceUrl"]);
+            }}
           />
           <FieldError id={`${uid}-url-error`} text={f.agentServiceUrl} />
         </label>
       </div>
-      {hosts.map((d, i) => (
-        <HostFields
-          key={d.key}
-          d={d}
-          i={i}
-          editing={editing}
-          errors={f}
-          onChange={(next) => setHosts(hosts.map((x) => (x.key === d.key ? next : x)))}
-          onEdited={(paths) => setRefused((r) => ({ ...r, fields: omit(r.fields, paths) }))}
-          onRemove={hosts.length > 1 ? () => setHosts(hosts.filter((x) => x.key !== d.key)) : undefined}
-        />
-      ))}
-      <button type="button" className="button subtle" onClick={() => setHosts([...hosts, draftOf()])}>
-        + Add a host
-      </button>
-      {(refused.general || f.hosts) && (
+      {docker ? (
+        <DockerEngineFields d={engine} errors={f} onChange={setEngine} onEdited={forget} />
+      ) : (
+        <>
+          {hosts.map((d, i) => (
+            <HostFields
+              key={d.key}
+              d={d}
+              i={i}
+              editing={editing}
+              errors={f}
+              onChange={(next) => setHosts(hosts.map((x) => (x.key === d.key ? next : x)))}
+              onEdited={forget}
+              onRemove={hosts.length > 1 ? () => setHosts(hosts.filter((x) => x.key !== d.key)) : undefined}
+            />
+          ))}
+          <button type="button" className="button subtle" onClick={() => setHosts([...hosts, draftOf()])}>
+            + Add a host
+          </button>
+        </>
+      )}
+      {(refused.general || f.hosts || f.kind) && (
         <p className="form-error" role="alert">
-          {[f.hosts, refused.general].filter(Boolean).join("; ")}
+          {[f.kind, docker ? undefined : f.hosts, refused.general].filter(Boolean).join("; ")}
         </p>
       )}
       <div className="form-actions">
