@@ -61,7 +61,7 @@ describe("slipstream completion", () => {
       expect(fish.stdout).toContain(`-n '__fish_use_subcommand' -a ${name} `);
     }
     expect(fish.stdout).toContain(
-      "-n '__fish_seen_subcommand_from modules; and not __fish_seen_subcommand_from push pull list help' -a push",
+      "-n '__fish_seen_subcommand_from modules; and not __fish_seen_subcommand_from push pull list mv rm history restore help' -a push",
     );
     expect(fish.stdout).toContain("-n '__fish_seen_subcommand_from run' -l multiplicity");
   });

@@ -15,7 +15,10 @@ test("API tokens in the profile: an expiry chosen at creation, listed, revoked",
   await section.getByRole("button", { name: "Create token" }).click();
   await expect(section.getByTestId("new-token")).toHaveText(/^ss_/);
   const laptop = section.getByRole("row", { name: /laptop/ });
-  const inAWeek = new Date(Date.now() + 7 * 86_400_000).toLocaleDateString();
+  // the app's one date format (app/lib/format.ts)
+  const inAWeek = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" }).format(
+    new Date(Date.now() + 7 * 86_400_000),
+  );
   await expect(laptop).toContainText(inAWeek);
   await expect(laptop).toContainText("active");
 
@@ -25,6 +28,10 @@ test("API tokens in the profile: an expiry chosen at creation, listed, revoked",
   await expect(section.getByRole("row", { name: /ci-forever/ })).toContainText("never");
 
   await laptop.getByRole("button", { name: "Revoke" }).click();
+  await page
+    .getByRole("dialog", { name: "Revoke the token laptop?" })
+    .getByRole("button", { name: "Revoke token" })
+    .click();
   await expect(laptop).toContainText("revoked");
   await context.close();
 });

@@ -111,9 +111,23 @@ export const LostAfterSeconds = z
   .min(1)
   .max(24 * 3600);
 
+/** Keys are the same key whatever their comments: type and body. */
+const sshKeyId = (line: string) => line.split(" ").slice(0, 2).join(" ");
+export const SshPublicKeys = z
+  .array(SshPublicKey)
+  .max(50)
+  .superRefine((keys, ctx) => {
+    keys.forEach((k, i) => {
+      const first = keys.findIndex((o) => sshKeyId(o) === sshKeyId(k));
+      if (first < i) ctx.addIssue({ code: "custom", path: [i], message: `the same key as key ${first + 1}` });
+    });
+  });
+
 /** The user's profile ("General"): copied into each run when it is created; the cloud is checked by the server. */
 export const PutProfileBody = z.strictObject({
-  sshKeys: z.array(SshPublicKey).max(50),
+  sshKeys: SshPublicKeys,
+  /** the name others see on runs and modules; unchanged when absent */
+  displayName: DisplayName.optional(),
   keepRunning: KeepRunning,
   defaultCloud: z.string().min(1).max(100),
   runTimeoutMinutes: z

@@ -3,6 +3,7 @@
 import { useState } from "react";
 import type { ModuleRecord } from "@/protocol/modules";
 import { formatDateTime } from "../lib/format";
+import { ModuleActions, ReadOnlyNote } from "./module-manage";
 import { Breadcrumbs } from "./modules-browser";
 import { RunDialog } from "./run-dialog";
 
@@ -28,8 +29,10 @@ export function ModuleHeader({ record }: { record: ModuleRecord }) {
           <button type="button" className="button primary" onClick={() => setRunning(true)}>
             Run…
           </button>
+          <ModuleActions record={record} />
         </div>
       </div>
+      <ReadOnlyNote record={record} />
       {running && <RunDialog module={record.path} onClose={() => setRunning(false)} />}
     </>
   );

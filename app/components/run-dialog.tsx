@@ -19,6 +19,10 @@ const KEEP_RUNNING: { value: KeepRunning; label: string; hint: string }[] = [
   { value: "never", label: "Never", hint: "tear everything down when the run ends" },
 ];
 
+/** What a "Run again" fills the form with: a past run's settings, over the module's defaults. */
+export type RunPreset = Partial<Omit<FormState, "multiplicity" | "clouds" | "params">> &
+  Pick<Partial<FormState>, "multiplicity" | "clouds" | "params">;
+
 interface FormState {
   multiplicity: Record<string, string>;
   clouds: Record<string, string>;
@@ -45,8 +49,23 @@ function initialForm(o: RunOptions): FormState {
   return f;
 }
 
+/** A preset over the defaults: only nodes and inputs the module still has. */
+function withPreset(f: FormState, p: RunPreset | undefined): FormState {
+  if (!p) return f;
+  const known = <T,>(base: Record<string, T>, over: Record<string, T> | undefined) =>
+    Object.fromEntries(Object.entries(base).map(([k, v]) => [k, over && Object.hasOwn(over, k) ? over[k] : v]));
+  return {
+    multiplicity: known(f.multiplicity, p.multiplicity),
+    clouds: known(f.clouds, p.clouds),
+    params: known(f.params, p.params),
+    keepRunning: p.keepRunning ?? f.keepRunning,
+    scalable: p.scalable ?? f.scalable,
+    tags: p.tags ?? f.tags,
+  };
+}
+
 /** The Run… dialog: per node multiplicity and cloud, the unmapped inputs, keep-running, scalable, tags. */
-export function RunDialog({ module, onClose }: { module: string; onClose: () => void }) {
+export function RunDialog({ module, onClose, preset }: { module: string; onClose: () => void; preset?: RunPreset }) {
   const router = useRouter();
   const qc = useQueryClient();
   const uid = useId();
@@ -62,8 +81,8 @@ export function RunDialog({ module, onClose }: { module: string; onClose: () => 
   });
 
   useEffect(() => {
-    if (options.data && !form) setForm(initialForm(options.data));
-  }, [options.data, form]);
+    if (options.data && !form) setForm(withPreset(initialForm(options.data), preset));
+  }, [options.data, form, preset]);
 
   const launch = useMutation({
     mutationFn: (body: CreateRunBody) => call(API.createRun, { body }),

@@ -7,9 +7,12 @@ import { apiFor } from "../context.js";
 import { usage } from "../errors.js";
 import { printJson, println, table, when } from "../format.js";
 import { defaultPrefix, pulledFile, pushBackCommand, readModuleFiles } from "../module-files.js";
+import { registerModuleManage } from "./modules-manage.js";
 
 export function registerModules(program: Command): void {
-  const modules = program.command("modules").description("modules as YAML files: push, pull, list");
+  const modules = program
+    .command("modules")
+    .description("modules as YAML files: push, pull, list; mv, rm, history, restore");
 
   modules
     .command("push")
@@ -77,4 +80,6 @@ export function registerModules(program: Command): void {
         ),
       );
     });
+
+  registerModuleManage(modules);
 }

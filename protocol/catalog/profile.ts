@@ -21,7 +21,7 @@ export const Profile = z.object({
 });
 export type Profile = z.infer<typeof Profile>;
 
-const ProfileView = z.object({ profile: Profile, clouds: z.array(z.string()) });
+const ProfileView = z.object({ profile: Profile, clouds: z.array(z.string()), displayName: z.string() });
 
 export const profileRoutes = {
   profile: endpoint({

@@ -91,6 +91,7 @@ export const userRoutes = {
     body: CreateTokenBody,
     status: 201,
     response: z.object({ id: z.number().int(), name: z.string(), token: z.string(), expiresAt: z.string().nullable() }),
+    errors: ["CONFLICT"],
   }),
   revokeToken: endpoint({
     method: "DELETE",

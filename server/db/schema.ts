@@ -320,3 +320,20 @@ export const webhookDeliveries = sqliteTable(
     uniqueIndex("webhook_deliveries_event_unique").on(t.webhookId, t.runId, t.seq),
   ],
 );
+
+/** Every saved version of every module (a restore saves a new one); history survives renames, not deletes. */
+export const moduleVersions = sqliteTable(
+  "module_versions",
+  {
+    path: text("path").notNull(),
+    version: integer("version").notNull(),
+    kind: text("kind", { enum: ["image", "deployment", "project"] }).notNull(),
+    doc: text("doc").notNull(),
+    source: text("source"),
+    authorId: integer("author_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.path, t.version] })],
+);

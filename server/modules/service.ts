@@ -10,6 +10,7 @@ import {
 import type { Db } from "../db/open.js";
 import type { SqlRow } from "../db/rows.js";
 import type { modules } from "../db/schema.js";
+import { checkRemovable, recordVersion } from "./manage.js";
 
 /** a module's row, with its owner's name */
 type ModuleRow = SqlRow<typeof modules> & { username: string };
@@ -100,6 +101,7 @@ export class ModuleService {
           throw new SlipError("FORBIDDEN", `module '${path}' belongs to ${existing.username}`);
         }
         upsert.run(path, doc.kind, caller.id, JSON.stringify(doc), sources.get(path) ?? null, now);
+        recordVersion(this.db, path, caller.id);
       }
     })();
     return [...docs.keys()].map((p) => this.get(p));
@@ -123,10 +125,11 @@ export class ModuleService {
   delete(caller: Caller, path: string): void {
     const existing = this.row(path);
     if (!existing) throw new SlipError("NOT_FOUND", `module '${path}' not found`);
-    if (existing.owner_id !== caller.id && caller.role !== "admin") {
-      throw new SlipError("FORBIDDEN", `module '${path}' belongs to ${existing.username}`);
-    }
-    this.db.$client.prepare("delete from modules where path = ?").run(path);
+    checkRemovable(this.db, caller, path, false);
+    this.db.$client.transaction(() => {
+      this.db.$client.prepare("delete from modules where path = ?").run(path);
+      this.db.$client.prepare("delete from module_versions where path = ?").run(path);
+    })();
   }
 
   get isEmpty(): boolean {

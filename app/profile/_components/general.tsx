@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { errorText } from "@/app/lib/api";
+import { ApiFailure, errorText } from "@/app/lib/api";
 import type { KeepRunning } from "@/protocol/run";
 import { type ProfileResponse, useSaveProfile } from "./use-profile";
 
@@ -12,6 +12,7 @@ const KEEP_RUNNING: { value: KeepRunning; label: string; hint: string }[] = [
 
 export function General({ data }: { data: ProfileResponse }) {
   const save = useSaveProfile();
+  const [displayName, setDisplayName] = useState(data.displayName);
   const [keepRunning, setKeepRunning] = useState<KeepRunning>(data.profile.keepRunning);
   const [cloud, setCloud] = useState(data.profile.defaultCloud);
   const [timeout, setTimeoutMinutes] = useState(String(data.profile.runTimeoutMinutes));
@@ -25,6 +26,7 @@ export function General({ data }: { data: ProfileResponse }) {
     save.mutate(
       {
         ...data.profile,
+        displayName: displayName.trim(),
         keepRunning,
         defaultCloud: cloud,
         runTimeoutMinutes: Number(timeout),
@@ -42,6 +44,17 @@ export function General({ data }: { data: ProfileResponse }) {
           General
         </h2>
       </div>
+      <label className="field">
+        <span>Display name</span>
+        <input
+          value={displayName}
+          maxLength={100}
+          required
+          aria-invalid={(save.error instanceof ApiFailure && !!save.error.fields.displayName) || undefined}
+          onChange={(e) => setDisplayName(e.target.value)}
+        />
+        <span className="hint">How the team sees you; your username stays the one you sign in with.</span>
+      </label>
       <p className="muted">Defaults copied into each run you start from now on; runs already started keep theirs.</p>
       <fieldset className="keep-running">
         <legend>Keep running</legend>

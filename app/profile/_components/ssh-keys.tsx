@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { errorText } from "@/app/lib/api";
+import { sshKeyErrorText } from "@/app/lib/ssh-key-words";
 import { type ProfileResponse, useSaveProfile } from "./use-profile";
 
 export function SshKeys({ data }: { data: ProfileResponse }) {
@@ -58,7 +58,7 @@ export function SshKeys({ data }: { data: ProfileResponse }) {
         </label>
         {save.isError && (
           <p className="field-error" role="alert">
-            {errorText(save.error)}
+            {sshKeyErrorText(save.error, keys.length)}
           </p>
         )}
         <button type="submit" className="button" disabled={save.isPending || !key.trim()}>

@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ConfirmDialog } from "@/app/components/modal";
 import { TokensTable } from "@/app/components/tokens-table";
-import { call, errorText } from "@/app/lib/api";
+import { ApiFailure, call, errorText } from "@/app/lib/api";
 import { API } from "@/protocol/catalog";
 
 /** Lifetimes offered for a new token (days; null: never expires). */
@@ -33,6 +34,7 @@ export function Tokens() {
       qc.invalidateQueries({ queryKey: ["tokens"] });
     },
   });
+  const [revoking, setRevoking] = useState<{ id: number; name: string } | null>(null);
   const revoke = useMutation({
     mutationFn: (id: number) => call(API.revokeToken, { params: { id: String(id) } }),
     onSettled: () => qc.invalidateQueries({ queryKey: ["tokens"] }),
@@ -83,7 +85,9 @@ export function Tokens() {
       </form>
       {create.isError && (
         <p className="form-error" role="alert">
-          {errorText(create.error)}
+          {create.error instanceof ApiFailure && create.error.fields.name
+            ? `Not created: ${create.error.fields.name}.`
+            : errorText(create.error)}
         </p>
       )}
       {created && (
@@ -106,21 +110,37 @@ export function Tokens() {
       {tokens.data && (
         <TokensTable
           tokens={tokens.data.tokens}
-          // one's own tokens in the browser's own date format, as the profile shows them
-          formatDate={(iso) => new Date(iso).toLocaleString()}
           action={(t) => (
             <button
               type="button"
               className="button danger"
               disabled={revoke.isPending}
-              onClick={() => revoke.mutate(t.id)}
+              onClick={() => setRevoking({ id: t.id, name: t.name })}
             >
               Revoke
             </button>
           )}
         />
       )}
-      {revoke.isError && <p className="form-error">{errorText(revoke.error)}</p>}
+      {revoking && (
+        <ConfirmDialog
+          title={`Revoke the token ${revoking.name}?`}
+          confirmLabel="Revoke token"
+          danger
+          pending={revoke.isPending}
+          error={revoke.isError ? errorText(revoke.error) : null}
+          onConfirm={() => revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}
+          onClose={() => {
+            setRevoking(null);
+            revoke.reset();
+          }}
+        >
+          <p>
+            Revoke <strong>{revoking.name}</strong>? Everything using it — the CLI, CI jobs, live connections — stops at
+            once, and it cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
     </section>
   );
 }

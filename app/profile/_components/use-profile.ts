@@ -14,6 +14,11 @@ export function useSaveProfile() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (p: EndpointInput<typeof API.putProfile>["body"]) => call(API.putProfile, { body: p }),
-    onSuccess: (data) => qc.setQueryData(["profile"], data),
+    onSuccess: (data) => {
+      qc.setQueryData(["profile"], data);
+      // the header and the team list show the display name
+      qc.invalidateQueries({ queryKey: ["session"] });
+      qc.invalidateQueries({ queryKey: ["users"] });
+    },
   });
 }

@@ -1,5 +1,5 @@
 import { API } from "../../../protocol/catalog/index.js";
-import { SlipError } from "../../../protocol/errors.js";
+import { fieldError, SlipError } from "../../../protocol/errors.js";
 import type { AppContext } from "../../context.js";
 import type { Router } from "../router.js";
 
@@ -22,9 +22,13 @@ export function registerUserRoutes(router: Router, app: AppContext): void {
       return { tokens: auth.listTokens(auth.userId(params.username)) };
     })
     .route(API.listTokens, ({ user }) => ({ tokens: auth.listTokens(user.id) }))
-    .route(API.createToken, ({ user, body }) =>
-      auth.createToken(user.id, body.name, body.expiresInDays === null ? null : body.expiresInDays * 86_400_000),
-    )
+    .route(API.createToken, ({ user, body }) => {
+      // two live tokens of one name cannot be told apart in the list, so the wrong one gets revoked
+      if (auth.listTokens(user.id).some((t) => t.name === body.name && !t.revoked && !t.expired)) {
+        throw fieldError("name", `you already have a token named '${body.name}'`, "CONFLICT");
+      }
+      return auth.createToken(user.id, body.name, body.expiresInDays === null ? null : body.expiresInDays * 86_400_000);
+    })
     .route(API.revokeToken, ({ user, params }) => {
       auth.revokeTokenById(user, Number(params.id));
       return { ok: true as const };
