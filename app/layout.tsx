@@ -3,9 +3,10 @@ import type { ReactNode } from "react";
 import { TopBar } from "./components/shell";
 import { Providers } from "./providers";
 import "./globals.css";
+import "./responsive.css";
 
 export const metadata: Metadata = {
-  title: { default: "SlipStream", template: "%s · SlipStream" },
+  title: { default: "SlipStream", template: "%s — SlipStream" },
   description: "Multi-machine deployment and testing, watched live by the whole team",
 };
 
@@ -15,7 +16,9 @@ export default function RootLayout({ children }: { children: ReactNode }) {
       <body>
         <Providers>
           <TopBar />
-          <main className="page">{children}</main>
+          <main className="page" id="content" tabIndex={-1}>
+            {children}
+          </main>
         </Providers>
       </body>
     </html>

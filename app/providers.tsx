@@ -23,7 +23,10 @@ export function Providers({ children }: { children: ReactNode }) {
           refetchOnReconnect: false,
           staleTime: 30_000,
           retry: (count, err) => !(err instanceof ApiFailure && err.status > 0 && err.status < 500) && count < 2,
+          // offline, a request still fails (and the page says so, with Retry) instead of waiting, "Loading…", forever
+          networkMode: "always",
         },
+        mutations: { networkMode: "always" },
       },
     });
     return { qc, live: new Live(qc) };

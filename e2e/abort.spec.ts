@@ -43,7 +43,8 @@ test("abort with a message, reset it, abort again and terminate: both watchers s
     await expect(ev.locator(".actor")).toHaveText(server.admin.username);
     await expect(p.button("Abort…")).toBeDisabled();
     await expect(p.button("Reset abort")).toBeEnabled();
-    await expect(p.state).toHaveText("Ready");
+    // aborted but kept up: not a healthy Ready
+    await expect(p.state).toHaveText("Ready · aborted");
   }
   await screenshot(alice, "run-page-aborted");
 

@@ -28,8 +28,11 @@ test("the deployment diagram, and a mapping to a missing output is refused at it
   await expect(page.getByText("You have unsaved changes.")).toBeVisible();
   await screenshot(page, "deployment-validation-error");
 
-  // nothing was saved: a reload shows the old value
+  // nothing was saved: a reload brings the unsaved draft back (kept in the browser); Discard shows the stored value
   await page.reload();
+  await expect(page.getByText(/Restored your unsaved changes from/)).toBeVisible();
+  await expect(port).toHaveValue("apache:prt");
+  await page.getByTestId("kept-draft-note").getByRole("button", { name: "Discard" }).click();
   await expect(port).toHaveValue("apache:port");
   await expect(page.locator(".field-error")).toHaveCount(0);
 

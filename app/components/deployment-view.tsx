@@ -5,6 +5,8 @@ import { useEffect, useId, useState } from "react";
 import { API } from "@/protocol/catalog";
 import type { DeploymentModule, DeploymentNode, ImageModule, ModuleRecord } from "@/protocol/modules";
 import { call } from "../lib/api";
+import { deploymentDraftProblems } from "../lib/editor-checks";
+import { useKeptDraft } from "../lib/kept-drafts";
 import {
   deploymentGraph,
   fieldErrors,
@@ -16,7 +18,9 @@ import {
 } from "../lib/modules";
 import { DeploymentDiagram } from "./deployment-diagram";
 import { NodeCard, type NodeDraft } from "./deployment-node-card";
+import { KeptDraftNote } from "./kept-draft-note";
 import { ModuleHeader, SaveBar } from "./module-header";
+import { EditLock } from "./module-manage";
 
 interface Draft {
   description: string;
@@ -58,6 +62,7 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
     if (removing) document.getElementById(`${uid}-confirm-remove`)?.focus();
   }, [removing, uid]);
   const dirty = JSON.stringify(draft) !== base;
+  const kept = useKeptDraft({ path: record.path, version: record.version, draft, dirty, apply: setDraft });
 
   const clouds = useQuery({
     queryKey: ["run-options", record.path],
@@ -97,6 +102,7 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
       setAddedNote(null);
     },
     onError: (err) => {
+      kept.onSaveError(err);
       setSavedNote(null);
       setAddedNote(null);
       setErrors(fieldErrors(err));
@@ -126,6 +132,7 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
         mappings,
       };
     }
+    for (const [f, m] of Object.entries(deploymentDraftProblems(record.path, draft.nodes, modules))) fields[f] ??= m;
     if (Object.keys(fields).length > 0) {
       setSavedNote(null);
       setErrors({ fields, general: ["Fix the fields marked below."] });
@@ -233,156 +240,159 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
   return (
     <>
       <ModuleHeader record={record} />
-      <SaveBar
-        dirty={dirty}
-        pending={save.isPending}
-        savedNote={savedNote}
-        onDiscard={() => {
-          setDraft(JSON.parse(base));
-          setErrors({ fields: {}, general: [] });
-        }}
-        onSave={submit}
-      />
-      {general.length > 0 && (
-        <div className="form-error banner" role="alert">
-          <strong>Not saved.</strong> {general.join("; ")}
-        </div>
-      )}
-      <section className="card section" aria-labelledby={`${uid}-diagram`}>
-        <div className="section-head">
-          <h2 id={`${uid}-diagram`}>Deployment</h2>
-          <span className="muted small">
-            Arrows go from an output parameter to the input it feeds. The diagram follows your edits before you save.
-          </span>
-        </div>
-        <DeploymentDiagram nodes={graph.nodes} edges={graph.edges} highlight={focusNode} />
-      </section>
-
-      <section className="card section" aria-labelledby={`${uid}-nodes`}>
-        <div className="section-head">
-          <h2 id={`${uid}-nodes`}>Nodes</h2>
-        </div>
-        <label className="field">
-          <span>Description</span>
-          <textarea
-            rows={2}
-            value={draft.description}
-            onChange={(e) => setDraft({ ...draft, description: e.target.value })}
-          />
-        </label>
-        <datalist id={`${uid}-clouds`}>
-          {(clouds.data?.clouds ?? []).map((c) => (
-            <option key={c} value={c} />
-          ))}
-        </datalist>
-        <div className="node-editors">
-          {draft.nodes.map((n, i) => {
-            const imagePath = resolveImageRef(record.path, n.image);
-            return (
-              <NodeCard
-                key={n.key}
-                uid={uid}
-                node={n}
-                inputs={graph.nodes.find((x) => x.name === n.name)?.inputs ?? []}
-                imagePath={imagePath}
-                imageFound={lookupImage(imagePath) !== undefined}
-                taken={draft.nodes.map((x) => x.name)}
-                readers={readersOf(n.name)}
-                removing={removing === n.name}
-                fields={{ err, invalid }}
-                onFocus={(on) => setFocusNode(on ? n.name : null)}
-                onChange={(patch) => setNode(i, patch)}
-                onRename={(to) => rename(n.name, to)}
-                onAskRemove={(ask) => setRemoving(ask ? n.name : null)}
-                onRemove={() => removeNode(n.name)}
-              />
-            );
-          })}
-        </div>
-        {draft.nodes.length === 0 && (
-          <p className="muted">This deployment has no nodes yet. Add one below: a name and the image it runs.</p>
-        )}
-        <datalist id={`${uid}-images`}>
-          {imageChoices.map((c) => (
-            <option key={c} value={c} />
-          ))}
-        </datalist>
-        <form
-          className="add-node"
-          aria-labelledby={`${uid}-add`}
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            addNode();
+      <KeptDraftNote restored={kept.restored} onDiscard={() => setDraft(JSON.parse(base))} />
+      <EditLock record={record}>
+        <SaveBar
+          dirty={dirty}
+          pending={save.isPending}
+          savedNote={savedNote}
+          onDiscard={() => {
+            setDraft(JSON.parse(base));
+            setErrors({ fields: {}, general: [] });
           }}
-        >
-          <h3 id={`${uid}-add`}>Add node</h3>
-          <div className="row">
-            <label className="field small-field">
-              <span>Node name</span>
-              <input
-                id={`${uid}-add-name`}
-                className="mono"
-                value={adding.name}
-                placeholder="e.g. probe"
-                autoComplete="off"
-                spellCheck={false}
-                onChange={(e) => {
-                  setAdding({ ...adding, name: e.target.value });
-                  setAddedNote(null);
-                  if (addErrors.name) setAddErrors({ ...addErrors, name: undefined });
-                }}
-                aria-invalid={addErrors.name ? true : undefined}
-                aria-describedby={addErrors.name ? `${uid}-add-name-err` : undefined}
-              />
-              {addErrors.name && (
-                <span className="field-error" id={`${uid}-add-name-err`} data-field="add.name">
-                  {addErrors.name}
-                </span>
-              )}
-            </label>
-            <label className="field grow">
-              <span>Image</span>
-              <input
-                className="mono"
-                list={`${uid}-images`}
-                value={adding.image}
-                placeholder="client, or /examples/tutorials/service-testing/client"
-                autoComplete="off"
-                spellCheck={false}
-                onChange={(e) => {
-                  setAdding({ ...adding, image: e.target.value });
-                  if (addErrors.image) setAddErrors({ ...addErrors, image: undefined });
-                }}
-                aria-invalid={addErrors.image ? true : undefined}
-                aria-describedby={addErrors.image ? `${uid}-add-image-err` : undefined}
-              />
-              <span className="hint">
-                {adding.image.trim() === ""
-                  ? "Relative to this deployment's folder, or absolute with a leading /."
-                  : lookupImage(resolveImageRef(record.path, adding.image.trim()))
-                    ? resolveImageRef(record.path, adding.image.trim())
-                    : `no image at ${resolveImageRef(record.path, adding.image.trim())}`}
-              </span>
-              {addErrors.image && (
-                <span className="field-error" id={`${uid}-add-image-err`} data-field="add.image">
-                  {addErrors.image}
-                </span>
-              )}
-            </label>
-            <div className="add-node-submit">
-              <button type="submit" className="button">
-                + Add node
-              </button>
-            </div>
+          onSave={submit}
+        />
+        {general.length > 0 && (
+          <div className="form-error banner" role="alert">
+            <strong>Not saved.</strong> {general.join("; ")}
           </div>
-          {addedNote && (
-            <p className="form-ok" role="status">
-              {addedNote}
-            </p>
+        )}
+        <section className="card section" aria-labelledby={`${uid}-diagram`}>
+          <div className="section-head">
+            <h2 id={`${uid}-diagram`}>Deployment</h2>
+            <span className="muted small">
+              Arrows go from an output parameter to the input it feeds. The diagram follows your edits before you save.
+            </span>
+          </div>
+          <DeploymentDiagram nodes={graph.nodes} edges={graph.edges} highlight={focusNode} />
+        </section>
+
+        <section className="card section" aria-labelledby={`${uid}-nodes`}>
+          <div className="section-head">
+            <h2 id={`${uid}-nodes`}>Nodes</h2>
+          </div>
+          <label className="field">
+            <span>Description</span>
+            <textarea
+              rows={2}
+              value={draft.description}
+              onChange={(e) => setDraft({ ...draft, description: e.target.value })}
+            />
+          </label>
+          <datalist id={`${uid}-clouds`}>
+            {(clouds.data?.clouds ?? []).map((c) => (
+              <option key={c} value={c} />
+            ))}
+          </datalist>
+          <div className="node-editors">
+            {draft.nodes.map((n, i) => {
+              const imagePath = resolveImageRef(record.path, n.image);
+              return (
+                <NodeCard
+                  key={n.key}
+                  uid={uid}
+                  node={n}
+                  inputs={graph.nodes.find((x) => x.name === n.name)?.inputs ?? []}
+                  imagePath={imagePath}
+                  imageFound={lookupImage(imagePath) !== undefined}
+                  taken={draft.nodes.map((x) => x.name)}
+                  readers={readersOf(n.name)}
+                  removing={removing === n.name}
+                  fields={{ err, invalid }}
+                  onFocus={(on) => setFocusNode(on ? n.name : null)}
+                  onChange={(patch) => setNode(i, patch)}
+                  onRename={(to) => rename(n.name, to)}
+                  onAskRemove={(ask) => setRemoving(ask ? n.name : null)}
+                  onRemove={() => removeNode(n.name)}
+                />
+              );
+            })}
+          </div>
+          {draft.nodes.length === 0 && (
+            <p className="muted">This deployment has no nodes yet. Add one below: a name and the image it runs.</p>
           )}
-        </form>
-      </section>
+          <datalist id={`${uid}-images`}>
+            {imageChoices.map((c) => (
+              <option key={c} value={c} />
+            ))}
+          </datalist>
+          <form
+            className="add-node"
+            aria-labelledby={`${uid}-add`}
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              addNode();
+            }}
+          >
+            <h3 id={`${uid}-add`}>Add node</h3>
+            <div className="row">
+              <label className="field small-field">
+                <span>Node name</span>
+                <input
+                  id={`${uid}-add-name`}
+                  className="mono"
+                  value={adding.name}
+                  placeholder="e.g. probe"
+                  autoComplete="off"
+                  spellCheck={false}
+                  onChange={(e) => {
+                    setAdding({ ...adding, name: e.target.value });
+                    setAddedNote(null);
+                    if (addErrors.name) setAddErrors({ ...addErrors, name: undefined });
+                  }}
+                  aria-invalid={addErrors.name ? true : undefined}
+                  aria-describedby={addErrors.name ? `${uid}-add-name-err` : undefined}
+                />
+                {addErrors.name && (
+                  <span className="field-error" id={`${uid}-add-name-err`} data-field="add.name">
+                    {addErrors.name}
+                  </span>
+                )}
+              </label>
+              <label className="field grow">
+                <span>Image</span>
+                <input
+                  className="mono"
+                  list={`${uid}-images`}
+                  value={adding.image}
+                  placeholder="client, or /examples/tutorials/service-testing/client"
+                  autoComplete="off"
+                  spellCheck={false}
+                  onChange={(e) => {
+                    setAdding({ ...adding, image: e.target.value });
+                    if (addErrors.image) setAddErrors({ ...addErrors, image: undefined });
+                  }}
+                  aria-invalid={addErrors.image ? true : undefined}
+                  aria-describedby={addErrors.image ? `${uid}-add-image-err` : undefined}
+                />
+                <span className="hint">
+                  {adding.image.trim() === ""
+                    ? "Relative to this deployment's folder, or absolute with a leading /."
+                    : lookupImage(resolveImageRef(record.path, adding.image.trim()))
+                      ? resolveImageRef(record.path, adding.image.trim())
+                      : `no image at ${resolveImageRef(record.path, adding.image.trim())}`}
+                </span>
+                {addErrors.image && (
+                  <span className="field-error" id={`${uid}-add-image-err`} data-field="add.image">
+                    {addErrors.image}
+                  </span>
+                )}
+              </label>
+              <div className="add-node-submit">
+                <button type="submit" className="button">
+                  + Add node
+                </button>
+              </div>
+            </div>
+            {addedNote && (
+              <p className="form-ok" role="status">
+                {addedNote}
+              </p>
+            )}
+          </form>
+        </section>
+      </EditLock>
     </>
   );
 }

@@ -5,9 +5,13 @@ import { useId, useState } from "react";
 import { API } from "@/protocol/catalog";
 import type { ImageModule, ImageTargets, ModuleRecord } from "@/protocol/modules";
 import { call } from "../lib/api";
+import { imageDraftProblems } from "../lib/editor-checks";
+import { useKeptDraft } from "../lib/kept-drafts";
 import { fieldErrors } from "../lib/modules";
 import { CodeEditor } from "./code-editor";
+import { KeptDraftNote } from "./kept-draft-note";
 import { ModuleHeader, SaveBar } from "./module-header";
+import { EditLock } from "./module-manage";
 
 const TARGETS = ["pre-install", "packages", "post-install", "execute", "report", "onvmadd", "onvmremove"] as const;
 type Target = (typeof TARGETS)[number];
@@ -82,6 +86,7 @@ export function ImageView({ record }: { record: ModuleRecord }) {
   });
   const [savedNote, setSavedNote] = useState<string | null>(null);
   const dirty = JSON.stringify(draft) !== base;
+  const kept = useKeptDraft({ path: record.path, version: record.version, draft, dirty, apply: setDraft });
 
   const save = useMutation({
     mutationFn: () => call(API.putModule, { params: { path: record.path }, body: { doc: toDoc(draft) } }),
@@ -94,6 +99,7 @@ export function ImageView({ record }: { record: ModuleRecord }) {
       setSavedNote(`Saved as version ${saved.version}.`);
     },
     onError: (err) => {
+      kept.onSaveError(err);
       setSavedNote(null);
       setErrors(fieldErrors(err));
     },
@@ -117,181 +123,189 @@ export function ImageView({ record }: { record: ModuleRecord }) {
   return (
     <>
       <ModuleHeader record={record} />
-      <SaveBar
-        dirty={dirty}
-        pending={save.isPending}
-        savedNote={savedNote}
-        onDiscard={() => {
-          setDraft(JSON.parse(base));
-          setErrors({ fields: {}, general: [] });
-        }}
-        onSave={() => save.mutate()}
-      />
-      {general.length > 0 && (
-        <div className="form-error banner" role="alert">
-          <strong>Not saved.</strong> {general.join("; ")}
-        </div>
-      )}
-      <section className="card section">
-        <label className="field">
-          <span className="section-title">Description</span>
-          <textarea
-            rows={2}
-            value={draft.description}
-            onChange={(e) => setDraft({ ...draft, description: e.target.value })}
-          />
-        </label>
-      </section>
-
-      <section className="card section" aria-labelledby={`${uid}-params`}>
-        <div className="section-head">
-          <h2 id={`${uid}-params`}>Parameters</h2>
-          <span className="muted small">Inputs are read with ss-get; outputs are published with ss-set.</span>
-        </div>
-        {draft.parameters.length === 0 ? (
-          <p className="muted">This image declares no parameters.</p>
-        ) : (
-          <table className="table params-edit">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Category</th>
-                <th scope="col">Default</th>
-                <th scope="col">Description</th>
-                <th scope="col">
-                  <span className="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {draft.parameters.map((p, i) => {
-                const e = paramError(i);
-                return (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place by position
-                  <tr key={i} className={e ? "has-error" : undefined}>
-                    <td>
-                      <input
-                        aria-label={`Name of parameter ${i + 1}`}
-                        className="mono"
-                        value={p.name}
-                        aria-invalid={!!e || undefined}
-                        onChange={(ev) => setParam(i, { name: ev.target.value })}
-                      />
-                      {e && <span className="field-error">{e}</span>}
-                    </td>
-                    <td>
-                      <select
-                        aria-label={`Category of ${p.name || `parameter ${i + 1}`}`}
-                        value={p.category}
-                        onChange={(ev) => setParam(i, { category: ev.target.value as "input" | "output" })}
-                      >
-                        <option value="input">input</option>
-                        <option value="output">output</option>
-                      </select>
-                    </td>
-                    <td>
-                      <input
-                        aria-label={`Default of ${p.name || `parameter ${i + 1}`}`}
-                        value={p.default}
-                        placeholder="none"
-                        onChange={(ev) => setParam(i, { default: ev.target.value })}
-                      />
-                    </td>
-                    <td>
-                      <input
-                        aria-label={`Description of ${p.name || `parameter ${i + 1}`}`}
-                        value={p.description}
-                        onChange={(ev) => setParam(i, { description: ev.target.value })}
-                      />
-                    </td>
-                    <td>
-                      <button
-                        type="button"
-                        className="icon-button"
-                        aria-label={`Remove ${p.name || `parameter ${i + 1}`}`}
-                        onClick={() => setDraft({ ...draft, parameters: draft.parameters.filter((_, k) => k !== i) })}
-                      >
-                        ×
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+      <KeptDraftNote restored={kept.restored} onDiscard={() => setDraft(JSON.parse(base))} />
+      <EditLock record={record}>
+        <SaveBar
+          dirty={dirty}
+          pending={save.isPending}
+          savedNote={savedNote}
+          onDiscard={() => {
+            setDraft(JSON.parse(base));
+            setErrors({ fields: {}, general: [] });
+          }}
+          onSave={() => {
+            const missing = imageDraftProblems(draft.parameters);
+            if (Object.keys(missing).length === 0) return save.mutate();
+            setSavedNote(null);
+            setErrors({ fields: missing, general: ["Fix the fields marked below."] });
+          }}
+        />
+        {general.length > 0 && (
+          <div className="form-error banner" role="alert">
+            <strong>Not saved.</strong> {general.join("; ")}
+          </div>
         )}
-        <button
-          type="button"
-          className="button subtle"
-          onClick={() =>
-            setDraft({
-              ...draft,
-              parameters: [...draft.parameters, { name: "", category: "input", default: "", description: "" }],
-            })
-          }
-        >
-          + Add parameter
-        </button>
-      </section>
+        <section className="card section">
+          <label className="field">
+            <span className="section-title">Description</span>
+            <textarea
+              rows={2}
+              value={draft.description}
+              onChange={(e) => setDraft({ ...draft, description: e.target.value })}
+            />
+          </label>
+        </section>
 
-      <section className="card section" aria-labelledby={`${uid}-targets`}>
-        <div className="section-head">
-          <h2 id={`${uid}-targets`}>Deployment recipes</h2>
-        </div>
-        <div role="tablist" aria-label="Targets" className="tabs">
-          {TARGETS.map((t) => (
-            <button
-              key={t}
-              type="button"
-              role="tab"
-              id={`${uid}-tab-${t}`}
-              aria-selected={tab === t}
-              aria-controls={`${uid}-panel`}
-              tabIndex={tab === t ? 0 : -1}
-              className={`tab${tab === t ? " active" : ""}${errors.fields[`targets.${t}`] ? " has-error" : ""}`}
-              onClick={() => setTab(t)}
-              onKeyDown={(e) => {
-                const i = TARGETS.indexOf(t);
-                const next =
-                  e.key === "ArrowRight"
-                    ? TARGETS[(i + 1) % TARGETS.length]
-                    : e.key === "ArrowLeft"
-                      ? TARGETS[(i + TARGETS.length - 1) % TARGETS.length]
-                      : null;
-                if (next) {
-                  e.preventDefault();
-                  setTab(next);
-                  document.getElementById(`${uid}-tab-${next}`)?.focus();
-                }
-              }}
-            >
-              {t}
-              {draft.targets[t].trim() !== "" && <span className="tab-dot" aria-hidden="true" />}
-            </button>
-          ))}
-        </div>
-        <div role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`} className="tab-panel">
-          <p className="muted small">{TARGET_HINT[tab]}</p>
-          {tab === "packages" ? (
-            <input
-              className="mono wide-input"
-              aria-label="Packages"
-              value={draft.targets.packages}
-              placeholder="e.g. apache2 wget"
-              onChange={(e) => setDraft({ ...draft, targets: { ...draft.targets, packages: e.target.value } })}
-            />
+        <section className="card section" aria-labelledby={`${uid}-params`}>
+          <div className="section-head">
+            <h2 id={`${uid}-params`}>Parameters</h2>
+            <span className="muted small">Inputs are read with ss-get; outputs are published with ss-set.</span>
+          </div>
+          {draft.parameters.length === 0 ? (
+            <p className="muted">This image declares no parameters.</p>
           ) : (
-            <CodeEditor
-              label={`${tab} script`}
-              value={draft.targets[tab]}
-              minLines={12}
-              invalid={!!errors.fields[`targets.${tab}`]}
-              onChange={(v) => setDraft({ ...draft, targets: { ...draft.targets, [tab]: v } })}
-            />
+            <table className="table params-edit">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Category</th>
+                  <th scope="col">Default</th>
+                  <th scope="col">Description</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Remove</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {draft.parameters.map((p, i) => {
+                  const e = paramError(i);
+                  return (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place by position
+                    <tr key={i} className={e ? "has-error" : undefined}>
+                      <td>
+                        <input
+                          aria-label={`Name of parameter ${i + 1}`}
+                          className="mono"
+                          value={p.name}
+                          aria-invalid={!!e || undefined}
+                          onChange={(ev) => setParam(i, { name: ev.target.value })}
+                        />
+                        {e && <span className="field-error">{e}</span>}
+                      </td>
+                      <td>
+                        <select
+                          aria-label={`Category of ${p.name || `parameter ${i + 1}`}`}
+                          value={p.category}
+                          onChange={(ev) => setParam(i, { category: ev.target.value as "input" | "output" })}
+                        >
+                          <option value="input">input</option>
+                          <option value="output">output</option>
+                        </select>
+                      </td>
+                      <td>
+                        <input
+                          aria-label={`Default of ${p.name || `parameter ${i + 1}`}`}
+                          value={p.default}
+                          placeholder="none"
+                          onChange={(ev) => setParam(i, { default: ev.target.value })}
+                        />
+                      </td>
+                      <td>
+                        <input
+                          aria-label={`Description of ${p.name || `parameter ${i + 1}`}`}
+                          value={p.description}
+                          onChange={(ev) => setParam(i, { description: ev.target.value })}
+                        />
+                      </td>
+                      <td>
+                        <button
+                          type="button"
+                          className="icon-button"
+                          aria-label={`Remove ${p.name || `parameter ${i + 1}`}`}
+                          onClick={() => setDraft({ ...draft, parameters: draft.parameters.filter((_, k) => k !== i) })}
+                        >
+                          ×
+                        </button>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
           )}
-          {errors.fields[`targets.${tab}`] && <span className="field-error">{errors.fields[`targets.${tab}`]}</span>}
-        </div>
-      </section>
+          <button
+            type="button"
+            className="button subtle"
+            onClick={() =>
+              setDraft({
+                ...draft,
+                parameters: [...draft.parameters, { name: "", category: "input", default: "", description: "" }],
+              })
+            }
+          >
+            + Add parameter
+          </button>
+        </section>
+
+        <section className="card section" aria-labelledby={`${uid}-targets`}>
+          <div className="section-head">
+            <h2 id={`${uid}-targets`}>Deployment recipes</h2>
+          </div>
+          <div role="tablist" aria-label="Targets" className="tabs">
+            {TARGETS.map((t) => (
+              <button
+                key={t}
+                type="button"
+                role="tab"
+                id={`${uid}-tab-${t}`}
+                aria-selected={tab === t}
+                aria-controls={`${uid}-panel`}
+                tabIndex={tab === t ? 0 : -1}
+                className={`tab${tab === t ? " active" : ""}${errors.fields[`targets.${t}`] ? " has-error" : ""}`}
+                onClick={() => setTab(t)}
+                onKeyDown={(e) => {
+                  const i = TARGETS.indexOf(t);
+                  const next =
+                    e.key === "ArrowRight"
+                      ? TARGETS[(i + 1) % TARGETS.length]
+                      : e.key === "ArrowLeft"
+                        ? TARGETS[(i + TARGETS.length - 1) % TARGETS.length]
+                        : null;
+                  if (next) {
+                    e.preventDefault();
+                    setTab(next);
+                    document.getElementById(`${uid}-tab-${next}`)?.focus();
+                  }
+                }}
+              >
+                {t}
+                {draft.targets[t].trim() !== "" && <span className="tab-dot" aria-hidden="true" />}
+              </button>
+            ))}
+          </div>
+          <div role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`} className="tab-panel">
+            <p className="muted small">{TARGET_HINT[tab]}</p>
+            {tab === "packages" ? (
+              <input
+                className="mono wide-input"
+                aria-label="Packages"
+                value={draft.targets.packages}
+                placeholder="e.g. apache2 wget"
+                onChange={(e) => setDraft({ ...draft, targets: { ...draft.targets, packages: e.target.value } })}
+              />
+            ) : (
+              <CodeEditor
+                label={`${tab} script`}
+                value={draft.targets[tab]}
+                minLines={12}
+                invalid={!!errors.fields[`targets.${tab}`]}
+                onChange={(v) => setDraft({ ...draft, targets: { ...draft.targets, [tab]: v } })}
+              />
+            )}
+            {errors.fields[`targets.${tab}`] && <span className="field-error">{errors.fields[`targets.${tab}`]}</span>}
+          </div>
+        </section>
+      </EditLock>
     </>
   );
 }

@@ -9,6 +9,10 @@ import { formatDateTime } from "../lib/format";
 import { buildTree, findFolder, type TreeFolder } from "../lib/modules";
 import { DeploymentView } from "./deployment-view";
 import { ImageView } from "./image-view";
+import { CreateInFolder, MoveAndDelete, useRestoreGeneration } from "./module-manage";
+import { ModuleRuns } from "./module-runs";
+import { ModuleTree } from "./module-tree";
+import { ModuleTreeDrawer } from "./module-tree-drawer";
 import { AuthGate } from "./shell";
 
 function useModules() {
@@ -24,51 +28,6 @@ function KindIcon({ kind }: { kind: string }) {
     <span className={`kind-icon kind-${kind}`} aria-hidden="true">
       {label}
     </span>
-  );
-}
-
-function TreeNode({ folder, current, depth }: { folder: TreeFolder; current: string; depth: number }) {
-  const onPath = current === folder.path || current.startsWith(`${folder.path}/`);
-  const [open, setOpen] = useState(onPath || depth < 1);
-  const children = [...folder.folders.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const modules = [...folder.modules].sort((a, b) => a.path.localeCompare(b.path));
-  return (
-    <li>
-      <div className={`tree-row${current === folder.path ? " current" : ""}`}>
-        <button
-          type="button"
-          className="tree-toggle"
-          aria-expanded={open}
-          aria-label={`${open ? "Collapse" : "Expand"} ${folder.name}`}
-          onClick={() => setOpen(!open)}
-        >
-          {open ? "▾" : "▸"}
-        </button>
-        <Link href={`/modules/${folder.path}`} aria-current={current === folder.path ? "page" : undefined}>
-          <span className="folder-icon" aria-hidden="true">
-            ▤
-          </span>
-          {folder.name}
-        </Link>
-      </div>
-      {open && (children.length > 0 || modules.length > 0) && (
-        <ul>
-          {children.map((c) => (
-            <TreeNode key={c.path} folder={c} current={current} depth={depth + 1} />
-          ))}
-          {modules.map((m) => (
-            <li key={m.path}>
-              <div className={`tree-row leaf${current === m.path ? " current" : ""}`}>
-                <Link href={`/modules/${m.path}`} aria-current={current === m.path ? "page" : undefined}>
-                  <KindIcon kind={m.kind} />
-                  {m.path.split("/").pop()}
-                </Link>
-              </div>
-            </li>
-          ))}
-        </ul>
-      )}
-    </li>
   );
 }
 
@@ -166,6 +125,8 @@ function FolderView({ folder }: { folder: TreeFolder }) {
             </a>
           )}
           <ImportYaml folder={folder.path} />
+          <CreateInFolder folder={folder.path} />
+          {folder.path && <MoveAndDelete path={folder.path} folder />}
         </div>
       </div>
       {children.length === 0 && modules.length === 0 ? (
@@ -224,6 +185,7 @@ function FolderView({ folder }: { folder: TreeFolder }) {
 
 function Browser({ path }: { path: string }) {
   const modules = useModules();
+  const restored = useRestoreGeneration(path);
   if (modules.isPending) return <p className="page-loading">Loading modules…</p>;
   if (modules.isError)
     return (
@@ -238,39 +200,21 @@ function Browser({ path }: { path: string }) {
   const tree = buildTree(modules.data);
   const record = modules.data.find((m) => m.path === path && m.kind !== "project");
   const folder = record ? null : findFolder(tree, path);
-  const roots = [...tree.folders.values()].sort((a, b) => a.name.localeCompare(b.name));
 
   return (
     <div className="with-sidebar">
-      <aside className="sidebar card" aria-label="Module tree">
+      <ModuleTreeDrawer>
         <h2 className="sidebar-title">
           <Link href="/modules">Modules</Link>
         </h2>
-        {roots.length === 0 && tree.modules.length === 0 ? (
-          <p className="muted small">No modules yet.</p>
-        ) : (
-          <ul className="tree">
-            {roots.map((f) => (
-              <TreeNode key={f.path} folder={f} current={path} depth={0} />
-            ))}
-            {tree.modules.map((m) => (
-              <li key={m.path}>
-                <div className={`tree-row leaf${path === m.path ? " current" : ""}`}>
-                  <Link href={`/modules/${m.path}`}>
-                    <KindIcon kind={m.kind} />
-                    {m.path}
-                  </Link>
-                </div>
-              </li>
-            ))}
-          </ul>
-        )}
-      </aside>
+        <ModuleTree modules={modules.data} current={path} />
+      </ModuleTreeDrawer>
       <section className="content">
-        {record?.doc.kind === "image" && <ImageView key={record.path} record={record} />}
+        {record?.doc.kind === "image" && <ImageView key={`${record.path}#${restored}`} record={record} />}
         {record?.doc.kind === "deployment" && (
-          <DeploymentView key={record.path} record={record} modules={modules.data} />
+          <DeploymentView key={`${record.path}#${restored}`} record={record} modules={modules.data} />
         )}
+        {record && <ModuleRuns key={record.path} record={record} />}
         {!record && folder && <FolderView folder={folder} />}
         {!record && !folder && (
           <>

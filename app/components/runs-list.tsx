@@ -195,7 +195,7 @@ function RunsTable() {
               {shown.map((r) => (
                 <tr key={r.id} data-run-id={r.id}>
                   <td>
-                    <StateBadge state={r.state} />
+                    <StateBadge state={r.state} abort={r.abort} />
                   </td>
                   <td>
                     <Link href={`/runs/${r.id}`} className="strong-link">

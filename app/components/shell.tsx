@@ -2,10 +2,11 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { type ReactNode, useEffect, useSyncExternalStore } from "react";
+import { type ReactNode, useEffect, useId, useState, useSyncExternalStore } from "react";
 import type { LiveStatus } from "../lib/live";
 import { useSession, useSignOut } from "../lib/session";
 import { useLive } from "../providers";
+import { ConnectionBanner } from "./connection-banner";
 
 function useLiveStatus(): LiveStatus {
   const live = useLive();
@@ -70,9 +71,17 @@ export function TopBar() {
         ]
       : []),
   ];
+  const menuId = useId();
+  const [menuOpen, setMenuOpen] = useState(false);
+  // a phone's menu closes once it took you somewhere
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the path change is the trigger
+  useEffect(() => setMenuOpen(false), [pathname]);
   return (
     <>
-      <header className="topbar">
+      <a href="#content" className="skip-link">
+        Skip to content
+      </a>
+      <header className={`topbar${menuOpen ? " menu-open" : ""}`}>
         <Link href="/" className="brand">
           <span className="brand-mark" aria-hidden="true">
             ≋
@@ -80,43 +89,57 @@ export function TopBar() {
           SlipStream
         </Link>
         {user && (
-          <nav aria-label="Main">
-            {nav.map((n) => (
-              <Link
-                key={n.href}
-                href={n.href}
-                className={n.active ? "active" : undefined}
-                aria-current={n.active ? "page" : undefined}
-              >
-                {n.label}
-              </Link>
-            ))}
-          </nav>
+          <button
+            type="button"
+            className="menu-toggle"
+            aria-expanded={menuOpen}
+            aria-controls={menuId}
+            onClick={() => setMenuOpen((o) => !o)}
+          >
+            <span aria-hidden="true">☰</span> Menu
+          </button>
         )}
-        <div className="topbar-right">
-          {user && <LiveIndicator />}
+        <div className="topbar-menu" id={menuId}>
           {user && (
-            <span className="signed-in">
-              <span className="avatar" aria-hidden="true">
-                {user.username.slice(0, 1).toUpperCase()}
+            <nav aria-label="Main">
+              {nav.map((n) => (
+                <Link
+                  key={n.href}
+                  href={n.href}
+                  className={n.active ? "active" : undefined}
+                  aria-current={n.active ? "page" : undefined}
+                >
+                  {n.label}
+                </Link>
+              ))}
+            </nav>
+          )}
+          <div className="topbar-right">
+            {user && <LiveIndicator />}
+            {user && (
+              <span className="signed-in">
+                <span className="avatar" aria-hidden="true">
+                  {user.username.slice(0, 1).toUpperCase()}
+                </span>
+                <span data-testid="signed-in-user">{user.username}</span>
+                {user.role === "admin" && <span className="role">admin</span>}
               </span>
-              <span data-testid="signed-in-user">{user.username}</span>
-              {user.role === "admin" && <span className="role">admin</span>}
-            </span>
-          )}
-          {user && (
-            <button
-              type="button"
-              className="button subtle"
-              onClick={() => signOut.mutate()}
-              disabled={signOut.isPending}
-            >
-              Sign out
-            </button>
-          )}
+            )}
+            {user && (
+              <button
+                type="button"
+                className="button subtle"
+                onClick={() => signOut.mutate()}
+                disabled={signOut.isPending}
+              >
+                Sign out
+              </button>
+            )}
+          </div>
         </div>
       </header>
       {user && <OutdatedBanner />}
+      {user && <ConnectionBanner />}
     </>
   );
 }

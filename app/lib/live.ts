@@ -135,6 +135,15 @@ export class Live {
     return this.connect();
   }
 
+  /** Tries to reconnect now rather than at the socket's next backoff step (the offline banner's Retry). */
+  retryNow(): void {
+    const s = this.connect();
+    if (s.connected) return;
+    // a socket between backoff steps waits out its delay: closing and opening it tries at once
+    s.disconnect();
+    s.connect();
+  }
+
   /** Closes the socket (sign-out); the next subscription opens a new one with the new cookie. */
   close(): void {
     this.socket?.close();

@@ -5,6 +5,7 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
 import { API } from "@/protocol/catalog";
 import { ApiFailure, call, type SessionInfo, setCsrfToken } from "../lib/api";
+import { takeSessionExpiredModule } from "../lib/kept-drafts";
 import { SIGNED_OUT_REASON } from "../lib/live";
 import { safeNext } from "../lib/safe-next";
 import { useSession } from "../lib/session";
@@ -24,6 +25,7 @@ function LoginForm() {
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
   const [ended, setEnded] = useState<string | null>(null);
+  const [expiredModule, setExpiredModule] = useState<string | null>(null);
 
   useEffect(() => {
     if (session.data) router.replace(next);
@@ -35,6 +37,7 @@ function LoginForm() {
       setEnded(sessionStorage.getItem(SIGNED_OUT_REASON));
       sessionStorage.removeItem(SIGNED_OUT_REASON);
     } catch {}
+    setExpiredModule(takeSessionExpiredModule());
   }, []);
 
   const submit = async (e: React.FormEvent) => {
@@ -63,6 +66,11 @@ function LoginForm() {
       <form className="login-card card" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">Sign in to SlipStream</h1>
         <p className="muted">Deploy, test and watch multi-machine systems with your team.</p>
+        {expiredModule && (
+          <p className="form-error" role="status" data-testid="session-expired">
+            Your session expired; your unsaved changes to {expiredModule} are kept. Sign in to get back to them.
+          </p>
+        )}
         {ended && (
           <p className="form-error" role="status">
             You were signed out: {ended}.

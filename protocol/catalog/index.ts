@@ -2,8 +2,10 @@ import type { EndpointDef } from "../endpoint";
 import { abortReceiptRoutes } from "./abort-receipts";
 import { authRoutes } from "./auth";
 import { cloudRoutes } from "./clouds";
+import { debugInfoRoutes } from "./debug-info";
 import { docsRoutes } from "./docs";
 import { keptRoutes } from "./kept";
+import { moduleManageRoutes } from "./module-manage";
 import { moduleRoutes } from "./modules";
 import { operationsRoutes } from "./operations";
 import { profileRoutes } from "./profile";
@@ -25,8 +27,10 @@ export const API = {
   ...userRoutes,
   ...profileRoutes,
   ...moduleRoutes,
+  ...moduleManageRoutes,
   ...runRoutes,
   ...abortReceiptRoutes,
+  ...debugInfoRoutes,
   ...waitRoutes,
   ...runCheckRoutes,
   ...replayRoutes,

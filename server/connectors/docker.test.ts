@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { InstanceDebugInfo } from "../../protocol/debug-info.js";
 import type { RunDetail } from "../../protocol/run.js";
 import { resumeDockerClouds } from "../clouds/docker-cloud.js";
 import { dockerUnavailable, importApacheImage, startTestEngine, type TestEngine } from "../testing/docker-engine.js";
@@ -164,6 +165,14 @@ describe.skipIf(unavailable !== null)(
       expect(login).toBe(
         `docker -H unix://${engine.socketPath} exec -it -w /var/lib/slipstream/workspace ss-${run.id}-client-1 /bin/sh`,
       );
+      // the instance's debug info gives that line first, from the server
+      const dbg = await server.api<InstanceDebugInfo>("GET", `/api/runs/${run.id}/instances/client.1/debug`);
+      expect(dbg.body).toMatchObject({ cloudKind: "docker", enter: login, enterFrom: "server" });
+      expect(dbg.body.commands.slice(1)).toEqual([
+        "cd /var/lib/slipstream/workspace && . ./slipstream.setenv",
+        "ss-abort --cancel",
+        "./targets/execute",
+      ]);
       const sh = (cmd: string) =>
         engine.docker(["exec", "-w", "/var/lib/slipstream/workspace", `ss-${run.id}-client-1`, "/bin/sh", "-c", cmd]);
       await sh(". ./slipstream.setenv && ss-abort --cancel");

@@ -6,6 +6,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { InstanceDebugInfo } from "../../protocol/debug-info.js";
 import { debugCommands, type RunDetail } from "../../protocol/run.js";
 import { addMember } from "../http/team-fixtures.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
@@ -280,6 +281,14 @@ describe.skipIf(unavailable !== null)(
         expect(debugCommands(params.get("client.1:url.ssh"), inst.workspace)?.[0]).toBe(
           `ssh ${hosts.user}@${clientHost}`,
         );
+        // the instance's debug info says the same, from the server
+        const dbg = await server.api<InstanceDebugInfo>("GET", `/api/runs/${run.id}/instances/client.1/debug`);
+        expect(dbg.body).toMatchObject({
+          cloudKind: "ssh",
+          enter: `ssh ${hosts.user}@${clientHost}`,
+          enterFrom: "anywhere",
+          setenv: `cd ${ws} && . ./slipstream.setenv`,
+        });
         const sh = (cmd: string) => execRemote(c, `cd '${ws}' && . ./slipstream.setenv && ${cmd}`);
         const cancel = await sh("ss-abort --cancel");
         expect(cancel.code, cancel.stderr).toBe(0);

@@ -155,6 +155,33 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
     params: { path: ["fuzz/scratch", "fuzz/imported", "fuzz/nope"] },
     spare: { path: ourModules },
   }),
+  "POST /api/module-moves": () => ({
+    bodies: [
+      { from: "fuzz/scratch", to: "fuzz/moved" },
+      { from: "fuzz/moved", to: "fuzz/scratch" },
+      { from: IMAGE, to: "fuzz/img-moved" },
+    ],
+  }),
+  "POST /api/module-copies": () => ({
+    bodies: [
+      { from: IMAGE, to: "fuzz/copy" },
+      { from: DEPLOYMENT, to: "fuzz/copies/dep" },
+    ],
+  }),
+  "DELETE /api/module-folders/*path": () => ({
+    params: { path: ["fuzz/copies", "fuzz/moved", "fuzz/nope"] },
+    spare: { path: (p: string) => p === "fuzz" || ourModules(p) },
+  }),
+  "GET /api/module-versions/*path": () => ({ params: { path: [IMAGE, DEPLOYMENT, "fuzz/nope"] } }),
+  "GET /api/module-version/*path": () => ({
+    params: { path: [IMAGE, DEPLOYMENT, "fuzz/nope"] },
+    query: { version: ["1", "2", "0", "99999"] },
+  }),
+  "POST /api/module-restores/*path": () => ({
+    params: { path: ["fuzz/scratch", "fuzz/copy", "fuzz/nope"] },
+    bodies: [{ version: 1 }],
+    spare: { path: ourModules },
+  }),
   "GET /api/run-options": () => ({ query: { module: [IMAGE, DEPLOYMENT, SYSTEM, "fuzz/scratch", "nope"] } }),
   "POST /api/runs": () => ({
     bodies: [
@@ -193,6 +220,9 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
   "GET /api/runs/:id/instances/:instance/log": (w) => ({
     params: { id: runIds(w), instance: ["machine.1", "apache.1", "nope.1", "constructor"] },
     query: { since: ["0", "3", "-1"], limit: ["1", "1000", "1001"] },
+  }),
+  "GET /api/runs/:id/instances/:instance/debug": (w) => ({
+    params: { id: runIds(w), instance: ["machine.1", "apache.1", "nope.1", "constructor"] },
   }),
   "POST /api/runs/:id/abort": (w) => ({ params: { id: steered(w) }, bodies: [{ message: "fuzz" }] }),
   "POST /api/runs/:id/abort/cancel": (w) => ({ params: { id: steered(w) } }),

@@ -327,6 +327,33 @@ const rows: Row[] = [
   { who: "member", method: "DELETE", url: () => "/api/modules/team/admin/own", status: 403 },
   { who: "member", method: "DELETE", url: () => "/api/modules/team/member/own", status: 200 },
   { who: "admin", method: "DELETE", url: () => "/api/modules/team/admin/own", status: 200 },
+  // module history is read by every user; moving, restoring and deleting folders of another's is refused
+  ...everyone("GET", () => "/api/module-versions/team/alice/img", 200),
+  ...everyone("GET", () => "/api/module-version/team/alice/img?version=1", 200),
+  ...(["anonymous", "member", "agentA"] as Who[]).flatMap((who): Row[] => {
+    const status = who === "member" ? 403 : 401;
+    return [
+      { who, method: "POST", url: () => "/api/module-restores/team/alice/img", body: { version: 1 }, status },
+      { who, method: "POST", url: () => "/api/module-moves", body: { from: "team/alice", to: "team/x" }, status },
+      { who, method: "DELETE", url: () => "/api/module-folders/team/alice", status },
+    ];
+  }),
+  { who: "owner", method: "POST", url: () => "/api/module-restores/team/alice/img", body: { version: 1 }, status: 200 },
+  // a copy is the caller's own: any user may make one
+  {
+    who: "member",
+    method: "POST",
+    url: () => "/api/module-copies",
+    body: { from: "team/alice/img", to: "team/bob/img" },
+    status: 200,
+  },
+  {
+    who: "anonymous",
+    method: "POST",
+    url: () => "/api/module-copies",
+    body: { from: "team/alice/img", to: "team/x/img" },
+    status: 401,
+  },
   // users: admins manage the team
   ...(["anonymous", "member", "owner", "admin", "agentA"] as Who[]).map(
     (who): Row => ({

@@ -9,8 +9,10 @@ import { type Gate, Router } from "./router.js";
 import { registerAbortReceiptRoutes } from "./routes/abort-receipts.js";
 import { registerAuthRoutes } from "./routes/auth.js";
 import { registerCloudRoutes } from "./routes/clouds.js";
+import { registerDebugInfoRoutes } from "./routes/debug-info.js";
 import { registerDocsRoutes } from "./routes/docs.js";
 import { registerKeptRoutes } from "./routes/kept.js";
+import { registerModuleManageRoutes } from "./routes/module-manage.js";
 import { registerModuleRoutes } from "./routes/modules.js";
 import { registerOperationsRoutes } from "./routes/operations.js";
 import { registerProfileRoutes } from "./routes/profile.js";
@@ -67,6 +69,7 @@ export function createApi(app: AppContext): Router {
   registerUserRoutes(router, app);
   registerProfileRoutes(router, app);
   registerModuleRoutes(router, app);
+  registerModuleManageRoutes(router, app);
   registerRunRoutes(router, app);
   registerRunCheckRoutes(router, app);
   registerWaitRoutes(router, app);
@@ -74,6 +77,7 @@ export function createApi(app: AppContext): Router {
   registerKeptRoutes(router, app);
   registerReportRoutes(router, app);
   registerAbortReceiptRoutes(router, app);
+  registerDebugInfoRoutes(router, app);
   registerResultRoutes(router, app);
   registerCloudRoutes(router, app);
   registerSettingsRoutes(router, app);

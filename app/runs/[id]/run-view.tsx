@@ -7,17 +7,22 @@ import { instanceViews, mappingLinks } from "@/app/lib/run-views";
 import { useSession } from "@/app/lib/session";
 import { useReplay } from "@/app/lib/use-replay";
 import { useRun } from "@/app/lib/use-run";
+import { TERMINAL_STATES } from "@/protocol/run";
 import { AbortAlert, RecoveryAlert } from "./_components/abort-alert";
 import { AbortReceipts } from "./_components/abort-receipts";
+import { AbortResetNotice } from "./_components/abort-reset-notice";
+import { InstanceDebugCommands } from "./_components/debug-commands";
 import { EventsLog } from "./_components/events-log";
 import { FeedErrorAlert } from "./_components/feed-error-alert";
 import { InstanceFilter } from "./_components/instance-filter";
+import { RunInstances } from "./_components/instance-tiles";
 import { LogTail } from "./_components/log-tail";
 import { ParamsPanel, ParamsPlaceholder } from "./_components/params-panel";
 import { ReplayBar } from "./_components/replay-bar";
-import { ReportsPanel } from "./_components/reports-panel";
-import { RunDiagram, RunDiagramLegend } from "./_components/run-diagram";
+import { ReportsPanel, useReportOrder } from "./_components/reports-panel";
+import { RunDiagramLegend } from "./_components/run-diagram";
 import { RunHeader } from "./_components/run-header";
+import { useRunTitle } from "./_components/run-title";
 import { ScalePanel } from "./_components/scale-panel";
 import { Section } from "./_components/section";
 import { TerminalPanel } from "./_components/terminal-panel";
@@ -36,6 +41,8 @@ function RunPage({ id }: { id: string }) {
   const paramMap = useMemo(() => new Map((params.data?.params ?? []).map((p) => [p.key, p])), [params.data]);
   const run = replay.detail ?? detail.data;
   const nodes = useMemo(() => (run ? instanceViews(run, events, paramMap) : []), [run, events, paramMap]);
+  const reportOrder = useReportOrder(run, events);
+  useRunTitle(detail.data);
 
   if (detail.isPending) return <p className="page-loading">Loading run…</p>;
   if (detail.isError || !run)
@@ -79,7 +86,8 @@ function RunPage({ id }: { id: string }) {
       />
 
       <FeedErrorAlert runId={run.id} />
-      <AbortAlert run={run} params={paramMap} />
+      <AbortAlert run={run} params={paramMap} events={events} />
+      <AbortResetNotice events={liveRun.events} lastSeq={detail.data?.lastSeq ?? 0} />
       <AbortReceipts run={run} events={events} />
       <RecoveryAlert run={run} />
 
@@ -88,7 +96,21 @@ function RunPage({ id }: { id: string }) {
       </Section>
 
       <Section title="Instances" id={`${uid}-instances`} actions={<RunDiagramLegend />}>
-        <RunDiagram nodes={nodes} links={links} state={run.state} />
+        <RunInstances
+          runId={run.id}
+          nodes={nodes}
+          links={links}
+          state={run.state}
+          events={events}
+          params={params.data?.params ?? []}
+          reports={reports.data}
+          instanceDebug={(name) =>
+            // machines are debugged live only: not a replayed moment, not an ended run
+            replay.at !== null || TERMINAL_STATES.includes(detail.data?.state ?? run.state) ? null : (
+              <InstanceDebugCommands runId={run.id} instance={name} owner={run.owner} />
+            )
+          }
+        />
       </Section>
       <InstanceFilter nodes={nodes} />
       {/* waits are live only: a replayed moment shows its `stuck` events in the log instead */}
@@ -107,9 +129,9 @@ function RunPage({ id }: { id: string }) {
           )}
         </div>
         <div className="run-col">
-          <ReportsPanel runId={run.id} reports={reports.data} />
+          <ReportsPanel runId={run.id} reports={reports.data} {...reportOrder} />
           <TestResultsPanel runId={run.id} state={run.state} reports={reports.data} />
-          <EventsLog events={events} />
+          <EventsLog events={events} instances={instanceNames} />
         </div>
       </div>
       <LogTail events={events} instances={instanceNames} />

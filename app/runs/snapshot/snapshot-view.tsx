@@ -8,11 +8,12 @@ import { replayView } from "@/protocol/run-replay-view";
 import { RunSnapshot } from "@/protocol/snapshot";
 import { AbortAlert, RecoveryAlert } from "../[id]/_components/abort-alert";
 import { EventsLog } from "../[id]/_components/events-log";
+import { RunInstances } from "../[id]/_components/instance-tiles";
 import { LogTail } from "../[id]/_components/log-tail";
 import { ParamsPanel } from "../[id]/_components/params-panel";
 import { ReplayBar } from "../[id]/_components/replay-bar";
 import { ReportsPanel } from "../[id]/_components/reports-panel";
-import { RunDiagram, RunDiagramLegend } from "../[id]/_components/run-diagram";
+import { RunDiagramLegend } from "../[id]/_components/run-diagram";
 import { RunHeader } from "../[id]/_components/run-header";
 import { Section } from "../[id]/_components/section";
 import { Timeline } from "../[id]/_components/timeline";
@@ -89,7 +90,16 @@ function SnapshotRun({ snapshot }: { snapshot: RunSnapshot }) {
         <Timeline events={events} state={run.state} />
       </Section>
       <Section title="Instances" id={`${uid}-instances`} actions={<RunDiagramLegend />}>
-        <RunDiagram nodes={nodes} links={[]} state={run.state} />
+        <RunInstances
+          runId={run.id}
+          nodes={nodes}
+          links={[]}
+          state={run.state}
+          events={events}
+          params={params}
+          reports={reports}
+          offline
+        />
       </Section>
       <div className="run-grid">
         <div className="run-col">
@@ -97,7 +107,7 @@ function SnapshotRun({ snapshot }: { snapshot: RunSnapshot }) {
         </div>
         <div className="run-col">
           <ReportsPanel runId={run.id} reports={reports} offline />
-          <EventsLog events={events} />
+          <EventsLog events={events} instances={instanceNames} />
         </div>
       </div>
       <LogTail events={events} instances={instanceNames} />

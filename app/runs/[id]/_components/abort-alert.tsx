@@ -1,15 +1,33 @@
-import { debugCommands, type RunDetail, type RuntimeParam, TERMINAL_STATES } from "@/protocol/run";
+import { currentAbort } from "@/app/lib/aborted-kept";
+import { formatDateTime } from "@/app/lib/format";
+import { type RunDetail, type RunEvent, type RuntimeParam, TERMINAL_STATES } from "@/protocol/run";
+import { InstanceDebugCommands } from "./debug-commands";
 
 /**
  * Says that the run was aborted and why; while it has not ended, how to debug it: reset the abort, and the
  * commands that log in to each aborted instance.
  */
-export function AbortAlert({ run, params }: { run: RunDetail; params: Map<string, RuntimeParam> }) {
+export function AbortAlert({
+  run,
+  params,
+  events = [],
+}: {
+  run: RunDetail;
+  params: Map<string, RuntimeParam>;
+  events?: readonly RunEvent[];
+}) {
   if (run.abort === null) return null;
   const ended = TERMINAL_STATES.includes(run.state);
+  const by = currentAbort(events);
   return (
     <div className="alert alert-abort" role="alert" data-testid="abort-alert">
       <strong>Run aborted:</strong> <span className="abort-message">{run.abort}</span>
+      {by && (
+        <p className="small" data-testid="aborted-by">
+          Aborted by <strong>{by.by}</strong> {formatDateTime(by.at)}
+          {run.state === "Ready" && " · its machines are kept up for debugging"}
+        </p>
+      )}
       {!ended && (
         <p className="small">
           Recipes can no longer read or write parameters. To debug, keep the machines, log in, then press{" "}
@@ -18,16 +36,8 @@ export function AbortAlert({ run, params }: { run: RunDetail; params: Map<string
       )}
       {!ended &&
         run.instances.map((i) => {
-          const cmds = debugCommands(params.get(`${i.name}:url.ssh`)?.value, i.workspace, i.login);
-          if (!cmds || params.get(`${i.name}:abort`)?.value == null) return null;
-          return (
-            <div key={i.name} className="debug-login" data-testid={`debug-${i.name}`}>
-              <p className="small">
-                Log in to <strong>{i.name}</strong> and debug:
-              </p>
-              <pre className="mono small">{cmds.join("\n")}</pre>
-            </div>
-          );
+          if (params.get(`${i.name}:abort`)?.value == null) return null;
+          return <InstanceDebugCommands key={i.name} runId={run.id} instance={i.name} owner={run.owner} />;
         })}
     </div>
   );

@@ -1,7 +1,9 @@
-import { memo, useId, useMemo, useState } from "react";
+import { memo, useDeferredValue, useId, useMemo, useState } from "react";
 import { actorName, describeEvent, formatTime } from "@/app/lib/format";
+import { type EventFilter, filterEvents, isFiltering, NO_EVENT_FILTER } from "@/app/lib/large-run";
 import { useStickToBottom } from "@/app/lib/use-stick-to-bottom";
 import type { RunEvent } from "@/protocol/run";
+import { EventFilterBar } from "./event-filter-bar";
 import { Section } from "./section";
 
 const EventRow = memo(function EventRow({ e }: { e: RunEvent }) {
@@ -22,14 +24,19 @@ const EventRow = memo(function EventRow({ e }: { e: RunEvent }) {
 /** The newest events shown at first: a large run's thousands stay one click away, off the live render path. */
 const RECENT_EVENTS = 1000;
 
-export function EventsLog({ events }: { events: readonly RunEvent[] }) {
+export function EventsLog({ events, instances = [] }: { events: readonly RunEvent[]; instances?: readonly string[] }) {
   const uid = useId();
   const [showParams, setShowParams] = useState(true);
   const [showAll, setShowAll] = useState(false);
-  const matching = useMemo(
-    () => events.filter((e) => e.body.type !== "log" && (showParams || e.body.type !== "param")),
-    [events, showParams],
-  );
+  const [filter, setFilter] = useState<EventFilter>(NO_EVENT_FILTER);
+  // typing stays responsive over thousands of events: the list follows a moment later
+  const deferred = useDeferredValue(filter);
+  const unknownInstance = deferred.instance !== "" && !instances.includes(deferred.instance);
+  const matching = useMemo(() => {
+    const shown = events.filter((e) => e.body.type !== "log" && (showParams || e.body.type !== "param"));
+    if (!isFiltering(deferred)) return shown;
+    return filterEvents(shown, unknownInstance ? { ...deferred, instance: "" } : deferred, describeEvent);
+  }, [events, showParams, deferred, unknownInstance]);
   const hidden = showAll ? 0 : Math.max(0, matching.length - RECENT_EVENTS);
   const shown = hidden ? matching.slice(hidden) : matching;
   const scroll = useStickToBottom(matching.length);
@@ -44,6 +51,14 @@ export function EventsLog({ events }: { events: readonly RunEvent[] }) {
         </label>
       }
     >
+      <EventFilterBar
+        filter={filter}
+        onChange={setFilter}
+        events={events}
+        instances={instances}
+        unknownInstance={unknownInstance}
+        shown={matching.length}
+      />
       <section
         className="events-scroll"
         ref={scroll.ref}
@@ -53,7 +68,7 @@ export function EventsLog({ events }: { events: readonly RunEvent[] }) {
         aria-label="Event log"
       >
         {shown.length === 0 ? (
-          <p className="muted">No events yet.</p>
+          <p className="muted">{isFiltering(deferred) ? "No event matches the filter." : "No events yet."}</p>
         ) : (
           <>
             {hidden > 0 && (

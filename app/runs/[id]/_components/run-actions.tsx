@@ -108,8 +108,9 @@ function DialogBody({
 
 /**
  * Reset abort, Abort… and Terminate, each behind a confirmation. A button is enabled when the server lists its
- * action in `run.allowed` and the signed-in user may steer the run (its owner or an admin); its title says what it
- * does or why not, and is also its accessible description.
+ * action in `run.allowed` and the signed-in user may steer the run (its owner or an admin). Why a button is disabled
+ * is a line of text under the row (its accessible description), since a disabled button gets no focus and so no
+ * tooltip from the keyboard; an enabled one describes what it does.
  */
 export function RunActions({ run }: { run: RunDetail }) {
   const uid = useId();
@@ -120,7 +121,7 @@ export function RunActions({ run }: { run: RunDetail }) {
   const [message, setMessage] = useState("");
   const [error, setError] = useState<string | null>(null);
   const steerable = !!me && (me.role === "admin" || me.username === run.owner);
-  const notMine = steerable ? undefined : `Only ${run.owner} (the run's owner) or an admin can do this`;
+  const notMine = steerable ? undefined : `Only ${run.owner} (the run's owner) or an admin can steer this run`;
 
   const act = useMutation({
     mutationFn: (a: Steer) => {
@@ -144,6 +145,10 @@ export function RunActions({ run }: { run: RunDetail }) {
   };
   const dialog = BUTTONS.find((b) => b.action === open);
 
+  // a disabled button cannot be focused or hovered by everyone: why it is disabled is written out below the row
+  const whyNot = BUTTONS.filter((b) => !steerable || !run.allowed.includes(b.action));
+  const ended = TERMINAL_STATES.includes(run.state);
+  const sharedReason = notMine ?? (ended ? "The run has ended: there is nothing left to steer" : undefined);
   return (
     <div className="run-actions">
       {BUTTONS.map((b) => {
@@ -156,17 +161,32 @@ export function RunActions({ run }: { run: RunDetail }) {
               className={b.className}
               disabled={!allowed || !steerable}
               title={title}
-              aria-describedby={`${uid}-${b.action}`}
+              aria-describedby={sharedReason && (!allowed || !steerable) ? `${uid}-shared` : `${uid}-${b.action}`}
               onClick={() => openDialog(b.action)}
             >
               {b.label}
             </button>
-            <span id={`${uid}-${b.action}`} hidden>
-              {title}
-            </span>
+            {allowed && steerable && (
+              <span id={`${uid}-${b.action}`} hidden>
+                {title}
+              </span>
+            )}
           </Fragment>
         );
       })}
+      {whyNot.length > 0 && (
+        <ul className="action-reasons" data-testid="action-reasons">
+          {sharedReason ? (
+            <li id={`${uid}-shared`}>{sharedReason}</li>
+          ) : (
+            whyNot.map((b) => (
+              <li key={b.action} id={`${uid}-${b.action}`}>
+                <strong>{b.label.replace("…", "")}:</strong> {b.whyNot(run)}
+              </li>
+            ))
+          )}
+        </ul>
+      )}
 
       {dialog && (
         <ConfirmDialog

@@ -1,4 +1,5 @@
 import { memo } from "react";
+import { fitPair, type SvgFont, svgFontStyle } from "@/app/components/svg-fit";
 import { ArrowMarker, clip, columnsByDepth, PAD, VGAP } from "@/app/components/svg-parts";
 import type { InstanceView, NodeLink, RunNodeView } from "@/app/lib/run-views";
 import { BARRIER_STATES, type RunState } from "@/protocol/run";
@@ -42,6 +43,11 @@ const GGAP = 170;
 const GHEAD = 58;
 const IBOX = 52;
 const IGAP = 8;
+// what the labels sharing a line are measured in (their CSS classes give the colours)
+const TITLE_FONT: SvgFont = { size: 15, weight: 700 };
+const COUNT_FONT: SvgFont = { size: 12, weight: 600 };
+const NAME_FONT: SvgFont = { size: 13, weight: 700 };
+const STATUS_FONT: SvgFont = { size: 11.5, weight: 600 };
 
 /** Plain props, so the boxes of instances that did not change are skipped when a large run updates. */
 const InstanceBox = memo(function InstanceBox({
@@ -59,15 +65,16 @@ const InstanceBox = memo(function InstanceBox({
   x: number;
   y: number;
 }) {
+  const [nameText, labelText] = fitPair({ text: name, font: NAME_FONT }, { text: label, font: STATUS_FONT }, GW - 44);
   return (
     <g className={`inst inst-${tone}`} data-instance={name} data-tone={tone}>
       <title>{`${name}: ${label}${statecustom ? `\n${statecustom}` : ""}`}</title>
       <rect x={x + 10} y={y} width={GW - 20} height={IBOX} rx={7} className="inst-box" />
-      <text x={x + 22} y={y + 20} className="inst-name">
-        {name}
+      <text x={x + 22} y={y + 20} className="inst-name" style={svgFontStyle(NAME_FONT)}>
+        {nameText}
       </text>
-      <text x={x + GW - 22} y={y + 20} textAnchor="end" className="inst-status">
-        {label}
+      <text x={x + GW - 22} y={y + 20} textAnchor="end" className="inst-status" style={svgFontStyle(STATUS_FONT)}>
+        {labelText}
       </text>
       <text x={x + 22} y={y + 39} className="inst-custom">
         {statecustom ? clip(statecustom, 31) : "—"}
@@ -137,22 +144,30 @@ export function RunDiagram({ nodes, links, state }: { nodes: RunNodeView[]; link
           const p = pos.get(n.name)!;
           const live = n.instances.filter((i) => i.status !== "removed");
           const done = live.filter((i) => i.doneCurrent).length;
+          const count = barrier
+            ? `${done}/${live.length} completed ${state}`
+            : `${live.length} instance${live.length === 1 ? "" : "s"}`;
+          const [title, counter] = fitPair(
+            { text: n.name, font: TITLE_FONT },
+            { text: count, font: COUNT_FONT },
+            GW - 24,
+          );
           return (
             <g key={n.name} data-node={n.name}>
+              <title>{`${n.name}: ${count}`}</title>
               <rect x={p.x} y={p.y} width={GW} height={p.h} rx={10} className="dg-box" />
-              <text x={p.x + 12} y={p.y + 22} className="dg-title">
-                {n.name}
+              <text x={p.x + 12} y={p.y + 22} className="dg-title" style={svgFontStyle(TITLE_FONT)}>
+                {title}
               </text>
               <text
                 x={p.x + GW - 12}
                 y={p.y + 22}
                 textAnchor="end"
                 className="dg-count"
+                style={svgFontStyle(COUNT_FONT)}
                 data-testid={`count-${n.name}`}
               >
-                {barrier
-                  ? `${done}/${live.length} completed ${state}`
-                  : `${live.length} instance${live.length === 1 ? "" : "s"}`}
+                {counter}
               </text>
               <text x={p.x + 12} y={p.y + 40} className="dg-sub">
                 <title>{n.image}</title>

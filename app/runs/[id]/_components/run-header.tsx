@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { StateBadge } from "@/app/components/state-badge";
+import { isAbortedKept, runStateLabel } from "@/app/lib/aborted-kept";
 import { formatDateTime, shortId } from "@/app/lib/format";
 import type { RunDetail } from "@/protocol/run";
 import { KeptCountdown } from "./kept-countdown";
@@ -47,7 +48,7 @@ export function RunHeader({
           {shortId(run.id)}
         </span>
       </nav>
-      <header className={`run-head card state-bg-${run.state}`}>
+      <header className={`run-head card state-bg-${run.state}${isAbortedKept(run) ? " run-head-aborted-kept" : ""}`}>
         <div className="run-title">
           <div>
             <h1>
@@ -80,8 +81,8 @@ export function RunHeader({
               )}
             </p>
           </div>
-          <div className="run-state" role="status" aria-live="polite" aria-label={`Run state ${run.state}`}>
-            <StateBadge state={run.state} large />
+          <div className="run-state" role="status" aria-live="polite" aria-label={`Run state ${runStateLabel(run)}`}>
+            <StateBadge state={run.state} abort={run.abort} large />
             {run.recoveryMode && <span className="chip warn">recovery mode</span>}
           </div>
         </div>
