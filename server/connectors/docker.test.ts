@@ -63,7 +63,8 @@ describe.skipIf(unavailable !== null)(
   `the docker cloud on a private Docker Engine${unavailable ? ` (skipped: ${unavailable})` : ""}`,
   () => {
     beforeAll(async () => {
-      engine = await startTestEngine();
+      // the unix socket, and loopback TCP with TLS client certificates for the test of that way in
+      engine = await startTestEngine({ tls: true });
       // the tutorial's modules name debian:12; no registry is reachable, so it is this host's Debian, with apache2
       await importApacheImage(engine, "debian:12");
       // the local cloud unsandboxed: its instances share the host's network, which reaches the runs' bridges
@@ -181,6 +182,75 @@ describe.skipIf(unavailable !== null)(
       expect((await server.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
       expect((await w.ended()).body).toMatchObject({ to: "Done" });
       expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+    }, 180_000);
+
+    it("a docker cloud over TCP with TLS client certificates runs the apache image; a certificate the engine's CA did not sign is refused, saying so", async () => {
+      const tls = engine.tls!;
+      const created = await server.api<Record<string, unknown>>("POST", "/api/clouds", {
+        name: "dock-tls",
+        kind: "docker",
+        docker: { host: "127.0.0.1", port: tls.port, ca: tls.ca, cert: tls.cert, clientKey: tls.key },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body).toMatchObject({ kind: "docker", docker: { host: "127.0.0.1", hasClientKey: true } });
+      expect(JSON.stringify(created.body)).not.toContain("PRIVATE KEY");
+      const { run, w } = await launch({ module: `${TUTORIAL}/apache`, clouds: { machine: "dock-tls" } });
+      const end = await w.ended();
+      const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
+      expect(params(w).get("machine.1:port")).toBe("80");
+      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+
+      // a client certificate from a CA the engine does not trust: the TLS handshake fails, the run says why
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-tls-"));
+      try {
+        await fs.writeFile(path.join(dir, "ca.pem"), tls.otherCaCert);
+        await fs.writeFile(path.join(dir, "ca-key.pem"), tls.otherCaKey);
+        const ssl = (args: string[]) => exec("openssl", args, { cwd: dir });
+        await ssl(
+          ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=intruder"].concat([
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.csr",
+          ]),
+        );
+        await ssl(
+          [
+            "x509",
+            "-req",
+            "-in",
+            "c.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "1",
+          ].concat(["-out", "c.pem"]),
+        );
+        const wrong = await server.api("POST", "/api/clouds", {
+          name: "dock-tls-wrong",
+          kind: "docker",
+          docker: {
+            host: "127.0.0.1",
+            port: tls.port,
+            ca: tls.ca,
+            cert: await fs.readFile(path.join(dir, "c.pem"), "utf8"),
+            clientKey: await fs.readFile(path.join(dir, "k.pem"), "utf8"),
+          },
+        });
+        expect(wrong.status, JSON.stringify(wrong.body)).toBe(201);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+      const refused = await launch({ module: `${TUTORIAL}/apache`, clouds: { machine: "dock-tls-wrong" } });
+      expect((await refused.w.ended()).body).toMatchObject({ to: "Aborted" });
+      const abort = (await server.api<RunDetail>("GET", `/api/runs/${refused.run.id}`)).body.abort;
+      expect(abort).toMatch(/Failed to start 'machine\.1' on cloud 'dock-tls-wrong'/);
+      // e.g. "… SSL routines:ssl3_read_bytes:sslv3 alert bad certificate …"
+      expect(abort).toMatch(/bad certificate/);
     }, 180_000);
 
     it("an admin adds a docker cloud through the API; it is for admins until opened, and runs the apache image", async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -14,6 +15,8 @@ const exec = promisify(execFile);
 export interface TestEngine {
   socketPath: string;
   dir: string;
+  /** with `tls`: the engine also listens on loopback TCP, verifying clients against its own CA (PEM texts) */
+  tls?: { port: number; ca: string; cert: string; key: string; otherCaCert: string; otherCaKey: string };
   docker(args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
@@ -32,10 +35,79 @@ export async function dockerUnavailable(): Promise<string | null> {
   return null;
 }
 
-export async function startTestEngine(): Promise<TestEngine> {
+/** A free loopback port (the engine is told it; it cannot pick one and say which). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** A CA, a certificate it signs for 127.0.0.1 (the engine's) and one for a client; and a CA nobody trusts. */
+async function makeCertificates(dir: string) {
+  const ssl = (args: string[]) => exec("openssl", args, { cwd: dir });
+  const days = ["-days", "2"];
+  for (const ca of ["ca", "other-ca"]) {
+    await ssl(
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", ...days].concat([
+        "-subj",
+        `/CN=${ca}`,
+        "-keyout",
+        `${ca}-key.pem`,
+        "-out",
+        `${ca}.pem`,
+      ]),
+    );
+  }
+  const leaf = async (name: string, ext: string) => {
+    await ssl(
+      ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`].concat([
+        "-keyout",
+        `${name}-key.pem`,
+        "-out",
+        `${name}.csr`,
+      ]),
+    );
+    await fs.writeFile(path.join(dir, `${name}.ext`), ext);
+    await ssl(
+      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial"].concat([
+        ...days,
+        "-extfile",
+        `${name}.ext`,
+        "-out",
+        `${name}.pem`,
+      ]),
+    );
+  };
+  await leaf("engine", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  await leaf("client", "extendedKeyUsage=clientAuth\n");
+  const read = (f: string) => fs.readFile(path.join(dir, f), "utf8");
+  return {
+    ca: await read("ca.pem"),
+    cert: await read("client.pem"),
+    key: await read("client-key.pem"),
+    otherCaCert: await read("other-ca.pem"),
+    otherCaKey: await read("other-ca-key.pem"),
+  };
+}
+
+export async function startTestEngine(opts: { tls?: boolean } = {}): Promise<TestEngine> {
   // short: the exec root holds unix sockets, whose paths are limited to ~100 bytes
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ssd-"));
   const socketPath = path.join(dir, "docker.sock");
+  const tlsDir = path.join(dir, "tls");
+  let tls: TestEngine["tls"];
+  const tcp: string[] = [];
+  if (opts.tls) {
+    await fs.mkdir(tlsDir, { mode: 0o700 });
+    const port = await freePort();
+    tls = { port, ...(await makeCertificates(tlsDir)) };
+    // loopback only: the engine's API is root on this machine
+    tcp.push("-H", `tcp://127.0.0.1:${port}`, "--tlsverify");
+    tcp.push("--tlscacert", path.join(tlsDir, "ca.pem"), "--tlscert", path.join(tlsDir, "engine.pem"));
+    tcp.push("--tlskey", path.join(tlsDir, "engine-key.pem"));
+  }
   const p: ChildProcess = spawn(
     "/usr/sbin/dockerd",
     [
@@ -50,6 +122,7 @@ export async function startTestEngine(): Promise<TestEngine> {
       path.join(dir, "x"),
       "-H",
       `unix://${socketPath}`,
+      ...tcp,
       "--pidfile",
       path.join(dir, "pid"),
     ],
@@ -84,6 +157,7 @@ export async function startTestEngine(): Promise<TestEngine> {
   return {
     socketPath,
     dir,
+    ...(tls ? { tls } : {}),
     docker,
     async stop() {
       const ids = (await docker(["ps", "-aq"]).catch(() => "")).split("\n").filter(Boolean);

@@ -94,7 +94,9 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
   const bundleDir = path.resolve(opts.bundleDir);
   const nodeBinary = fs.realpathSync(opts.nodeBinary ?? process.execPath);
   const graceSeconds = opts.killGraceSeconds ?? 3;
-  const localEngine = "socketPath" in opts.engine;
+  // an engine on a unix socket or on loopback TCP runs on this machine: its bridges are this machine's interfaces
+  const localEngine =
+    "socketPath" in opts.engine || ["127.0.0.1", "::1", "localhost"].includes(opts.engine.host.replace(/^\[|\]$/g, ""));
   const networks = new Map<string, Promise<RunNetwork>>();
   // network creation and removal for one run happen one at a time: a start never joins a network being removed
   const queues = new Map<string, Promise<unknown>>();
