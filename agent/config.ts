@@ -18,6 +18,8 @@ export interface AgentConfig {
   ssClient: string | undefined;
   serverWaitMs: number;
   sandbox: SandboxSpec | undefined;
+  /** the command that starts Node for the ss-* commands (default: this process's executable) */
+  nodeCommand: string[];
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -45,5 +47,6 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     ssClient: e.SLIPSTREAM_SS_CLIENT,
     serverWaitMs: e.SLIPSTREAM_SERVER_WAIT * 1000,
     sandbox: e[SANDBOX_ENV],
+    nodeCommand: e.SLIPSTREAM_NODE_COMMAND ?? [process.execPath],
   };
 }

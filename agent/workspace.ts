@@ -88,7 +88,7 @@ export async function prepareWorkspace(cfg: AgentConfig): Promise<Workspace> {
   const bash = BASH_CANDIDATES.find((p) => existsSync(p));
   for (const command of SS_COMMANDS) {
     const wrapper = path.join(ws.bin, command);
-    const viaNode = `exec ${shellQuote(process.execPath)} ${shellQuote(ss)} ${command} "$@"`;
+    const viaNode = `exec ${cfg.nodeCommand.map(shellQuote).join(" ")} ${shellQuote(ss)} ${command} "$@"`;
     await writeFile(wrapper, bash ? fastWrapper(bash, command, viaNode) : `#!/bin/sh\n${viaNode}\n`, { mode: 0o755 });
     await chmod(wrapper, 0o755);
   }
@@ -115,6 +115,7 @@ export function scriptEnv(cfg: AgentConfig, ws: Workspace): NodeJS.ProcessEnv {
     "SLIPSTREAM_KILL_GRACE",
     "SLIPSTREAM_SERVER_WAIT",
     "SLIPSTREAM_SANDBOX",
+    "SLIPSTREAM_NODE_COMMAND",
   ]) {
     delete env[k];
   }

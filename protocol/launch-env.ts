@@ -20,6 +20,23 @@ const CertSha256 = z
   .regex(/^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, "a SHA-256 fingerprint: 32 bytes in hex, colons allowed")
   .transform(normalizeFingerprint);
 
+/** An optional variable holding JSON that must match `schema`. */
+function jsonVar<T extends z.ZodType>(schema: T) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema.optional());
+}
+
 export const AgentLaunchEnv = z.object({
   SLIPSTREAM_SERVICEURL: z.url(),
   /** the server's TLS certificate: the only one the agent accepts (set by connectors when the server serves TLS) */
@@ -35,19 +52,12 @@ export const AgentLaunchEnv = z.object({
   /** seconds an ss-* command waits for a lost server connection to come back before failing with exit 4 */
   SLIPSTREAM_SERVER_WAIT: z.coerce.number().min(1).default(600),
   /** set by the local cloud: recipes run in a machine of their own (machine.ts), described by this JSON */
-  [SANDBOX_ENV]: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      if (s === undefined) return undefined;
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "must be JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(SandboxSpec.optional()),
+  [SANDBOX_ENV]: jsonVar(SandboxSpec),
+  /**
+   * how the ss-* commands start Node, when it is not this process's own executable (a docker cloud starts the
+   * agent through the host's dynamic loader, so that no C library is assumed in the image): a JSON array
+   */
+  SLIPSTREAM_NODE_COMMAND: jsonVar(z.array(z.string().min(1)).min(1).max(16)),
 });
 export type AgentLaunchEnv = z.output<typeof AgentLaunchEnv>;
 

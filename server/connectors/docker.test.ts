@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { InstanceDebugInfo } from "../../protocol/debug-info.js";
 import type { RunDetail } from "../../protocol/run.js";
 import { resumeDockerClouds } from "../clouds/docker-cloud.js";
-import { dockerUnavailable, importApacheImage, startTestEngine, type TestEngine } from "../testing/docker-engine.js";
+import {
+  dockerUnavailable,
+  importApacheImage,
+  importBusyboxImage,
+  startTestEngine,
+  type TestEngine,
+} from "../testing/docker-engine.js";
 import { runEnds, runReaches, startTestServer, type TestServer } from "../testing/harness.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -346,6 +352,44 @@ describe.skipIf(unavailable !== null)(
         await s.close({ stopInstances: true });
       }
     }, 180_000);
+
+    it("an image with no C library and no Node (a static busybox): the agent runs on the server's Node through the host's loader, ss-* commands work", async () => {
+      await importBusyboxImage(engine, "busybox:static");
+      // nothing of a C library in the image: had the agent needed the image's, it would not have started
+      const ls = await engine.docker([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox:static",
+        "/bin/sh",
+        "-c",
+        "ls /lib* /usr 2>&1; echo end",
+      ]);
+      expect(ls.trim().split("\n").at(-1)).toBe("end");
+      expect(ls).not.toMatch(/libc|ld-linux/);
+      const yaml = [
+        "kind: image",
+        "description: a busybox and nothing else",
+        "images: { docker: busybox:static }",
+        "parameters:",
+        "  - { name: greeting, category: output }",
+        "targets:",
+        "  execute: |",
+        "    #!/bin/sh -e",
+        '    ss-set greeting "hello from $(hostname), $(busybox | head -1 | cut -d" " -f1-2)"',
+        '    ss-display "$(ss-get greeting)"',
+      ].join("\n");
+      const pushed = await server.api("POST", "/api/modules/import", { files: [{ path: "team/busybox", yaml }] });
+      expect(pushed.status, JSON.stringify(pushed.body)).toBeLessThan(300);
+      const { run, w } = await launch({ module: "team/busybox", clouds: { machine: "dock" } });
+      const end = await w.ended();
+      const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+      expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
+      expect(params(w).get("machine.1:greeting")).toMatch(/^hello from machine-1, BusyBox v1\./);
+      expect(params(w).get("machine.1:statecustom")).toBe(params(w).get("machine.1:greeting"));
+      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+    }, 120_000);
 
     it("a run whose docker node's image names no container image is refused at creation, naming the node", async () => {
       const yaml = "kind: image\ndescription: no container image\ntargets:\n  execute: echo hi\n";

@@ -278,3 +278,39 @@ export async function importApacheImage(engine: TestEngine, tag: string): Promis
     await fs.rm(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * Imports `tag`: a statically linked busybox and its applets, and nothing else — no C library, no Node, no dpkg —
+ * the kind of image a docker cloud must run an agent in without assuming anything of it.
+ */
+export async function importBusyboxImage(engine: TestEngine, tag: string): Promise<void> {
+  const busybox = "/bin/busybox";
+  // a dynamically linked busybox would bring the host's C library's absence into question, not answer it
+  if (
+    await exec("ldd", [busybox]).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new Error(`${busybox} is not statically linked (apt-get install busybox-static)`);
+  }
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), "ssbb-"));
+  try {
+    const root = path.join(work, "root");
+    for (const d of ["bin", "etc", "root", "tmp", "var/tmp", "proc", "sys", "dev"]) {
+      await fs.mkdir(path.join(root, d), { recursive: true });
+    }
+    await fs.chmod(path.join(root, "tmp"), 0o1777);
+    await fs.copyFile(busybox, path.join(root, "bin/busybox"));
+    await fs.chmod(path.join(root, "bin/busybox"), 0o755);
+    const applets = (await exec(busybox, ["--list"])).stdout.split("\n").filter((a) => /^[\w.[-]+$/.test(a));
+    for (const a of applets) if (a !== "busybox") await fs.symlink("busybox", path.join(root, "bin", a));
+    await fs.writeFile(path.join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+    await fs.writeFile(path.join(root, "etc/group"), "root:x:0:\n");
+    const tar = path.join(work, "rootfs.tar");
+    await exec("tar", ["-cf", tar, "-C", root, "."]);
+    await engine.docker(["import", tar, tag]);
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}

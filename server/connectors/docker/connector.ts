@@ -8,6 +8,7 @@ import { sandboxHostname } from "../../../protocol/sandbox.js";
 import { agentEnv } from "../agent-env.js";
 import type { Connector, InstanceLaunch, StartedInstance, StopTarget } from "../types.js";
 import { type DockerEngine, engineOptions } from "./engine.js";
+import { type NodeRuntime, nodeRuntime, RUNTIME_DIR } from "./node-runtime.js";
 
 const exec = promisify(execFile);
 
@@ -17,8 +18,6 @@ export const CLOUD_LABEL = "slipstream.cloud";
 const INSTANCE_LABEL = "slipstream.instance";
 
 /** Where the container sees what is mounted into it: nothing of the image is assumed but a POSIX shell. */
-const RUNTIME_DIR = "/opt/slipstream";
-const NODE_IN_CONTAINER = `${RUNTIME_DIR}/bin/node`;
 const BUNDLE_IN_CONTAINER = `${RUNTIME_DIR}/agent`;
 const WORKSPACE = "/var/lib/slipstream/workspace";
 /** The name containers reach the engine's host by, as on Docker Desktop. */
@@ -93,6 +92,7 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
   const limits: DockerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const bundleDir = path.resolve(opts.bundleDir);
   const nodeBinary = fs.realpathSync(opts.nodeBinary ?? process.execPath);
+  let runtime: Promise<NodeRuntime> | null = null;
   const graceSeconds = opts.killGraceSeconds ?? 3;
   // an engine on a unix socket or on loopback TCP runs on this machine: its bridges are this machine's interfaces
   const localEngine =
@@ -241,6 +241,8 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
       );
     }
     const n = await network(launch.runId, launch.serviceUrl);
+    runtime ??= nodeRuntime(nodeBinary);
+    const node = await runtime;
     const hostname = sandboxHostname(launch.instance);
     const name = `ss-${launch.runId}-${hostname}`;
     // started again (a server restart while it was starting): the first container goes first
@@ -254,6 +256,7 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
       }),
       PATH: `${RUNTIME_DIR}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOME: "/root",
+      SLIPSTREAM_NODE_COMMAND: JSON.stringify(node.command),
     };
     const container = await docker.createContainer({
       name,
@@ -261,11 +264,11 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
       Hostname: hostname,
       Labels: { ...labels(launch.runId), [INSTANCE_LABEL]: launch.instance },
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Cmd: [NODE_IN_CONTAINER, `${BUNDLE_IN_CONTAINER}/agent.mjs`],
+      Cmd: [...node.command, `${BUNDLE_IN_CONTAINER}/agent.mjs`],
       WorkingDir: WORKSPACE,
       HostConfig: {
         NetworkMode: n.name,
-        Binds: [`${nodeBinary}:${NODE_IN_CONTAINER}:ro`, `${bundleDir}:${BUNDLE_IN_CONTAINER}:ro`],
+        Binds: [...node.binds, `${bundleDir}:${BUNDLE_IN_CONTAINER}:ro`],
         // the network has no route out: the engine's host, at the bridge's own address, is the one place a recipe
         // can fetch from (a package mirror or proxy there lets SlipStream's `apt-get install` recipes run unchanged)
         ExtraHosts: [`${ENGINE_HOST_NAME}:${n.gateway}`],
