@@ -22,7 +22,10 @@ export function Providers({ children }: { children: ReactNode }) {
           refetchOnWindowFocus: false,
           refetchOnReconnect: false,
           staleTime: 30_000,
-          retry: (count, err) => !(err instanceof ApiFailure && err.status > 0 && err.status < 500) && count < 2,
+          // a refusal will be refused again, and a read that already waited its whole bound is not tried twice more
+          retry: (count, err) =>
+            !(err instanceof ApiFailure && ((err.status > 0 && err.status < 500) || err.code === "TIMEOUT")) &&
+            count < 2,
           // offline, a request still fails (and the page says so, with Retry) instead of waiting, "Loading…", forever
           networkMode: "always",
         },

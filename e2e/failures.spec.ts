@@ -147,6 +147,29 @@ test("a page that cannot reach the server says so within 5 s, with Retry, and re
   await page.context().close();
 });
 
+test("a server that accepts requests but never answers: the list says so after its 10 s bound, with Retry", async ({
+  browser,
+  server,
+}) => {
+  const page = await signedIn(browser, server, "member");
+  await page.goto("/");
+  await expect(page.locator(".live-indicator")).toHaveText("Live");
+  // the modules list's request hangs (the socket stays up, as with a server whose HTTP handlers are stuck)
+  let hang = true;
+  await page.route("**/api/modules**", (route) => (hang ? undefined : route.fallback()));
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Modules" }).click();
+  await expect(page.getByText("Loading modules…")).toBeVisible();
+  await expect(page.getByText("The modules could not be loaded")).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText("did not answer within 10 s")).toBeVisible();
+  const banner = page.getByTestId("offline-banner");
+  await expect(banner).toBeVisible();
+  hang = false;
+  await banner.getByRole("button", { name: "Retry" }).click();
+  await expect(banner).toHaveCount(0);
+  await expect(page.getByText("The modules could not be loaded")).toHaveCount(0);
+  await page.context().close();
+});
+
 test("a run aborted but kept shows it everywhere, with how to debug it; every watcher hears of the reset", async ({
   browser,
   server,
@@ -190,6 +213,9 @@ test("a run aborted but kept shows it everywhere, with how to debug it; every wa
   const row = list.locator(`tr[data-run-id="${runId}"] .state`);
   await expect(row).toHaveText("Ready · aborted");
   await expect(row).toHaveClass(/state-aborted-kept/);
+  await expect(list.locator(`tr[data-run-id="${runId}"]`).getByTestId("run-aborted-by")).toHaveText(
+    /^aborted by client\.1 today \d\d:\d\d:\d\d$/,
+  );
 
   // the owner resets the abort: the other watcher is told by whom
   await a.button("Reset abort").click();

@@ -167,6 +167,12 @@ export const RunSummary = z.object({
   owner: z.string(),
   state: RunState,
   abort: z.string().nullable(),
+  /**
+   * while aborted: who raised the abort in force, as the event log names actors (`user:<name>`, `node:<instance>`,
+   * `server`), and when
+   */
+  abortedBy: z.string().nullable().optional(),
+  abortedAt: z.string().nullable().optional(),
   recoveryMode: z.boolean(),
   keepRunning: KeepRunning,
   scalable: z.boolean(),

@@ -8,7 +8,7 @@ import { API } from "@/protocol/catalog";
 import type { EndpointInput } from "@/protocol/endpoint";
 import type { RunSummary } from "@/protocol/run";
 import { call, errorText } from "../lib/api";
-import { formatDateTime, shortId } from "../lib/format";
+import { actorName, formatDateTime, shortId } from "../lib/format";
 import { useSession } from "../lib/session";
 import { useLive } from "../providers";
 import { apiQuery, FilterForm, readFilters, StateChips } from "./runs-filters";
@@ -204,6 +204,11 @@ function RunsTable() {
                     {r.abort && (
                       <div className="abort-inline" title={r.abort}>
                         {r.abort}
+                      </div>
+                    )}
+                    {r.abort && r.abortedBy && (
+                      <div className="small muted" data-testid="run-aborted-by">
+                        aborted by {actorName(r.abortedBy).name} {r.abortedAt ? formatDateTime(r.abortedAt) : ""}
                       </div>
                     )}
                   </td>

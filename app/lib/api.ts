@@ -35,6 +35,12 @@ export type SessionInfo = EndpointOutput<typeof API.session>;
 
 let redirecting = false;
 
+/**
+ * A read the server has not answered by then is a failure like a refused connection: a server that hangs must not
+ * leave a page "Loading…" for ever. State changes have no such bound (cutting one off would not undo it).
+ */
+const READ_TIMEOUT_MS = 10_000;
+
 /** Sends the browser to the login page, remembering where it was. */
 export function redirectToLogin(): void {
   if (typeof window === "undefined" || redirecting) return;
@@ -81,6 +87,7 @@ async function request(method: string, url: string, body: unknown, csrf: boolean
     if (csrfToken) headers["x-csrf-token"] = csrfToken;
   }
   let res: Response;
+  const read = method === "GET" || method === "HEAD";
   try {
     res = await fetch(url, {
       method,
@@ -88,8 +95,16 @@ async function request(method: string, url: string, body: unknown, csrf: boolean
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
       cache: "no-store",
+      ...(read ? { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } : {}),
     });
-  } catch {
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "TimeoutError") {
+      throw new ApiFailure(
+        0,
+        "TIMEOUT",
+        `The SlipStream server did not answer within ${READ_TIMEOUT_MS / 1000} s. Check that it is running, then try again.`,
+      );
+    }
     throw new ApiFailure(
       0,
       "UNAVAILABLE",

@@ -171,7 +171,11 @@ export const events = sqliteTable(
     type: text("type").notNull(),
     body: text("body").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.seq] }),
+    // who aborted a run and when, for the runs list, without reading a long run's events
+    index("events_abort_idx").on(t.runId, t.seq).where(sql`type = 'abort'`),
+  ],
 );
 
 /**

@@ -147,4 +147,24 @@ describe("the runs list", () => {
       expect(Object.keys(res.body.error.fields ?? {}), JSON.stringify(res.body)).toContain(field);
     }
   });
+
+  it("an aborted run says who raised the abort in force and when (the first message wins); a reset clears it", async () => {
+    const run = made.find((r) => !cancelled.has(r.id) && r.owner === "alice")!;
+    const row = async () => (await list({ owner: "alice", limit: "50" })).runs.find((r) => r.id === run.id)!;
+    expect(await row()).toMatchObject({ abort: null, abortedBy: null, abortedAt: null });
+    const before = new Date().toISOString();
+    const first = await s.api("POST", `/api/runs/${run.id}/abort`, { message: "alice stops it" }, alice.token);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    // a second abort changes neither the message nor who (run-rules R7)
+    await s.api("POST", `/api/runs/${run.id}/abort`, { message: "admin too" });
+    const aborted = await row();
+    expect(aborted).toMatchObject({ abort: "alice stops it", abortedBy: "user:alice" });
+    expect(aborted.abortedAt! >= before).toBe(true);
+    const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
+    expect(detail).toMatchObject({ abortedBy: "user:alice", abortedAt: aborted.abortedAt });
+    expect((await s.api("POST", `/api/runs/${run.id}/abort/cancel`, {})).status).toBe(200);
+    expect(await row()).toMatchObject({ abort: null, abortedBy: null, abortedAt: null });
+    await s.api("POST", `/api/runs/${run.id}/abort`, { message: "now the admin" });
+    expect(await row()).toMatchObject({ abort: "now the admin", abortedBy: "user:admin" });
+  });
 });

@@ -19,6 +19,21 @@ export interface RunsPage {
 const DEFAULT_LIMIT = 200;
 
 /**
+ * The abort in force of an aborted run (its first message wins, run-rules R7: the latest abort event marked first),
+ * as `<actor> <at>`; events_abort_idx holds only abort events, so a long run's log is not read.
+ */
+const ABORTED_BY_SQL = `case when runs.abort is null then null else (select e.actor || ' ' || e.at from events e
+  where e.run_id = runs.id and e.type = 'abort' and json_extract(e.body, '$.first') = 1
+  order by e.seq desc limit 1) end as aborted`;
+
+/** `<actor> <at>` (an actor holds no space: a username, `node:<instance>`, `system`) as the summary's fields. */
+export function abortedBy(row: string | null): { abortedBy: string | null; abortedAt: string | null } {
+  const cut = row?.lastIndexOf(" ") ?? -1;
+  if (!row || cut < 0) return { abortedBy: null, abortedAt: null };
+  return { abortedBy: row.slice(0, cut), abortedAt: row.slice(cut + 1) };
+}
+
+/**
  * The runs list: a page of runs, newest first (ties by id), filtered as the query says, with the count per state for
  * the same filters but the state. Its SQL is built from fixed fragments only; every value is a bound parameter.
  */
@@ -74,9 +89,12 @@ export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunsPage {
   }
   const limit = q.limit ?? DEFAULT_LIMIT;
   // one row more than the page says whether there is a next one
-  const sql = `select runs.*, users.username ${from} ${whereSql(pageWhere)}
+  const sql = `select runs.*, users.username, ${ABORTED_BY_SQL} ${from} ${whereSql(pageWhere)}
     order by runs.created_at desc, runs.id desc limit ?`;
-  const rows = sqlite.prepare(sql).all(...pageArgs, limit + 1) as (SqlRow<typeof runs> & { username: string })[];
+  const rows = sqlite.prepare(sql).all(...pageArgs, limit + 1) as (SqlRow<typeof runs> & {
+    username: string;
+    aborted: string | null;
+  })[];
   const more = rows.length > limit;
   if (more) rows.length = limit;
   const last = rows.at(-1);
@@ -87,6 +105,7 @@ export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunsPage {
       owner: r.username,
       state: r.state,
       abort: r.abort,
+      ...abortedBy(r.abort === null ? null : r.aborted),
       recoveryMode: Boolean(r.recovery_mode),
       keepRunning: r.keep_running,
       scalable: Boolean(r.scalable),

@@ -1,0 +1,1 @@
+CREATE INDEX `events_abort_idx` ON `events` (`run_id`,`seq`) WHERE type = 'abort';
