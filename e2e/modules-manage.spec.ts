@@ -117,7 +117,9 @@ test("create a folder and a module, rename and move it, delete it; a delete that
 test("a member opens the admin's module read-only and saves a copy of their own", async ({ browser, server }) => {
   const admin = await api(server, "admin");
   const path = `mm-ro-${stamp}/web`;
-  expect((await admin.call("PUT", `/api/modules/${path}`, { doc: IMAGE("the admin's web server") })).status).toBe(200);
+  const doc = IMAGE("the admin's web server");
+  const withReport = { ...doc, targets: { ...doc.targets, report: "#!/bin/sh\necho the admin's report\n" } };
+  expect((await admin.call("PUT", `/api/modules/${path}`, { doc: withReport })).status).toBe(200);
   const page = await signedIn(browser, server, "member");
   await page.goto(`/modules/${path}`);
   await expect(page.getByRole("note").filter({ hasText: "Owned by admin; you can't change it." })).toBeVisible();
@@ -125,6 +127,13 @@ test("a member opens the admin's module read-only and saves a copy of their own"
   await expect(description).toHaveValue("the admin's web server");
   await expect(description).toBeDisabled();
   await expect(page.getByRole("textbox", { name: "execute script" })).toBeDisabled();
+  // every recipe stays readable: the target tabs still switch
+  await page.getByRole("tab", { name: "report" }).click();
+  await expect(page.getByRole("tab", { name: "report" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByRole("textbox", { name: "report script" })).toHaveValue(/the admin's report/);
+  await expect(page.getByRole("textbox", { name: "report script" })).toBeDisabled();
+  await page.getByRole("tab", { name: "report" }).press("ArrowLeft");
+  await expect(page.getByRole("tab", { name: "execute" })).toBeFocused();
   await expect(page.getByRole("button", { name: "Delete…" })).toHaveCount(0);
   await screenshot(page, "modules-read-only");
 

@@ -253,9 +253,9 @@ export function ImageView({ record }: { record: ModuleRecord }) {
           </div>
           <div role="tablist" aria-label="Targets" className="tabs">
             {TARGETS.map((t) => (
-              <button
+              // not a <button>: a read-only module's form is a disabled fieldset, and its recipes must stay readable
+              <div
                 key={t}
-                type="button"
                 role="tab"
                 id={`${uid}-tab-${t}`}
                 aria-selected={tab === t}
@@ -264,6 +264,11 @@ export function ImageView({ record }: { record: ModuleRecord }) {
                 className={`tab${tab === t ? " active" : ""}${errors.fields[`targets.${t}`] ? " has-error" : ""}`}
                 onClick={() => setTab(t)}
                 onKeyDown={(e) => {
+                  if (e.key === "Enter" || e.key === " ") {
+                    e.preventDefault();
+                    setTab(t);
+                    return;
+                  }
                   const i = TARGETS.indexOf(t);
                   const next =
                     e.key === "ArrowRight"
@@ -280,7 +285,7 @@ export function ImageView({ record }: { record: ModuleRecord }) {
               >
                 {t}
                 {draft.targets[t].trim() !== "" && <span className="tab-dot" aria-hidden="true" />}
-              </button>
+              </div>
             ))}
           </div>
           <div role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`} className="tab-panel">
