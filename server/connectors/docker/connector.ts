@@ -65,10 +65,14 @@ export interface DockerConnector extends Connector {
 interface RunNetwork {
   id: string;
   name: string;
-  bridge: string;
   gateway: string;
   relay: net.Server | null;
   serviceUrl: string;
+  /**
+   * The server's URL the relay is to forward to, while the bridge has no address yet: Podman's netavark makes the
+   * bridge when the network's first container starts, Docker when the network is created.
+   */
+  relayPending: { to: string; listening?: Promise<void> } | null;
 }
 
 /** The image for a node on this cloud: by the cloud's name first, then by its kind. */
@@ -124,7 +128,11 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
    * across server restarts, so agents already running in containers reconnect where they were told to. Where the
    * server listens on every address, that port is the server itself and no relay is needed.
    */
-  async function relayTo(serviceUrl: string, gateway: string): Promise<{ relay: net.Server | null; url: string }> {
+  async function relayTo(
+    serviceUrl: string,
+    gateway: string,
+    { bridgeMayBeDown = false } = {},
+  ): Promise<{ relay: net.Server | null; url: string; bridgeDown?: true }> {
     const target = new URL(serviceUrl);
     const port = Number(target.port || (target.protocol === "https:" ? 443 : 80));
     const host = target.hostname.replace(/^\[|\]$/g, "");
@@ -141,10 +149,15 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
       inbound.on("error", close);
       outbound.on("error", close);
     });
-    const listening = await new Promise<boolean>((resolve, reject) => {
-      relay.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" ? resolve(false) : reject(err)));
+    const listening = await new Promise<boolean | "down">((resolve, reject) => {
+      relay.once("error", (err: NodeJS.ErrnoException) => {
+        if (err.code === "EADDRINUSE") resolve(false);
+        else if (err.code === "EADDRNOTAVAIL" && bridgeMayBeDown) resolve("down");
+        else reject(err);
+      });
       relay.listen(port, gateway, () => resolve(true));
     });
+    if (listening === "down") return { relay: null, url: at, bridgeDown: true };
     if (!listening) return { relay: null, url: at };
     // the server's own listener decides when the process ends, not this relay
     relay.unref();
@@ -167,12 +180,13 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
     const info = await docker.getNetwork(id).inspect();
     const gateway = info.IPAM?.Config?.[0]?.Gateway as string | undefined;
     if (!gateway) throw new Error(`network ${info.Name} has no gateway address`);
-    const bridge = `br-${id.slice(0, 12)}`;
     if (opts.agentServiceUrl || !localEngine) {
-      return { id, name: info.Name, bridge, gateway, relay: null, serviceUrl: opts.agentServiceUrl ?? serviceUrl };
+      const url = opts.agentServiceUrl ?? serviceUrl;
+      return { id, name: info.Name, gateway, relay: null, serviceUrl: url, relayPending: null };
     }
-    const { relay, url } = await relayTo(serviceUrl, gateway);
-    return { id, name: info.Name, bridge, gateway, relay, serviceUrl: url };
+    const { relay, url, bridgeDown } = await relayTo(serviceUrl, gateway, { bridgeMayBeDown: true });
+    const relayPending = bridgeDown ? { to: serviceUrl } : null;
+    return { id, name: info.Name, gateway, relay, serviceUrl: url, relayPending };
   }
 
   function network(runId: string, serviceUrl: string): Promise<RunNetwork> {
@@ -206,12 +220,17 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
     });
   }
 
-  /** Only ever an address behind the run's own bridge: never one reached through another of the host's links. */
-  async function checkRoute(address: string, bridge: string): Promise<void> {
+  /**
+   * Only ever an address behind the run's own bridge: never one reached through another of the host's links. The
+   * bridge is the interface holding the network's gateway address: Docker names it br-<id>, Podman podman<N>.
+   */
+  async function checkRoute(address: string, n: RunNetwork): Promise<void> {
     if (!localEngine) return;
     const route = (await exec("ip", ["route", "get", address])).stdout;
-    if (!new RegExp(`\\bdev ${bridge}\\b`).test(route)) {
-      throw new Error(`container address ${address} is not behind the run's bridge ${bridge}: ${route.trim()}`);
+    const dev = /\bdev (\S+)/.exec(route)?.[1];
+    const holds = dev ? (await exec("ip", ["-o", "-4", "addr", "show", "dev", dev, "to", n.gateway])).stdout : "";
+    if (!holds.trim()) {
+      throw new Error(`container address ${address} is not behind the run's bridge (${n.gateway}): ${route.trim()}`);
     }
   }
 
@@ -284,7 +303,16 @@ export function createDockerConnector(opts: DockerConnectorOptions): DockerConne
       const info = await container.inspect();
       const address = info.NetworkSettings.Networks[n.name]?.IPAddress;
       if (!address) throw new Error(`container ${name} got no address on ${n.name}`);
-      await checkRoute(address, n.bridge);
+      await checkRoute(address, n);
+      if (n.relayPending) {
+        // the bridge is up now that a container is on it; the agent retries until the relay listens
+        const pending = n.relayPending;
+        pending.listening ??= relayTo(pending.to, n.gateway).then((r) => {
+          n.relay = r.relay;
+          n.relayPending = null;
+        });
+        await pending.listening;
+      }
       return { instanceId: container.id, hostname: address, workspace: WORKSPACE, login: loginCommand(name) };
     } catch (err) {
       await removeContainer(container.id).catch(() => undefined);
