@@ -20,11 +20,18 @@ const DEFAULT_LIMIT = 200;
 
 /**
  * The abort in force of an aborted run (its first message wins, run-rules R7: the latest abort event marked first),
- * as `<actor> <at>`; events_abort_idx holds only abort events, so a long run's log is not read.
+ * as `<actor> <at>`, for the run whose id stands where `runId` is written; events_abort_idx holds only abort events,
+ * so a long run's log is not read.
  */
-const ABORTED_BY_SQL = `case when runs.abort is null then null else (select e.actor || ' ' || e.at from events e
-  where e.run_id = runs.id and e.type = 'abort' and json_extract(e.body, '$.first') = 1
-  order by e.seq desc limit 1) end as aborted`;
+const abortInForce = (runId: string) => `select e.actor || ' ' || e.at from events e
+  where e.run_id = ${runId} and e.type = 'abort' and json_extract(e.body, '$.first') = 1 order by e.seq desc limit 1`;
+const ABORTED_BY_SQL = `case when runs.abort is null then null else (${abortInForce("runs.id")}) end as aborted`;
+
+/** The abort in force of an aborted run, as the summary's fields (the run's own summary; the list reads it inline). */
+export function readAbortedBy(db: Db, runId: string): { abortedBy: string | null; abortedAt: string | null } {
+  const row = db.$client.prepare(abortInForce("?")).pluck().get(runId) as string | undefined;
+  return abortedBy(row ?? null);
+}
 
 /** `<actor> <at>` (an actor holds no space: a username, `node:<instance>`, `system`) as the summary's fields. */
 export function abortedBy(row: string | null): { abortedBy: string | null; abortedAt: string | null } {

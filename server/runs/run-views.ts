@@ -4,7 +4,7 @@ import type { InstanceSummary, RunDetail, RunSummary } from "../../protocol/run.
 import type { Db } from "../db/open.js";
 import { sshKeyFingerprint } from "./create.js";
 import { keptMaxHours, readKeptUntil } from "./kept-until.js";
-import { abortedBy } from "./list-runs.js";
+import { readAbortedBy } from "./list-runs.js";
 import type { RunRuntime } from "./runtime.js";
 
 /** A run as the API shows it: its summary, and its detail with instances, nodes and the actions its state allows. */
@@ -21,18 +21,7 @@ export class RunViews {
       owner: rt.owner,
       state: rt.state,
       abort: rt.abort,
-      ...abortedBy(
-        rt.abort === null
-          ? null
-          : ((
-              this.db.$client
-                .prepare(
-                  `select actor || ' ' || at as a from events where run_id = ? and type = 'abort'
-                   and json_extract(body, '$.first') = 1 order by seq desc limit 1`,
-                )
-                .get(rt.id) as { a: string } | undefined
-            )?.a ?? null),
-      ),
+      ...(rt.abort === null ? { abortedBy: null, abortedAt: null } : readAbortedBy(this.db, rt.id)),
       recoveryMode: rt.recoveryMode,
       keepRunning: rt.keepRunning,
       scalable: rt.scalable,
