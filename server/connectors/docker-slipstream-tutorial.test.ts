@@ -14,11 +14,11 @@ import {
   type ServedMirror,
   serveMirror,
 } from "../testing/apt-image.js";
-import { dockerUnavailable, startTestEngine, type TestEngine } from "../testing/docker-engine.js";
+import { dockerUnavailable, runLeftovers, startTestEngine, type TestEngine } from "../testing/docker-engine.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
-import { createDockerConnector, type DockerConnector, RUN_LABEL } from "./docker/connector.js";
+import { createDockerConnector, type DockerConnector } from "./docker/connector.js";
 import { runImages } from "./docker/run-images.js";
 
 /**
@@ -56,10 +56,6 @@ let server: TestServer;
 let cloud: DockerConnector;
 const watchers: RunWatcher[] = [];
 
-function params(w: RunWatcher): Map<string, string | null> {
-  return new Map(w.events.flatMap((e) => (e.body.type === "param" ? [[e.body.key, e.body.value] as const] : [])));
-}
-
 async function reportFile(runId: string, prefix: string, suffix: string): Promise<string> {
   const { dir, files } = await fetchReports(server, runId);
   const name = Object.keys(files).find((n) => n.startsWith(prefix));
@@ -67,16 +63,6 @@ async function reportFile(runId: string, prefix: string, suffix: string): Promis
   const f = files[name!].find((x) => x.endsWith(suffix));
   expect(f, `${suffix} in ${prefix}'s report: ${files[name!].join(", ")}`).toBeDefined();
   return fs.readFile(path.join(dir, name!.replace(".tgz", ""), f!), "utf8");
-}
-
-/** What the engine still holds of a run: nothing, once it has ended. */
-async function leftovers(runId: string): Promise<{ containers: string[]; networks: string[] }> {
-  const filter = `label=${RUN_LABEL}=${runId}`;
-  const lines = (s: string) => s.split("\n").filter(Boolean);
-  return {
-    containers: lines(await engine.docker(["ps", "-a", "-q", "--filter", filter])),
-    networks: lines(await engine.docker(["network", "ls", "-q", "--filter", filter])),
-  };
 }
 
 describe.skipIf(unavailable !== null)(
@@ -187,7 +173,7 @@ describe.skipIf(unavailable !== null)(
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
       expect(end.body, `${detail.abort}\n${w.logText()}`).toMatchObject({ to: "Done" });
 
-      const p = params(w);
+      const p = w.params();
       const apacheIp = p.get("apache.1:hostname")!;
       const clientIp = p.get("testclient.1:hostname")!;
       expect(apacheIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
@@ -206,7 +192,7 @@ describe.skipIf(unavailable !== null)(
       expect(await reportFile(runId, "apache.1", "error.log")).toMatch(/Apache\/2\.4\.\d+ \(Debian\)/);
       expect((await reportFile(runId, "testclient.1", "data.txt")).trim()).toBe(HELLO);
       // the run ends once every machine is stopped: what is left on the engine then is a leak
-      expect(await leftovers(runId)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, runId)).toEqual({ containers: [], networks: [] });
     }, 240_000);
 
     it("a second client added to the running system: its execute passes, the first client's onvmadd sees it", async () => {
@@ -228,14 +214,14 @@ describe.skipIf(unavailable !== null)(
       await kept(2);
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
       expect(detail.abort, w.logText()).toBeNull();
-      const p = params(w);
+      const p = w.params();
       expect(p.get("testclient.2:statecustom")).toBe(`OK: ${HELLO}`);
       // the tutorial's onvmadd, a bash script with functions, on the client already there
       expect(w.logText("testclient.1")).toContain("test client testclient.2 was added");
 
       expect((await server.api("POST", `/api/runs/${runId}/terminate`)).status).toBe(200);
       expect((await w.ended()).body).toMatchObject({ to: "Done" });
-      expect(await leftovers(runId)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, runId)).toEqual({ containers: [], networks: [] });
     }, 240_000);
   },
 );

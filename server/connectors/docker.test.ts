@@ -11,6 +11,7 @@ import {
   dockerUnavailable,
   importApacheImage,
   importBusyboxImage,
+  runLeftovers,
   startTestEngine,
   type TestEngine,
 } from "../testing/docker-engine.js";
@@ -39,21 +40,6 @@ async function launch(body: Record<string, unknown>) {
   const w = new RunWatcher(server.url, server.token, res.body.id);
   watchers.push(w);
   return { run: res.body, w };
-}
-
-/** What the engine still holds of a run: nothing, once the run has ended. */
-async function leftovers(runId: string): Promise<{ containers: string[]; networks: string[] }> {
-  const filter = `label=${RUN_LABEL}=${runId}`;
-  const lines = (s: string) => s.split("\n").filter(Boolean);
-  return {
-    containers: lines(await engine.docker(["ps", "-a", "-q", "--filter", filter])),
-    networks: lines(await engine.docker(["network", "ls", "-q", "--filter", filter])),
-  };
-}
-
-function params(w: RunWatcher): Map<string, string | null> {
-  // the run ends only once every machine is stopped (effects.ts), so what is left on the engine then is a leak
-  return new Map(w.events.flatMap((e) => (e.body.type === "param" ? [[e.body.key, e.body.value] as const] : [])));
 }
 
 async function reportText(runId: string, prefix: string, suffix: string): Promise<string> {
@@ -98,7 +84,7 @@ describe.skipIf(unavailable !== null)(
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      const p = params(w);
+      const p = w.params();
       const apacheIp = p.get("apache.1:hostname")!;
       const clientIp = p.get("client.1:hostname")!;
       expect(apacheIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
@@ -113,7 +99,7 @@ describe.skipIf(unavailable !== null)(
       // the real server, not the tutorial's stand-in: Apache's error log names it
       expect(await reportText(run.id, "apache.1", "error.log")).toMatch(/Apache\/2\.4\.\d+ \(Debian\)/);
       expect(await reportText(run.id, "client.1", "data.txt")).toContain(WELCOME);
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
     }, 180_000);
 
     it("the tutorial with 5 clients ends Done, each client in a container of its own", async () => {
@@ -125,11 +111,11 @@ describe.skipIf(unavailable !== null)(
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      const p = params(w);
+      const p = w.params();
       const ips = [1, 2, 3, 4, 5].map((i) => p.get(`client.${i}:hostname`));
       expect(new Set(ips).size).toBe(5);
       for (let i = 1; i <= 5; i++) expect(p.get(`client.${i}:statecustom`)).toBe(`OK: ${WELCOME}`);
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
     }, 240_000);
 
     it("a client that cannot download aborts the run; its containers and network are removed all the same", async () => {
@@ -140,7 +126,7 @@ describe.skipIf(unavailable !== null)(
       expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(detail.abort).toContain("Client client.1 could not download data.txt from http://");
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
     }, 180_000);
 
     it("a mixed run: apache in a container, the client on the local cloud fetching from the container's address", async () => {
@@ -148,10 +134,10 @@ describe.skipIf(unavailable !== null)(
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      const p = params(w);
+      const p = w.params();
       expect(p.get("apache.1:instanceid")).toMatch(/^[0-9a-f]{64}$/);
       expect(p.get("client.1:statecustom")).toBe(`OK: ${WELCOME}`);
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
     }, 180_000);
 
     it("debugging in a container: keep running on error, ss-abort --cancel from the login shell, terminate cleans up", async () => {
@@ -187,7 +173,7 @@ describe.skipIf(unavailable !== null)(
       expect((await sh(". ./slipstream.setenv && ss-get apache:port")).trim()).toBe("80");
       expect((await server.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
       expect((await w.ended()).body).toMatchObject({ to: "Done" });
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
     }, 180_000);
 
     it("a docker cloud over TCP with TLS client certificates runs the apache image; a certificate the engine's CA did not sign is refused, saying so", async () => {
@@ -204,8 +190,8 @@ describe.skipIf(unavailable !== null)(
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      expect(params(w).get("machine.1:port")).toBe("80");
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(w.params().get("machine.1:port")).toBe("80");
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
 
       // a client certificate from a CA the engine does not trust: the TLS handshake fails, the run says why
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-tls-"));
@@ -284,8 +270,8 @@ describe.skipIf(unavailable !== null)(
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      expect(params(w).get("machine.1:port")).toBe("80");
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(w.params().get("machine.1:port")).toBe("80");
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
       // boot reconcile: what a server that died left of a run on this cloud is found by label and removed
       await engine.docker([
         "network",
@@ -308,9 +294,9 @@ describe.skipIf(unavailable !== null)(
         "debian:12",
         "/bin/sh",
       ]);
-      expect((await leftovers("r-gone")).containers).toHaveLength(1);
+      expect((await runLeftovers(engine, "r-gone")).containers).toHaveLength(1);
       await resumeDockerClouds(server.app, server.url);
-      expect(await leftovers("r-gone")).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, "r-gone")).toEqual({ containers: [], networks: [] });
     }, 180_000);
 
     it("a server restart: agents in their containers reconnect through the run's relay at the same address", async () => {
@@ -347,7 +333,7 @@ describe.skipIf(unavailable !== null)(
         expect(got.trim()).toBe("80");
         expect((await s.api("POST", `/api/runs/${runId}/terminate`)).status).toBe(200);
         expect((await runEnds(s, runId)).state).toBe("Done");
-        expect(await leftovers(runId)).toEqual({ containers: [], networks: [] });
+        expect(await runLeftovers(engine, runId)).toEqual({ containers: [], networks: [] });
       } finally {
         await s.close({ stopInstances: true });
       }
@@ -386,9 +372,9 @@ describe.skipIf(unavailable !== null)(
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      expect(params(w).get("machine.1:greeting")).toMatch(/^hello from machine-1, BusyBox v1\./);
-      expect(params(w).get("machine.1:statecustom")).toBe(params(w).get("machine.1:greeting"));
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(w.params().get("machine.1:greeting")).toMatch(/^hello from machine-1, BusyBox v1\./);
+      expect(w.params().get("machine.1:statecustom")).toBe(w.params().get("machine.1:greeting"));
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
     }, 120_000);
 
     it("a run whose docker node's image names no container image is refused at creation, naming the node", async () => {
@@ -421,7 +407,7 @@ describe.skipIf(unavailable !== null)(
           token: "t",
         }),
       ).rejects.toThrow("the image of node 'apache' names no container image for cloud 'dock-bare'");
-      expect(await leftovers("r-noimage")).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, "r-noimage")).toEqual({ containers: [], networks: [] });
       // an image the engine does not have: the start fails after the run's network was made, which goes with it
       const absent = createDockerConnector({
         name: "dock-absent",
@@ -439,7 +425,7 @@ describe.skipIf(unavailable !== null)(
           token: "t",
         }),
       ).rejects.toThrow(/No such image: absent:1/);
-      expect(await leftovers("r-absent")).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, "r-absent")).toEqual({ containers: [], networks: [] });
       await absent.close();
     });
 
@@ -465,12 +451,12 @@ describe.skipIf(unavailable !== null)(
         // the container's address is behind the run's own bridge, never the host's other links
         const route = (await exec("ip", ["route", "get", orphan.hostname])).stdout;
         expect(route).toMatch(/\bdev br-[0-9a-f]{12}\b/);
-        expect((await leftovers("r-orphan")).containers).toHaveLength(1);
+        expect((await runLeftovers(engine, "r-orphan")).containers).toHaveLength(1);
         expect(await c.removeOrphans(new Set(["r-live"]))).toEqual({ containers: 1, networks: 1 });
-        expect(await leftovers("r-orphan")).toEqual({ containers: [], networks: [] });
-        expect((await leftovers("r-live")).containers).toHaveLength(1);
+        expect(await runLeftovers(engine, "r-orphan")).toEqual({ containers: [], networks: [] });
+        expect((await runLeftovers(engine, "r-live")).containers).toHaveLength(1);
         await c.removeOrphans(new Set());
-        expect(await leftovers("r-live")).toEqual({ containers: [], networks: [] });
+        expect(await runLeftovers(engine, "r-live")).toEqual({ containers: [], networks: [] });
       } finally {
         await c.close();
       }

@@ -4,12 +4,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
-import { importApacheImage, type TestEngine } from "../testing/docker-engine.js";
+import { importApacheImage, runLeftovers, type TestEngine } from "../testing/docker-engine.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { podmanUnavailable, startPodmanEngine } from "../testing/podman-engine.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
-import { RUN_LABEL } from "./docker/connector.js";
 
 const exec = promisify(execFile);
 const TUTORIAL = "examples/tutorials/service-testing";
@@ -57,19 +56,6 @@ async function launch(body: Record<string, unknown>) {
   return { run: res.body, w };
 }
 
-async function leftovers(runId: string): Promise<{ containers: string[]; networks: string[] }> {
-  const filter = `label=${RUN_LABEL}=${runId}`;
-  const lines = (s: string) => s.split("\n").filter(Boolean);
-  return {
-    containers: lines(await engine.docker(["ps", "-a", "-q", "--filter", filter])),
-    networks: lines(await engine.docker(["network", "ls", "-q", "--filter", filter])),
-  };
-}
-
-function params(w: RunWatcher): Map<string, string | null> {
-  return new Map(w.events.flatMap((e) => (e.body.type === "param" ? [[e.body.key, e.body.value] as const] : [])));
-}
-
 describe.skipIf(unavailable !== null)(
   `the docker cloud on Podman's Docker-compatible socket${unavailable ? ` (skipped: ${unavailable})` : ""}`,
   () => {
@@ -115,14 +101,14 @@ describe.skipIf(unavailable !== null)(
       expect(await natRules()).toBe(natBefore);
       // the host reaches the containers through the run's own bridge, which netavark names podman<N>
       const bridge = /\bdev (\S+)/.exec(
-        (await exec("ip", ["route", "get", params(w).get("apache.1:hostname")!])).stdout,
+        (await exec("ip", ["route", "get", w.params().get("apache.1:hostname")!])).stdout,
       )?.[1];
       expect(bridge).toMatch(/^podman\d+$/);
       expect((await server.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
       const end = await w.ended();
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(end.body, JSON.stringify(detail.abort)).toMatchObject({ to: "Done" });
-      const p = params(w);
+      const p = w.params();
       expect(p.get("apache.1:hostname")).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       expect(p.get("apache.1:port")).toBe("80");
       expect(p.get("client.1:statecustom")).toBe(`OK: ${WELCOME}`);
@@ -131,7 +117,7 @@ describe.skipIf(unavailable !== null)(
       const data = files[report].find((f) => f.endsWith("data.txt"));
       expect(data, files[report].join(", ")).toBeDefined();
       expect(await fs.readFile(path.join(dir, report.replace(".tgz", ""), data!), "utf8")).toContain(WELCOME);
-      expect(await leftovers(run.id)).toEqual({ containers: [], networks: [] });
+      expect(await runLeftovers(engine, run.id)).toEqual({ containers: [], networks: [] });
       // the bridge is a host interface: it went with the run's last container
       await expect(exec("ip", ["link", "show", bridge!])).rejects.toThrow(/does not exist/);
       expect(await natRules()).toBe(natBefore);

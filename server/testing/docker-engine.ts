@@ -4,6 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { RUN_LABEL } from "../connectors/docker/connector.js";
 
 const exec = promisify(execFile);
 
@@ -313,4 +314,17 @@ export async function importBusyboxImage(engine: TestEngine, tag: string): Promi
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/** What the engine still holds of a run (by its label): nothing, once the run has ended. */
+export async function runLeftovers(
+  engine: TestEngine,
+  runId: string,
+): Promise<{ containers: string[]; networks: string[] }> {
+  const filter = `label=${RUN_LABEL}=${runId}`;
+  const lines = (s: string) => s.split("\n").filter(Boolean);
+  return {
+    containers: lines(await engine.docker(["ps", "-a", "-q", "--filter", filter])),
+    networks: lines(await engine.docker(["network", "ls", "-q", "--filter", filter])),
+  };
 }

@@ -42,6 +42,11 @@ export class RunWatcher {
     });
   }
 
+  /** Each runtime parameter's latest value among the events received so far. */
+  params(): Map<string, string | null> {
+    return new Map(this.events.flatMap((e) => (e.body.type === "param" ? [[e.body.key, e.body.value] as const] : [])));
+  }
+
   get lastSeq(): number {
     return this.events.at(-1)?.seq ?? 0;
   }
