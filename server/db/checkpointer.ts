@@ -2,8 +2,11 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 
-/** How often the worker copies the WAL back into the database file (a no-op when nothing was committed). */
-const INTERVAL_MS = 500;
+/**
+ * How long after a commit the worker copies the WAL back: commits in that window share one pass. The worker is
+ * told of commits by the WAL file's own change notifications (inotify), so an idle server does no work at all.
+ */
+const DELAY_MS = 250;
 
 /**
  * SQLite checkpoints the WAL inside whichever commit crosses 1000 pages: that commit then copies and syncs the
@@ -17,20 +20,38 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma("busy_timeout = 1000");
+const fs = require("node:fs");
 let stopped = false;
-const timer = setInterval(() => {
+let pending = null;
+const pass = () => {
+  pending = null;
+  if (stopped) return;
   try {
     const [r] = db.pragma("wal_checkpoint(PASSIVE)");
     if (r && r.log > 0) parentPort.postMessage({ checkpointed: r.checkpointed, log: r.log });
+    // frames a reader's snapshot kept back: copied once it is done, without waiting for the next commit
+    if (r && r.checkpointed < r.log) pending = setTimeout(pass, workerData.delayMs);
   } catch (err) {
-    // a full disk or a database being closed: the next pass tries again, the main connection never needed it
+    // a full disk or a database being closed: the next commit tries again, the main connection never needed it
     parentPort.postMessage({ error: String(err && err.message || err) });
   }
-}, workerData.intervalMs);
+};
+const soon = () => {
+  if (!stopped && pending === null) pending = setTimeout(pass, workerData.delayMs);
+};
+// the directory, not the file: SQLite may create the WAL after we start, or make it anew
+const path = require("node:path");
+const wal = path.basename(workerData.file) + "-wal";
+const watcher = fs.watch(path.dirname(workerData.file), { persistent: false }, (_event, name) => {
+  if (name === wal) soon();
+});
+watcher.on("error", (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+soon();
 parentPort.on("message", () => {
   if (stopped) return;
   stopped = true;
-  clearInterval(timer);
+  watcher.close();
+  if (pending !== null) clearTimeout(pending);
   db.close();
   parentPort.close();
 });
@@ -49,7 +70,7 @@ export function startCheckpointer(
   if (file === ":memory:") return { stop: async () => undefined };
   sqlite.pragma("wal_autocheckpoint = 0");
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, driver, intervalMs: INTERVAL_MS } });
+  const worker = new Worker(WORKER, { eval: true, workerData: { file, driver, delayMs: DELAY_MS } });
   worker.unref();
   worker.on("message", (m) => onPass?.(m));
   // a worker that cannot open the database must not take the server down: SQLite's own checkpoint comes back
