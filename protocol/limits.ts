@@ -54,6 +54,13 @@ export const Limits = z.object({
     .max(100_000)
     .default(1000)
     .describe("ss-get waits one instance may have open at once"),
+  terminalIdleSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 3600)
+    .default(15 * 60)
+    .describe("seconds a shared terminal stays open while nobody types into it"),
 });
 export type Limits = z.infer<typeof Limits>;
 
@@ -70,8 +77,6 @@ export const DEFAULT_LIMITS: Limits = Limits.parse({});
 export const TERMINAL_LIMITS = {
   /** open terminals per run */
   sessionsPerRun: 4,
-  /** a terminal nobody typed into for this long is closed */
-  idleMs: 15 * 60_000,
   /** output bytes per second a terminal may push, averaged over `outputBurstBytes`; the rest is dropped, said so */
   outputBytesPerSecond: 256 * 1024,
   outputBurstBytes: 1024 * 1024,

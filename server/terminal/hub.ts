@@ -304,10 +304,9 @@ export class TerminalHub {
 
   private armIdle(s: Session): void {
     clearTimeout(s.idle);
-    s.idle = setTimeout(
-      () => this.finish(s, `nobody typed for ${TERMINAL_LIMITS.idleMs / 60_000} minutes`),
-      TERMINAL_LIMITS.idleMs,
-    );
+    // read at each keystroke: an admin's change applies to open terminals from their next key on
+    const seconds = this.app.settings.limits.terminalIdleSeconds;
+    s.idle = setTimeout(() => this.finish(s, `nobody typed for ${idleSpan(seconds)}`), seconds * 1000);
     s.idle.unref();
   }
 
@@ -354,6 +353,11 @@ export class TerminalHub {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+function idleSpan(seconds: number): string {
+  if (seconds % 60 !== 0) return `${seconds} seconds`;
+  return seconds === 60 ? "1 minute" : `${seconds / 60} minutes`;
 }
 
 const hubs = new WeakMap<AppContext, TerminalHub>();

@@ -134,6 +134,39 @@ describe("shared terminal on the local cloud, with a real agent", () => {
     expect(again.ok, JSON.stringify(again)).toBe(true);
   });
 
+  it("idle: a terminal nobody types into closes after the admin's limit, typing keeps it open, its recording lands", async () => {
+    server = await startTestServer();
+    const s = server;
+    const { runId } = await keptRun(s, closeLater);
+    const set = await s.api("PUT", "/api/settings/limits", { terminalIdleSeconds: 10 });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const owner = new Viewer(s.url, s.token, closeLater);
+    await owner.follow(runId);
+    const opened = await owner.call("term:open", { runId, instance: "box.1", rows: 24, cols: 80 });
+    expect(opened.ok, JSON.stringify(opened)).toBe(true);
+    const id = (opened as { data: TerminalSession }).data.id;
+    const openedAt = Date.now();
+    await owner.until(() => owner.text(id).includes("box.1:"));
+    // a key at ~6 s: the 10 s start again from it
+    await new Promise((r) => setTimeout(r, Math.max(0, openedAt + 6000 - Date.now())));
+    await owner.call("term:input", { runId, session: id, data: "echo still-here\r" });
+    const typedAt = Date.now();
+    await owner.until(() => owner.text(id).includes("\rstill-here\r\n"));
+    await owner.until(() => owner.sessions.some((x) => x.id === id && !x.open), 30_000);
+    const closedAt = Date.now();
+    expect(closedAt - typedAt).toBeGreaterThanOrEqual(9_500);
+    expect(closedAt - openedAt).toBeGreaterThan(15_000);
+    expect(owner.sessions.find((x) => x.id === id && !x.open)).toMatchObject({
+      closedReason: "nobody typed for 10 seconds",
+    });
+    await owner.until(() => owner.sessions.some((x) => x.id === id && x.report !== null));
+    const late = await owner.call("term:input", { runId, session: id, data: "ls\r" });
+    expect(late).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
+    const bad = await s.api<{ error: { message: string } }>("PUT", "/api/settings/limits", { terminalIdleSeconds: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain("terminalIdleSeconds");
+  });
+
   it("the browser's feed: output in order, once; after a disconnect it fetches what it missed and goes on", async () => {
     server = await startTestServer();
     const s = server;
