@@ -113,18 +113,22 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     return timer;
   };
 
-  const publishWatchers = (runId: string) => {
-    const users = [...(watchers.get(runId)?.keys() ?? [])].sort();
-    nsp.to(`run:${runId}`).emit("run:watchers", { runId, users });
-  };
-  const watch = (runId: string, username: string, delta: number) => {
+  const watcherList = (runId: string) => ({ runId, users: [...(watchers.get(runId)?.keys() ?? [])].sort() });
+  /**
+   * The whole room hears of it only when the list of users changes; another socket of a user already watching gets
+   * the list alone (a room-wide push per subscribe made N subscribes cost N² packets: 2,000 watchers, 2 million).
+   */
+  const watch = (runId: string, socket: UiSocket, delta: number) => {
+    const username = socket.data.username;
     const m = watchers.get(runId) ?? new Map<string, number>();
-    const n = (m.get(username) ?? 0) + delta;
+    const before = m.get(username) ?? 0;
+    const n = before + delta;
     if (n > 0) m.set(username, n);
     else m.delete(username);
     if (m.size) watchers.set(runId, m);
     else watchers.delete(runId);
-    publishWatchers(runId);
+    if (before > 0 !== n > 0) nsp.to(`run:${runId}`).emit("run:watchers", watcherList(runId));
+    else if (delta > 0) socket.emit("run:watchers", watcherList(runId));
   };
 
   nsp.on("connection", (socket: UiSocket) => {
@@ -152,13 +156,13 @@ export function attachUiNamespace(io: Server, app: AppContext) {
       socket.join(`run:${rt.id}`);
       if (!subscribed.has(rt.id)) {
         subscribed.add(rt.id);
-        watch(rt.id, socket.data.username, 1);
+        watch(rt.id, socket, 1);
       }
       return { lastSeq: rt.lastSeq, backlog: page.length, complete };
     });
     answer(socket, app.log, UI_REQUESTS, "run:unsubscribe", (req) => {
       socket.leave(`run:${req.runId}`);
-      if (subscribed.delete(req.runId)) watch(req.runId, socket.data.username, -1);
+      if (subscribed.delete(req.runId)) watch(req.runId, socket, -1);
       return null;
     });
     answerTerminalUi(socket, app, () => stillSignedIn(socket));
@@ -169,7 +173,7 @@ export function attachUiNamespace(io: Server, app: AppContext) {
     });
     socket.on("disconnect", () => {
       clearTimeout(expiry);
-      for (const runId of subscribed) watch(runId, socket.data.username, -1);
+      for (const runId of subscribed) watch(runId, socket, -1);
     });
   });
 
