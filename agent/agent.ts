@@ -1,3 +1,4 @@
+import type net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Ack } from "../protocol/ack.js";
 import type { AgentAssignment, AgentRunState } from "../protocol/agent-socket.js";
@@ -9,7 +10,7 @@ import { type FastAnswer, FastIpcServer } from "./fast-ipc-server.js";
 import { IpcRequest } from "./ipc-protocol.js";
 import { type IpcCaller, IpcServer } from "./ipc-server.js";
 import { LogSink } from "./log-sink.js";
-import { Machine } from "./machine.js";
+import { Machine, type MachineLaunch } from "./machine.js";
 import { type RecipeContext, runExecuting, runPrescale, sendReports } from "./recipes.js";
 import { ScriptRunner } from "./script-runner.js";
 import { type AgentEvent, ServerLink } from "./server-link.js";
@@ -24,6 +25,18 @@ const DRAIN_MS = 2000;
 /** After an abort, how long blocked ss-* commands get to exit with code 8 before their script is signalled. */
 const ABORT_SETTLE_MS = 1000;
 const ABORT_AFTER_CLOSE_MS = 300;
+
+/** What differs when many agents share one process (agent/host.ts) rather than each having its own. */
+export interface AgentHooks {
+  /** the agent's own output (default: stdout) */
+  out?: (text: string) => void;
+  /** the agent stopped for good (default: the process exits with `code`) */
+  exit?: (code: number) => void;
+  /** how its machine is started and entered (default: as an agent inside its instance's sandbox does) */
+  machine?: MachineLaunch;
+  /** the loopback listener of the bash wrappers, made where the recipes' loopback is (their own network) */
+  fastListener?: () => Promise<net.Server | null>;
+}
 
 interface Inflight {
   abortable: boolean;
@@ -55,7 +68,9 @@ export class Agent {
   private constructor(
     private readonly cfg: AgentConfig,
     private readonly ws: Workspace,
+    private readonly hooks: AgentHooks,
   ) {
+    const out = hooks.out ?? ((text: string) => process.stdout.write(text));
     this.link = new ServerLink(
       cfg.serviceUrl,
       cfg.token,
@@ -72,12 +87,12 @@ export class Agent {
           void this.shutdown(1);
         },
         log: (line) => this.log.agent(line),
-        debug: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
+        debug: (line) => out(`${new Date().toISOString()} ${line}\n`),
       },
       cfg.serverWaitMs,
       cfg.serverCertSha256,
     );
-    this.log = new LogSink(ws.log, (chunk) => this.link.request("log:append", chunk));
+    this.log = new LogSink(ws.log, (chunk) => this.link.request("log:append", chunk), undefined, out);
     this.runner = new ScriptRunner(
       ws.targets,
       ws.root,
@@ -86,6 +101,7 @@ export class Agent {
       cfg.killGraceMs,
       () => (this.run?.abort ?? null) !== null,
     );
+    this.runner.view = ws.view;
     this.ipc = new IpcServer(ws.socket, (req, caller) => this.forward(req, caller));
     this.fastIpc = new FastIpcServer(ws.endpoint, (req, caller) => this.runCommand(req.command, req.argv, caller));
     this.terminals = new AgentTerminals(this.link, {
@@ -94,33 +110,49 @@ export class Agent {
       env: () => scriptEnv(cfg, ws),
       wrap: () => this.runner.wrap,
       log: (line) => this.log.agent(line),
+      view: ws.view,
+      // a shell (the recipes' uid) notes its pty where it may write, lib/ being the agent's
+      ttyDir: hooks.machine?.asRoot ? ws.tmp : undefined,
     });
   }
 
-  static async start(cfg: AgentConfig): Promise<Agent> {
+  /** Starts an agent; without `hooks` it owns its process (signals end it, its end ends the process). */
+  static async start(cfg: AgentConfig, hooks?: AgentHooks): Promise<Agent> {
     // files a recipe finds in its workspace are as on any machine (the server's umask keeps its data private)
     if (cfg.sandbox) process.umask(0o022);
     const ws = await prepareWorkspace(cfg);
-    const agent = new Agent(cfg, ws);
+    const agent = new Agent(cfg, ws, hooks ?? {});
     if (cfg.sandbox) {
-      const machine = await Machine.start(cfg.sandbox, ws.root, (why) => agent.machineGone(why));
+      const machine = await Machine.start(
+        cfg.sandbox,
+        ws.view(ws.root),
+        (why) => agent.machineGone(why),
+        hooks?.machine,
+      );
       agent.machine = machine;
       agent.runner.wrap = (argv) => machine.wrap(argv);
     }
     await agent.ipc.listen();
+    await ws.own(ws.socket);
     // without loopback (a bare network namespace) the wrappers still work, through Node and the unix socket
     await agent.fastIpc
-      .listen()
+      .listen(hooks?.fastListener)
+      .then(() => ws.own(ws.endpoint))
       .catch((err: Error) => agent.log.agent(`ss-* fast path unavailable, commands start Node: ${err.message}`));
     agent.log.agent(`Agent of ${cfg.instance} (run ${cfg.runId}) started in ${ws.root}, pid ${process.pid}`);
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.on(signal, () => {
-        agent.log.agent(`received ${signal}`);
-        void agent.shutdown(0);
-      });
+    if (!hooks) {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.on(signal, () => agent.stop(`received ${signal}`));
+      }
     }
     agent.link.connect();
     return agent;
+  }
+
+  /** A graceful stop (a signal, or the host told to stop this instance): recipes ended, output sent. */
+  stop(why: string): Promise<void> {
+    this.log.agent(why);
+    return this.shutdown(0);
   }
 
   /** An ss-* command's request goes to the server as the event it names. */
@@ -284,10 +316,11 @@ export class Agent {
     this.machine?.stop();
     await this.ipc.close().catch(() => undefined);
     await this.fastIpc.close().catch(() => undefined);
+    await this.ws.dispose().catch(() => undefined);
     this.log.flushAll();
     await this.link.drained(DRAIN_MS);
     await this.log.close();
     this.link.close();
-    process.exit(code);
+    (this.hooks.exit ?? ((c: number) => process.exit(c)))(code);
   }
 }

@@ -20,6 +20,14 @@ export interface AgentConfig {
   sandbox: SandboxSpec | undefined;
   /** the command that starts Node for the ss-* commands (default: this process's executable) */
   nodeCommand: string[];
+  /** the environment the instance's recipes start from (the agent's own, or what the host was given for it) */
+  env: NodeJS.ProcessEnv;
+  /** served by a host process (agent/host.ts): where the host finds the workspace, `workspace` being the recipes' view */
+  hostWorkspace?: string;
+  /** the server's URL as the recipes reach it, when not `serviceUrl` (the host is outside the instance's network) */
+  machineServiceUrl?: string;
+  /** the host uid the recipes run as, when the agent is another (a host process as root): what they write to is theirs */
+  owner?: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
@@ -48,5 +56,6 @@ export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {
     serverWaitMs: e.SLIPSTREAM_SERVER_WAIT * 1000,
     sandbox: e[SANDBOX_ENV],
     nodeCommand: e.SLIPSTREAM_NODE_COMMAND ?? [process.execPath],
+    env,
   };
 }

@@ -18,7 +18,7 @@ const REQUEST_DEADLINE_MS = 10_000;
 
 /** The loopback TCP listener of the bash wrappers (see fast-ipc.ts), announced in the endpoint file. */
 export class FastIpcServer {
-  private readonly server: net.Server;
+  private server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly key = randomBytes(24).toString("hex");
   /** what the agent answers first: the wrapper knows it's talking to its agent, not to whoever took its port */
@@ -31,14 +31,20 @@ export class FastIpcServer {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(0, "127.0.0.1", () => {
-        this.server.off("error", reject);
-        resolve();
+  /** Listens on loopback; or takes a listener `elsewhere` made (on the recipes' loopback, in their own network). */
+  async listen(elsewhere?: () => Promise<net.Server | null>): Promise<void> {
+    const made = elsewhere ? await elsewhere() : null;
+    if (made) {
+      this.server = made;
+      made.on("connection", (socket) => this.accept(socket));
+    } else
+      await new Promise<void>((resolve, reject) => {
+        this.server.once("error", reject);
+        this.server.listen(0, "127.0.0.1", () => {
+          this.server.off("error", reject);
+          resolve();
+        });
       });
-    });
     const { port } = this.server.address() as net.AddressInfo;
     // written whole under another name, then renamed: a wrapper never reads half a line
     const tmp = `${this.endpointFile}.${process.pid}`;

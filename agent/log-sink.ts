@@ -1,4 +1,4 @@
-import { createWriteStream, openSync, renameSync, type WriteStream } from "node:fs";
+import { constants, createWriteStream, openSync, renameSync, type WriteStream } from "node:fs";
 import type { z } from "zod";
 import type { LogAppendRequest, LogTarget } from "../protocol/agent-socket.js";
 
@@ -48,6 +48,8 @@ export class LogSink {
     /** a promise that settles when the server has the chunk (the sink counts bytes in flight until then) */
     private readonly send: (chunk: Chunk) => unknown,
     private limit = DEFAULT_LOG_LIMIT,
+    /** where agent-side lines are echoed: the agent's own output (a host process keeps one per instance) */
+    private readonly echo: (text: string) => void = (text) => process.stdout.write(text),
   ) {
     this.file = this.open(path, "a");
   }
@@ -79,7 +81,10 @@ export class LogSink {
 
   private open(path: string, flags: "a" | "w"): WriteStream {
     // opened at once (not on the stream's first tick), so a rotation can rename the file right after
-    const file = createWriteStream(path, { fd: openSync(path, flags, 0o644) });
+    // never through a link: the workspace is the recipes', and a host process serving them may be root
+    const { O_WRONLY, O_CREAT, O_APPEND, O_TRUNC, O_NOFOLLOW } = constants;
+    const mode = O_WRONLY | O_CREAT | O_NOFOLLOW | (flags === "a" ? O_APPEND : O_TRUNC);
+    const file = createWriteStream(path, { fd: openSync(path, mode, 0o644) });
     file.on("error", (err) => process.stderr.write(`log file: ${err.message}\n`));
     return file;
   }
@@ -128,7 +133,7 @@ export class LogSink {
 
   /** An agent-side line ("Running target execute"), also echoed to the agent's own output. */
   agent(line: string): void {
-    process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    this.echo(`${new Date().toISOString()} ${line}\n`);
     this.write("agent", "agent", `[agent] ${line}\n`);
   }
 

@@ -20,6 +20,23 @@ import {
  * it: the machine's first process dies with the agent (--die-with-parent), and the kernel then kills every
  * process of its PID namespace.
  */
+/** How a machine is started and entered when not as an agent inside its instance's own sandbox does it. */
+export interface MachineLaunch {
+  /** argv before bubblewrap: what puts the machine into its instance's control groups, network and uid */
+  prefix: string[];
+  /** where bubblewrap finds the workspace it binds at the machine's workspace path */
+  source: string;
+  /** the file `enter` reads the machine's pid from (null: none) */
+  pidFile: string | null;
+  /** entering the machine's network too (the one entering is outside it), as root (no credentials kept) */
+  asRoot: boolean;
+  /** the instance's cgroup.procs files every process entering the machine joins first (nsenter does not) */
+  cgroupProcs: string[];
+}
+
+/** sh -c: joins the cgroup.procs files given before `--`, then runs what follows it */
+export const JOIN_CGROUPS = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"';
+
 export class Machine {
   private exited = false;
 
@@ -27,11 +44,17 @@ export class Machine {
     /** pid (in the agent's PID namespace, the host's) of the machine's first process */
     readonly pid: number,
     private readonly child: ChildProcess,
+    private readonly launch: MachineLaunch | undefined,
   ) {}
 
-  static async start(spec: SandboxSpec, workspace: string, onExit: (why: string) => void): Promise<Machine> {
+  static async start(
+    spec: SandboxSpec,
+    workspace: string,
+    onExit: (why: string) => void,
+    launch?: MachineLaunch,
+  ): Promise<Machine> {
     const args = [
-      ...machineBwrapArgs(spec, workspace),
+      ...machineBwrapArgs(spec, workspace, launch?.source ?? workspace),
       "--die-with-parent",
       "--info-fd",
       "3",
@@ -43,7 +66,8 @@ export class Machine {
       "echo ready && exec sleep infinity",
     ];
     // the machine's first process is in the recipes' /proc: it must not carry the agent's environment (its token)
-    const child = spawn("bwrap", args, {
+    const argv = [...(launch?.prefix ?? []), "bwrap", ...args];
+    const child = spawn(argv[0], argv.slice(1), {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
       // not in the agent's process group: a stop's SIGTERM to that group is for the agent, which then ends its
       // recipes and the machine itself (and the machine dies with the agent whatever happens: --die-with-parent)
@@ -80,15 +104,19 @@ export class Machine {
     ]);
     const pid = Number((JSON.parse(info) as { "child-pid"?: unknown })["child-pid"]);
     if (!Number.isInteger(pid) || pid <= 0) throw new Error(`the machine did not report its pid: ${info}`);
-    const machine = new Machine(pid, child);
+    const machine = new Machine(pid, child, launch);
     child.removeAllListeners("exit");
     child.once("exit", (code, signal) => {
       machine.exited = true;
       onExit(`its first process ended (${signal ?? `exit ${code}`})`);
     });
     // for `enter`: a person's shell joins the machine by this pid; the directory is the agent's, not the recipes'
-    if (existsSync(SANDBOX_RUN_DIR)) {
-      const file = path.join(SANDBOX_RUN_DIR, MACHINE_PID_FILE);
+    const file = launch
+      ? launch.pidFile
+      : existsSync(SANDBOX_RUN_DIR)
+        ? path.join(SANDBOX_RUN_DIR, MACHINE_PID_FILE)
+        : null;
+    if (file !== null) {
       await writeFile(`${file}.tmp`, `${pid}\n`);
       await rename(`${file}.tmp`, file);
     }
@@ -101,15 +129,19 @@ export class Machine {
 
   /** argv that runs `argv` inside the machine, as its root, in its workspace. */
   wrap(argv: readonly string[]): string[] {
-    // the agent is in the machine's network already, and not root where its user namespace was made
-    return [
+    // an agent in its instance's sandbox is in the machine's network already, and not root where its user namespace
+    // was made; a host process is outside both and, as root, enters as the machine's root
+    const asRoot = this.launch?.asRoot ?? false;
+    const enter = [
       "nsenter",
       "-t",
       String(this.pid),
-      ...enterMachineFlags({ network: false, preserveCredentials: true }),
+      ...enterMachineFlags({ network: asRoot, preserveCredentials: !asRoot }),
       "--",
       ...argv,
     ];
+    const cgroups = this.launch?.cgroupProcs ?? [];
+    return cgroups.length ? ["/bin/sh", "-c", JOIN_CGROUPS, "slipstream-enter", ...cgroups, "--", ...enter] : enter;
   }
 
   stop(): void {

@@ -198,7 +198,8 @@ export async function runPrescale(
 export async function sendReports(ctx: RecipeContext): Promise<string | null> {
   const stamp = reportStamp();
   const dir = await makeReportDir(ctx.ws.reports, stamp);
-  const result = await runTarget(ctx, "report", { SLIPSTREAM_REPORT_DIR: dir }, false);
+  await ctx.ws.own(dir);
+  const result = await runTarget(ctx, "report", { SLIPSTREAM_REPORT_DIR: ctx.ws.view(dir) }, false);
   if (result && failed(result)) ctx.log.agent(`report failed (not fatal): ${result.lastStderr || outcome(result)}`);
   const name = `${ctx.cfg.instance}_report_${stamp}.tgz`;
   const tarball = path.join(ctx.ws.reports, name);

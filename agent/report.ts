@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { copyFile, mkdir, readdir, stat } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
@@ -49,10 +49,14 @@ export async function makeReportDir(reportsRoot: string, stamp: string): Promise
 export async function packReport(reportDir: string, logFile: string, tarball: string): Promise<void> {
   const existing = new Set(await readdir(reportDir));
   const logName = existing.has("slipstream.log") ? "slipstream.agent.log" : "slipstream.log";
-  await copyFile(logFile, path.join(reportDir, logName)).catch(() => undefined);
+  // never onto a name that is there already: the recipes own the directory, and a link they left there must not
+  // lead a host process serving them as root (agent/host.ts) to write elsewhere
+  await copyFile(logFile, path.join(reportDir, logName), constants.COPYFILE_EXCL).catch(() => undefined);
   // past half its limit the log goes on in tail files (log-sink.ts): the report holds them beside it
   for (const tail of [".tail.1", ".tail"]) {
-    await copyFile(`${logFile}${tail}`, path.join(reportDir, `${logName}${tail}`)).catch(() => undefined);
+    await copyFile(`${logFile}${tail}`, path.join(reportDir, `${logName}${tail}`), constants.COPYFILE_EXCL).catch(
+      () => undefined,
+    );
   }
   const entries = await readdir(reportDir);
   await create({ gzip: true, cwd: reportDir, file: tarball, portable: true }, entries);

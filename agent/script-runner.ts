@@ -48,6 +48,8 @@ export class ScriptRunner {
   private readonly running = new Set<Running>();
   /** set when recipes run in a machine of their own (machine.ts): turns an argv into one that runs inside it */
   wrap: ((argv: readonly string[]) => string[]) | null = null;
+  /** a path of the workspace as the recipes see it (a host process sees their machine's workspace elsewhere) */
+  view: (hostPath: string) => string = (p) => p;
 
   constructor(
     private readonly targetsDir: string,
@@ -63,7 +65,7 @@ export class ScriptRunner {
     const file = path.join(this.targetsDir, target);
     await writeFile(file, scriptFileText(script), { mode: 0o755 });
     await chmod(file, 0o755);
-    return file;
+    return this.view(file);
   }
 
   /** Runs `argv` (a target file, or a command like apt-get) until it exits. */

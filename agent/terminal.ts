@@ -56,6 +56,10 @@ export interface TerminalHost {
   /** argv that runs a command inside the instance's machine (null: no machine, the agent's own system) */
   wrap: () => ((argv: readonly string[]) => string[]) | null;
   log: (line: string) => void;
+  /** a path of the workspace as the shell sees it (its machine may show the workspace elsewhere than the agent) */
+  view?: (hostPath: string) => string;
+  /** where a shell notes its pty's name (default: lib/ of the workspace) */
+  ttyDir?: string;
 }
 
 /**
@@ -78,13 +82,17 @@ export class AgentTerminals {
     link.onPush("term:close", (m) => this.close(m.session));
   }
 
+  private inShell(hostPath: string): string {
+    return this.host.view ? this.host.view(hostPath) : hostPath;
+  }
+
   private get rcFile(): string {
     return path.join(this.host.root, "lib", "terminal.rc");
   }
 
   private open(session: string, rows: number, cols: number): void {
     if (this.shells.has(session)) return; // the same open pushed again after a reconnect
-    const ttyFile = path.join(this.host.root, "lib", `${session}.tty`);
+    const ttyFile = path.join(this.host.ttyDir ?? path.join(this.host.root, "lib"), `${session}.tty`);
     try {
       // synchronously: keys and a resize pushed right after the open find the shell registered. Written aside and
       // renamed: a shell opened a moment before reads its rc now, and must never see it truncated mid-write
@@ -94,8 +102,8 @@ export class AgentTerminals {
         [
           "# the shell of a shared terminal: the system's rc, then the instance's environment (as the recipes had)",
           "[ -r /etc/bash.bashrc ] && . /etc/bash.bashrc",
-          `. ${shellQuote(this.host.setenv)}`,
-          `cd ${shellQuote(this.host.root)}`,
+          `. ${shellQuote(this.inShell(this.host.setenv))}`,
+          `cd ${shellQuote(this.inShell(this.host.root))}`,
           // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell expands it, not JavaScript
           'PS1="${SLIPSTREAM_NODE_INSTANCE_NAME:-slipstream}:\\w\\$ "',
           "",
@@ -106,10 +114,10 @@ export class AgentTerminals {
       this.exit(session, null, `the terminal could not start: ${(err as Error).message}`);
       return;
     }
-    const rc = shellQuote(this.rcFile);
+    const rc = shellQuote(this.inShell(this.rcFile));
     const command = [
       `stty rows ${rows} cols ${cols} 2>/dev/null`,
-      `tty > ${shellQuote(ttyFile)} 2>/dev/null`,
+      `tty > ${shellQuote(this.inShell(ttyFile))} 2>/dev/null`,
       `if command -v bash >/dev/null 2>&1; then exec bash --rcfile ${rc} -i; else ENV=${rc} exec sh -i; fi`,
     ].join("; ");
     const argv = ["script", "-qfec", command, "/dev/null"];

@@ -17,7 +17,7 @@ export const SANDBOX_RUN_DIR = "/run/slipstream";
 /** The file in SANDBOX_RUN_DIR holding the host pid of the machine's first process. */
 export const MACHINE_PID_FILE = "machine.pid";
 
-const AbsPath = z
+export const AbsPath = z
   .string()
   .refine((p) => path.isAbsolute(p) && path.normalize(p) === p, "must be a normalised absolute path");
 
@@ -49,9 +49,10 @@ export function bwrapMountArgs(mounts: readonly SandboxMount[]): string[] {
 
 /**
  * The machine's sandbox (agent/machine.ts): root of a user namespace of its own, its own PIDs, IPC and hostname, the
- * system read-only, a fresh /proc, /tmp, /run and /var, and the workspace (when given) as its only shared directory.
+ * system read-only, a fresh /proc, /tmp, /run and /var, and the workspace (when given) as its only shared directory,
+ * bound from `source` when the one starting it sees the workspace elsewhere (a host process serving many instances).
  */
-export function machineBwrapArgs(spec: SandboxSpec, workspace: string | null): string[] {
+export function machineBwrapArgs(spec: SandboxSpec, workspace: string | null, source = workspace): string[] {
   return [
     ...["--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--unshare-ipc", "--unshare-uts"],
     ...["--hostname", spec.hostname],
@@ -59,7 +60,7 @@ export function machineBwrapArgs(spec: SandboxSpec, workspace: string | null): s
     ...["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/var"],
     ...["--perms", "1777", "--dir", "/var/tmp", "--dir", "/var/log", "--dir", "/var/cache", "--dir", "/var/lib"],
     ...["--dir", "/root"],
-    ...(workspace ? ["--bind", workspace, workspace, "--chdir", workspace] : []),
+    ...(workspace ? ["--bind", source ?? workspace, workspace, "--chdir", workspace] : []),
   ];
 }
 

@@ -12,9 +12,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // socket.io-client's `ws` and `debug` require() optional native helpers inside try/catch
 const OPTIONAL = ["bufferutil", "utf-8-validate", "supports-color"];
 
-export async function buildAgentBundle(outDir: string): Promise<{ agent: string; ssClient: string }> {
+export async function buildAgentBundle(outDir: string): Promise<{ agent: string; ssClient: string; host: string }> {
   const out = path.resolve(outDir);
   const agent = path.join(out, "agent.mjs");
+  // the local cloud's agent host: one process per run serving all its instances (agent/host.ts)
+  const host = path.join(out, "host.mjs");
   const ssClient = path.join(out, "ss.mjs");
   const common = {
     bundle: true,
@@ -38,8 +40,15 @@ export async function buildAgentBundle(outDir: string): Promise<{ agent: string;
       keepNames: true,
     }),
     build({ ...common, entryPoints: [path.join(root, "agent/ss-main.ts")], outfile: ssClient, minify: true }),
+    build({
+      ...common,
+      entryPoints: [path.join(root, "agent/host-main.ts")],
+      outfile: host,
+      minify: true,
+      keepNames: true,
+    }),
   ]);
-  return { agent, ssClient };
+  return { agent, ssClient, host };
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

@@ -65,7 +65,7 @@ export interface ServerOptions {
   /** extra connectors (tests, ssh) by cloud name */
   connectors?: Map<string, Connector>;
   /** options of the local cloud (tests: no sandbox, another bubblewrap, limits) */
-  local?: Partial<Pick<LocalConnectorOptions, "sandbox" | "bwrap" | "limits" | "network">>;
+  local?: Partial<Pick<LocalConnectorOptions, "sandbox" | "bwrap" | "limits" | "network" | "agents">>;
   /** serve HTTPS and WSS on the port (PEM: the certificate, optionally followed by its chain, and its key) */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** the URL browsers use when it is not the request's Host (a proxy rewriting it): its origin may open /ui */

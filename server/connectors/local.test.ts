@@ -43,7 +43,8 @@ const launch = (instance: string, serviceUrl = "http://127.0.0.1:1") => ({
   token: "local-token-0123456789",
 });
 
-const pidOf = (instanceId: string) => Number(instanceId.replace("local-", ""));
+/** the agent's pid: its own process (`local-<pid>`), or the run's agent host (`local-host-<pid>-<instance>`) */
+const pidOf = (instanceId: string) => Number(/^local-(?:host-)?(\d+)/.exec(instanceId)?.[1]);
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -52,6 +53,15 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** Ended: gone, or at most a zombie this test process has not reaped yet. */
+async function gone(pid: number): Promise<boolean> {
+  const state = await readFile(`/proc/${pid}/stat`, "utf8").then(
+    (s) => s[s.lastIndexOf(")") + 2],
+    () => "gone",
+  );
+  return state === "Z" || state === "gone";
+}
 
 /** Process group of a pid, from /proc/<pid>/stat (the field after state and ppid). */
 async function pgidOf(pid: number): Promise<number> {
@@ -81,16 +91,19 @@ async function hostPids(hostDir: string, argv: string[]): Promise<number[]> {
 }
 
 // the same behaviour with and without a sandbox (this machine can sandbox; `sandbox: false` is an admin's choice)
+// sandboxed, also with one agent host per run (agent/host.ts) serving the run's instances instead of a Node each
 describe.each([
-  { mode: "sandboxed", sandbox: true },
-  { mode: "not sandboxed", sandbox: false },
-])("local connector, $mode", ({ mode, sandbox }) => {
+  { mode: "sandboxed", sandbox: true, agents: "per-instance" as const },
+  { mode: "sandboxed, one host per run", sandbox: true, agents: "per-run" as const },
+  { mode: "not sandboxed", sandbox: false, agents: "per-instance" as const },
+])("local connector, $mode", ({ mode, sandbox, agents }) => {
+  const hosted = agents === "per-run";
   const made: LocalConnector[] = [];
   afterAll(async () => {
     for (const c of made.splice(0)) await c.close();
   });
   const make = (dataDir: string, killGraceSeconds?: number) => {
-    const c = createLocalConnector({ dataDir, bundleDir, killGraceSeconds, sandbox });
+    const c = createLocalConnector({ dataDir, bundleDir, killGraceSeconds, sandbox, agents });
     made.push(c);
     return c;
   };
@@ -101,7 +114,7 @@ describe.each([
   };
 
   it("says whether it sandboxes", async () => {
-    const iso = await make(path.join(root, `data-iso-${sandbox}`)).isolation();
+    const iso = await make(path.join(root, `data-iso-${mode}`)).isolation();
     expect(iso.sandboxed).toBe(sandbox);
     expect(iso.summary).toMatch(sandbox ? /^local cloud: sandboxed/ : /NOT sandboxed.*admins only/);
   });
@@ -115,7 +128,7 @@ describe.each([
     expect(started.hostname).toMatch(sandbox && process.getuid?.() === 0 ? /^10\.214\.\d+\.\d+$/ : /^127\.0\.0\.1$/);
     expect(started.workspace).toBe(sandbox ? "/slipstream" : hostDir);
     expect(started.login).toBe(sandbox ? path.join(hostDir, "enter") : undefined);
-    expect(started.instanceId).toMatch(/^local-\d+$/);
+    expect(started.instanceId).toMatch(hosted ? /^local-host-\d+-apache\.1$/ : /^local-\d+$/);
     const pid = pidOf(started.instanceId);
     expect(await pgidOf(pid)).toBe(pid);
     // the agent prepares its workspace even though the server is unreachable
@@ -126,7 +139,7 @@ describe.each([
     expect(existsSync(path.join(ws, "slipstream.setenv"))).toBe(true);
 
     await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
-    expect(alive(pid)).toBe(false);
+    expect(await gone(pid)).toBe(true);
     expect(existsSync(hostDir)).toBe(false);
     // stopping again (already dead) is fine
     await connector.stop({ runId: "run-7", instance: "apache.1", ...started }, { keep: false });
@@ -143,6 +156,16 @@ describe.each([
       "the first agent's start line",
     );
     const second = await startTracked(connector, launch("client.7"));
+    if (hosted) {
+      // the run's host replaced the instance's first agent by the second: stopped, then started anew
+      expect(pidOf(second.instanceId)).toBe(firstPid);
+      const out = await readFile(path.join(hostDir, "agent.out"), "utf8");
+      expect(out).toContain("started again");
+      expect(out.indexOf("started again")).toBeLessThan(out.lastIndexOf("Agent of client.7"));
+      await connector.stop({ runId: "run-7", instance: "client.7", ...second }, { keep: false });
+      expect(await gone(firstPid)).toBe(true);
+      return;
+    }
     // killed: at most a zombie this test process has not reaped yet
     const state = await readFile(`/proc/${firstPid}/stat`, "utf8").then(
       (s) => s[s.lastIndexOf(")") + 2],
@@ -164,7 +187,7 @@ describe.each([
       { runId: "run-7", instance: "client.1", instanceId: started.instanceId, workspace: started.workspace },
       { keep: true },
     );
-    expect(alive(pid)).toBe(false);
+    expect(await gone(pid)).toBe(true);
     expect(existsSync(path.join(hostDir, "agent.out"))).toBe(true);
     expect(existsSync(path.join(ws, "slipstream.setenv"))).toBe(true);
   });

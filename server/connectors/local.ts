@@ -3,6 +3,7 @@ import { chmod, chown, mkdir, readFile, rm, rmdir, writeFile } from "node:fs/pro
 import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { LocalAgentsMode } from "../../protocol/local-host.js";
 import {
   SANDBOX_AGENT_DIR,
   SANDBOX_WORKSPACE,
@@ -11,10 +12,11 @@ import {
   sandboxHostname,
 } from "../../protocol/sandbox.js";
 import { agentEnv } from "./agent-env.js";
+import { localAgentsMode, RunHosts } from "./local-host.js";
 import { INSTANCE_TAG, killInstance, killLeftovers, passedEnv, spawnAgent } from "./local-process.js";
 import type { InstanceLimits } from "./sandbox/cgroups.js";
 import { DEFAULT_LIMITS, detectIsolation, findOnPath, type Isolation } from "./sandbox/isolation.js";
-import { enterScript, prepareMountPoints, sandboxedAgentArgv } from "./sandbox/launch.js";
+import { enterScript, hostedMachine, prepareMountPoints, sandboxedAgentArgv } from "./sandbox/launch.js";
 import { InstanceNetwork } from "./sandbox/network.js";
 import { UidRange } from "./sandbox/uids.js";
 import { systemMounts } from "./sandbox/view.js";
@@ -39,6 +41,11 @@ export interface LocalConnectorOptions {
   network?: boolean;
   /** the server listens on every address (no HOST): instances reach it on the bridge directly, without a relay */
   listensEverywhere?: boolean;
+  /**
+   * sandboxed instances: one agent host process per run serving all its instances (each still in a machine of its
+   * own), or a Node agent per instance in a sandbox of its own (default: SLIPSTREAM_LOCAL_AGENTS, else per-run)
+   */
+  agents?: LocalAgentsMode;
 }
 
 export interface LocalConnector extends Connector {
@@ -55,8 +62,10 @@ export interface LocalConnector extends Connector {
 
 /**
  * The embedded cloud: each instance is an agent on this machine with a workspace of its own. Where the machine can
- * (bubblewrap, user namespaces), the agent runs in a sandbox that shows it only the system (read-only), the agent
- * bundle and the workspace, and its recipes run in a second one inside it, their machine (agent/machine.ts).
+ * (bubblewrap, user namespaces), its recipes run in a sandbox, their machine (agent/machine.ts); the agents of a run
+ * are served by one agent host process (agent/host.ts, local-host.ts), which starts each machine into its
+ * instance's uid, network and cgroups, or (per-instance) each agent runs in a sandbox of its own that shows it only
+ * the system (read-only), the agent bundle and the workspace, and starts its machine inside it.
  */
 export function createLocalConnector(opts: LocalConnectorOptions): LocalConnector {
   const dataDir = path.resolve(opts.dataDir);
@@ -66,6 +75,10 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
   const limits: InstanceLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const system: SandboxMount[] = systemMounts([dataDir, os.homedir(), ...(opts.hide ?? [])]);
   const uids = new UidRange(dataDir);
+  const agentsMode = localAgentsMode(opts.agents);
+  const hosts = new RunHosts(path.join(bundleDir, "host.mjs"));
+  /** a run's host serves the instance: stopping it is asked of the host, not signalled to a pid */
+  const HOSTED = /^local-host-\d+-/;
 
   const ready: Promise<Isolation> = detectIsolation({
     bwrap: opts.bwrap ?? "bwrap",
@@ -153,6 +166,43 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         ? await network.serviceUrl(launch.serviceUrl, opts.listensEverywhere === true, serverAccept)
         : null;
     const spec: SandboxSpec = { hostname: sandboxHostname(launch.instance), system };
+    const procs = iso.asRoot && iso.cgroups ? await iso.cgroups.create(key, iso.limits) : [];
+    const enter = path.join(hostDir, "enter");
+    await writeFile(enter, enterScript(launch, runDir, iso.asRoot), { mode: 0o700 });
+    const started = (instanceId: string): StartedInstance => ({
+      instanceId,
+      hostname: attached?.address ?? "127.0.0.1",
+      workspace: SANDBOX_WORKSPACE,
+      login: enter,
+    });
+    if (agentsMode === "per-run") {
+      const hostEnv: Record<string, string> = {
+        ...passedEnv(),
+        ...agentEnv(launch, {
+          workspace: SANDBOX_WORKSPACE,
+          serviceUrl: serviceUrl || undefined,
+          killGraceSeconds: opts.killGraceSeconds,
+          ssClient: path.join(bundleDir, "ss.mjs"),
+          sandbox: spec,
+        }),
+        HOME: SANDBOX_WORKSPACE,
+        [INSTANCE_TAG]: hostDir,
+      };
+      const machine = hostedMachine(
+        { machineDir, runDir },
+        uid !== null ? { uid, netns: attached?.netns ?? null } : null,
+        procs,
+      );
+      const pid = await hosts.add(path.dirname(hostDir), {
+        instance: launch.instance,
+        env: hostEnv,
+        hostDir,
+        hostWorkspace: machineDir,
+        linkUrl: launch.serviceUrl,
+        machine,
+      });
+      return started(`local-host-${pid}-${launch.instance}`);
+    }
     const env: Record<string, string> = {
       ...passedEnv(),
       ...agentEnv(launch, {
@@ -165,25 +215,15 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       HOME: SANDBOX_WORKSPACE,
       [INSTANCE_TAG]: hostDir,
     };
-    if (iso.asRoot) {
-      // the agent's sandbox joins these control groups before anything else (sandbox/launch.ts)
-      const procs = iso.cgroups ? await iso.cgroups.create(key, iso.limits) : [];
-      env.SLIPSTREAM_CGROUP_PROCS = procs.join(" ");
-    }
+    // the agent's sandbox joins these control groups before anything else (sandbox/launch.ts)
+    if (iso.asRoot) env.SLIPSTREAM_CGROUP_PROCS = procs.join(" ");
     const argv = sandboxedAgentArgv(
       system,
       { machineDir, bundleDir, runDir },
       uid !== null ? { uid, netns: attached?.netns ?? null } : null,
     );
-    const enter = path.join(hostDir, "enter");
-    await writeFile(enter, enterScript(launch, runDir, iso.asRoot), { mode: 0o700 });
     const pid = await spawnAgent(argv, env, hostDir);
-    return {
-      instanceId: `local-${pid}`,
-      hostname: attached?.address ?? "127.0.0.1",
-      workspace: SANDBOX_WORKSPACE,
-      login: enter,
-    };
+    return started(`local-${pid}`);
   }
 
   return {
@@ -217,6 +257,10 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     async stop(instance: StopTarget, { keep }: { keep: boolean }): Promise<void> {
       const iso = await ready;
       const hostDir = hostDirOf(instance.runId, instance.instance);
+      // its host ends its agent gracefully; what is left (the host gone meanwhile) goes by its tag and its cgroup
+      if (HOSTED.test(instance.instanceId)) {
+        await hosts.stop(path.dirname(hostDir), instance.instance, graceMs + 10_000);
+      }
       await killInstance(instance.instanceId, hostDir, graceMs);
       const key = cgroupKey(instance.runId, instance.instance);
       if (iso.cgroups) {

@@ -25,7 +25,8 @@ afterAll(async () => {
 
 describe("a server restart", () => {
   it("R19 records 'server stopping' and 'server started' on the active run; an agent that does not reconnect is lost after the grace from the start", async () => {
-    const first = await startTestServer({ killGraceSeconds: 2 });
+    // the test kills one instance's agent process: a Node agent per instance, whatever SLIPSTREAM_LOCAL_AGENTS says
+    const first = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
     servers.push(first);
     const imported = await first.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
     expect(imported.status, JSON.stringify(imported.body)).toBe(200);
@@ -44,7 +45,11 @@ describe("a server restart", () => {
     await first.close();
     servers.pop();
 
-    const second = await startTestServer({ dataDir: first.dataDir, killGraceSeconds: 2 });
+    const second = await startTestServer({
+      dataDir: first.dataDir,
+      killGraceSeconds: 2,
+      local: { agents: "per-instance" },
+    });
     servers.push(second);
     const w2 = new RunWatcher(second.url, second.token, runId);
     try {

@@ -27,7 +27,8 @@ targets:
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startTestServer({ killGraceSeconds: 2 });
+  // these tests kill one instance's agent process: a Node agent per instance, whatever SLIPSTREAM_LOCAL_AGENTS says
+  s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
   const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 });

@@ -26,6 +26,8 @@ const PROBES: Record<string, string> = {
   "neighbour-workspace": 'cat "$DATA/instances/$RUN/victim.1/machine/secret-file"',
   "neighbour-tmp": "cat /tmp/victim-secret",
   "neighbour-socket": 'test -S "$DATA/instances/$RUN/victim.1/machine/.ss.sock" && echo visible',
+  // the run's agent host (one per run) is steered over this socket: only the server may reach it
+  "host-control-socket": 'ls -l "$DATA/instances/$RUN/host.sock" /tmp/ss-host-*.sock 2>/dev/null | grep .',
   // TOKE[N]: the pattern does not match this script's own text
   "any-agent-token":
     "grep -a -h -o -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /proc/[0-9]*/environ /proc/[0-9]*/cmdline | grep .",
@@ -144,7 +146,9 @@ describe("a member's recipe on the sandboxed local cloud", () => {
     const before = (
       await s.api<{ params: { key: string; value: string | null }[] }>("GET", `/api/runs/${run.id}/params`)
     ).body.params;
-    const victim = Number(before.find((p) => p.key === "victim.1:instanceid")?.value?.replace("local-", ""));
+    // (local-<pid>, or local-host-<pid>-victim.1 where one host process per run serves the run's agents)
+    const victimId = before.find((p) => p.key === "victim.1:instanceid")?.value ?? "";
+    const victim = Number(/^local-(?:host-)?(\d+)/.exec(victimId)?.[1]);
     expect(victim).toBeGreaterThan(0);
     const set = await s.api(
       "PUT",

@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import type { HostMachine } from "../../../protocol/local-host.js";
 import {
   enterMachineFlags,
   MACHINE_PID_FILE,
@@ -93,4 +94,46 @@ case "$pid" in ''|*[!0-9]*) echo "the machine of ${launch.instance} is not runni
 [ $# -gt 0 ] || set -- /bin/sh -c 'exec "\${SHELL:-/bin/sh}" -i'
 exec nsenter -t "$pid" ${enterMachineFlags({ network: asRoot, preserveCredentials: !asRoot }).join(" ")} -- "$@"
 `;
+}
+
+/** sh -c: joins the cgroup.procs files given before `--`, then runs what follows it (agent/machine.ts does the same) */
+const JOIN_CGROUPS = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f"; shift; done; shift; exec "$@"';
+
+/**
+ * How a run's agent host (agent/host.ts) starts an instance's machine: without root, bubblewrap over the workspace as
+ * it is; as root, what the agent's own sandbox did for it before (sandboxedAgentArgv) — join the instance's control
+ * groups and network, mount its workspace where its uid can reach it in a mount namespace of its own, become that uid
+ * for good — then the machine's bubblewrap. Recipes enter it after joining the same control groups.
+ */
+export function hostedMachine(
+  dirs: { machineDir: string; runDir: string },
+  asRoot: { uid: number; netns: string | null } | null,
+  cgroupProcs: string[],
+): HostMachine {
+  const pidFile = path.join(dirs.runDir, MACHINE_PID_FILE);
+  if (!asRoot) {
+    return { prefix: [], source: dirs.machineDir, pidFile, asRoot: false, cgroupProcs: [], netns: null, uid: null };
+  }
+  const prefix = [
+    ...["/bin/sh", "-c", JOIN_CGROUPS, "slipstream-machine", ...cgroupProcs, "--"],
+    ...(asRoot.netns ? ["nsenter", `--net=${asRoot.netns}`, "--"] : []),
+    ...["unshare", "--mount", "--propagation", "private", "--"],
+    ...[
+      "/bin/sh",
+      "-c",
+      `mount --bind "$1" ${MOUNT_POINTS}/ws; shift; exec "$@"`,
+      "slipstream-machine",
+      dirs.machineDir,
+    ],
+    ...["setpriv", `--reuid=${asRoot.uid}`, `--regid=${asRoot.uid}`, "--clear-groups", "--"],
+  ];
+  return {
+    prefix,
+    source: `${MOUNT_POINTS}/ws`,
+    pidFile,
+    asRoot: true,
+    cgroupProcs,
+    netns: asRoot.netns,
+    uid: asRoot.uid,
+  };
 }

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -59,17 +59,25 @@ process.exit(0);
 `;
 
 describe("the local cloud of a server that is not root", () => {
-  it.runIf(nobodyReadsCheckout())(
-    "sandboxes its machines with the server's uid outside, and says so",
-    async () => {
-      const script = path.join(dir, "start.mts");
-      await writeFile(script, SCRIPT(dir), { mode: 0o644 });
+  // with a Node agent per instance, and with one agent host per run serving the run's instances
+  it.runIf(nobodyReadsCheckout()).each(["per-instance", "per-run"])(
+    "sandboxes its machines with the server's uid outside, and says so (%s)",
+    async (agents) => {
+      const here = path.join(dir, agents);
+      await mkdir(here);
+      await chmod(here, 0o777);
+      const script = path.join(here, "start.mts");
+      await writeFile(script, SCRIPT(here), { mode: 0o644 });
       const { stdout } = await exec(
         "setpriv",
         ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "--import", "tsx", script],
         {
           cwd: ROOT,
-          env: { PATH: process.env.PATH ?? "", HOME: dir } as Record<string, string> as NodeJS.ProcessEnv,
+          env: {
+            PATH: process.env.PATH ?? "",
+            HOME: here,
+            SLIPSTREAM_LOCAL_AGENTS: agents,
+          } as Record<string, string> as NodeJS.ProcessEnv,
           timeout: 60_000,
         },
       );
@@ -84,6 +92,7 @@ describe("the local cloud of a server that is not root", () => {
       expect(hostname).toBe("client-1");
       expect(listing).toMatch(/No such file or directory/);
       expect(r.left).toEqual([]);
+      expect(r.started.instanceId).toMatch(agents === "per-run" ? /^local-host-\d+-client\.1$/ : /^local-\d+$/);
     },
     90_000,
   );

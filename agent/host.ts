@@ -1,0 +1,209 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { chmod, readdir, rm, rmdir, stat } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { describeZodError } from "../protocol/errors.js";
+import { type HostInstance, type HostMachine, HostRequest, type HostResponse } from "../protocol/local-host.js";
+import { Agent } from "./agent.js";
+import { readConfig } from "./config.js";
+
+/** With no instance left, the host waits this long for another (a scale adding one) before it ends. */
+const IDLE_EXIT_MS = 3000;
+/** A stop that takes longer is answered anyway; the connector then kills what is left by the instance's cgroup. */
+const STOP_DEADLINE_MS = 15_000;
+const MAX_LINE = 256 * 1024;
+
+interface Served {
+  agent: Agent | null;
+  /** settles once its agent ended (or failed to start) */
+  ended: Promise<void>;
+  out: WriteStream;
+}
+
+/**
+ * A run's agent host on the local cloud: one Node process serving every instance of the run, each with its own
+ * agent (server link and token, workspace, IPC sockets, log, recipes), each in its own machine, which the host starts
+ * into the instance's uid, network and cgroups and every recipe enters after joining those cgroups. The connector adds
+ * and stops instances over a unix socket; the host ends when it has served its last one.
+ */
+export class AgentHost {
+  private readonly served = new Map<string, Served>();
+  private readonly server: net.Server;
+  private inode: number | null = null;
+  private idle: ReturnType<typeof setTimeout> | null = null;
+  private ending = false;
+
+  constructor(private readonly socketPath: string) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<void> {
+    await rm(this.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      const umask = process.umask(0o177);
+      try {
+        this.server.listen(this.socketPath, () => {
+          this.server.off("error", reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
+    });
+    await chmod(this.socketPath, 0o600);
+    this.inode = (await stat(this.socketPath)).ino;
+    this.armIdle();
+  }
+
+  /** Every instance stopped gracefully, then the host ends (SIGTERM, SIGINT). */
+  async stopAll(why: string): Promise<void> {
+    this.ending = true;
+    await Promise.all([...this.served.keys()].map((i) => this.stopOne(i, why)));
+    await this.end();
+  }
+
+  private accept(socket: net.Socket): void {
+    // someone is talking to us: an instance may be on its way
+    this.disarmIdle();
+    socket.setEncoding("utf8");
+    socket.on("error", () => undefined);
+    let buffer = "";
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf("\n"); nl !== -1; nl = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.trim()) void this.answer(socket, line);
+      }
+      if (buffer.length > MAX_LINE) socket.destroy();
+    });
+    socket.on("close", () => this.armIdle());
+  }
+
+  private async answer(socket: net.Socket, line: string): Promise<void> {
+    let response: HostResponse;
+    let id: number | null = null;
+    let op: HostRequest["op"] | null = null;
+    try {
+      const raw = JSON.parse(line) as unknown;
+      const parsed = HostRequest.safeParse(raw);
+      if (!parsed.success) throw new Error(describeZodError(parsed.error));
+      id = parsed.data.id;
+      op = parsed.data.op;
+      const req = parsed.data;
+      if (this.ending) throw new Error("the host is ending");
+      if (req.op === "add") await this.add(req.instance);
+      else if (req.op === "stop") await this.stopOne(req.instance, "stopped by the local cloud");
+      response = { id, ok: true, pid: process.pid, instances: [...this.served.keys()] };
+    } catch (err) {
+      response = { id, ok: false, error: (err as Error).message };
+    }
+    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+    // the connector stopped the last instance: the host ends at once (the connector waits for it to be gone)
+    if (response.ok && op === "stop" && this.served.size === 0) {
+      await new Promise<void>((resolve) => (socket.writableLength ? socket.once("drain", resolve) : resolve()));
+      await this.end();
+    }
+  }
+
+  private async add(inst: HostInstance): Promise<void> {
+    // started again under the same name (a server restart while it was starting): the first agent goes
+    if (this.served.has(inst.instance)) await this.stopOne(inst.instance, "started again");
+    const cfg = {
+      ...readConfig(inst.env as NodeJS.ProcessEnv),
+      hostWorkspace: inst.hostWorkspace,
+      owner: inst.machine.uid ?? undefined,
+    };
+    cfg.machineServiceUrl = cfg.serviceUrl;
+    cfg.serviceUrl = inst.linkUrl.replace(/\/+$/, "");
+    const out = createWriteStream(path.join(inst.hostDir, "agent.out"), { flags: "a", mode: 0o600 });
+    let ended!: () => void;
+    const entry: Served = { agent: null, ended: new Promise((r) => (ended = r)), out };
+    this.served.set(inst.instance, entry);
+    const finish = () => {
+      if (this.served.get(inst.instance) === entry) this.served.delete(inst.instance);
+      out.end();
+      ended();
+      this.armIdle();
+    };
+    try {
+      entry.agent = await Agent.start(cfg, {
+        out: (text) => out.write(text),
+        exit: finish,
+        machine: {
+          prefix: inst.machine.prefix,
+          source: inst.machine.source,
+          pidFile: inst.machine.pidFile,
+          asRoot: inst.machine.asRoot,
+          cgroupProcs: inst.machine.cgroupProcs,
+        },
+        fastListener: inst.machine.netns ? () => loopbackIn(inst.machine) : undefined,
+      });
+    } catch (err) {
+      out.write(`${new Date().toISOString()} agent of ${inst.instance} did not start: ${(err as Error).message}\n`);
+      finish();
+      throw err;
+    }
+  }
+
+  private async stopOne(instance: string, why: string): Promise<void> {
+    const entry = this.served.get(instance);
+    if (!entry) return;
+    void entry.agent?.stop(why);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([entry.ended, new Promise((r) => (timer = setTimeout(r, STOP_DEADLINE_MS)))]);
+    clearTimeout(timer);
+  }
+
+  private armIdle(): void {
+    if (this.served.size > 0 || this.ending || this.idle) return;
+    this.idle = setTimeout(() => void this.end(), IDLE_EXIT_MS);
+  }
+
+  private disarmIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = null;
+  }
+
+  private async end(): Promise<void> {
+    this.ending = true;
+    // a newer host of the same run may listen on the path already: its socket stays
+    const now = await stat(this.socketPath).catch(() => null);
+    if (now && now.ino === this.inode) await rm(this.socketPath, { force: true });
+    this.server.close();
+    // the run's directory (our cwd) goes once no instance is kept in it: only our own output would be left
+    const left = await readdir(process.cwd()).catch(() => null);
+    if (left?.every((f) => f === "host.out")) {
+      await rm(path.join(process.cwd(), "host.out"), { force: true });
+      await rmdir(process.cwd()).catch(() => undefined);
+    }
+    process.exit(0);
+  }
+}
+
+/**
+ * A loopback listener in the instance's own network, where its recipes' wrappers connect (fast-ipc.ts): made by a
+ * short-lived Node in that network namespace and handed over to the host, which stays outside it.
+ */
+function loopbackIn(machine: HostMachine): Promise<net.Server | null> {
+  const code = `const s = require("node:net").createServer();
+s.listen(0, "127.0.0.1", () => process.send("listening", s, () => process.exit(0)));`;
+  return new Promise((resolve) => {
+    const child: ChildProcess = spawn("nsenter", [`--net=${machine.netns}`, "--", process.execPath, "-e", code], {
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("message", (_m: unknown, handle: unknown) => {
+      clearTimeout(timer);
+      resolve(handle instanceof net.Server ? handle : null);
+    });
+    child.once("error", () => resolve(null));
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+}

@@ -1,0 +1,233 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Server } from "socket.io";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AgentClientToServer, AgentServerToClient } from "../../protocol/agent-socket.js";
+import { buildAgentBundle } from "../../scripts/build-agent.js";
+import { createLocalConnector, type LocalConnector } from "./local.js";
+import { localAgentsMode } from "./local-host.js";
+import { processesWithEnv } from "./process-tree.js";
+import type { InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
+
+let root: string;
+let bundleDir: string;
+let url: string;
+let io: Server<AgentClientToServer, AgentServerToClient>;
+const asRoot = process.getuid?.() === 0;
+
+/** The execute target every instance runs: what its recipes see, noted in its tmp, then a long sleep. */
+const EXECUTE = [
+  "#!/bin/sh",
+  'echo "$SLIPSTREAM_WORKSPACE" > "$TMPDIR/workspace"',
+  'hostname > "$TMPDIR/hostname"',
+  'cat /proc/self/cgroup > "$TMPDIR/cgroup"',
+  // every process the machine shows, and whether any of them carries an agent's token
+  "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c SLIPSTREAM_AGENT_TOKEN > \"$TMPDIR/tokens\"",
+  'ls /proc | grep -c "^[0-9]" > "$TMPDIR/procs"',
+  'ss-set ready yes && echo set > "$TMPDIR/ss"',
+  "sleep 1000",
+].join("\n");
+
+const sets: string[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "ss-lhost-"));
+  bundleDir = path.join(root, "bundle");
+  await buildAgentBundle(bundleDir);
+  // a minimal /agent peer: each instance (told apart by its token) runs its execute target
+  const http = createServer();
+  io = new Server<AgentClientToServer, AgentServerToClient>(http);
+  io.of("/agent").on("connection", (socket) => {
+    const instance = String((socket.handshake.auth as { token?: string }).token).replace(/^tok-0123456789-/, "");
+    socket.on("log:append", (_req, ack) => ack({ ok: true, data: { seq: null } }));
+    socket.on("state:complete", (req, ack) => ack({ ok: true, data: { state: String(req.state) } }));
+    socket.on("param:set", (req, ack) => {
+      sets.push((req as { key: string }).key);
+      ack({ ok: true, data: { seq: 1 } } as never);
+    });
+    socket.emit("agent:hello", {
+      run: {
+        seq: 1,
+        runId: "run-h",
+        instance,
+        state: "Executing",
+        abort: null,
+        recoveryMode: false,
+        completed: false,
+        live: true,
+        scaling: null,
+      },
+      assignment: { node: instance.split(".")[0], index: 1, cloud: "local", targets: { execute: EXECUTE } },
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => io.close(resolve));
+  await rm(root, { recursive: true, force: true });
+});
+
+const launch = (instance: string): InstanceLaunch => ({
+  runId: "run-h",
+  instance,
+  node: instance.split(".")[0],
+  cloud: "local",
+  serviceUrl: url,
+  token: `tok-0123456789-${instance}`,
+});
+
+const hostPidOf = (s: StartedInstance) => Number(/^local-host-(\d+)-/.exec(s.instanceId)?.[1]);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Test-side wait for something the host does on its own (no event reaches the test). */
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const TAG = "SLIPSTREAM_LOCAL_INSTANCE";
+async function sleepers(hostDir: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of (await processesWithEnv(`${TAG}=${hostDir}`)) ?? []) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd === "sleep\u00001000\u0000") out.push(pid);
+  }
+  return out;
+}
+
+describe("local cloud, one agent host per run", () => {
+  const made: LocalConnector[] = [];
+  /** every instance a test starts, stopped after it even when the test fails (its host then ends) */
+  const started: { c: LocalConnector; target: StopTarget }[] = [];
+  const start = async (c: LocalConnector, l: InstanceLaunch) => {
+    const s = await c.start(l);
+    started.push({ c, target: { runId: l.runId, instance: l.instance, ...s } });
+    return s;
+  };
+  afterEach(async () => {
+    for (const { c, target } of started.splice(0)) await c.stop(target, { keep: false });
+  });
+  afterAll(async () => {
+    for (const c of made.splice(0)) await c.close();
+  });
+  const make = (dataDir: string) => {
+    const c = createLocalConnector({ dataDir, bundleDir, killGraceSeconds: 1, agents: "per-run" });
+    made.push(c);
+    return c;
+  };
+
+  it("serves every instance of a run from one process, each in its own machine, cgroup and uid", async () => {
+    const dataDir = path.join(root, "data-two");
+    const connector = make(dataDir);
+    if (!(await connector.isolation()).sandboxed) return;
+    const a = await start(connector, launch("web.1"));
+    const b = await start(connector, launch("db.1"));
+    const host = hostPidOf(a);
+    expect(host).toBeGreaterThan(0);
+    expect(hostPidOf(b)).toBe(host);
+    expect(a.instanceId).not.toBe(b.instanceId);
+    const dirOf = (i: string) => path.join(dataDir, "instances/run-h", i);
+    const tmpOf = (i: string, f: string) => readFile(path.join(dirOf(i), "machine/tmp", f), "utf8");
+    for (const i of ["web.1", "db.1"]) {
+      await eventually(async () => (await tmpOf(i, "ss")).trim() || undefined, `${i}'s ss-set`);
+      // the recipes see their machine's paths, not the host's
+      expect((await tmpOf(i, "workspace")).trim()).toBe("/slipstream");
+      expect((await tmpOf(i, "hostname")).trim()).toBe(i.replace(".", "-"));
+      // no process of the machine carries a token: the host and the other instance are not in its /proc
+      expect((await tmpOf(i, "tokens")).trim()).toBe("0");
+      if (asRoot) expect(await tmpOf(i, "cgroup")).toContain(`slipstream/run-h_${i}`);
+      const out = await readFile(path.join(dirOf(i), "agent.out"), "utf8");
+      expect(out).toContain(`Agent of ${i}`);
+      // the wrappers' loopback listener is in the instance's own network, where its recipes are
+      expect(out).not.toContain("fast path unavailable");
+    }
+    expect(sets).toEqual(expect.arrayContaining(["web.1:ready", "db.1:ready"]));
+    // the host's own environment holds no token either: each reached it through the control socket
+    expect(await readFile(`/proc/${host}/environ`, "utf8")).not.toContain("tok-");
+    if (asRoot) {
+      const [sleeper] = await sleepers(dirOf("web.1"));
+      const cg = await readFile(`/proc/${sleeper}/cgroup`, "utf8");
+      expect(cg).toContain("slipstream/run-h_web.1");
+      expect(cg).not.toContain("run-h_db.1");
+    }
+
+    const webSleepers = await sleepers(dirOf("web.1"));
+    expect(webSleepers.length).toBe(1);
+    await connector.stop({ runId: "run-h", instance: "web.1", ...a }, { keep: false });
+    expect(webSleepers.some(alive)).toBe(false);
+    expect(existsSync(dirOf("web.1"))).toBe(false);
+    // the run's other instance goes on in the same host
+    expect(alive(host)).toBe(true);
+    expect((await sleepers(dirOf("db.1"))).length).toBe(1);
+
+    await connector.stop({ runId: "run-h", instance: "db.1", ...b }, { keep: false });
+    // its last instance stopped: the host is gone when stop returns (at most a zombie of this process)
+    const state = await readFile(`/proc/${host}/stat`, "utf8").then(
+      (s) => s[s.lastIndexOf(")") + 2],
+      () => "gone",
+    );
+    expect(["Z", "gone"]).toContain(state);
+  }, 90_000);
+
+  it("after a server restart a new connector finds the run's host and stops its instance", async () => {
+    const dataDir = path.join(root, "data-restart");
+    const first = make(dataDir);
+    if (!(await first.isolation()).sandboxed) return;
+    const a = await start(first, launch("app.1"));
+    const host = hostPidOf(a);
+    const hostDir = path.join(dataDir, "instances/run-h/app.1");
+    await eventually(async () => (await sleepers(hostDir))[0], "the recipe");
+    // the server goes (its relay to the bridge with it); a second instance after the restart joins the same host
+    await first.close();
+    const again = make(dataDir);
+    const b = await start(again, launch("app.2"));
+    expect(hostPidOf(b)).toBe(host);
+    await again.stop(
+      { runId: "run-h", instance: "app.1", instanceId: a.instanceId, workspace: a.workspace },
+      {
+        keep: true,
+      },
+    );
+    expect(await sleepers(hostDir)).toEqual([]);
+    expect(existsSync(path.join(hostDir, "agent.out"))).toBe(true);
+    await again.stop({ runId: "run-h", instance: "app.2", ...b }, { keep: false });
+    const state = await readFile(`/proc/${host}/stat`, "utf8").then(
+      (s) => s[s.lastIndexOf(")") + 2],
+      () => "gone",
+    );
+    expect(["Z", "gone"]).toContain(state);
+    await again.stop({ runId: "run-h", instance: "app.1", ...a }, { keep: false });
+  }, 90_000);
+
+  it("names the variable when SLIPSTREAM_LOCAL_AGENTS is neither mode", () => {
+    const before = process.env.SLIPSTREAM_LOCAL_AGENTS;
+    try {
+      process.env.SLIPSTREAM_LOCAL_AGENTS = "per-host";
+      expect(() => localAgentsMode()).toThrow(/SLIPSTREAM_LOCAL_AGENTS: must be per-run or per-instance/);
+      expect(localAgentsMode("per-instance")).toBe("per-instance");
+      delete process.env.SLIPSTREAM_LOCAL_AGENTS;
+      expect(localAgentsMode()).toBe("per-run");
+      process.env.SLIPSTREAM_LOCAL_AGENTS = "per-run";
+      expect(localAgentsMode()).toBe("per-run");
+    } finally {
+      if (before === undefined) delete process.env.SLIPSTREAM_LOCAL_AGENTS;
+      else process.env.SLIPSTREAM_LOCAL_AGENTS = before;
+    }
+  });
+});

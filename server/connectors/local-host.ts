@@ -1,0 +1,161 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { closeSync, openSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import {
+  HOST_SOCKET_ENV,
+  type HostInstance,
+  type HostRequest,
+  HostResponse,
+  LOCAL_AGENTS_ENV,
+  LocalAgentsMode,
+} from "../../protocol/local-host.js";
+import { passedEnv } from "./local-process.js";
+
+/**
+ * The option wins, then SLIPSTREAM_LOCAL_AGENTS, else one host per run (a Node process per instance costs ~40 MB of
+ * RSS before it does anything); a value that is neither mode is refused, naming the variable.
+ */
+export function localAgentsMode(option?: LocalAgentsMode): LocalAgentsMode {
+  if (option) return option;
+  const env = process.env[LOCAL_AGENTS_ENV];
+  if (env === undefined || env === "") return "per-run";
+  const parsed = LocalAgentsMode.safeParse(env);
+  if (!parsed.success) throw new Error(`${LOCAL_AGENTS_ENV}: must be per-run or per-instance, not '${env}'`);
+  return parsed.data;
+}
+
+/** sun_path's limit, as for the agents' sockets (agent/ipc-address.ts). */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * The control socket of a run's host: in the run's directory (0700, the server's), which no machine shows; a deep
+ * data directory falls back to a name in the server's temp directory derived from it (the socket is 0600).
+ */
+export function hostSocketPath(runDir: string): string {
+  const inRunDir = path.join(runDir, "host.sock");
+  if (Buffer.byteLength(inRunDir) <= MAX_SOCKET_PATH) return inRunDir;
+  const digest = createHash("sha256").update(runDir).digest("hex").slice(0, 20);
+  return path.join(os.tmpdir(), `ss-host-${digest}.sock`);
+}
+
+type Request = HostRequest extends infer R ? (R extends unknown ? Omit<R, "id"> : never) : never;
+
+/** One request to a run's host: its answer, or null when no host listens there. */
+export function hostRequest(socketPath: string, req: Request, timeoutMs: number): Promise<HostResponse | null> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let buffer = "";
+    let settled = false;
+    let answered: HostResponse | null = null;
+    const done = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      fn();
+    };
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`the run's agent host did not answer ${req.op} in ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(`${JSON.stringify({ ...req, id: 1 })}\n`));
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.indexOf("\n");
+      if (nl === -1) return;
+      const parsed = HostResponse.safeParse(JSON.parse(buffer.slice(0, nl)));
+      if (!parsed.success) {
+        done(() => reject(new Error("the run's agent host answered something else")));
+        return;
+      }
+      // its last instance stopped: the host ends now, and is gone (its socket closed) when the stop returns
+      if (req.op === "stop" && parsed.data.ok && parsed.data.instances.length === 0) answered = parsed.data;
+      else done(() => resolve(parsed.data));
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      done(() =>
+        err.code === "ENOENT" || err.code === "ECONNREFUSED" || err.code === "ECONNRESET"
+          ? resolve(answered)
+          : reject(err),
+      ),
+    );
+    socket.on("close", () => done(() => resolve(answered)));
+  });
+}
+
+/** Starts a run's host, detached (it outlives a server restart); resolves once it listens on `socketPath`. */
+async function spawnHost(hostScript: string, runDir: string, socketPath: string): Promise<void> {
+  const out = openSync(path.join(runDir, "host.out"), "a", 0o600);
+  try {
+    const child = spawn(process.execPath, [hostScript], {
+      cwd: runDir,
+      // the server's harmless variables only: every instance's token reaches the host through its socket, never here
+      env: { ...passedEnv(), [HOST_SOCKET_ENV]: socketPath } as Record<string, string> as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: ["ignore", out, out, "pipe"],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const ready = child.stdio[3] as Readable;
+      let said = "";
+      ready.setEncoding("utf8");
+      ready.on("data", (d: string) => {
+        said += d;
+        if (said.includes("ready\n")) resolve();
+      });
+      child.once("error", reject);
+      child.once("exit", (code, signal) =>
+        reject(new Error(`the run's agent host ended at start (${signal ?? `exit ${code}`}); see ${runDir}/host.out`)),
+      );
+    });
+    (child.stdio[3] as Readable).destroy();
+    child.removeAllListeners("exit");
+    child.unref();
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** The hosts of this server's runs: found by their socket (after a restart too), started when a run has none. */
+export class RunHosts {
+  /** per run, the host being found or started: concurrent starts of one run's instances share one host */
+  private readonly starting = new Map<string, Promise<void>>();
+
+  constructor(private readonly hostScript: string) {}
+
+  /** Has the run's host serve `inst`; returns the host's pid. */
+  async add(runDir: string, inst: HostInstance): Promise<number> {
+    const socketPath = hostSocketPath(runDir);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await this.ensure(runDir, socketPath);
+      const answer = await hostRequest(socketPath, { op: "add", instance: inst }, 60_000);
+      // null: the host ended between our two requests (its last instance had just stopped): once more, anew
+      if (answer === null) continue;
+      if (!answer.ok) throw new Error(`the run's agent host could not start ${inst.instance}: ${answer.error}`);
+      return answer.pid;
+    }
+    throw new Error(`the run's agent host went away while starting ${inst.instance}`);
+  }
+
+  /** A graceful stop of one instance by its host, if the run has one; false when there was none to ask. */
+  async stop(runDir: string, instance: string, timeoutMs: number): Promise<boolean> {
+    const answer = await hostRequest(hostSocketPath(runDir), { op: "stop", instance }, timeoutMs).catch(() => null);
+    return answer !== null;
+  }
+
+  private ensure(runDir: string, socketPath: string): Promise<void> {
+    const pending = this.starting.get(runDir);
+    if (pending) return pending;
+    const p = (async () => {
+      const there = await hostRequest(socketPath, { op: "list" }, 10_000).catch(() => null);
+      if (there?.ok) return;
+      await spawnHost(this.hostScript, runDir, socketPath);
+    })().finally(() => this.starting.delete(runDir));
+    this.starting.set(runDir, p);
+    return p;
+  }
+}
