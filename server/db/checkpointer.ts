@@ -23,9 +23,44 @@ db.pragma("busy_timeout = 1000");
 const fs = require("node:fs");
 let stopped = false;
 let pending = null;
+// the directory, not the file: SQLite may create the WAL after we start, or make it anew
+const path = require("node:path");
+const wal = path.basename(workerData.file) + "-wal";
+const walFile = workerData.file + "-wal";
+// what tells a WAL write since: its time (coarse: the kernel's clock tick) and its size (an append grows it)
+const walStamp = () => {
+  try {
+    const st = fs.statSync(walFile, { bigint: true });
+    return st.mtimeNs + ":" + st.size;
+  } catch {
+    return null;
+  }
+};
+// watched only while no pass is due: every WAL write is a notification, and each one would wake this thread
+// (thousands a second under load, each a thread the scheduler runs beside the server's); one wakes it per pass
+let watcher = null;
+const watch = () => {
+  if (stopped || watcher) return;
+  try {
+    watcher = fs.watch(path.dirname(workerData.file), { persistent: false }, (_event, name) => {
+      if (name === wal) soon();
+    });
+  } catch (err) {
+    // out of inotify watches, or the directory briefly gone: a pass on the timer instead, which watches again
+    parentPort.postMessage({ error: String(err && err.message || err) });
+    pending = setTimeout(pass, workerData.delayMs);
+    return;
+  }
+  watcher.on("error", (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+};
+const unwatch = () => {
+  if (watcher) watcher.close();
+  watcher = null;
+};
 const pass = () => {
   pending = null;
   if (stopped) return;
+  const before = walStamp();
   try {
     const [r] = db.pragma("wal_checkpoint(PASSIVE)");
     if (r && r.log > 0) parentPort.postMessage({ checkpointed: r.checkpointed, log: r.log });
@@ -35,22 +70,22 @@ const pass = () => {
     // a full disk or a database being closed: the next commit tries again, the main connection never needed it
     parentPort.postMessage({ error: String(err && err.message || err) });
   }
+  if (pending !== null) return;
+  watch();
+  // a commit between the checkpoint and the watch above notified no one
+  if (walStamp() !== before) soon();
 };
 const soon = () => {
-  if (!stopped && pending === null) pending = setTimeout(pass, workerData.delayMs);
+  if (stopped || pending !== null) return;
+  unwatch();
+  pending = setTimeout(pass, workerData.delayMs);
 };
-// the directory, not the file: SQLite may create the WAL after we start, or make it anew
-const path = require("node:path");
-const wal = path.basename(workerData.file) + "-wal";
-const watcher = fs.watch(path.dirname(workerData.file), { persistent: false }, (_event, name) => {
-  if (name === wal) soon();
-});
-watcher.on("error", (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+watch();
 soon();
 parentPort.on("message", () => {
   if (stopped) return;
   stopped = true;
-  watcher.close();
+  unwatch();
   if (pending !== null) clearTimeout(pending);
   db.close();
   parentPort.close();

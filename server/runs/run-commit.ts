@@ -129,11 +129,16 @@ export class RunCommit {
     });
   }
 
-  /** Answers the blocked ss-get waiters of the values the transaction set (after its commit). */
-  wake(rt: RunRuntime, tx: RunTx, since?: number): void {
+  /** Answers the blocked ss-get waiters of the values the transaction set (after its commit); how many it woke. */
+  wake(rt: RunRuntime, tx: RunTx, since?: number): number {
+    let woken = 0;
     for (const [key, entry] of tx.params) {
-      if (entry.value !== null && rt.waiters.wake(key, entry.value) > 0 && since !== undefined) observeWake(since);
+      if (entry.value === null) continue;
+      const n = rt.waiters.wake(key, entry.value);
+      if (n > 0 && since !== undefined) observeWake(since);
+      woken += n;
     }
+    return woken;
   }
 
   /** `since`: when the write reached the pipeline (performance.now()), for the wake-latency histogram */

@@ -55,12 +55,16 @@ export class GroupCommit {
   private pending: GroupedWrite[] = [];
   /** when each pending write arrived (performance.now()), for the wake-latency histogram */
   private arrived: number[] = [];
+  /** runs a function in a transaction (a savepoint when nested): made once, not per turn and per write */
+  private readonly inTransaction: (fn: () => void) => void;
 
   constructor(
     private readonly db: Db,
     private readonly commit: RunCommit,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.inTransaction = db.$client.transaction((fn: () => void) => fn());
+  }
 
   /** Queues a write for the group commit of this turn of the event loop. */
   add(item: GroupedWrite): void {
@@ -82,7 +86,7 @@ export class GroupCommit {
     const sqlite = this.db.$client;
     const start = performance.now();
     try {
-      sqlite.transaction(() => {
+      this.inTransaction(() => {
         for (const [i, item] of batch.entries()) {
           const { rt } = item;
           const tx = new RunTx(rt, item.actor, this.commit.statements);
@@ -90,7 +94,13 @@ export class GroupCommit {
           let seq: number | null;
           try {
             item.check();
-            seq = isolated ? sqlite.transaction(() => this.write(item, tx))() : this.write(item, tx);
+            if (isolated) {
+              let written: number | null = null;
+              this.inTransaction(() => {
+                written = this.write(item, tx);
+              });
+              seq = written;
+            } else seq = this.write(item, tx);
           } catch (err) {
             // SQLite rolled the whole transaction back itself (disk full, I/O error): the batch failed
             if (!sqlite.inTransaction) throw err;
@@ -123,7 +133,7 @@ export class GroupCommit {
             this.commit.statements.updateRunSeq.run({ id: rt.id, lastSeq: rt.lastSeq, at: rt.updatedAt });
           }
         }
-      })();
+      });
     } catch (err) {
       // nothing of the batch is stored, so memory goes back to what is
       for (const [rt, m] of memory) {
@@ -143,8 +153,11 @@ export class GroupCommit {
       return true;
     }
     observeCommit("group", start);
-    this.publish(staged);
-    for (const answer of answers) answer();
+    const woken = this.publish(staged);
+    // the readers a turn woke are answered first: a writer's ack (encoded and written on this thread) would otherwise
+    // go out ahead of the answers it unblocked. Both follow the commit; the writers get theirs on the next turn.
+    if (woken > 0) setImmediate(() => answerAll(answers));
+    else answerAll(answers);
     return true;
   }
 
@@ -157,8 +170,12 @@ export class GroupCommit {
     return seq;
   }
 
-  /** After the commit: waiters woken, and each run's events of the turn pushed together, in seq order. */
-  private publish(staged: Staged[]): void {
+  /**
+   * After the commit: waiters woken, and each run's events of the turn pushed together, in seq order. Returns how
+   * many plain writes' waiters it woke.
+   */
+  private publish(staged: Staged[]): number {
+    let woken = 0;
     const queued = new Map<RunRuntime, RunEvent[]>();
     const send = (rt: RunRuntime) => {
       const events = queued.get(rt);
@@ -168,7 +185,7 @@ export class GroupCommit {
     for (const { tx, before, since, plain } of staged) {
       try {
         if (plain) {
-          this.commit.wake(tx.rt, tx, since);
+          woken += this.commit.wake(tx.rt, tx, since);
           const events = queued.get(tx.rt);
           if (events) events.push(...tx.events);
           else queued.set(tx.rt, [...tx.events]);
@@ -188,5 +205,10 @@ export class GroupCommit {
         this.log.error({ err, run: rt.id }, "after a parameter write");
       }
     }
+    return woken;
   }
+}
+
+function answerAll(answers: (() => void)[]): void {
+  for (const answer of answers) answer();
 }

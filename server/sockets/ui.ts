@@ -178,7 +178,10 @@ export function attachUiNamespace(io: Server, app: AppContext) {
   });
 
   app.bus.on("events", (runId, events) => {
-    if (events.length > 0) nsp.to(`run:${runId}`).emit("run:events", events);
+    const room = `run:${runId}`;
+    // socket.io encodes a packet before it looks for the room's members: a run nobody watches (most writes of a CI
+    // run) would pay an encoding per commit for nothing. The adapter is the in-memory one (docs/scale-out.md).
+    if (events.length > 0 && (nsp.adapter.rooms.get(room)?.size ?? 0) > 0) nsp.to(room).emit("run:events", events);
   });
   app.bus.on("run-changed", (msg) => nsp.to("runs").emit("runs:changed", msg));
   app.bus.on("wait-graph", (graph) => nsp.to(`run:${graph.runId}`).emit("run:waits", graph));

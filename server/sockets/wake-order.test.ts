@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../../protocol/run.js";
+import { PeerCloud } from "../testing/harness.js";
+import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+
+/**
+ * A blocked `param:get` woken by a `param:set` is answered before the writer's own ack (run-group-commit.ts): both
+ * only after the commit that stores the value, but the reader, who has waited, goes first on the wire. Checked on one
+ * connection that both waits and writes, where what arrives first is what the server wrote first.
+ */
+
+const t = serverPerTest();
+
+describe("wake order", () => {
+  it("the woken reader's answer is written before the writer's ack, and the value is stored by then", async () => {
+    const cloud = new PeerCloud();
+    const s = await t.boot(cloud);
+    const run = await tutorialRun(s);
+    const apache = t.peer((await cloud.launched("apache.1")).token);
+    const client = t.peer((await cloud.launched("client.1")).token);
+    await Promise.all([apache.completeWhen("Provisioning"), client.completeWhen("Provisioning")]);
+    await Promise.all([apache.until((st) => st.state === "Executing"), client.until((st) => st.state === "Executing")]);
+
+    const arrived: string[] = [];
+    const stored: (string | undefined)[] = [];
+    const storedValue = () =>
+      s.app.db.$client
+        .prepare("select value from params where run_id = ? and key = 'apache.1:ready'")
+        .pluck()
+        .get(run.id) as string | undefined;
+    const waiting = apache.call("param:get", { key: "apache.1:ready", timeout: 0 }).then((ack) => {
+      arrived.push("reader");
+      stored.push(storedValue());
+      return ack;
+    });
+    // another instance's wait on the same key is woken by the same write
+    const other = client.call("param:get", { key: "apache.1:ready", timeout: 0 });
+    // the waits are registered (answered in order on the connection) before the write is sent
+    await apache.call("param:get", { key: "apache.1:hostname", timeout: 0, noblock: true });
+    const written = apache.call("param:set", { key: "apache.1:ready", value: "true" }).then((ack) => {
+      arrived.push("writer");
+      return ack;
+    });
+
+    const [read, write, otherRead] = await Promise.all([waiting, written, other]);
+    expect(read).toEqual({ ok: true, data: { value: "true" } });
+    expect(otherRead).toEqual({ ok: true, data: { value: "true" } });
+    expect(write.ok).toBe(true);
+    expect(arrived).toEqual(["reader", "writer"]);
+    expect(stored).toEqual(["true"]);
+
+    // one event for the write, as before
+    const events = (await s.api<{ events: RunEvent[] }>("GET", `/api/runs/${run.id}/events?limit=10000`)).body.events;
+    const sets = events.filter((e) => e.body.type === "param" && e.body.key === "apache.1:ready");
+    expect(sets.map((e) => e.seq)).toEqual([(write as { data: { seq: number } }).data.seq]);
+  });
+});
