@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent, RunSummary } from "../../protocol/run";
-import { appendEvents, foldRunsChanged } from "./run-cache";
+import { appendEvents, foldParams, foldRunsChanged } from "./run-cache";
 
 const row = (id: string, over: Partial<RunSummary> = {}): RunSummary => ({
   id,
@@ -78,8 +78,61 @@ describe("a tab watching a flooding run", () => {
     expect(events.filter((e) => e.body.type === "terminate")).toHaveLength(100);
   });
 
+  it("skips recounting the logs for a batch without log chunks, and still bounds the next log (default limit)", () => {
+    const mb = 1024 * 1024;
+    const param = (seq: number): RunEvent => ({
+      ...log(seq, "a.1", ""),
+      body: { type: "param", key: "a.1:p", value: "v" },
+    });
+    const first = appendEvents([], [log(1, "a.1", "x".repeat(3 * mb))]);
+    const second = appendEvents(first, [param(2)]);
+    expect(second.map((e) => e.seq)).toEqual([1, 2]);
+    // the first chunk is past the head's half: it goes once the log passes 4 MiB, as from a list never seen before
+    const third = appendEvents(second, [log(3, "a.1", "y".repeat(2 * mb))]);
+    expect(third.map((e) => e.seq)).toEqual([2, 3]);
+    expect(appendEvents([...second], [log(3, "a.1", "y".repeat(2 * mb))]).map((e) => e.seq)).toEqual([2, 3]);
+  });
+
   it("leaves a log under the bound alone", () => {
     const events = appendEvents([log(1, "a.1", "hello")], [log(2, "a.1", "world")], 100);
     expect(events.map((e) => e.seq)).toEqual([1, 2]);
+  });
+});
+
+describe("foldParams over many batches", () => {
+  const set = (seq: number, key: string, value: string): RunEvent => ({
+    runId: "r",
+    seq,
+    at: "2026-01-01T00:00:00.000Z",
+    actor: "node:a.1",
+    body: { type: "param", key, value },
+  });
+  const param = (key: string, updatedSeq: number) => ({
+    key,
+    value: null,
+    category: "output" as const,
+    description: "",
+    updatedSeq,
+  });
+
+  it("updates in place and appends new keys; a snapshot folded again from the start is unchanged by later folds", () => {
+    const snapshot = { params: [param("a.1:x", 1), param("a.1:y", 2)], lastSeq: 2 };
+    const one = foldParams(snapshot, [set(3, "a.1:y", "v3"), set(4, "a.1:new", "n4")]);
+    const two = foldParams(one, [set(5, "a.1:new", "n5"), set(6, "a.1:x", "x6"), set(7, "a.1:other", "o7")]);
+    expect(two.params.map((p) => [p.key, p.value])).toEqual([
+      ["a.1:x", "x6"],
+      ["a.1:y", "v3"],
+      ["a.1:new", "n5"],
+      ["a.1:other", "o7"],
+    ]);
+    expect(two.lastSeq).toBe(7);
+    // the first snapshot's keys still map to its own places: another fold of it sees no "a.1:new" or "a.1:other"
+    const again = foldParams(snapshot, [set(8, "a.1:other", "o8"), set(9, "a.1:x", "x9")]);
+    expect(again.params.map((p) => [p.key, p.value])).toEqual([
+      ["a.1:x", "x9"],
+      ["a.1:y", null],
+      ["a.1:other", "o8"],
+    ]);
+    expect(snapshot.params.map((p) => p.value)).toEqual([null, null]);
   });
 });

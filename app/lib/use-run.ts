@@ -9,6 +9,12 @@ import { call } from "./api";
 import { foldDetail, foldParams, foldReports, runKeys } from "./run-cache";
 
 const EMPTY: RunEvent[] = [];
+/**
+ * Folds replace what changed and keep every other object as it was, so react-query's deep comparison of old and new
+ * data (structural sharing) finds nothing to share: on a 1,000-instance run it walked 35,000 events and 23,000
+ * parameters per live batch.
+ */
+const FOLDED = { staleTime: Number.POSITIVE_INFINITY, structuralSharing: false } as const;
 const NOBODY: string[] = [];
 
 /**
@@ -25,23 +31,23 @@ export function useRun(id: string) {
     queryKey: runKeys.events(id),
     queryFn: cachedEvents,
     initialData: EMPTY,
-    staleTime: Number.POSITIVE_INFINITY,
+    ...FOLDED,
   });
   const detail = useQuery({
     queryKey: runKeys.detail(id),
     queryFn: async () => foldDetail(await call(API.getRun, { params: { id } }), cachedEvents()),
-    staleTime: Number.POSITIVE_INFINITY,
+    ...FOLDED,
   });
   const params = useQuery({
     queryKey: runKeys.params(id),
     queryFn: async () => foldParams(await call(API.runParams, { params: { id } }), cachedEvents()),
-    staleTime: Number.POSITIVE_INFINITY,
+    ...FOLDED,
     enabled: detail.isSuccess,
   });
   const reports = useQuery({
     queryKey: runKeys.reports(id),
     queryFn: async () => foldReports((await call(API.runReports, { params: { id } })).reports, cachedEvents()),
-    staleTime: Number.POSITIVE_INFINITY,
+    ...FOLDED,
     enabled: detail.isSuccess,
   });
   const watchers = useQuery({

@@ -1,4 +1,4 @@
-import { memo, useId, useMemo, useState } from "react";
+import { memo, startTransition, useEffect, useId, useMemo, useState } from "react";
 import { paramGroups } from "@/app/lib/run-views";
 import type { RunDetail, RuntimeParam } from "@/protocol/run";
 import { Section } from "./section";
@@ -73,11 +73,55 @@ const ParamTable = memo(
   (a, b) => a.since === b.since && sameItems(a.params, b.params),
 );
 
+const ParamGroupBox = memo(
+  function ParamGroupBox({
+    id,
+    title,
+    kind,
+    params,
+    since,
+  }: {
+    id: string;
+    title: string;
+    kind: string;
+    params: RuntimeParam[];
+    since: number;
+  }) {
+    return (
+      <details open className={`param-group group-${kind}`} data-group={id}>
+        <summary>
+          {title} <span className="muted small">{params.length}</span>
+        </summary>
+        <ParamTable params={params} since={since} />
+      </details>
+    );
+  },
+  (a, b) =>
+    a.id === b.id && a.title === b.title && a.kind === b.kind && a.since === b.since && sameItems(a.params, b.params),
+);
+
+/** Groups built in the first render; the rest follow a chunk per task, so no one task builds thousands of rows. */
+const FIRST_GROUPS = 40;
+const GROUPS_PER_TASK = 60;
+
+/** How many of `total` groups are mounted: all of them a few tasks after the first render, never fewer later. */
+function useMountedGroups(total: number): number {
+  const [n, setN] = useState(FIRST_GROUPS);
+  useEffect(() => {
+    if (n >= total) return;
+    // a macrotask per chunk: the browser paints and handles input between them
+    const t = setTimeout(() => startTransition(() => setN((x) => x + GROUPS_PER_TASK)), 0);
+    return () => clearTimeout(t);
+  }, [n, total]);
+  return Math.min(n, total);
+}
+
 export function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail: RunDetail }) {
   const uid = useId();
   const [since] = useState(() => Math.max(0, ...params.map((p) => p.updatedSeq)));
   const [filter, setFilter] = useState("");
   const groups = useMemo(() => paramGroups(params, detail, filter), [params, detail, filter]);
+  const mounted = useMountedGroups(groups.length);
 
   return (
     <Section
@@ -102,13 +146,8 @@ export function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail
             {groups.reduce((n, g) => n + g.params.length, 0)} of {params.length} parameters match (by name or value)
           </p>
         )}
-        {groups.map((g) => (
-          <details key={g.id} open className={`param-group group-${g.kind}`} data-group={g.id}>
-            <summary>
-              {g.title} <span className="muted small">{g.params.length}</span>
-            </summary>
-            <ParamTable params={g.params} since={since} />
-          </details>
+        {groups.slice(0, mounted).map((g) => (
+          <ParamGroupBox key={g.id} id={g.id} title={g.title} kind={g.kind} params={g.params} since={since} />
         ))}
       </div>
     </Section>
