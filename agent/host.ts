@@ -13,6 +13,11 @@ const IDLE_EXIT_MS = 3000;
 /** A stop that takes longer is answered anyway; the connector then kills what is left by the instance's cgroup. */
 const STOP_DEADLINE_MS = 15_000;
 const MAX_LINE = 256 * 1024;
+/**
+ * Instances started at once. A run's launch adds all of them together (500 adds at once were 500 bubblewraps and
+ * loopback Nodes forking together: none finished within a minute); a few at a time keep the machine working.
+ */
+const PARALLEL_STARTS = 6;
 
 interface Served {
   agent: Agent | null;
@@ -33,6 +38,8 @@ export class AgentHost {
   private inode: number | null = null;
   private idle: ReturnType<typeof setTimeout> | null = null;
   private ending = false;
+  private startsRunning = 0;
+  private readonly startsWaiting: (() => void)[] = [];
 
   constructor(private readonly socketPath: string) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -128,6 +135,9 @@ export class AgentHost {
       ended();
       this.armIdle();
     };
+    // a slot: taken when one is free, else handed over by the start that ends
+    if (this.startsRunning < PARALLEL_STARTS) this.startsRunning++;
+    else await new Promise<void>((r) => this.startsWaiting.push(r));
     try {
       entry.agent = await Agent.start(cfg, {
         out: (text) => out.write(text),
@@ -145,6 +155,10 @@ export class AgentHost {
       out.write(`${new Date().toISOString()} agent of ${inst.instance} did not start: ${(err as Error).message}\n`);
       finish();
       throw err;
+    } finally {
+      const next = this.startsWaiting.shift();
+      if (next) next();
+      else this.startsRunning--;
     }
   }
 
