@@ -1,6 +1,7 @@
 // Load generator of the throughput benchmark, run in a worker thread so the server keeps a core of its own.
 // Plain JS (no TypeScript loader needed in the worker). Each connection is one agent of the run: it completes
 // Provisioning, waits for Executing, then writes its own parameter in a closed loop for `durationMs`.
+import fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { io } from "socket.io-client";
 
@@ -32,8 +33,20 @@ await Promise.all(executing);
 parentPort.postMessage({ type: "ready" });
 await new Promise((resolve) => parentPort.once("message", resolve));
 
+/** CPU time (user + system) of this thread, in ms, from /proc (10 ms ticks; NaN where there is none) */
+function threadCpuMs() {
+  try {
+    const stat = fs.readFileSync("/proc/thread-self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 let ok = 0;
 let errors = 0;
+const cpu0 = threadCpuMs();
 const t0 = performance.now();
 const end = t0 + durationMs;
 await Promise.all(
@@ -48,5 +61,6 @@ await Promise.all(
   }),
 );
 const elapsedMs = performance.now() - t0;
+const cpuMs = threadCpuMs() - cpu0;
 for (const s of sockets) s.close();
-parentPort.postMessage({ type: "done", ok, errors, elapsedMs });
+parentPort.postMessage({ type: "done", ok, errors, elapsedMs, cpuMs });

@@ -2,6 +2,8 @@
  * Command costs measured where recipes pay them: inside a sandboxed local instance's machine, entered with the
  * login command the run shows (`enter`). The measuring loop runs there as a small Node script (the bench's own
  * files are not visible in the machine), timing each command as a whole process exactly as `timeProcess` does.
+ * Its references are timed there too, interleaved with the commands: `redis-cli GET` over the bench Redis's unix
+ * socket, linked into the workspace (the machine may have a network namespace of its own), and `node -e 0`.
  */
 import { execFile } from "node:child_process";
 
@@ -10,6 +12,7 @@ const { execFile } = require("node:child_process");
 const net = require("node:net");
 const n = Number(process.argv[1]);
 const ws = process.env.SLIPSTREAM_WORKSPACE;
+const redisSocket = ws + "/" + process.argv[2];
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const time = (file, args, env) => new Promise((resolve, reject) => {
   const t0 = now();
@@ -29,13 +32,17 @@ const ipc = () => new Promise((resolve, reject) => {
   delete nodeEnv.SLIPSTREAM_AGENT_ENDPOINT;
   const bin = (c) => ws + "/bin/" + c;
   const ssMjs = ws + "/lib/ss.mjs";
-  const out = { ssSet: [], ssGet: [], ssLoad: [], ipc: [], nodeSet: [], nodeGet: [] };
+  const out = { ssSet: [], ssGet: [], ssLoad: [], ipc: [], nodeSet: [], nodeGet: [], redisCli: [], nodeStart: [] };
+  const cli = await time("redis-cli", ["-s", redisSocket, "GET", "k"], env);
+  if (cli.stdout.trim() !== "v0") throw new Error("redis-cli GET printed " + JSON.stringify(cli.stdout));
   await time(bin("ss-set"), ["k", "v0"], env);
   const got = await time(bin("ss-get"), ["k"], env);
   if (got.stdout.trim() !== "v0") throw new Error("ss-get printed " + JSON.stringify(got.stdout));
   for (let i = 0; i < n; i++) {
     out.ssSet.push((await time(bin("ss-set"), ["k", "v" + i], env)).ms);
     out.ssGet.push((await time(bin("ss-get"), ["k"], env)).ms);
+    out.redisCli.push((await time("redis-cli", ["-s", redisSocket, "GET", "k"], env)).ms);
+    out.nodeStart.push((await time(process.execPath, ["-e", "0"], env)).ms);
     out.ssLoad.push((await time(process.execPath, [ssMjs, "ss-get", "--help"], env)).ms);
     out.ipc.push(await ipc());
     out.nodeSet.push((await time(process.execPath, [ssMjs, "ss-set", "k", "n" + i], nodeEnv)).ms);
@@ -54,14 +61,21 @@ export interface InMachineTimes {
   ipc: number[];
   nodeSet: number[];
   nodeGet: number[];
+  /** `redis-cli -s SOCKET GET k` (the bench's Redis holds k = v0) */
+  redisCli: number[];
+  nodeStart: number[];
 }
 
-/** Runs the measuring loop `n` times in the machine `login` enters, with its recipes' environment. */
-export function timeInMachine(login: string, n: number): Promise<InMachineTimes> {
+/**
+ * Runs the measuring loop `n` times in the machine `login` enters, with its recipes' environment; `redisSocket` is
+ * the name, in the workspace, of a unix socket of a Redis that holds k = v0.
+ */
+export function timeInMachine(login: string, n: number, redisSocket: string): Promise<InMachineTimes> {
   const [enter, ...rest] = login.split(" ");
-  const inside = '. ./slipstream.setenv && exec node -e "$0" "$1"';
+  const inside = '. ./slipstream.setenv && exec node -e "$0" "$1" "$2"';
+  const args = [...rest, "sh", "-c", inside, MEASURE, String(n), redisSocket];
   return new Promise((resolve, reject) => {
-    execFile(enter, [...rest, "sh", "-c", inside, MEASURE, String(n)], { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+    execFile(enter, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
       err ? reject(new Error(`measuring in the machine: ${err.message} ${stderr}`)) : resolve(JSON.parse(stdout)),
     );
   });

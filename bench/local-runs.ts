@@ -10,7 +10,9 @@ import type { RunDetail } from "../protocol/run.js";
 import { callJson } from "../server/testing/json-api.js";
 import { RunWatcher } from "../server/testing/watch.js";
 import { timeInMachine } from "./in-machine.js";
+import { hostPids, type InstanceMemory } from "./instance-memory.js";
 import { freePort, nowMs, procStatusMb, type RedisServer, Resp, type Stats, stats, timeProcess } from "./lib.js";
+import { memoryRun } from "./memory-run.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PASSWORD = "bench-admin-password";
@@ -20,7 +22,7 @@ export interface LocalBenchOptions {
   log: (line: string) => void;
 }
 
-interface ChildServer {
+export interface ChildServer {
   url: string;
   pid: number;
   token: string;
@@ -122,7 +124,8 @@ function agentPids(dataDir: string): number[] {
       if (fs.readFileSync(`/proc/${d}/environ`).includes(tag)) pids.push(Number(d));
     } catch {}
   }
-  return pids;
+  // one agent host per run (SLIPSTREAM_LOCAL_AGENTS=per-run) serves the agents of all the run's instances
+  return [...pids, ...hostPids(dataDir)];
 }
 
 /** One request line over the agent's unix socket, answered: the IPC + agent + server part of a command. */
@@ -142,6 +145,8 @@ function ipcRoundTrip(socketPath: string, request: object): Promise<number> {
 }
 
 export interface CommandResult {
+  /** where every command and reference was timed: in a sandboxed instance's machine, or on the host */
+  where: "machine" | "host";
   ssSet: Stats;
   ssGet: Stats;
   redisCli: Stats;
@@ -238,6 +243,7 @@ async function commandCost(
       .filter((x): x is number => x !== null);
     if (rss.length === 0) throw new Error("no agent process found");
     return {
+      where: "host",
       ssSet: stats(ssSet),
       ssGet: stats(ssGet),
       redisCli: stats(redisCli),
@@ -248,12 +254,22 @@ async function commandCost(
       viaNode: { set: stats(nodeSet), get: stats(nodeGet) },
     };
   } finally {
-    w.close();
+    // ended before the server may stop (its instances end with the run)
     await s.api("POST", `/api/runs/${runId}/terminate`);
+    await w.ended().finally(() => w.close());
   }
 }
 
-/** The same figures where the instance is a sandboxed machine: ss-* timed inside it, redis-cli and node here. */
+/** The host's path of the workspace a login command enters: the directory near it holding its slipstream.setenv. */
+function workspaceOfLogin(login: string): string {
+  const base = path.dirname(login.split(" ")[0]);
+  for (const dir of [base, ...fs.readdirSync(base).map((d) => path.join(base, d))]) {
+    if (fs.existsSync(path.join(dir, "slipstream.setenv"))) return dir;
+  }
+  throw new Error(`no workspace with a slipstream.setenv next to ${login}`);
+}
+
+/** The same figures where the instance is a sandboxed machine: all timed inside it, as its recipes would run them. */
 async function commandCostInMachine(
   login: string,
   redis: RedisServer,
@@ -261,26 +277,32 @@ async function commandCostInMachine(
   opts: LocalBenchOptions,
 ): Promise<CommandResult> {
   const n = opts.quick ? 5 : 50;
-  opts.log(`command cost: ${n} runs of each, ss-* inside the machine`);
-  const inside = await timeInMachine(login, n);
+  opts.log(`command cost: ${n} runs of each, inside the machine`);
   const rc = await Resp.connect(redis.port);
   await rc.send("SET", "k", "v0");
   rc.close();
-  const redisCli: number[] = [];
-  const nodeStart: number[] = [];
-  for (let i = 0; i < n; i++) {
-    redisCli.push((await timeProcess("redis-cli", ["-p", String(redis.port), "GET", "k"])).ms);
-    nodeStart.push((await timeProcess(process.execPath, ["-e", "0"])).ms);
+  // the machine may have a network namespace of its own: its redis-cli reaches the bench's Redis by a hard link to
+  // the Redis's unix socket in the workspace (both under the system's temporary directory, one file system)
+  const link = ".bench-redis.sock";
+  const linked = path.join(workspaceOfLogin(login), link);
+  fs.rmSync(linked, { force: true });
+  fs.linkSync(redis.unixSocket, linked);
+  let inside: Awaited<ReturnType<typeof timeInMachine>>;
+  try {
+    inside = await timeInMachine(login, n, link);
+  } finally {
+    fs.rmSync(linked, { force: true });
   }
   const rss = agentPids(dataDir)
     .map((p) => procStatusMb(p, "VmRSS"))
     .filter((x): x is number => x !== null);
   if (rss.length === 0) throw new Error("no agent process found");
   return {
+    where: "machine",
     ssSet: stats(inside.ssSet),
     ssGet: stats(inside.ssGet),
-    redisCli: stats(redisCli),
-    nodeStart: stats(nodeStart),
+    redisCli: stats(inside.redisCli),
+    nodeStart: stats(inside.nodeStart),
     ssLoadOnly: stats(inside.ssLoad),
     ipcOnly: stats(inside.ipc),
     agentRssMb: stats(rss),
@@ -473,10 +495,29 @@ async function pageUnderUpdates(
   }
 }
 
+/** Figure 2 alone (profiling and checks): a server of its own, one kept run, the command costs. */
+export async function commandBenchmark(redis: RedisServer, opts: LocalBenchOptions): Promise<CommandResult> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-bench-"));
+  const s = await startChildServer(dataDir, false);
+  try {
+    await pushModules(s);
+    return await commandCost(s, dataDir, redis, opts);
+  } finally {
+    await s.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 export async function localBenchmarks(
   redis: RedisServer,
   opts: LocalBenchOptions,
-): Promise<{ command: CommandResult; scale: ScaleResult[]; idleServerRssMb: number | null; page: PageResult }> {
+): Promise<{
+  command: CommandResult;
+  scale: ScaleResult[];
+  idleServerRssMb: number | null;
+  page: PageResult;
+  memory: InstanceMemory;
+}> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-bench-"));
   let s = await startChildServer(dataDir, false);
   try {
@@ -485,6 +526,8 @@ export async function localBenchmarks(
     const command = await commandCost(s, dataDir, redis, opts);
     const scale: (ScaleResult & { runId: string })[] = [];
     for (const clients of opts.quick ? [5] : [100, 200]) scale.push(await scaleRun(s, clients, opts));
+    // what each local instance takes, all its processes counted, in a run kept in Ready (5a)
+    const memory = await memoryRun(s, dataDir, opts.quick ? 5 : 100);
     await s.stop();
 
     const biggest = scale[scale.length - 1];
@@ -511,7 +554,7 @@ export async function localBenchmarks(
       s = await startChildServer(dataDir, true);
       page = { ...base, skipped: null, ...(await pageLoad(s, biggest.runId, clients, opts)) };
     }
-    return { command, scale, idleServerRssMb, page };
+    return { command, scale, idleServerRssMb, page, memory };
   } finally {
     await s.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -17,6 +17,10 @@ export interface PeerBenchOptions {
   log: (line: string) => void;
   /** profiling: only the throughput part (the others then report a single dummy sample) */
   throughputOnly?: boolean;
+  /** profiling: only fan-out, at these sizes (wake then takes one sample, throughput is skipped) */
+  fanoutOnly?: number[];
+  /** profiling: only wake latency (fan-out and throughput are skipped) */
+  wakeOnly?: boolean;
 }
 
 export interface WakeResult {
@@ -37,6 +41,8 @@ export interface ThroughputResult {
   redisPerSecond: number;
   /** the server thread's CPU time per acknowledged write (µs; NaN where /proc has no per-thread times) */
   serverCpuUsPerWrite: number;
+  /** the agents' thread's CPU time per acknowledged write (µs; NaN likewise) */
+  clientCpuUsPerWrite: number;
 }
 
 /** CPU time (user + system) of this process's main thread, in ms, from /proc (10 ms ticks). */
@@ -120,6 +126,81 @@ async function connectWatchers(
   return sockets;
 }
 
+/**
+ * One fan-out size: N /ui watchers and N Redis subscribers in a worker thread; each change is a `param:set` from
+ * peer b (then a PUBLISH from `pub`), timed from just before it is sent until the worker's last client has it.
+ */
+async function fanoutRound(
+  s: TestServer,
+  runId: string,
+  b: AgentPeer,
+  pub: Resp,
+  redisPort: number,
+  n: number,
+  iterations: number,
+): Promise<FanoutResult> {
+  const key = "b.1:t0";
+  const worker = new Worker(path.join(here, "fanout-watchers.mjs"), {
+    workerData: {
+      url: s.url,
+      token: s.token,
+      runId,
+      protocolVersion: PROTOCOL_VERSION,
+      n,
+      redisPort,
+      channel: "fanout",
+      key,
+    },
+  });
+  const arrivals = new Map<string, (at: number) => void>();
+  const failed = new Promise<never>((_, reject) => {
+    worker.once("error", reject);
+    worker.on("message", (m: { type: string; side?: string; value?: string; at?: number; message?: string }) => {
+      if (m.type === "error") reject(new Error(`fan-out watchers: ${m.message}`));
+      if (m.type === "all") arrivals.get(`${m.side}\0${m.value}`)?.(m.at!);
+    });
+  });
+  failed.catch(() => {});
+  // a push some client never gets fails the bench instead of hanging it
+  const arrival = (side: string, value: string) =>
+    Promise.race([
+      failed,
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`fan-out: not all ${n} ${side} clients got ${value} within 60 s`)),
+          60_000,
+        );
+        arrivals.set(`${side}\0${value}`, (at) => {
+          clearTimeout(timer);
+          arrivals.delete(`${side}\0${value}`);
+          resolve(at);
+        });
+      }),
+    ]);
+  try {
+    await Promise.race([failed, new Promise((resolve) => worker.once("message", resolve))]);
+    const serverLat: number[] = [];
+    const redisLat: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const value = `v${n}-${i}`;
+      const all = arrival("server", value);
+      const t0 = nowMs();
+      b.call("param:set", { key, value });
+      serverLat.push((await all) - t0);
+
+      const rAll = arrival("redis", value);
+      const r0 = nowMs();
+      pub.send("PUBLISH", "fanout", value);
+      redisLat.push((await rAll) - r0);
+      await sleep(2);
+    }
+    return { watchers: n, server: stats(serverLat), redis: stats(redisLat) };
+  } finally {
+    worker.postMessage("close");
+    await worker.terminate();
+  }
+}
+
 export async function peerBenchmarks(
   redis: RedisServer,
   opts: PeerBenchOptions,
@@ -140,7 +221,7 @@ export async function peerBenchmarks(
     await b.call("param:set", { key: "b.1:t0", value: "start" });
 
     // 1. wake latency
-    const wakeN = opts.quick || opts.throughputOnly ? (opts.throughputOnly ? 1 : 20) : WAIT_KEYS;
+    const wakeN = opts.throughputOnly || opts.fanoutOnly ? 1 : opts.quick ? 20 : WAIT_KEYS;
     opts.log(`wake latency: ${wakeN} samples each`);
     const serverWake: number[] = [];
     const redisWake: number[] = [];
@@ -176,58 +257,27 @@ export async function peerBenchmarks(
     }
     const wake = { server: stats(serverWake), redis: stats(redisWake) };
 
-    // 3. fan-out
+    // 3. fan-out: the watchers and the Redis subscribers in one worker thread (bench/fanout-watchers.mjs)
     const fanout: FanoutResult[] = [];
-    const iterations = opts.quick ? 10 : 200;
-    for (const n of opts.throughputOnly ? [] : opts.quick ? [10] : [10, 100, 500]) {
+    for (const n of opts.fanoutOnly ??
+      (opts.throughputOnly || opts.wakeOnly ? [] : opts.quick ? [10] : [10, 100, 500, 2000])) {
+      const iterations = opts.quick ? 10 : 200;
       opts.log(`fan-out: ${n} watchers, ${iterations} changes`);
-      let expected = "";
-      let received = 0;
-      let allIn: (() => void) | null = null;
-      const sockets = await connectWatchers(s, pairRun.id, n, (e) => {
-        if (e.body.type !== "param" || e.body.key !== "b.1:t0" || e.body.value !== expected) return;
-        if (++received === n) allIn?.();
-      });
-      const subs: Resp[] = [];
-      let rReceived = 0;
-      let rExpected = "";
-      let rAllIn: (() => void) | null = null;
-      for (let i = 0; i < n; i++) {
-        const sub = await Resp.connect(redis.port);
-        sub.onMessage = (_ch, msg) => {
-          if (msg === rExpected && ++rReceived === n) rAllIn?.();
-        };
-        await sub.subscribe("fanout");
-        subs.push(sub);
-      }
-      const serverLat: number[] = [];
-      const redisLat: number[] = [];
-      for (let i = 0; i < iterations; i++) {
-        expected = `v${n}-${i}`;
-        received = 0;
-        const all = new Promise<number>((resolve) => {
-          allIn = () => resolve(nowMs());
-        });
-        const t0 = nowMs();
-        b.call("param:set", { key: "b.1:t0", value: expected });
-        serverLat.push((await all) - t0);
-
-        rExpected = `v${n}-${i}`;
-        rReceived = 0;
-        const rAll = new Promise<number>((resolve) => {
-          rAllIn = () => resolve(nowMs());
-        });
-        const r0 = nowMs();
-        rb.send("PUBLISH", "fanout", rExpected);
-        redisLat.push((await rAll) - r0);
-        await sleep(2);
-      }
-      for (const so of sockets) so.close();
-      for (const sub of subs) sub.close();
-      fanout.push({ watchers: n, server: stats(serverLat), redis: stats(redisLat) });
+      fanout.push(await fanoutRound(s, pairRun.id, b, rb, redis.port, n, iterations));
     }
 
-    // 4. throughput: agents in a worker thread, a few /ui watchers here
+    if (opts.fanoutOnly || opts.wakeOnly) {
+      const none = { agents: 0, watchers: 0, seconds: 0, writesPerSecond: 0, errors: 0, redisPerSecond: 0 };
+      return {
+        wake,
+        fanout,
+        throughput: { ...none, serverCpuUsPerWrite: Number.NaN, clientCpuUsPerWrite: Number.NaN },
+      };
+    }
+
+    // 4. throughput: agents in a worker thread, a few /ui watchers here (moved into the agents' thread they took less
+    // of the server thread's CPU, but writes/s were lower in every alternate run: the agents' thread is a stage of the
+    // closed loop as much as the server's)
     const agentsN = opts.quick ? 10 : 100;
     const watchersN = opts.quick ? 2 : 5;
     const seconds = opts.quick ? 1 : 10;
@@ -249,9 +299,10 @@ export async function peerBenchmarks(
     // the server's thread (with the watchers, which live in it too): CPU time per write, far less sensitive than
     // writes/s to other work on the machine
     let cpu0 = mainThreadCpuMs();
-    const result = await new Promise<{ ok: number; errors: number; elapsedMs: number }>((resolve, reject) => {
+    type LoadDone = { ok: number; errors: number; elapsedMs: number; cpuMs: number };
+    const result = await new Promise<LoadDone>((resolve, reject) => {
       worker.on("error", reject);
-      worker.on("message", (m: { type: string; ok: number; errors: number; elapsedMs: number }) => {
+      worker.on("message", (m: { type: string } & LoadDone) => {
         if (m.type === "ready") {
           cpu0 = mainThreadCpuMs();
           worker.postMessage("go");
@@ -289,6 +340,7 @@ export async function peerBenchmarks(
       errors: result.errors,
       redisPerSecond: rOk / (rElapsed / 1000),
       serverCpuUsPerWrite: (cpuMs * 1000) / Math.max(1, result.ok),
+      clientCpuUsPerWrite: (result.cpuMs * 1000) / Math.max(1, result.ok),
     };
     return { wake, fanout, throughput };
   } finally {

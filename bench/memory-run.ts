@@ -1,0 +1,28 @@
+import type { RunDetail } from "../protocol/run.js";
+import { RunWatcher } from "../server/testing/watch.js";
+import { type InstanceMemory, instanceMemory } from "./instance-memory.js";
+import { sleep } from "./lib.js";
+import type { ChildServer } from "./local-runs.js";
+
+/**
+ * 1 server + `clients` clients of bench/scale kept in Ready (every instance up, its recipes done), settled a moment
+ * (start-up garbage collected), then what each instance takes with all its processes; the run is ended before
+ * returning, so the server may stop.
+ */
+export async function memoryRun(s: ChildServer, dataDir: string, clients: number): Promise<InstanceMemory> {
+  const created = await s.api<RunDetail>("POST", "/api/runs", {
+    module: "bench/scale",
+    multiplicity: { client: clients },
+    keepRunning: "always",
+  });
+  if (created.status !== 201) throw new Error(`run creation failed: ${JSON.stringify(created.body)}`);
+  const w = new RunWatcher(s.url, s.token, created.body.id);
+  try {
+    await w.state("Ready");
+    await sleep(3000);
+    return instanceMemory(dataDir, clients + 1);
+  } finally {
+    await s.api("POST", `/api/runs/${created.body.id}/terminate`);
+    await w.ended().finally(() => w.close());
+  }
+}
