@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
+import { readdir, rm, rmdir } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -120,6 +121,9 @@ async function spawnHost(hostScript: string, runDir: string, socketPath: string)
   }
 }
 
+/** An add's answer: its own start (seconds) after its turn among the run's other starts (a few at a time). */
+const ADD_TIMEOUT_MS = 10 * 60_000;
+
 /** The hosts of this server's runs: found by their socket (after a restart too), started when a run has none. */
 export class RunHosts {
   /** per run, the host being found or started: concurrent starts of one run's instances share one host */
@@ -132,7 +136,8 @@ export class RunHosts {
     const socketPath = hostSocketPath(runDir);
     for (let attempt = 0; attempt < 2; attempt++) {
       await this.ensure(runDir, socketPath);
-      const answer = await hostRequest(socketPath, { op: "add", instance: inst }, 60_000);
+      // the host starts a few instances at a time: a launch of 500 queues most adds behind the others' starts
+      const answer = await hostRequest(socketPath, { op: "add", instance: inst }, ADD_TIMEOUT_MS);
       // null: the host ended between our two requests (its last instance had just stopped): once more, anew
       if (answer === null) continue;
       if (!answer.ok) throw new Error(`the run's agent host could not start ${inst.instance}: ${answer.error}`);
@@ -143,8 +148,24 @@ export class RunHosts {
 
   /** A graceful stop of one instance by its host, if the run has one; false when there was none to ask. */
   async stop(runDir: string, instance: string, timeoutMs: number): Promise<boolean> {
-    const answer = await hostRequest(hostSocketPath(runDir), { op: "stop", instance }, timeoutMs).catch(() => null);
-    return answer !== null;
+    const socketPath = hostSocketPath(runDir);
+    const answer = await hostRequest(socketPath, { op: "stop", instance }, timeoutMs).catch(() => undefined);
+    // nobody listens: a host killed (kill -9, OOM) leaves its socket, which would keep the run's directory forever;
+    // a host being started for the run right now listens on a new socket of its own, left alone
+    if (answer === null && !this.starting.has(runDir)) await rm(socketPath, { force: true });
+    return answer != null;
+  }
+
+  /**
+   * The run's directory once its last instance went, unless a host still serves the run: a host that ended on its
+   * own removed its output already, a killed one's goes now (nothing else would ever remove the directory).
+   */
+  async removeRunDir(runDir: string): Promise<void> {
+    if (!this.starting.has(runDir) && !existsSync(hostSocketPath(runDir))) {
+      const left = await readdir(runDir).catch(() => null);
+      if (left?.length === 1 && left[0] === "host.out") await rm(path.join(runDir, "host.out"), { force: true });
+    }
+    await rmdir(runDir).catch(() => undefined);
   }
 
   private ensure(runDir: string, socketPath: string): Promise<void> {

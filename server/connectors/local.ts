@@ -1,5 +1,5 @@
 import { chmodSync, readdirSync, statSync } from "node:fs";
-import { chmod, chown, mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -168,7 +168,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     const spec: SandboxSpec = { hostname: sandboxHostname(launch.instance), system };
     const procs = iso.asRoot && iso.cgroups ? await iso.cgroups.create(key, iso.limits) : [];
     const enter = path.join(hostDir, "enter");
-    await writeFile(enter, enterScript(launch, runDir, iso.asRoot), { mode: 0o700 });
+    await writeFile(enter, enterScript(launch, runDir, iso.asRoot, procs), { mode: 0o700 });
     const started = (instanceId: string): StartedInstance => ({
       instanceId,
       hostname: attached?.address ?? "127.0.0.1",
@@ -279,7 +279,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       // only ever delete what this connector created
       if (hostDir.startsWith(`${instancesRoot}${path.sep}`)) {
         await rm(hostDir, { recursive: true, force: true });
-        await rmdir(path.dirname(hostDir)).catch(() => undefined);
+        await hosts.removeRunDir(path.dirname(hostDir));
       }
       if (slot !== null) uids.release(slot);
     },

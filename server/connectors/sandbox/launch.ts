@@ -84,14 +84,31 @@ export function sandboxedAgentArgv(
   return asRoot.netns ? ["nsenter", `--net=${asRoot.netns}`, "--", ...argv] : argv;
 }
 
-/** `enter [COMMAND…]`: a shell (or the command) in the machine of an instance, as its root, in its workspace. */
-export function enterScript(launch: { runId: string; instance: string }, runDir: string, asRoot: boolean): string {
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * `enter [COMMAND…]`: a shell (or the command) in the machine of an instance, as its root, in its workspace; in the
+ * instance's control groups (`cgroupProcs`, their cgroup.procs files) like its recipes, so that what a person or a
+ * debug command starts there counts against the instance's memory and process limits too.
+ */
+export function enterScript(
+  launch: { runId: string; instance: string },
+  runDir: string,
+  asRoot: boolean,
+  cgroupProcs: readonly string[] = [],
+): string {
+  const join = cgroupProcs.length
+    ? `for f in ${cgroupProcs.map(shellQuote).join(" ")}; do
+  echo $$ > "$f" || { echo "could not join the control groups of ${launch.instance}" >&2; exit 1; }
+done
+`
+    : "";
   return `#!/bin/sh
 # Enters the machine of ${launch.instance} (run ${launch.runId}) as its root, in its workspace:
 # ${path.basename(runDir)}/${MACHINE_PID_FILE} is written by its agent, which the machine's recipes cannot reach.
 pid=$(cat '${runDir}/${MACHINE_PID_FILE}' 2>/dev/null)
 case "$pid" in ''|*[!0-9]*) echo "the machine of ${launch.instance} is not running" >&2; exit 1 ;; esac
-[ $# -gt 0 ] || set -- /bin/sh -c 'exec "\${SHELL:-/bin/sh}" -i'
+${join}[ $# -gt 0 ] || set -- /bin/sh -c 'exec "\${SHELL:-/bin/sh}" -i'
 exec nsenter -t "$pid" ${enterMachineFlags({ network: asRoot, preserveCredentials: !asRoot }).join(" ")} -- "$@"
 `;
 }

@@ -1,0 +1,98 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { hostSocketPath } from "../connectors/local-host.js";
+import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { footprint, hostPids, leftovers } from "../testing/run-host.js";
+import { RunWatcher } from "../testing/watch.js";
+
+/**
+ * Run-rules R19 across a restart with one agent host per run: the host outlives the server by design, so when it
+ * dies while the server is down (kill -9), the next server must count the grace from its start for every instance,
+ * abort the run, and clean up what the dead host left: its control socket and the run's directory included.
+ */
+
+const IMAGE = `kind: image
+parameters:
+  - { name: release, category: input, description: set to let the script finish }
+targets:
+  execute: |
+    #!/bin/sh
+    ss-display holding
+    ss-get --timeout 300 release
+`;
+
+const INSTANCES = ["machine.1", "machine.2"];
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const s of servers.reverse()) await s.close({ stopInstances: true }).catch(() => {});
+});
+
+const instanceEvent = (instance: string, status: string) => (e: RunEvent) =>
+  e.body.type === "instance" && e.body.instance === instance && e.body.status === status;
+
+describe("a server restart with the run's agent host killed meanwhile", () => {
+  it("R19 every instance lost after the grace from the start, the run aborts, nothing of its machines is left", async () => {
+    const first = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-run" } });
+    servers.push(first);
+    const imported = await first.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    const created = await first.api<RunDetail>("POST", "/api/runs", {
+      module: "t/hold",
+      multiplicity: { machine: INSTANCES.length },
+      keepRunning: "never",
+      lostAfterSeconds: 2,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const runId = created.body.id;
+    const w1 = new RunWatcher(first.url, first.token, runId);
+    await w1.until(
+      (_e, all) =>
+        all.filter((x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "holding")
+          .length === INSTANCES.length,
+    );
+    w1.close();
+    const runDir = path.join(first.dataDir, "instances", runId);
+    const hosted = existsSync(hostSocketPath(runDir));
+    const hosts = hosted ? await hostPids(runDir) : [];
+    const before = await footprint(first.dataDir, runId, INSTANCES);
+    await first.close();
+    servers.pop();
+    if (!hosted) {
+      console.log("local cloud not sandboxed here: no agent host");
+      const again = await startTestServer({
+        dataDir: first.dataDir,
+        killGraceSeconds: 2,
+        local: { agents: "per-run" },
+      });
+      servers.push(again);
+      await again.api("POST", `/api/runs/${runId}/terminate`);
+      await runEnds(again, runId);
+      return;
+    }
+    // the host outlived the server, its machines with it; then it dies while no server is there to see it
+    expect(hosts).toHaveLength(1);
+    process.kill(hosts[0], "SIGKILL");
+
+    const second = await startTestServer({ dataDir: first.dataDir, killGraceSeconds: 2, local: { agents: "per-run" } });
+    servers.push(second);
+    const w2 = new RunWatcher(second.url, second.token, runId);
+    try {
+      const started = await w2.until((e) => e.body.type === "server" && e.body.status === "started");
+      for (const i of INSTANCES) {
+        const lost = await w2.until(instanceEvent(i, "lost"));
+        expect(Date.parse(lost.at) - Date.parse(started.at)).toBeGreaterThanOrEqual(1_900);
+      }
+      const end = await runEnds(second, runId);
+      expect(end.state).toBe("Aborted");
+      expect(end.abort).toMatch(/^agent of machine\.[12] lost$/);
+      expect(end.instances.map((i) => i.liveness)).toEqual(["lost", "lost"]);
+      for (const i of INSTANCES) await w2.until(instanceEvent(i, "down"));
+      expect(await leftovers(before)).toEqual([]);
+    } finally {
+      w2.close();
+    }
+  }, 120_000);
+});

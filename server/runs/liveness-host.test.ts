@@ -1,0 +1,93 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { hostSocketPath } from "../connectors/local-host.js";
+import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { footprint, hostPids, leftovers } from "../testing/run-host.js";
+import { RunWatcher } from "../testing/watch.js";
+
+/**
+ * Run-rules R19 with one agent host per run (agent/host.ts): the host killed (kill -9) takes every instance's agent
+ * with it. Each is lost after the run's grace, the run aborts, and nothing of its machines is left behind: no process,
+ * no control socket, no cgroup, no network namespace, no run directory.
+ */
+
+const IMAGE = `kind: image
+parameters:
+  - { name: release, category: input, description: set to let the script finish }
+targets:
+  execute: |
+    #!/bin/sh
+    ss-display holding
+    ss-get --timeout 300 release
+`;
+
+const INSTANCES = ["machine.1", "machine.2"];
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-run" } });
+  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+});
+afterAll(() => s.close({ stopInstances: true }));
+
+const instanceEvent = (instance: string, status: string) => (e: RunEvent) =>
+  e.body.type === "instance" && e.body.instance === instance && e.body.status === status;
+
+describe("the run's agent host killed", () => {
+  it("R19 kill -9 of the host: every instance lost after the grace, the run aborts, nothing of its machines is left", async () => {
+    const created = await s.api<RunDetail>("POST", "/api/runs", {
+      module: "t/hold",
+      multiplicity: { machine: INSTANCES.length },
+      keepRunning: "never",
+      lostAfterSeconds: 2,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const run = created.body;
+    const watcher = new RunWatcher(s.url, s.token, run.id);
+    try {
+      await watcher.until(
+        (_e, all) =>
+          all.filter(
+            (x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "holding",
+          ).length === INSTANCES.length,
+      );
+      const runDir = path.join(s.dataDir, "instances", run.id);
+      if (!existsSync(hostSocketPath(runDir))) {
+        // no sandbox on this machine: the instances have Node agents of their own, no host to kill
+        console.log("local cloud not sandboxed here: no agent host");
+        return;
+      }
+      const hosts = await hostPids(runDir);
+      expect(hosts).toHaveLength(1);
+      const before = await footprint(s.dataDir, run.id, INSTANCES);
+      for (const [i, pids] of before.processes) expect(pids.length, `processes of ${i}'s machine`).toBeGreaterThan(0);
+
+      const killedAt = Date.now();
+      process.kill(hosts[0], "SIGKILL");
+      for (const i of INSTANCES) {
+        const unresponsive = await watcher.until(instanceEvent(i, "unresponsive"));
+        expect(Date.parse(unresponsive.at) - killedAt).toBeLessThan(10_000);
+        const lost = await watcher.until(instanceEvent(i, "lost"));
+        expect(Date.parse(lost.at) - Date.parse(unresponsive.at)).toBeGreaterThanOrEqual(1_900);
+      }
+      const end = await runEnds(s, run.id);
+      expect(end.state).toBe("Aborted");
+      expect(end.abort).toMatch(/^agent of machine\.[12] lost$/);
+      expect(end.instances.map((i) => i.liveness)).toEqual(["lost", "lost"]);
+      const params = (
+        await s.api<{ params: { key: string; value: string | null }[] }>("GET", `/api/runs/${run.id}/params`)
+      ).body.params;
+      for (const i of INSTANCES) {
+        expect(params.find((p) => p.key === `${i}:abort`)?.value).toBe(`agent of ${i} lost`);
+      }
+      // each instance stopped by the local cloud (the event follows the connector's stop)
+      for (const i of INSTANCES) await watcher.until(instanceEvent(i, "down"));
+      expect(await leftovers(before)).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+  }, 120_000);
+});
