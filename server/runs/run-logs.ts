@@ -75,6 +75,12 @@ export class RunLogs {
 
   private logBudget(rt: RunRuntime, instance: string, limit: number) {
     let log = rt.logBudgets.get(instance);
+    if (!log && (rt.instances.get(instance)?.logChunk ?? 0) === 0) {
+      // nothing of it stored yet (its first chunk): an empty budget, without scanning the run's events for it (once
+      // per instance, a scan of every event of the run: quadratic in a 500-instance launch)
+      log = { budget: rebuildLogBudget([], null, limit), marker: null };
+      rt.logBudgets.set(instance, log);
+    }
     if (!log) {
       const actor = `node:${instance}`;
       const sqlite = this.commit.db.$client;

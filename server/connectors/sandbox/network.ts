@@ -1,8 +1,8 @@
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { runCommand } from "../spawner.js";
 
 /**
  * Each local instance's own network when the server is root: a network namespace with one address on a bridge the
@@ -14,12 +14,7 @@ const BLOCKS = 64;
 const CLAIMS = "/run/slipstream/net";
 
 function run(argv: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(argv[0], argv.slice(1), { timeout: 10_000 }, (err, out, stderr) =>
-      err ? reject(new Error(`${argv.join(" ")}: ${(stderr || err.message).trim()}`)) : resolve(out),
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
+  return runCommand(argv, { input, timeoutMs: 10_000 });
 }
 
 const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
