@@ -132,7 +132,8 @@ export class Agent {
       agent.machine = machine;
       agent.runner.wrap = (argv) => machine.wrap(argv);
     }
-    await agent.ipc.listen();
+    // hosted (one process, many agents): the umask stays the process's, 022 (set above: hosted agents are sandboxed)
+    await agent.ipc.listen({ maskWhileBinding: !hooks });
     await ws.own(ws.socket);
     // without loopback (a bare network namespace) the wrappers still work, through Node and the unix socket
     await agent.fastIpc

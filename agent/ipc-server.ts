@@ -49,11 +49,24 @@ export class IpcServer {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  async listen(): Promise<void> {
+  /**
+   * `maskWhileBinding: false` where the process hosts other agents: the umask is the process's, and a file another
+   * agent creates meanwhile on libuv's threads (its recipe scripts) would get it too — seen as "Permission denied"
+   * running `targets/execute` in a 500-instance launch. There the umask is 022 already, so the socket is bound
+   * without write access for anyone but its owner until the chmod below.
+   */
+  async listen(opts: { maskWhileBinding?: boolean } = {}): Promise<void> {
     // a socket file left by a previous agent of this workspace would make listen fail
     await rm(this.socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
+      if (opts.maskWhileBinding === false) {
+        this.server.listen(this.socketPath, () => {
+          this.server.off("error", reject);
+          resolve();
+        });
+        return;
+      }
       // created private: the socket file is bound inside listen(), under this umask, so no other user can
       // connect in the moment before the chmod below
       const umask = process.umask(0o177);
