@@ -23,6 +23,8 @@ export class FastIpcServer {
   private readonly key = randomBytes(24).toString("hex");
   /** what the agent answers first: the wrapper knows it's talking to its agent, not to whoever took its port */
   private readonly proof = randomBytes(24).toString("hex");
+  /** the endpoint file's line, once listening */
+  private line: string | null = null;
 
   constructor(
     private readonly endpointFile: string,
@@ -45,23 +47,25 @@ export class FastIpcServer {
           resolve();
         });
       });
-    const { port } = this.server.address() as net.AddressInfo;
+    const { port, address } = this.server.address() as net.AddressInfo;
+    this.line = endpointLine(port, this.key, this.proof, address === "127.0.0.1" ? undefined : address);
     // written whole under another name, then renamed: a wrapper never reads half a line
     const tmp = `${this.endpointFile}.${process.pid}`;
-    await writeFile(tmp, endpointLine(port, this.key, this.proof), { mode: 0o600 });
+    await writeFile(tmp, this.line, { mode: 0o600 });
     await rename(tmp, this.endpointFile);
   }
 
   async close(): Promise<void> {
     // only while it still names us: another agent of this workspace may have written its own since
     const current = await readFile(this.endpointFile, "utf8").catch(() => null);
-    const { port } = (this.server.address() as net.AddressInfo | null) ?? { port: -1 };
-    if (current === endpointLine(port, this.key, this.proof)) await rm(this.endpointFile, { force: true });
+    if (this.line !== null && current === this.line) await rm(this.endpointFile, { force: true });
     for (const s of this.sockets) s.destroy();
     if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private accept(socket: net.Socket): void {
+    // refused by the listener's own filter (a host's listener on the bridge answers its instance only)
+    if (socket.destroyed) return;
     const caller = trackCaller(socket, this.sockets);
     const deadline = setTimeout(() => socket.destroy(), REQUEST_DEADLINE_MS);
     let buffer = Buffer.alloc(0);

@@ -7,7 +7,8 @@
  * Request:  KEY \0 ARGC \0 COMMAND \0 ARG1 \0 … ARGn \0   (fields cannot hold NUL: they come from argv)
  * Response: PROOF \0 EXIT \0 STDOUT \0 STDERR \0         (STDOUT/STDERR escaped for `printf %b`)
  *
- * KEY and PROOF are the secrets of `<workspace>/lib/ss.endpoint` ("PORT KEY PROOF", mode 0600): loopback TCP
+ * KEY and PROOF are the secrets of `<workspace>/lib/ss.endpoint` ("PORT KEY PROOF [HOST]", mode 0600; HOST when
+ * it is not 127.0.0.1: an instance with a network of its own reaches its agent host at the bridge's address): TCP
  * is open to every local user, the file is not. KEY proves the caller to the agent; PROOF, never sent by a
  * caller, proves the agent to the caller, so a process that took over a dead agent's port learns a KEY that
  * is of no use and cannot answer in its name.
@@ -60,8 +61,9 @@ export function encodeFastRequest(req: FastRequest): Buffer {
 }
 
 /** The endpoint file's one line. */
-export function endpointLine(port: number, key: string, proof: string): string {
-  return `${port} ${key} ${proof}\n`;
+export function endpointLine(port: number, key: string, proof: string, host?: string): string {
+  // the address only when it is not loopback: the wrappers default to 127.0.0.1
+  return host ? `${port} ${key} ${proof} ${host}\n` : `${port} ${key} ${proof}\n`;
 }
 
 /**
@@ -74,7 +76,7 @@ export function fastWrapper(bash: string, command: string, nodeFallback: string)
   return `#!${bash} -p
 # ${command}: asks the SlipStream agent over loopback TCP (bash /dev/tcp), without starting Node.
 ep=\${${FAST_ENV}-}
-if [ -n "$ep" ] && { read -r port key proof <"$ep" && command exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+if [ -n "$ep" ] && { read -r port key proof host <"$ep" && command exec 3<>"/dev/tcp/\${host:-127.0.0.1}/$port"; } 2>/dev/null; then
   printf '%s\\0' "$key" "$#" ${command} "$@" >&3
   if ! IFS= read -r -d '' said <&3 || [ "$said" != "$proof" ]; then
     echo "${command}: the process on the agent's port is not its agent" >&2

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { chmod, readdir, rm, rmdir, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { describeZodError } from "../protocol/errors.js";
-import { type HostInstance, type HostMachine, HostRequest, type HostResponse } from "../protocol/local-host.js";
+import { type HostInstance, HostRequest, type HostResponse } from "../protocol/local-host.js";
 import { Agent } from "./agent.js";
 import { readConfig } from "./config.js";
 
@@ -149,7 +148,7 @@ export class AgentHost {
           asRoot: inst.machine.asRoot,
           cgroupProcs: inst.machine.cgroupProcs,
         },
-        fastListener: inst.machine.netns ? () => loopbackIn(inst.machine) : undefined,
+        fastListener: inst.machine.fastIpc ? () => bridgeListener(inst.machine.fastIpc!) : undefined,
       });
     } catch (err) {
       out.write(`${new Date().toISOString()} agent of ${inst.instance} did not start: ${(err as Error).message}\n`);
@@ -198,26 +197,17 @@ export class AgentHost {
 }
 
 /**
- * A loopback listener in the instance's own network, where its recipes' wrappers connect (fast-ipc.ts): made by a
- * short-lived Node in that network namespace and handed over to the host, which stays outside it.
+ * The wrappers' listener of an instance with a network of its own (fast-ipc.ts): on the bridge's address, in the
+ * host's network, so no process has to start inside the instance's; it answers the instance's own address only
+ * (the endpoint's key is still what proves a caller), every other peer on the bridge is cut at once.
  */
-function loopbackIn(machine: HostMachine): Promise<net.Server | null> {
-  const code = `const s = require("node:net").createServer();
-s.listen(0, "127.0.0.1", () => process.send("listening", s, () => process.exit(0)));`;
+function bridgeListener(at: { listen: string; from: string }): Promise<net.Server | null> {
+  const server = net.createServer();
+  server.on("connection", (socket) => {
+    if (socket.remoteAddress !== at.from && socket.remoteAddress !== `::ffff:${at.from}`) socket.destroy();
+  });
   return new Promise((resolve) => {
-    const child: ChildProcess = spawn("nsenter", [`--net=${machine.netns}`, "--", process.execPath, "-e", code], {
-      stdio: ["ignore", "ignore", "ignore", "ipc"],
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("message", (_m: unknown, handle: unknown) => {
-      clearTimeout(timer);
-      resolve(handle instanceof net.Server ? handle : null);
-    });
-    child.once("error", () => resolve(null));
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(null);
-    });
+    server.once("error", () => resolve(null));
+    server.listen(0, at.listen, () => resolve(server));
   });
 }

@@ -30,6 +30,11 @@ export const HostMachine = z.object({
   cgroupProcs: z.array(AbsPath).max(4),
   /** the instance's network namespace (a file under /run/netns), where the recipes' loopback is */
   netns: AbsPath.nullable(),
+  /**
+   * Where the wrappers' TCP listener goes when the instance has its own network: the bridge's address, on the
+   * host's side (no process in the namespace needed), answering only the instance's own address.
+   */
+  fastIpc: z.object({ listen: z.ipv4(), from: z.ipv4() }).nullable().default(null),
   /** the host uid the recipes run as (as root), which owns what they may write */
   uid: z.number().int().positive().nullable(),
 });

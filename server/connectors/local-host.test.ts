@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -30,6 +31,9 @@ const EXECUTE = [
   "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c SLIPSTREAM_AGENT_TOKEN > \"$TMPDIR/tokens\"",
   'ls /proc | grep -c "^[0-9]" > "$TMPDIR/procs"',
   'ss-set ready yes && echo set > "$TMPDIR/ss"',
+  // the wrappers' TCP listener answers from here (the bridge's address when the instance has its own network)
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax
+  'bash -c \'read -r port key proof host < "$SLIPSTREAM_AGENT_ENDPOINT" && exec 3<>"/dev/tcp/${host:-127.0.0.1}/$port" && echo reachable\' > "$TMPDIR/fast" 2>&1',
   "sleep 1000",
 ].join("\n");
 
@@ -157,7 +161,26 @@ describe("local cloud, one agent host per run", () => {
       // the wrappers' loopback listener is in the instance's own network, where its recipes are
       expect(out).not.toContain("fast path unavailable");
     }
+    for (const i of ["web.1", "db.1"]) expect((await tmpOf(i, "fast")).trim()).toBe("reachable");
     expect(sets).toEqual(expect.arrayContaining(["web.1:ready", "db.1:ready"]));
+    const dbEndpoint = (await readFile(path.join(dirOf("db.1"), "machine/lib/ss.endpoint"), "utf8")).trim().split(" ");
+    // as root each instance has its own network: the listener is on the bridge, its address in the endpoint
+    expect(dbEndpoint.length).toBe(asRoot ? 4 : 3);
+    if (dbEndpoint.length === 4) {
+      // db.1's listener sits on the bridge, which web.1 reaches too: even with db.1's key (which its machine cannot
+      // read) web.1 is cut before any answer, since it is not db.1's address
+      const [port, key, , host] = dbEndpoint;
+      const probe = spawnSync(
+        path.join(dirOf("web.1"), "enter"),
+        [
+          "bash",
+          "-c",
+          `exec 3<>/dev/tcp/${host}/${port} || exit 9; printf '%s\\0' ${key} 1 ss-get --help >&3; cat <&3 | wc -c`,
+        ],
+        { encoding: "utf8", timeout: 20_000 },
+      );
+      expect(probe.stdout.trim()).toBe("0");
+    }
     // the host's own environment holds no token either: each reached it through the control socket
     expect(await readFile(`/proc/${host}/environ`, "utf8")).not.toContain("tok-");
     if (asRoot) {

@@ -192,6 +192,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         { machineDir, runDir },
         uid !== null ? { uid, netns: attached?.netns ?? null } : null,
         procs,
+        network && attached ? { listen: network.gateway, from: attached.address } : null,
       );
       const pid = await hosts.add(path.dirname(hostDir), {
         instance: launch.instance,

@@ -126,10 +126,20 @@ export function hostedMachine(
   dirs: { machineDir: string; runDir: string },
   asRoot: { uid: number; netns: string | null } | null,
   cgroupProcs: string[],
+  fastIpc: HostMachine["fastIpc"] = null,
 ): HostMachine {
   const pidFile = path.join(dirs.runDir, MACHINE_PID_FILE);
   if (!asRoot) {
-    return { prefix: [], source: dirs.machineDir, pidFile, asRoot: false, cgroupProcs: [], netns: null, uid: null };
+    return {
+      prefix: [],
+      source: dirs.machineDir,
+      pidFile,
+      asRoot: false,
+      cgroupProcs: [],
+      netns: null,
+      fastIpc: null,
+      uid: null,
+    };
   }
   const prefix = [
     ...["/bin/sh", "-c", JOIN_CGROUPS, "slipstream-machine", ...cgroupProcs, "--"],
@@ -151,6 +161,7 @@ export function hostedMachine(
     asRoot: true,
     cgroupProcs,
     netns: asRoot.netns,
+    fastIpc: asRoot.netns ? fastIpc : null,
     uid: asRoot.uid,
   };
 }
