@@ -196,7 +196,7 @@ export async function runPrescale(
  * upload failed, null when it was sent.
  */
 export async function sendReports(ctx: RecipeContext): Promise<string | null> {
-  const stamp = reportStamp();
+  const stamp = reportStamp(ctx.cfg.instance);
   const dir = await makeReportDir(ctx.ws.reports, stamp);
   await ctx.ws.own(dir);
   const result = await runTarget(ctx, "report", { SLIPSTREAM_REPORT_DIR: ctx.ws.view(dir) }, false);

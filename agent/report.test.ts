@@ -80,12 +80,20 @@ describe("report upload", () => {
 describe("report names", () => {
   it("never collide: a second report of the same second gets -2, a third -3, the next second none", () => {
     const t = new Date("2026-12-02T23:21:44.100Z");
-    const first = reportStamp(t);
+    const first = reportStamp("client.1", t);
     expect(first).toBe("20261202T232144Z");
-    expect(reportStamp(new Date("2026-12-02T23:21:44.900Z"))).toBe("20261202T232144Z-2");
-    expect(reportStamp(new Date("2026-12-02T23:21:44.950Z"))).toBe("20261202T232144Z-3");
-    expect(reportStamp(new Date("2026-12-02T23:21:45.000Z"))).toBe("20261202T232145Z");
-    expect(REPORT_NAME.test(`client.1_report_${reportStamp(t)}.tgz`)).toBe(true);
+    expect(reportStamp("client.1", new Date("2026-12-02T23:21:44.900Z"))).toBe("20261202T232144Z-2");
+    expect(reportStamp("client.1", new Date("2026-12-02T23:21:44.950Z"))).toBe("20261202T232144Z-3");
+    expect(reportStamp("client.1", new Date("2026-12-02T23:21:45.000Z"))).toBe("20261202T232145Z");
+    expect(REPORT_NAME.test(`client.1_report_${reportStamp("client.1", t)}.tgz`)).toBe(true);
+  });
+
+  it("are counted per instance: agents sharing a host process do not suffix each other's reports", () => {
+    const t = new Date("2026-12-02T23:30:00.100Z");
+    expect(reportStamp("web.1", t)).toBe("20261202T233000Z");
+    expect(reportStamp("web.2", t)).toBe("20261202T233000Z");
+    expect(reportStamp("web.1", t)).toBe("20261202T233000Z-2");
+    expect(reportStamp("web.2", t)).toBe("20261202T233000Z-2");
   });
 });
 

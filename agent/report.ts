@@ -15,17 +15,18 @@ function compactTimestamp(date = new Date()): string {
     .replace(/\.\d+Z$/, "Z");
 }
 
-let lastStamp = "";
-let sameSecond = 0;
+/** Per instance: one host process serves many agents, and one agent's reports say nothing of another's. */
+const lastStamps = new Map<string, { stamp: string; sameSecond: number }>();
 /**
- * The stamp of this agent's next report: SlipStream's second-resolution timestamp, with `-2`, `-3`… for a second
+ * The stamp of an instance's next report: SlipStream's second-resolution timestamp, with `-2`, `-3`… for its second
  * report in the same second (a report at SendingReports, then another as the instance is removed by a scale), so
- * one never replaces the other.
+ * one never replaces the other. Other instances' reports (their names hold their own instance) are not counted.
  */
-export function reportStamp(date = new Date()): string {
+export function reportStamp(instance: string, date = new Date()): string {
   const stamp = compactTimestamp(date);
-  sameSecond = stamp === lastStamp ? sameSecond + 1 : 1;
-  lastStamp = stamp;
+  const last = lastStamps.get(instance);
+  const sameSecond = last?.stamp === stamp ? last.sameSecond + 1 : 1;
+  lastStamps.set(instance, { stamp, sameSecond });
   return sameSecond === 1 ? stamp : `${stamp}-${sameSecond}`;
 }
 
