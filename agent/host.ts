@@ -1,11 +1,12 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { chmod, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { readdir, rm, rmdir, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { describeZodError } from "../protocol/errors.js";
 import { type HostInstance, HostRequest, type HostResponse } from "../protocol/local-host.js";
 import { Agent } from "./agent.js";
 import { readConfig } from "./config.js";
+import { listenPrivately } from "./ipc-server.js";
 
 /** With no instance left, the host waits this long for another (a scale adding one) before it ends. */
 const IDLE_EXIT_MS = 3000;
@@ -45,21 +46,8 @@ export class AgentHost {
   }
 
   async listen(): Promise<void> {
-    await rm(this.socketPath, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      const umask = process.umask(0o177);
-      try {
-        this.server.listen(this.socketPath, () => {
-          this.server.off("error", reject);
-          resolve();
-        });
-      } finally {
-        process.umask(umask);
-      }
-    });
-    await chmod(this.socketPath, 0o600);
-    this.inode = (await stat(this.socketPath)).ino;
+    // before any agent: the umask may be changed while it is bound, no other file is being made
+    this.inode = await listenPrivately(this.server, this.socketPath, true);
     this.armIdle();
   }
 

@@ -49,38 +49,10 @@ export class IpcServer {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  /**
-   * `maskWhileBinding: false` where the process hosts other agents: the umask is the process's, and a file another
-   * agent creates meanwhile on libuv's threads (its recipe scripts) would get it too — seen as "Permission denied"
-   * running `targets/execute` in a 500-instance launch. There the umask is 022 already, so the socket is bound
-   * without write access for anyone but its owner until the chmod below.
-   */
+  /** See listenPrivately; `maskWhileBinding: false` where the process hosts other agents. */
   async listen(opts: { maskWhileBinding?: boolean } = {}): Promise<void> {
     // a socket file left by a previous agent of this workspace would make listen fail
-    await rm(this.socketPath, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      if (opts.maskWhileBinding === false) {
-        this.server.listen(this.socketPath, () => {
-          this.server.off("error", reject);
-          resolve();
-        });
-        return;
-      }
-      // created private: the socket file is bound inside listen(), under this umask, so no other user can
-      // connect in the moment before the chmod below
-      const umask = process.umask(0o177);
-      try {
-        this.server.listen(this.socketPath, () => {
-          this.server.off("error", reject);
-          resolve();
-        });
-      } finally {
-        process.umask(umask);
-      }
-    });
-    await chmod(this.socketPath, 0o600);
-    this.inode = (await stat(this.socketPath)).ino;
+    this.inode = await listenPrivately(this.server, this.socketPath, opts.maskWhileBinding !== false);
   }
 
   async close(): Promise<void> {
@@ -144,4 +116,34 @@ export class IpcServer {
     const response: IpcResponse = { ...ack, id };
     socket.write(`${JSON.stringify(response)}\n`);
   }
+}
+
+/**
+ * Binds a unix socket only its owner may connect to (a file left at the path goes first); returns its inode. With
+ * `maskWhileBinding` the umask is 177 while it is bound, so no one else can connect before the chmod. Not where the
+ * process hosts other agents: the umask is the process's, and a file another agent creates meanwhile on libuv's
+ * threads (its recipe scripts) would get it too — seen as "Permission denied" running `targets/execute` in a
+ * 500-instance launch. There the umask is 022 already, so the socket is bound without write access for anyone but
+ * its owner until the chmod.
+ */
+export async function listenPrivately(
+  server: net.Server,
+  socketPath: string,
+  maskWhileBinding: boolean,
+): Promise<number> {
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    const umask = maskWhileBinding ? process.umask(0o177) : null;
+    try {
+      server.listen(socketPath, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    } finally {
+      if (umask !== null) process.umask(umask);
+    }
+  });
+  await chmod(socketPath, 0o600);
+  return (await stat(socketPath)).ino;
 }

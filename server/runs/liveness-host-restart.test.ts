@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { hostSocketPath } from "../connectors/local-host.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { HOLDING_IMAGE } from "../testing/holding-image.js";
 import { footprint, hostPids, leftovers } from "../testing/run-host.js";
 import { RunWatcher } from "../testing/watch.js";
 
@@ -12,16 +13,6 @@ import { RunWatcher } from "../testing/watch.js";
  * dies while the server is down (kill -9), the next server must count the grace from its start for every instance,
  * abort the run, and clean up what the dead host left: its control socket and the run's directory included.
  */
-
-const IMAGE = `kind: image
-parameters:
-  - { name: release, category: input, description: set to let the script finish }
-targets:
-  execute: |
-    #!/bin/sh
-    ss-display holding
-    ss-get --timeout 300 release
-`;
 
 const INSTANCES = ["machine.1", "machine.2"];
 
@@ -37,7 +28,9 @@ describe("a server restart with the run's agent host killed meanwhile", () => {
   it("R19 every instance lost after the grace from the start, the run aborts, nothing of its machines is left", async () => {
     const first = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-run" } });
     servers.push(first);
-    const imported = await first.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+    const imported = await first.api("POST", "/api/modules/import", {
+      files: [{ path: "t/hold", yaml: HOLDING_IMAGE }],
+    });
     expect(imported.status, JSON.stringify(imported.body)).toBe(200);
     const created = await first.api<RunDetail>("POST", "/api/runs", {
       module: "t/hold",

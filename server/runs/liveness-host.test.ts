@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { hostSocketPath } from "../connectors/local-host.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { HOLDING_IMAGE } from "../testing/holding-image.js";
 import { footprint, hostPids, leftovers } from "../testing/run-host.js";
 import { RunWatcher } from "../testing/watch.js";
 
@@ -13,22 +14,12 @@ import { RunWatcher } from "../testing/watch.js";
  * no control socket, no cgroup, no network namespace, no run directory.
  */
 
-const IMAGE = `kind: image
-parameters:
-  - { name: release, category: input, description: set to let the script finish }
-targets:
-  execute: |
-    #!/bin/sh
-    ss-display holding
-    ss-get --timeout 300 release
-`;
-
 const INSTANCES = ["machine.1", "machine.2"];
 
 let s: TestServer;
 beforeAll(async () => {
   s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-run" } });
-  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: HOLDING_IMAGE }] });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 });
 afterAll(() => s.close({ stopInstances: true }));

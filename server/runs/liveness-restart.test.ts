@@ -1,22 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { HOLDING_IMAGE } from "../testing/holding-image.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
  * Run-rules R19 across a restart: the server's stop and start are in every active run's event log, and an agent
  * that does not reconnect gets the run's grace counted from the server's start, then is lost.
  */
-
-const IMAGE = `kind: image
-parameters:
-  - { name: release, category: input, description: set to let the script finish }
-targets:
-  execute: |
-    #!/bin/sh
-    ss-display holding
-    ss-get --timeout 300 release
-`;
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -28,7 +19,9 @@ describe("a server restart", () => {
     // the test kills one instance's agent process: a Node agent per instance, whatever SLIPSTREAM_LOCAL_AGENTS says
     const first = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
     servers.push(first);
-    const imported = await first.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+    const imported = await first.api("POST", "/api/modules/import", {
+      files: [{ path: "t/hold", yaml: HOLDING_IMAGE }],
+    });
     expect(imported.status, JSON.stringify(imported.body)).toBe(200);
     const created = await first.api<RunDetail>("POST", "/api/runs", {
       module: "t/hold",

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { processesWithEnv } from "../connectors/process-tree.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { HOLDING_IMAGE_WITH_REPORT } from "../testing/holding-image.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
@@ -12,24 +13,13 @@ import { RunWatcher } from "../testing/watch.js";
  */
 
 /** Each machine waits in Executing until the test releases it (the tutorial's run is over within a second). */
-const IMAGE = `kind: image
-parameters:
-  - { name: release, category: input, description: set to let the script finish }
-targets:
-  execute: |
-    #!/bin/sh
-    ss-display holding
-    ss-get --timeout 300 release
-  report: |
-    #!/bin/sh
-    echo "report of $SLIPSTREAM_NODE_INSTANCE_NAME" > "$SLIPSTREAM_REPORT_DIR/note.txt"
-`;
-
 let s: TestServer;
 beforeAll(async () => {
   // these tests kill one instance's agent process: a Node agent per instance, whatever SLIPSTREAM_LOCAL_AGENTS says
   s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
-  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+  const res = await s.api("POST", "/api/modules/import", {
+    files: [{ path: "t/hold", yaml: HOLDING_IMAGE_WITH_REPORT }],
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 });
 afterAll(() => s.close({ stopInstances: true }));

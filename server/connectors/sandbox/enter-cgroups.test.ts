@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../../protocol/run.js";
 import { runEnds, startTestServer, type TestServer } from "../../testing/harness.js";
+import { HOLDING_IMAGE } from "../../testing/holding-image.js";
 import { RunWatcher } from "../../testing/watch.js";
 
 /**
@@ -13,16 +14,6 @@ import { RunWatcher } from "../../testing/watch.js";
  */
 
 const run = promisify(execFile);
-
-const IMAGE = `kind: image
-parameters:
-  - { name: release, category: input, description: set to let the script finish }
-targets:
-  execute: |
-    #!/bin/sh
-    ss-display holding
-    ss-get --timeout 300 release
-`;
 
 let s: TestServer;
 beforeAll(async () => {
@@ -38,7 +29,7 @@ describe("enter, the login of a local instance", () => {
         console.log(`no cgroups for instances here: ${s.isolation.summary}`);
         return;
       }
-      const imported = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: IMAGE }] });
+      const imported = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: HOLDING_IMAGE }] });
       expect(imported.status, JSON.stringify(imported.body)).toBe(200);
       const created = await s.api<RunDetail>("POST", "/api/runs", { module: "t/hold", keepRunning: "never" });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
