@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { runCommand } from "../spawner.js";
@@ -70,10 +70,26 @@ export class InstanceNetwork {
       const claimFile = path.join(CLAIMS, String(block));
       const claim = readClaim(claimFile);
       if (claim && claim.dataDir !== dataDir) {
-        // a server whose data is gone left it: take it back
+        // a server whose data is gone left it: take it back — one server only. The claim is moved aside first
+        // (atomic: a second server taking it back at the same moment finds it gone); removing it outright could
+        // remove the fresh claim another server wrote meanwhile, and two bridges would then share one address
         if (existsSync(claim.dataDir)) continue;
+        const aside = `${claimFile}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
+        try {
+          renameSync(claimFile, aside);
+        } catch {
+          continue;
+        }
+        if (readClaim(aside)?.dataDir !== claim.dataDir) {
+          // what moved was another server's fresh claim: it goes back, unless a third has claimed the block since
+          try {
+            linkSync(aside, claimFile);
+          } catch {}
+          rmSync(aside, { force: true });
+          continue;
+        }
         await run(["ip", "link", "del", claim.bridge]).catch(() => undefined);
-        rmSync(claimFile, { force: true });
+        rmSync(aside, { force: true });
       }
       const used = routes.some((r) => r.dev !== bridge && r.dst !== "default" && overlaps(r.dst, base, 22));
       if (used) continue;
@@ -163,13 +179,31 @@ export class InstanceNetwork {
       client.on("error", close);
       upstream.on("error", close);
     });
-    await new Promise<void>((resolve, reject) => {
-      relay.once("error", reject);
-      relay.listen(port, this.gateway, () => resolve());
+    const listen = () =>
+      new Promise<void>((resolve, reject) => {
+        relay.once("error", reject);
+        relay.listen(port, this.gateway, () => {
+          relay.off("error", reject);
+          resolve();
+        });
+      });
+    await listen().catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EADDRNOTAVAIL") throw err;
+      // the bridge lost its address (or went) under us: it is ours, put it back as setup makes it, then once more
+      await this.ensureBridge();
+      await listen();
     });
     relay.unref();
     this.forwarders.set(port, relay);
     return url;
+  }
+
+  /** The bridge up with its address, whatever of it is missing. */
+  private async ensureBridge(): Promise<void> {
+    const link = await run(["ip", "-j", "link", "show", this.bridge]).catch(() => null);
+    if (!link) await run(["ip", "link", "add", this.bridge, "type", "bridge"]);
+    await run(["ip", "addr", "replace", `${this.gateway}/22`, "dev", this.bridge]);
+    await run(["ip", "link", "set", this.bridge, "up"]);
   }
 
   /** Stops relaying; gives the bridge and its addresses back when no instance is on it any more. */
