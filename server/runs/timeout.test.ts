@@ -26,7 +26,9 @@ targets:
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startTestServer({ killGraceSeconds: 2 });
+  // an agent process per instance: "a node that never answers" freezes one machine's agent and nothing else (a
+  // run's agent host would freeze every instance of the run at once)
+  s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
   const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/slow", yaml: IMAGE }] });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { runCommand } from "../spawner.js";
@@ -73,7 +73,9 @@ export class InstanceNetwork {
         // a server whose data is gone left it: take it back — one server only. The claim is moved aside first
         // (atomic: a second server taking it back at the same moment finds it gone); removing it outright could
         // remove the fresh claim another server wrote meanwhile, and two bridges would then share one address
-        if (existsSync(claim.dataDir)) continue;
+        // or whose bridge went long ago (a machine restarted, a test's server never closed): its owner would make
+        // the bridge again on this block, but nothing of it is left to keep; 64 blocks are all there are
+        if (existsSync(claim.dataDir) && !bridgeGoneLongAgo(claim.bridge, claimFile)) continue;
         const aside = `${claimFile}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
         try {
           renameSync(claimFile, aside);
@@ -216,6 +218,16 @@ export class InstanceNetwork {
       await run(["ip", "link", "del", this.bridge]).catch(() => undefined);
       rmSync(this.claimFile, { force: true });
     }
+  }
+}
+
+/** A claim older than a minute whose bridge does not exist (a fresh claim's bridge is made a moment after it). */
+function bridgeGoneLongAgo(bridge: string, claimFile: string): boolean {
+  if (existsSync(`/sys/class/net/${bridge}`)) return false;
+  try {
+    return Date.now() - statSync(claimFile).mtimeMs > 60_000;
+  } catch {
+    return false;
   }
 }
 
