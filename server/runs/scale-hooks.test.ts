@@ -48,7 +48,9 @@ nodes:
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startTestServer();
+  // an agent process per instance: with a run's agent host this walk passed alone but timed out (60 s) twice in the
+  // loaded clean-clone CI; that path is issue 19's open item, kept apart from what this test checks (the hooks)
+  s = await startTestServer({ local: { agents: "per-instance" } });
   const res = await s.api("POST", "/api/modules/import", {
     files: [
       { path: "t/sc/worker", yaml: WORKER },
