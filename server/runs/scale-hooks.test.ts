@@ -48,9 +48,7 @@ nodes:
 
 let s: TestServer;
 beforeAll(async () => {
-  // an agent process per instance: with a run's agent host this walk passed alone but timed out (60 s) twice in the
-  // loaded clean-clone CI; that path is issue 19's open item, kept apart from what this test checks (the hooks)
-  s = await startTestServer({ local: { agents: "per-instance" } });
+  s = await startTestServer();
   const res = await s.api("POST", "/api/modules/import", {
     files: [
       { path: "t/sc/worker", yaml: WORKER },

@@ -17,6 +17,20 @@ function run(argv: string[], input?: string): Promise<string> {
   return runCommand(argv, { input, timeoutMs: 10_000 });
 }
 
+/**
+ * The bridge's own MAC, fixed (locally administered, from its block). A bridge left to choose takes the lowest MAC of
+ * its ports: an instance joining with a lower one changes the gateway's MAC under every other instance, whose ARP
+ * entry then sends to a port for ~30 s — their agents' links and ss-* calls stalled whenever a run scaled.
+ */
+export function bridgeMac(base: number): string {
+  return [
+    "02",
+    "53",
+    "53",
+    ...[16, 8, 0].map((s) => (Math.floor(base / 2 ** s) % 256).toString(16).padStart(2, "0")),
+  ].join(":");
+}
+
 const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
 const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 
@@ -105,12 +119,11 @@ export class InstanceNetwork {
       }
       const gateway = toIp(base + 1);
       const link = await run(["ip", "-j", "link", "show", bridge]).catch(() => null);
-      if (!link) {
-        await run(
-          ["ip", "-b", "-"],
-          `link add ${bridge} type bridge\naddr add ${gateway}/22 dev ${bridge}\nlink set ${bridge} up\n`,
-        );
-      }
+      // a bridge made before its MAC was fixed gets it too
+      await run(
+        ["ip", "-b", "-"],
+        `${link ? "" : `link add ${bridge} type bridge\naddr add ${gateway}/22 dev ${bridge}\n`}link set ${bridge} address ${bridgeMac(base)} up\n`,
+      );
       return new InstanceNetwork(bridge, gateway, base, claimFile);
     }
     throw new Error("no free /22 in 10.214.0.0/16 for the local instances' network");
@@ -205,7 +218,7 @@ export class InstanceNetwork {
     const link = await run(["ip", "-j", "link", "show", this.bridge]).catch(() => null);
     if (!link) await run(["ip", "link", "add", this.bridge, "type", "bridge"]);
     await run(["ip", "addr", "replace", `${this.gateway}/22`, "dev", this.bridge]);
-    await run(["ip", "link", "set", this.bridge, "up"]);
+    await run(["ip", "link", "set", this.bridge, "address", bridgeMac(this.base), "up"]);
   }
 
   /** Stops relaying; gives the bridge and its addresses back when no instance is on it any more. */
