@@ -32,6 +32,12 @@ type UiSocket = Socket<UiServerToClient, UiClientToServer>;
 const STEERING_CHANGES: ReadonlySet<RunEventBody["type"]> = new Set(["state", "abort", "abort-reset", "recovery-mode"]);
 /** The longest a live batch waits to be shown (ms), however slow the page's last render was. */
 const MAX_FLUSH_DELAY = 250;
+/**
+ * The longest a batch waits while the page is still rendering the one before (ms): a page that renders in a
+ * transition (the run page) starts that render again from the top for every new batch, so batches coming faster
+ * than it renders would keep it from ever showing one.
+ */
+const MAX_UNRENDERED_DELAY = 1000;
 /** sessionStorage key: why the server ended this browser's session (shown once by the sign-in page) */
 export const SIGNED_OUT_REASON = "slipstream.signedOutReason";
 /** `outdated`: the server speaks another protocol version (it was upgraded); only a reload helps. */
@@ -45,6 +51,10 @@ interface Feed {
   backlog: boolean;
   /** ms the last flush took, the page's render of it included */
   cost: number;
+  /** the page says when it has rendered a batch (`rendered`): flushes wait for it */
+  reportsRenders: boolean;
+  /** when the flush that the page has not yet said it rendered began (performance.now()), or null */
+  unrendered: number | null;
   timer: ReturnType<typeof setTimeout> | null;
   dropTimer: ReturnType<typeof setTimeout> | null;
 }
@@ -197,6 +207,8 @@ export class Live {
         pending: [],
         backlog: false,
         cost: 0,
+        reportsRenders: false,
+        unrendered: null,
         timer: null,
         dropTimer: null,
       };
@@ -236,8 +248,32 @@ export class Live {
     // live events arrive in bursts: fold them into the cache together (a backlog waits for its last page); a
     // page that takes longer than a frame to render a batch waits as long before the next, so streaming writes
     // leave the main thread at least half free for input however large the run
-    if (!feed.timer && !feed.backlog)
-      feed.timer = setTimeout(() => this.flush(e.runId, feed), Math.min(MAX_FLUSH_DELAY, Math.max(16, feed.cost)));
+    this.schedule(e.runId, feed);
+  }
+
+  private schedule(runId: string, feed: Feed): void {
+    if (feed.timer || feed.backlog || feed.pending.length === 0) return;
+    const delay =
+      feed.unrendered !== null
+        ? Math.max(16, feed.unrendered + MAX_UNRENDERED_DELAY - performance.now())
+        : Math.min(MAX_FLUSH_DELAY, Math.max(16, feed.cost));
+    feed.timer = setTimeout(() => this.flush(runId, feed), delay);
+  }
+
+  /**
+   * The page rendered what was flushed (called after its commit): the next batch follows as long after as that
+   * took, so a page rendering in slices finishes one batch before the next begins.
+   */
+  rendered(runId: string): void {
+    const feed = this.feeds.get(runId);
+    if (!feed) return;
+    feed.reportsRenders = true;
+    if (feed.unrendered === null) return;
+    feed.cost = performance.now() - feed.unrendered;
+    feed.unrendered = null;
+    if (feed.timer) clearTimeout(feed.timer);
+    feed.timer = null;
+    this.schedule(runId, feed);
   }
 
   private flush(runId: string, feed: Feed): void {
@@ -262,10 +298,13 @@ export class Live {
       qc.setQueryData<ParamsSnapshot>(runKeys.params(runId), (old) => (old ? foldParams(old, batch) : old));
       qc.setQueryData<ReportInfo[]>(runKeys.reports(runId), (old) => (old ? foldReports(old, batch) : old));
     });
-    // the page renders in react-query's notification task, queued just before this one
-    setTimeout(() => {
-      feed.cost = performance.now() - started;
-    }, 0);
+    if (feed.reportsRenders) feed.unrendered = started;
+    else {
+      // the page renders in react-query's notification task, queued just before this one
+      setTimeout(() => {
+        feed.cost = performance.now() - started;
+      }, 0);
+    }
     if (batch.some((e) => e.body.type === "scale")) {
       // instances were added or removed: their rows and keys come from the server
       qc.invalidateQueries({ queryKey: runKeys.detail(runId) });

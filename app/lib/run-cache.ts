@@ -84,6 +84,17 @@ function indexOfKeys(params: readonly RuntimeParam[]): Map<string, number> {
   return index;
 }
 
+/** Looks parameters up by key through the list's key index (kept across folds): no map built per live batch. */
+export function paramLookup(params: readonly RuntimeParam[]): { get(key: string): RuntimeParam | undefined } {
+  const index = indexOfKeys(params);
+  return {
+    get: (key) => {
+      const at = index.get(key);
+      return at === undefined ? undefined : params[at];
+    },
+  };
+}
+
 export function foldParams(snapshot: ParamsSnapshot, events: readonly RunEvent[]): ParamsSnapshot {
   let params: RuntimeParam[] | null = null;
   let index: Map<string, number> | null = null;

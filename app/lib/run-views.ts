@@ -2,6 +2,7 @@ import type { DeploymentModule, ModuleRecord } from "@/protocol/modules";
 import type { RunDetail, RunEvent, RunState, RuntimeParam } from "@/protocol/run";
 // a relative path for the one value import: vitest does not resolve the "@/" alias
 import { RUN_STATES, TERMINAL_STATES } from "../../protocol/run";
+import { doneKey, foldEvents, instanceProgress } from "./event-views";
 import { parseMapping } from "./modules";
 
 /**
@@ -37,36 +38,25 @@ export interface NodeLink {
   inputs: string[];
 }
 
-interface ParamGroup {
+export interface ParamGroup {
   id: string;
   title: string;
   kind: string;
   params: RuntimeParam[];
 }
 
+/** What instanceViews reads of the parameters: a Map, or run-cache's paramLookup (no map built per live batch). */
+export interface ParamLookup {
+  get(key: string): RuntimeParam | undefined;
+}
+
+const progressFold = instanceProgress(STATE_ORDER);
+
 /** One view per node with its instances in index order: how far each got and what it last said. */
-export function instanceViews(
-  detail: RunDetail,
-  events: readonly RunEvent[],
-  params: Map<string, RuntimeParam>,
-): RunNodeView[] {
-  const status = new Map<string, InstanceView["status"]>();
-  const completed = new Map<string, RunState>();
-  const doneCurrent = new Set<string>();
-  for (const e of events) {
-    const b = e.body;
-    if (b.type === "state") doneCurrent.clear();
-    if (b.type !== "instance") continue;
-    if (b.status === "completed" && b.state) {
-      const prev = completed.get(b.instance);
-      if (!prev || (STATE_ORDER.get(b.state) ?? 0) > (STATE_ORDER.get(prev) ?? 0)) completed.set(b.instance, b.state);
-      if (b.state === detail.state) doneCurrent.add(b.instance);
-    } else if (b.status === "back") {
-      status.set(b.instance, "up");
-    } else if (b.status !== "completed") {
-      status.set(b.instance, b.status);
-    }
-  }
+export function instanceViews(detail: RunDetail, events: readonly RunEvent[], params: ParamLookup): RunNodeView[] {
+  // folded once per batch, not over the whole event list per render
+  const { status, completed, doneSinceTransition } = foldEvents(events, progressFold);
+  const doneCurrentOf = (name: string) => doneSinceTransition.has(doneKey(name, detail.state));
   return detail.nodes.map((n) => ({
     name: n.name,
     image: n.image,
@@ -88,9 +78,24 @@ export function instanceViews(
                 : (status.get(i.name) ?? (i.cameUp ? "up" : "pending")),
         aborted: params.get(`${i.name}:abort`)?.value != null,
         statecustom: params.get(`${i.name}:statecustom`)?.value ?? null,
-        doneCurrent: doneCurrent.has(i.name) || i.completed,
+        doneCurrent: doneCurrentOf(i.name) || i.completed,
       })),
   }));
+}
+
+const namesOf = new WeakMap<RunDetail["instances"], string[]>();
+
+/**
+ * The run's instance names by node, then index: the same array while the run's instances are (a live batch of
+ * parameters leaves them as they were), so the lists built from it are not rebuilt per batch.
+ */
+export function sortedInstanceNames(instances: RunDetail["instances"]): string[] {
+  let names = namesOf.get(instances);
+  if (!names) {
+    names = [...instances].sort((a, b) => a.node.localeCompare(b.node) || a.index - b.index).map((i) => i.name);
+    namesOf.set(instances, names);
+  }
+  return names;
 }
 
 /** Which of the run's nodes feed which, from the deployment's output-to-input mappings (one link per pair). */

@@ -17,6 +17,13 @@ const EMPTY: RunEvent[] = [];
 const FOLDED = { staleTime: Number.POSITIVE_INFINITY, structuralSharing: false } as const;
 const NOBODY: string[] = [];
 
+/** Tells the live feed that the page has rendered what it was given (call it in the component that shows it). */
+export function useRenderedReport(id: string): void {
+  const live = useLive();
+  // after every commit: the feed waits for one after each batch it flushed
+  useEffect(() => live.rendered(id));
+}
+
 /**
  * Everything the run page shows: REST snapshots (detail, parameters, reports) with the pushed events folded in,
  * the event list itself (replayed from the start on subscribe, then live), and who is watching.

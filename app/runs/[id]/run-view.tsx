@@ -1,12 +1,13 @@
 "use client";
 
 import Link from "next/link";
-import { useId, useMemo } from "react";
+import { memo, useDeferredValue, useEffect, useId, useMemo, useState } from "react";
 import { AuthGate } from "@/app/components/shell";
-import { instanceViews, mappingLinks } from "@/app/lib/run-views";
+import { paramLookup } from "@/app/lib/run-cache";
+import { instanceViews, mappingLinks, sortedInstanceNames } from "@/app/lib/run-views";
 import { useSession } from "@/app/lib/session";
 import { useReplay } from "@/app/lib/use-replay";
-import { useRun } from "@/app/lib/use-run";
+import { useRenderedReport, useRun } from "@/app/lib/use-run";
 import { TERMINAL_STATES } from "@/protocol/run";
 import { AbortAlert, RecoveryAlert } from "./_components/abort-alert";
 import { AbortReceipts } from "./_components/abort-receipts";
@@ -31,14 +32,29 @@ import { Timeline } from "./_components/timeline";
 import { WaitGraphPanel } from "./_components/wait-graph";
 
 function RunPage({ id }: { id: string }) {
+  const live = useRun(id);
+  // once the page shows the whole run, a live batch re-renders only this at once; the page follows in a
+  // transition, which React renders in slices with the browser free between them (a 1,000-instance page's render
+  // per batch is not one long task). Loading renders at once: a transition would start again with every answer.
+  const loaded = live.detail.isSuccess && live.params.isSuccess && live.events.length > 0;
+  const [settled, setSettled] = useState(false);
+  useEffect(() => {
+    if (loaded) setSettled(true);
+  }, [loaded]);
+  // nothing deferred (no second render) until then; the first render after shows the run as it is, at once
+  const deferred = useDeferredValue(settled ? live : null);
+  return <RunBody id={id} liveRun={deferred ?? live} />;
+}
+
+const RunBody = memo(function RunBody({ id, liveRun }: { id: string; liveRun: ReturnType<typeof useRun> }) {
+  useRenderedReport(id);
   const uid = useId();
   const session = useSession();
-  const liveRun = useRun(id);
   const { detail, watchers, module } = liveRun;
   // `?at=<seq>`: every panel below shows that moment, replayed from the event log
   const replay = useReplay(id, liveRun);
   const { params, reports, events } = replay;
-  const paramMap = useMemo(() => new Map((params.data?.params ?? []).map((p) => [p.key, p])), [params.data]);
+  const paramMap = useMemo(() => paramLookup(params.data?.params ?? []), [params.data]);
   const run = replay.detail ?? detail.data;
   const nodes = useMemo(() => (run ? instanceViews(run, events, paramMap) : []), [run, events, paramMap]);
   const reportOrder = useReportOrder(run, events);
@@ -62,9 +78,7 @@ function RunPage({ id }: { id: string }) {
 
   const created = events.find((e) => e.body.type === "created");
   const links = mappingLinks(module.data, run);
-  const instanceNames = [...run.instances]
-    .sort((a, b) => a.node.localeCompare(b.node) || a.index - b.index)
-    .map((i) => i.name);
+  const instanceNames = sortedInstanceNames(run.instances);
 
   return (
     <div className="run-page" data-run-id={run.id}>
@@ -137,7 +151,7 @@ function RunPage({ id }: { id: string }) {
       <LogTail events={events} instances={instanceNames} />
     </div>
   );
-}
+});
 
 export function RunView({ id }: { id: string }) {
   return (

@@ -1,6 +1,7 @@
 import { currentAbort } from "@/app/lib/aborted-kept";
 import { formatDateTime } from "@/app/lib/format";
-import { type RunDetail, type RunEvent, type RuntimeParam, TERMINAL_STATES } from "@/protocol/run";
+import type { ParamLookup } from "@/app/lib/run-views";
+import { type RunDetail, type RunEvent, TERMINAL_STATES } from "@/protocol/run";
 import { InstanceDebugCommands } from "./debug-commands";
 
 /**
@@ -13,7 +14,7 @@ export function AbortAlert({
   events = [],
 }: {
   run: RunDetail;
-  params: Map<string, RuntimeParam>;
+  params: ParamLookup;
   events?: readonly RunEvent[];
 }) {
   if (run.abort === null) return null;

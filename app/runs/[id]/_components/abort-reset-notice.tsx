@@ -2,6 +2,7 @@
 
 import { useRef, useState } from "react";
 import { type AbortNews, abortResetsAfter } from "@/app/lib/aborted-kept";
+import { abortResetEvents, foldEvents } from "@/app/lib/event-views";
 import { formatTime } from "@/app/lib/format";
 import type { RunEvent } from "@/protocol/run";
 
@@ -14,7 +15,10 @@ export function AbortResetNotice({ events, lastSeq }: { events: readonly RunEven
   // the run as first loaded marks "before this page": only later resets are news
   const since = useRef(lastSeq);
   const [dismissed, setDismissed] = useState(0);
-  const news: AbortNews | undefined = abortResetsAfter(events, Math.max(since.current, dismissed)).at(-1);
+  const news: AbortNews | undefined = abortResetsAfter(
+    foldEvents(events, abortResetEvents),
+    Math.max(since.current, dismissed),
+  ).at(-1);
   if (!news) return null;
   return (
     <div className="alert alert-info abort-reset-notice" role="alert" data-testid="abort-reset-notice">

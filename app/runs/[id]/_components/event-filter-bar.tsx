@@ -1,5 +1,6 @@
 import { memo, useId, useMemo } from "react";
-import { type EventFilter, eventKinds, isFiltering, NO_EVENT_FILTER } from "@/app/lib/large-run";
+import { foldEvents, kindCounts } from "@/app/lib/event-views";
+import { type EventFilter, isFiltering, NO_EVENT_FILTER } from "@/app/lib/large-run";
 import type { RunEvent } from "@/protocol/run";
 
 /**
@@ -23,7 +24,17 @@ export const EventFilterBar = memo(function EventFilterBar({
 }) {
   const uid = useId();
   // the kinds change only when a new kind appears: counted again per render of the bar, not per event row
-  const kinds = useMemo(() => eventKinds(events).filter((k) => k.kind !== "log"), [events]);
+  const counts = foldEvents(events, kindCounts);
+  const kinds = useMemo(
+    () =>
+      [...counts]
+        .filter(([kind]) => kind !== "log")
+        .map(([kind, n]) => ({ kind, n }))
+        .sort((a, b) => a.kind.localeCompare(b.kind)),
+    [counts],
+  );
+  // a 1,000-instance run's names: built once, not per live batch
+  const instanceOptions = useMemo(() => instances.map((i) => <option key={i} value={i} />), [instances]);
   const set = (part: Partial<EventFilter>) => onChange({ ...filter, ...part });
   return (
     <fieldset className="event-filter" data-testid="event-filter">
@@ -40,11 +51,7 @@ export const EventFilterBar = memo(function EventFilterBar({
           aria-describedby={`${uid}-status`}
           data-testid="event-filter-instance"
         />
-        <datalist id={`${uid}-instances`}>
-          {instances.map((i) => (
-            <option key={i} value={i} />
-          ))}
-        </datalist>
+        <datalist id={`${uid}-instances`}>{instanceOptions}</datalist>
       </label>
       <label className="field inline compact">
         <span>Kind</span>

@@ -1,4 +1,5 @@
 import { memo, useDeferredValue, useId, useMemo, useState } from "react";
+import { foldEvents, lastItems, listedEvents } from "@/app/lib/event-views";
 import { actorName, describeEvent, formatTime } from "@/app/lib/format";
 import { type EventFilter, filterEvents, isFiltering, NO_EVENT_FILTER } from "@/app/lib/large-run";
 import { useStickToBottom } from "@/app/lib/use-stick-to-bottom";
@@ -32,14 +33,25 @@ export function EventsLog({ events, instances = [] }: { events: readonly RunEven
   // typing stays responsive over thousands of events: the list follows a moment later
   const deferred = useDeferredValue(filter);
   const unknownInstance = deferred.instance !== "" && !instances.includes(deferred.instance);
-  const matching = useMemo(() => {
-    const shown = events.filter((e) => e.body.type !== "log" && (showParams || e.body.type !== "param"));
-    if (!isFiltering(deferred)) return shown;
-    return filterEvents(shown, unknownInstance ? { ...deferred, instance: "" } : deferred, describeEvent);
-  }, [events, showParams, deferred, unknownInstance]);
-  const hidden = showAll ? 0 : Math.max(0, matching.length - RECENT_EVENTS);
-  const shown = hidden ? matching.slice(hidden) : matching;
-  const scroll = useStickToBottom(matching.length);
+  // unfiltered, a live batch costs what it adds: the listed events are kept per batch and only the newest
+  // RECENT_EVENTS are copied out (a filter, asked for by the reader, passes over them all)
+  const listed = foldEvents(events, listedEvents);
+  const candidates = showParams ? listed.all : listed.noParams;
+  const filtering = isFiltering(deferred);
+  const matching = useMemo(
+    () =>
+      filtering
+        ? filterEvents(lastItems(candidates), unknownInstance ? { ...deferred, instance: "" } : deferred, describeEvent)
+        : null,
+    [filtering, candidates, deferred, unknownInstance],
+  );
+  const total = matching ? matching.length : candidates.length;
+  const hidden = showAll ? 0 : Math.max(0, total - RECENT_EVENTS);
+  const shown = useMemo(
+    () => (matching ? matching.slice(hidden) : lastItems(candidates, total - hidden)),
+    [matching, candidates, hidden, total],
+  );
+  const scroll = useStickToBottom(total);
   return (
     <Section
       title="Events"
@@ -57,10 +69,11 @@ export function EventsLog({ events, instances = [] }: { events: readonly RunEven
         events={events}
         instances={instances}
         unknownInstance={unknownInstance}
-        shown={matching.length}
+        shown={total}
       />
       <section
-        className="events-scroll"
+        // a full box is its own layout root: a batch's rows are laid out without the rest of the page
+        className={shown.length > 20 ? "events-scroll full" : "events-scroll"}
         ref={scroll.ref}
         onScroll={scroll.onScroll}
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable by keyboard

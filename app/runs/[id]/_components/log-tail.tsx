@@ -1,4 +1,5 @@
 import { useDeferredValue, useId, useMemo, useState } from "react";
+import { foldEvents, instanceLogs, lastItems } from "@/app/lib/event-views";
 import { formatBytes } from "@/app/lib/format";
 import { searchInstances } from "@/app/lib/large-run";
 import { useStickToBottom } from "@/app/lib/use-stick-to-bottom";
@@ -7,22 +8,12 @@ import { Section } from "./section";
 
 /** One instance's output as it streams in, each target headed, with a marker where over-limit bytes were dropped. */
 export function LogOutput({ events, instance }: { events: readonly RunEvent[]; instance: string }) {
-  const chunks = useMemo(
-    () =>
-      events.filter(
-        (e): e is RunEvent & { body: Extract<RunEvent["body"], { type: "log" }> } =>
-          e.body.type === "log" && e.body.instance === instance,
-      ),
-    [events, instance],
-  );
+  // kept per batch for every instance: switching instances or a batch of parameters passes over no event list
+  const logs = foldEvents(events, instanceLogs);
+  const own = logs.chunks.get(instance);
+  const chunks = useMemo(() => (own ? lastItems(own) : []), [own]);
   // the latest "bytes dropped" marker of this instance: its log's head ends at afterSeq, the tail follows
-  const dropped = useMemo(() => {
-    for (let k = events.length - 1; k >= 0; k--) {
-      const b = events[k].body;
-      if (b.type === "log-dropped" && b.instance === instance) return b;
-    }
-    return null;
-  }, [events, instance]);
+  const dropped = logs.dropped.get(instance) ?? null;
   const scroll = useStickToBottom(chunks.length + instance);
   let lastTarget = "";
   return (
@@ -76,12 +67,20 @@ export function LogTail({ events, instances }: { events: readonly RunEvent[]; in
   // matching keeps the log shown
   const instance =
     chosen !== null && matching.includes(chosen) ? chosen : (matching[0] ?? chosen ?? instances[0] ?? "");
-  const counts = useMemo(() => {
-    const c = new Map<string, number>();
-    for (const e of events) if (e.body.type === "log") c.set(e.body.instance, (c.get(e.body.instance) ?? 0) + 1);
-    return c;
-  }, [events]);
-  const options = matching.includes(instance) ? matching : [instance, ...matching];
+  const chunksOf = foldEvents(events, instanceLogs).chunks;
+  const options = useMemo(
+    () => (matching.includes(instance) ? matching : [instance, ...matching]),
+    [matching, instance],
+  );
+  // a 1,000-instance run's options: built again when a log chunk arrives or the choice changes, not per batch
+  const optionList = useMemo(() => {
+    const counts = { get: (i: string) => chunksOf.get(i)?.length };
+    return options.map((i) => (
+      <option key={i} value={i}>
+        {i} {counts.get(i) ? `(${counts.get(i)})` : ""}
+      </option>
+    ));
+  }, [options, chunksOf]);
   return (
     <Section
       title="Logs"
@@ -105,11 +104,7 @@ export function LogTail({ events, instances }: { events: readonly RunEvent[]; in
           <label className="field inline compact">
             <span>Instance</span>
             <select value={instance} onChange={(e) => setChosen(e.target.value)} data-testid="log-instance">
-              {options.map((i) => (
-                <option key={i} value={i}>
-                  {i} {counts.get(i) ? `(${counts.get(i)})` : ""}
-                </option>
-              ))}
+              {optionList}
             </select>
           </label>
           {instances.length > 1 && (

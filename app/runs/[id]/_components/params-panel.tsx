@@ -1,5 +1,5 @@
-import { memo, startTransition, useEffect, useId, useMemo, useState } from "react";
-import { paramGroups } from "@/app/lib/run-views";
+import { memo, startTransition, useEffect, useId, useMemo, useRef, useState } from "react";
+import { type GroupedParams, updateParamGroups } from "@/app/lib/param-groups";
 import type { RunDetail, RuntimeParam } from "@/protocol/run";
 import { Section } from "./section";
 
@@ -120,7 +120,13 @@ export function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail
   const uid = useId();
   const [since] = useState(() => Math.max(0, ...params.map((p) => p.updatedSeq)));
   const [filter, setFilter] = useState("");
-  const groups = useMemo(() => paramGroups(params, detail, filter), [params, detail, filter]);
+  // a live batch rebuilds only the groups holding a changed parameter (the rest keep their objects, so their
+  // boxes are skipped), not 23,000 parameters' worth of groups
+  const grouped = useRef<GroupedParams | null>(null);
+  const groups = useMemo(() => {
+    grouped.current = updateParamGroups(grouped.current, params, detail, filter);
+    return grouped.current.groups;
+  }, [params, detail, filter]);
   const mounted = useMountedGroups(groups.length);
 
   return (
@@ -139,7 +145,8 @@ export function ParamsPanel({ params, detail }: { params: RuntimeParam[]; detail
         </label>
       }
     >
-      <div className="params-scroll">
+      {/* a full box is its own layout root: a batch's rows are laid out without the rest of the page */}
+      <div className={params.length > 200 ? "params-scroll full" : "params-scroll"}>
         {groups.length === 0 && <p className="muted">No parameter matches “{filter}”.</p>}
         {groups.length > 0 && filter.trim() && (
           <p className="muted small" data-testid="params-matching">

@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { call } from "@/app/lib/api";
+import { foldEvents, stateEvents } from "@/app/lib/event-views";
 import { formatDateTime, shortId } from "@/app/lib/format";
 import { API } from "@/protocol/catalog";
 import type { RunEvent } from "@/protocol/run";
@@ -93,9 +94,10 @@ export function ReplayBar({
   const [dragged, setDragged] = useState<number | null>(null);
   const position = dragged ?? at ?? lastSeq;
   const max = Math.max(1, lastSeq);
+  const transitions = foldEvents(events, stateEvents);
   const marks = useMemo(
-    () => events.filter((e) => e.body.type === "state").map((e) => ({ seq: e.seq, to: (e.body as { to: string }).to })),
-    [events],
+    () => transitions.map((e) => ({ seq: e.seq, to: (e.body as { to: string }).to })),
+    [transitions],
   );
 
   // the slider answers at once; the URL (and so the replayed moment) follows once it rests. `go` changes with the

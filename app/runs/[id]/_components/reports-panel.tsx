@@ -1,6 +1,7 @@
 import { memo, useId, useMemo, useState } from "react";
+import { foldEvents, scaleEvents } from "@/app/lib/event-views";
 import { formatBytes, formatTime } from "@/app/lib/format";
-import { reportGroups, scaleTimes } from "@/app/lib/large-run";
+import { reportGroups } from "@/app/lib/large-run";
 import type { ReportInfo, RunDetail, RunEvent } from "@/protocol/run";
 import { Section } from "./section";
 
@@ -10,7 +11,8 @@ import { Section } from "./section";
  */
 export function useReportOrder(run: RunDetail | undefined, events: readonly RunEvent[]) {
   const nodeKey = run?.nodes.map((n) => n.name).join("\n") ?? "";
-  const scaleKey = useMemo(() => scaleTimes(events).join("\n"), [events]);
+  const scaled = foldEvents(events, scaleEvents);
+  const scaleKey = useMemo(() => scaled.map((e) => e.at).join("\n"), [scaled]);
   const nodeOrder = useMemo(() => (nodeKey ? nodeKey.split("\n") : []), [nodeKey]);
   const scales = useMemo(() => (scaleKey ? scaleKey.split("\n") : []), [scaleKey]);
   return { nodeOrder, scales };

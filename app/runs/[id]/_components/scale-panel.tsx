@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useId, useMemo, useState } from "react";
 import { ConfirmDialog, Modal } from "@/app/components/modal";
 import { call } from "@/app/lib/api";
+import { foldEvents, scaleEvents } from "@/app/lib/event-views";
 import { actorName, formatTime } from "@/app/lib/format";
 import { fieldErrors } from "@/app/lib/modules";
 import { runKeys } from "@/app/lib/run-cache";
@@ -49,7 +50,9 @@ export function ScalePanel({ run, events }: { run: RunDetail; events: readonly R
   const steerable = !!me && (me.role === "admin" || me.username === run.owner);
   const allowed = run.allowed.includes("scale");
   const nodeOrder = useMemo(() => run.nodes.map((n) => n.name), [run.nodes]);
-  const cycles = useMemo(() => scaleCycles(events, nodeOrder), [events, nodeOrder]);
+  // a run never scaled (most) has no cycle to fold: not a pass over its events per live batch
+  const scaled = foldEvents(events, scaleEvents).length > 0;
+  const cycles = useMemo(() => (scaled ? scaleCycles(events, nodeOrder) : []), [scaled, events, nodeOrder]);
   const [adding, setAdding] = useState<string | null>(null);
   const [removing, setRemoving] = useState<{ node: string; names: string[] } | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());

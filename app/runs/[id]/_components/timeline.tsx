@@ -1,13 +1,14 @@
+import { foldEvents, stateEvents } from "@/app/lib/event-views";
 import { actorName, describeEvent, formatDuration, formatTime } from "@/app/lib/format";
 import { STATE_ORDER } from "@/app/lib/run-views";
 import { type RunEvent, type RunState, TERMINAL_STATES } from "@/protocol/run";
 
 export function Timeline({ events, state }: { events: readonly RunEvent[]; state: RunState }) {
+  const transitions = foldEvents(events, stateEvents);
   const reached = new Map<RunState, RunEvent>();
-  for (const e of events) if (e.body.type === "state" && !reached.has(e.body.to)) reached.set(e.body.to, e);
+  for (const e of transitions) if (e.body.type === "state" && !reached.has(e.body.to)) reached.set(e.body.to, e);
   const end: RunState = state === "Aborted" || state === "Cancelled" ? state : "Done";
   const steps: RunState[] = ["Initializing", "Provisioning", "Executing", "SendingReports", "Ready", "Finalizing", end];
-  const transitions = events.filter((e) => e.body.type === "state");
   const at = (s: RunState) => reached.get(s)?.at;
   return (
     <div className="timeline-wrap">
