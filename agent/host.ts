@@ -9,7 +9,7 @@ import { readConfig } from "./config.js";
 import { listenPrivately } from "./ipc-server.js";
 
 /** With no instance left, the host waits this long for another (a scale adding one) before it ends. */
-const IDLE_EXIT_MS = 3000;
+export const IDLE_EXIT_MS = 3000;
 /** A stop that takes longer is answered anyway; the connector then kills what is left by the instance's cgroup. */
 const STOP_DEADLINE_MS = 15_000;
 const MAX_LINE = 256 * 1024;
@@ -170,10 +170,13 @@ export class AgentHost {
 
   private async end(): Promise<void> {
     this.ending = true;
+    // no connection is accepted once the host decided to end: an add still queued on the socket (sent while the host
+    // was stalled past its idle time, e.g. stopped) is refused, and the connector starts the run's host anew instead
+    // of hearing "the host is ending" and failing the instance
+    this.server.close();
     // a newer host of the same run may listen on the path already: its socket stays
     const now = await stat(this.socketPath).catch(() => null);
     if (now && now.ino === this.inode) await rm(this.socketPath, { force: true });
-    this.server.close();
     // the run's directory (our cwd) goes once no instance is kept in it: only our own output would be left
     const left = await readdir(process.cwd()).catch(() => null);
     if (left?.every((f) => f === "host.out")) {

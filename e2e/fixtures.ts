@@ -109,21 +109,24 @@ function childPids(ppid: number): number[] {
 }
 
 /**
- * Holds the local cloud's machines still: every agent the server spawns from now on (each leads its own process
- * group, which its recipes join) is stopped with SIGSTOP as it appears, until `release()` resumes them all with
- * SIGCONT. A run launched meanwhile is created but makes no progress, so a test can open its pages first and be
- * sure that what they show next arrived live. Call `release()` in a `finally`: it is idempotent.
+ * Holds the local cloud's machines still: every agent process the server spawns from now on is stopped with SIGSTOP
+ * as it appears, until `release()` resumes them all with SIGCONT. That is a run's agent host (host.mjs, one per run,
+ * the default) or a Node agent per instance (agent.mjs: unsandboxed, or SLIPSTREAM_LOCAL_AGENTS=per-instance); each
+ * leads its own process group. A held host has not said it listens yet (or has not read the adds waiting on its
+ * socket): the connector waits for it, and every instance's start with it (an add may wait 10 minutes), so a run
+ * launched meanwhile is created but makes no progress, and a test can open its pages first and be sure that what
+ * they show next arrived live. Call `release()` in a `finally`: it is idempotent.
  */
 export function holdMachines(server: E2eServer): { release(): number } {
   const held = new Set<number>();
-  // only agents: the server has other children (Next.js workers) that pages need; between fork and exec a new
-  // child still looks like the server, and the next scan sees what it became
+  // only agents and hosts: the server has other children (Next.js workers) that pages need; between fork and exec a
+  // new child still looks like the server, and the next scan sees what it became
   const isAgent = (pid: number) => {
     try {
       return fs
         .readFileSync(`/proc/${pid}/cmdline`, "utf8")
         .split("\0")
-        .some((arg) => arg.endsWith("agent.mjs"));
+        .some((arg) => arg.endsWith("agent.mjs") || arg.endsWith("host.mjs"));
     } catch {
       return false;
     }

@@ -46,9 +46,6 @@ export default async function globalSetup(): Promise<void> {
       SLIPSTREAM_CHECK_ANSWERS: "1",
       // the specs' webhook receivers listen on loopback
       SLIPSTREAM_WEBHOOKS_PRIVATE: "allow",
-      // holdMachines (fixtures.ts) freezes each instance's agent process as it appears: one per instance (a run's
-      // agent host serves them all from one process, which it cannot hold one by one)
-      SLIPSTREAM_LOCAL_AGENTS: "per-instance",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

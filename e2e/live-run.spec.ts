@@ -71,6 +71,8 @@ test("two people watch the tutorial run live from the Run… dialog; a third joi
   } finally {
     machines.release();
   }
+  // the run's agent host (or its agents) was held: what the pages showed so far cannot have come from its machines
+  expect(machines.release()).toBeGreaterThan(0);
 
   // apache publishes ready after both pages opened: both show the change in place, highlighted (a value gets the
   // flash class only when it changes after the page mounted, never when it was already in the snapshot)

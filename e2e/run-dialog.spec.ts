@@ -130,6 +130,8 @@ test("the Run… dialog offers the literal inputs with their defaults, and the o
   } finally {
     machines.release();
   }
+  // the run's agent host (or its agents) was held: what the pages showed so far cannot have come from its machines
+  expect(machines.release()).toBeGreaterThan(0);
 
   try {
     for (const i of [1, 2]) {

@@ -90,7 +90,7 @@ export function hostRequest(socketPath: string, req: Request, timeoutMs: number)
 }
 
 /** Starts a run's host, detached (it outlives a server restart); resolves once it listens on `socketPath`. */
-async function spawnHost(hostScript: string, runDir: string, socketPath: string): Promise<void> {
+async function spawnHost(hostScript: string, runDir: string, socketPath: string, timeoutMs: number): Promise<void> {
   const out = openSync(path.join(runDir, "host.out"), "a", 0o600);
   try {
     const child = spawn(process.execPath, [hostScript], {
@@ -100,7 +100,13 @@ async function spawnHost(hostScript: string, runDir: string, socketPath: string)
       detached: true,
       stdio: ["ignore", out, out, "pipe"],
     });
-    await new Promise<void>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = new Promise<void>((resolve, reject) => {
+      // a host that never says it listens (hung at start) would hold every start of the run: it goes, they fail
+      timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`the run's agent host did not start in ${timeoutMs / 1000} s; see ${runDir}/host.out`));
+      }, timeoutMs);
       const ready = child.stdio[3] as Readable;
       let said = "";
       ready.setEncoding("utf8");
@@ -113,6 +119,7 @@ async function spawnHost(hostScript: string, runDir: string, socketPath: string)
         reject(new Error(`the run's agent host ended at start (${signal ?? `exit ${code}`}); see ${runDir}/host.out`)),
       );
     });
+    await started.finally(() => clearTimeout(timer));
     (child.stdio[3] as Readable).destroy();
     child.removeAllListeners("exit");
     child.unref();
@@ -120,6 +127,12 @@ async function spawnHost(hostScript: string, runDir: string, socketPath: string)
     closeSync(out);
   }
 }
+
+/** How long a run's host may take to say it is there before a start is refused (it never is replaced while alive). */
+export const LIST_TIMEOUT_MS = 10_000;
+
+/** A host's start (a Node process loading its bundle): seconds, even on a loaded machine. */
+const HOST_START_TIMEOUT_MS = 120_000;
 
 /** An add's answer: its own start (seconds) after its turn among the run's other starts (a few at a time). */
 const ADD_TIMEOUT_MS = 10 * 60_000;
@@ -129,7 +142,11 @@ export class RunHosts {
   /** per run, the host being found or started: concurrent starts of one run's instances share one host */
   private readonly starting = new Map<string, Promise<void>>();
 
-  constructor(private readonly hostScript: string) {}
+  constructor(
+    private readonly hostScript: string,
+    /** how long a new host may take to say it listens */
+    private readonly startTimeoutMs = HOST_START_TIMEOUT_MS,
+  ) {}
 
   /** Has the run's host serve `inst`; returns the host's pid. */
   async add(runDir: string, inst: HostInstance): Promise<number> {
@@ -172,9 +189,11 @@ export class RunHosts {
     const pending = this.starting.get(runDir);
     if (pending) return pending;
     const p = (async () => {
-      const there = await hostRequest(socketPath, { op: "list" }, 10_000).catch(() => null);
+      // a host that listens but does not answer (stopped, starved) is not replaced: a second host on the same socket
+      // would leave the first one's instances unreachable (their stops could only kill them) — the start fails instead
+      const there = await hostRequest(socketPath, { op: "list" }, LIST_TIMEOUT_MS);
       if (there?.ok) return;
-      await spawnHost(this.hostScript, runDir, socketPath);
+      await spawnHost(this.hostScript, runDir, socketPath, this.startTimeoutMs);
     })().finally(() => this.starting.delete(runDir));
     this.starting.set(runDir, p);
     return p;

@@ -4,6 +4,7 @@ import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { processesWithEnv } from "../connectors/process-tree.js";
 import { runEnds, runReaches, startTestServer, type TestServer } from "../testing/harness.js";
+import { hostPids } from "../testing/run-host.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
@@ -26,9 +27,7 @@ targets:
 
 let s: TestServer;
 beforeAll(async () => {
-  // an agent process per instance: "a node that never answers" freezes one machine's agent and nothing else (a
-  // run's agent host would freeze every instance of the run at once)
-  s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
+  s = await startTestServer({ killGraceSeconds: 2 });
   const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/slow", yaml: IMAGE }] });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 });
@@ -102,9 +101,14 @@ describe("a run that times out", () => {
     const created = await s.api<RunDetail>("POST", "/api/runs", { module: "t/slow", keepRunning: "on-error" });
     const run = created.body;
     await runReaches(s, run.id, "Executing");
-    // the machine is frozen, its agent with it: it can neither stop its script nor send a report
-    const hostDir = path.join(s.dataDir, "instances", run.id, "machine.1");
-    const pids = (await processesWithEnv(`SLIPSTREAM_LOCAL_INSTANCE=${hostDir}`)) ?? [];
+    // the machine is frozen, its agent with it: it can neither stop its script nor send a report. The run has this
+    // one machine, so freezing the run's agent host (the default) silences exactly that node; unsandboxed, the
+    // agent is a process of the instance's own, among its tagged processes
+    const runDir = path.join(s.dataDir, "instances", run.id);
+    const pids = [
+      ...(await hostPids(runDir)),
+      ...((await processesWithEnv(`SLIPSTREAM_LOCAL_INSTANCE=${path.join(runDir, "machine.1")}`)) ?? []),
+    ];
     expect(pids.length).toBeGreaterThan(0);
     const signal = (sig: NodeJS.Signals) => {
       for (const pid of pids) {

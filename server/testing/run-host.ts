@@ -62,3 +62,21 @@ export async function leftovers(f: RunFootprint): Promise<string[]> {
   if (existsSync(f.runDir)) left.push(`the run's directory, holding ${(await readdir(f.runDir)).join(", ")}`);
   return left;
 }
+
+/**
+ * The processes that speak for a run's instances to the server: its agent host, or, where the local cloud runs a
+ * Node agent per instance (unsandboxed, or SLIPSTREAM_LOCAL_AGENTS=per-instance), each instance's agent (not the
+ * sandbox around it, which has the same command line at its end).
+ */
+export async function runAgentPids(runDir: string, instances: string[]): Promise<number[]> {
+  const hosts = await hostPids(runDir);
+  if (hosts.length > 0) return hosts;
+  const agents: number[] = [];
+  for (const i of instances) {
+    for (const pid of await tagged(path.join(runDir, i))) {
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+      if (cmd[0].endsWith("node") && cmd.some((a) => a.endsWith("agent.mjs"))) agents.push(pid);
+    }
+  }
+  return agents;
+}

@@ -33,7 +33,8 @@ const PROBES: Record<string, string> = {
     "grep -a -h -o -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /proc/[0-9]*/environ /proc/[0-9]*/cmdline | grep .",
   "token-in-files":
     "grep -r -a -l -s -E 'TOKE[N]=[a-z]+_[A-Za-z0-9_-]{20,}' /slipstream /tmp /run /var /root /etc | grep .",
-  "agent-process": "ps -eo args | grep -v grep | grep agent.mjs",
+  // a Node agent per instance, or the run's agent host serving them all (the default)
+  "agent-process": "ps -eo args | grep -v grep | grep -e agent.mjs -e host.mjs",
   "signal-victim-agent": 'kill -0 "$VICTIM_PID" && echo signalled',
   "server-code": 'ls "$SERVER_ROOT/node_modules" | grep .',
   "server-home": 'ls -A "$SERVER_HOME" | grep .',
