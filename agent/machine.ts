@@ -10,6 +10,7 @@ import {
   SANDBOX_RUN_DIR,
   type SandboxSpec,
 } from "../protocol/sandbox.js";
+import { spawnTurn } from "./spawn-turn.js";
 
 /**
  * The small machine an instance's recipes run in, started by its agent (which itself runs in a sandbox of its
@@ -67,6 +68,7 @@ export class Machine {
     ];
     // the machine's first process is in the recipes' /proc: it must not carry the agent's environment (its token)
     const argv = [...(launch?.prefix ?? []), "bwrap", ...args];
+    await spawnTurn();
     const child = spawn(argv[0], argv.slice(1), {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
       // not in the agent's process group: a stop's SIGTERM to that group is for the agent, which then ends its

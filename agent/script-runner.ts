@@ -4,6 +4,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ScriptStop, StopSignal } from "../protocol/abort-receipt.js";
 import type { LogSink, LogTargetName } from "./log-sink.js";
+import { spawnTurn } from "./spawn-turn.js";
 
 export interface RunResult {
   code: number | null;
@@ -69,11 +70,12 @@ export class ScriptRunner {
   }
 
   /** Runs `argv` (a target file, or a command like apt-get) until it exits. */
-  run(
+  async run(
     target: LogTargetName,
     argv: string[],
     opts: { env?: Record<string, string>; abortable: boolean },
   ): Promise<RunResult> {
+    await spawnTurn();
     // checked right before the spawn: an abort that arrived while the target file was being written would
     // otherwise find nothing to signal and let the script run
     if (opts.abortable && this.aborted()) {

@@ -20,6 +20,7 @@ import { enterScript, hostedMachine, prepareMountPoints, sandboxedAgentArgv } fr
 import { InstanceNetwork } from "./sandbox/network.js";
 import { UidRange } from "./sandbox/uids.js";
 import { systemMounts } from "./sandbox/view.js";
+import { Slots } from "./slots.js";
 import type { Connector, InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
 
 const DEFAULT_STOP_GRACE_SECONDS = 3;
@@ -104,6 +105,23 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     return iso;
   });
   let network: InstanceNetwork | null = null;
+  /**
+   * Per run, the instances of its host between their namespace's making and their machine's start, each a name (a
+   * mount) in the server's mount namespace until then. A launch of 500 made them all first: every machine's start
+   * then copied 500 mounts. A few more than the host starts at once (agent/host.ts) keep it busy; per run, so that a
+   * host that does not answer (stopped, hung) holds up its own run's starts only.
+   */
+  const namedNetworks = new Map<string, { slots: Slots; users: number }>();
+  async function takeNamedNetwork(runId: string): Promise<() => void> {
+    const run = namedNetworks.get(runId) ?? { slots: new Slots(12), users: 0 };
+    namedNetworks.set(runId, run);
+    run.users++;
+    const give = await run.slots.take();
+    return () => {
+      give();
+      if (--run.users === 0) namedNetworks.delete(runId);
+    };
+  }
   let serverAccept: ((socket: Socket) => void) | undefined;
 
   function prepareHost(iso: Isolation): void {
@@ -159,6 +177,24 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     const key = cgroupKey(launch.runId, launch.instance);
     // a namespace of an earlier start of this instance (a restart while it was starting) goes first
     await detachNetwork(hostDir);
+    // a host's instance gives its namespace's name back once its machine holds it (below): only a few names at a time
+    const named = network && uid !== null && agentsMode === "per-run" ? await takeNamedNetwork(launch.runId) : null;
+    try {
+      return await startPrepared(launch, hostDir, iso, { machineDir, runDir, uid, key }, named !== null);
+    } finally {
+      named?.();
+    }
+  }
+
+  /** The rest of a sandboxed start, once the instance's directories and uid are there. */
+  async function startPrepared(
+    launch: InstanceLaunch,
+    hostDir: string,
+    iso: Isolation,
+    dirs: { machineDir: string; runDir: string; uid: number | null; key: string },
+    releaseName: boolean,
+  ): Promise<StartedInstance> {
+    const { machineDir, runDir, uid, key } = dirs;
     const attached = network && uid !== null ? await network.attach(uid - uids.base) : null;
     if (attached) await writeFile(path.join(hostDir, "netns"), attached.name, { mode: 0o600 });
     const serviceUrl =
@@ -202,6 +238,11 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         linkUrl: launch.serviceUrl,
         machine,
       });
+      // its machine is up, in the namespace: the namespace lives as long as the machine, its name is not needed
+      if (releaseName && attached && network) {
+        await network.release(attached.name);
+        await rm(path.join(hostDir, "netns"), { force: true });
+      }
       return started(`local-host-${pid}-${launch.instance}`);
     }
     const env: Record<string, string> = {

@@ -85,7 +85,10 @@ export const runs = sqliteTable(
       .notNull()
       .references(() => users.id),
     state: text("state", { enum: RUN_STATES }).notNull(),
-    /** persisted XState snapshot, written in the same transaction as the event that produced it */
+    /**
+     * persisted XState snapshot, written in the same transaction as the event that produced it; its context's
+     * instances are the run_machine_instances rows
+     */
     snapshot: text("snapshot").notNull(),
     /** JSON: resolved nodes (image path, multiplicity, cloud, image doc, mappings) at creation time */
     spec: text("spec").notNull(),
@@ -94,6 +97,7 @@ export const runs = sqliteTable(
     tags: text("tags").notNull().default("[]"),
     abort: text("abort"),
     recoveryMode: integer("recovery_mode", { mode: "boolean" }).notNull().default(false),
+    /** with updated_at: as of the last write that moved the machine; read both through server/runs/stored-seq.ts */
     lastSeq: integer("last_seq").notNull().default(0),
     /** run timeout as a stored deadline (ISO time), re-armed at boot */
     deadlineAt: text("deadline_at"),
@@ -196,6 +200,25 @@ export const requestAnswers = sqliteTable(
     answer: text("answer").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.instance, t.request] })],
+);
+
+/**
+ * The run machine's instances (its context's `instances`), one row each, apart from the rest of the snapshot in
+ * `runs.snapshot`: a transition rewrites only the instances it changed (server/runs/machine-instances.ts).
+ */
+export const runMachineInstances = sqliteTable(
+  "run_machine_instances",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id),
+    name: text("name").notNull(),
+    node: text("node").notNull(),
+    live: integer("live", { mode: "boolean" }).notNull(),
+    cameUp: integer("came_up", { mode: "boolean" }).notNull(),
+    completed: integer("completed", { mode: "boolean" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.name] })],
 );
 
 export const reports = sqliteTable(

@@ -5,6 +5,7 @@ import type { Db } from "../db/open.js";
 import type { SqlRow } from "../db/rows.js";
 import { TERMINAL_SQL } from "../db/run-states.js";
 import type { runs } from "../db/schema.js";
+import { storedLastSeqSql, storedUpdatedAtSql } from "./stored-seq.js";
 
 export interface RunsPage {
   runs: RunSummary[];
@@ -96,11 +97,14 @@ export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunsPage {
   }
   const limit = q.limit ?? DEFAULT_LIMIT;
   // one row more than the page says whether there is a next one
-  const sql = `select runs.*, users.username, ${ABORTED_BY_SQL} ${from} ${whereSql(pageWhere)}
+  const sql = `select runs.*, users.username, ${ABORTED_BY_SQL}, ${storedLastSeqSql("runs")} as stored_last_seq,
+    ${storedUpdatedAtSql("runs")} as stored_updated_at ${from} ${whereSql(pageWhere)}
     order by runs.created_at desc, runs.id desc limit ?`;
   const rows = sqlite.prepare(sql).all(...pageArgs, limit + 1) as (SqlRow<typeof runs> & {
     username: string;
     aborted: string | null;
+    stored_last_seq: number;
+    stored_updated_at: string;
   })[];
   const more = rows.length > limit;
   if (more) rows.length = limit;
@@ -118,8 +122,8 @@ export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunsPage {
       scalable: Boolean(r.scalable),
       tags: JSON.parse(r.tags),
       createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      lastSeq: r.last_seq,
+      updatedAt: r.stored_updated_at,
+      lastSeq: r.stored_last_seq,
     })),
     more,
     next: last ? `${last.created_at}~${last.id}` : null,

@@ -1,18 +1,22 @@
-import { restoreRun } from "../../core/run-persistence.js";
 import type { RunSpec } from "../../core/run-spec.js";
 import type { Db } from "../db/open.js";
 import type { SqlRow } from "../db/rows.js";
 import type { runs } from "../db/schema.js";
+import { MachineInstanceStatements } from "./machine-instances.js";
 import { type InstanceRecord, type ParamEntry, RunRuntime } from "./runtime.js";
+import { storedLastSeqSql, storedUpdatedAtSql } from "./stored-seq.js";
 
 /** a run's row, with its owner's name */
-type RunRow = SqlRow<typeof runs> & { username: string };
+type RunRow = SqlRow<typeof runs> & { username: string; stored_last_seq: number; stored_updated_at: string };
 
 /** Rebuilds a run's runtime from its rows: the persisted machine snapshot, parameters and instances. */
 export function loadRun(db: Db, runId: string): RunRuntime | null {
   const sqlite = db.$client;
   const row = sqlite
-    .prepare("select runs.*, users.username from runs join users on users.id = runs.owner_id where runs.id = ?")
+    .prepare(
+      `select runs.*, users.username, ${storedLastSeqSql("runs")} as stored_last_seq, ${storedUpdatedAtSql("runs")} as stored_updated_at
+       from runs join users on users.id = runs.owner_id where runs.id = ?`,
+    )
     .get(runId) as RunRow | undefined;
   if (!row) return null;
   const params = new Map<string, ParamEntry>();
@@ -61,12 +65,12 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
     row.keep_running,
     Boolean(row.scalable),
     JSON.parse(row.tags) as string[],
-    restoreRun(JSON.parse(row.snapshot)),
-    row.last_seq,
+    new MachineInstanceStatements(sqlite).restore(row.id, row.snapshot),
+    row.stored_last_seq,
     params,
     instances,
     row.created_at,
-    row.updated_at,
+    row.stored_updated_at,
     row.deadline_at,
   );
   rt.counted = (

@@ -7,10 +7,10 @@ import {
   type RunSnapshot,
   runStateOf,
 } from "../../core/run-machine.js";
-import { persistRun } from "../../core/run-persistence.js";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
 import { keptUntilFrom } from "./kept-until.js";
+import { MachineInstanceStatements, storedSnapshot } from "./machine-instances.js";
 import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
 
 /** Prepared statements shared by every run transaction (the hot path of parameter writes). */
@@ -18,7 +18,6 @@ export class RunStatements {
   readonly insertEvent;
   readonly upsertParam;
   readonly updateRun;
-  readonly updateRunSeq;
   readonly upsertInstance;
   readonly deleteEvent;
   readonly updateInstanceLog;
@@ -26,7 +25,9 @@ export class RunStatements {
   readonly putAnswer;
   readonly deleteAnswers;
   readonly setKeptUntil;
+  readonly machineInstances;
   constructor(readonly sqlite: Database.Database) {
+    this.machineInstances = new MachineInstanceStatements(sqlite);
     this.insertEvent = sqlite.prepare(
       "insert into events (run_id, seq, at, actor, type, body) values (@runId, @seq, @at, @actor, @type, @body)",
     );
@@ -39,7 +40,6 @@ export class RunStatements {
       `update runs set state = @state, snapshot = @snapshot, abort = @abort, recovery_mode = @recoveryMode,
        last_seq = @lastSeq, updated_at = @at where id = @id`,
     );
-    this.updateRunSeq = sqlite.prepare("update runs set last_seq = @lastSeq, updated_at = @at where id = @id");
     this.upsertInstance = sqlite.prepare(
       `insert into instances (run_id, name, node, idx, cloud, token_hash, machine_id, workspace, login, status, log_chunk)
        values (@runId, @name, @node, @idx, @cloud, @tokenHash, @machineId, @workspace, @login, @status, @logChunk)
@@ -215,27 +215,29 @@ export class RunTx {
     this.forceSnapshot = true;
   }
 
-  /** Writes the run row if the transaction changed anything (events or the machine); called last inside it. */
+  /** Writes the run row if the machine moved; called last inside the transaction. */
   flushIfChanged(): void {
-    if (this.events.length > 0 || this.snapshot !== this.rt.snapshot) this.flush();
+    if (this.snapshot !== this.rt.snapshot || this.forceSnapshot) this.flush();
   }
 
-  /** Writes the run row; called last inside the transaction. */
+  /**
+   * Writes the run row when the machine moved (or a new run's first write); called last inside the transaction. The
+   * common case, a parameter write, leaves it alone: its seq and time are those of its newest event (stored-seq.ts).
+   */
   flush(): void {
-    if (this.snapshot === this.rt.snapshot && !this.forceSnapshot) {
-      // the common case (a parameter write): the machine did not move, so its snapshot need not be rewritten
-      this.st.updateRunSeq.run({ id: this.rt.id, lastSeq: this.lastSeq, at: this.at });
-      return;
-    }
+    if (this.snapshot === this.rt.snapshot && !this.forceSnapshot) return;
     this.st.updateRun.run({
       id: this.rt.id,
       state: this.state,
-      snapshot: JSON.stringify(persistRun(this.snapshot)),
+      snapshot: storedSnapshot(this.snapshot),
       abort: this.snapshot.context.abort,
       recoveryMode: this.snapshot.context.recoveryMode ? 1 : 0,
       lastSeq: this.lastSeq,
       at: this.at,
     });
+    // the runtime's snapshot is what is stored (a transaction changes it only once committed); a new run has no rows
+    const stored = this.forceSnapshot ? null : this.rt.snapshot.context.instances;
+    this.st.machineInstances.write(this.rt.id, stored, this.snapshot.context.instances);
   }
 
   /** After commit: make the runtime match the database. */

@@ -127,10 +127,17 @@ function endConnection(socket: AgentSocket): void {
   setImmediate(() => socket.disconnect(true));
 }
 
-/** An agent's state as it acts on it: everything but the seq, which moves with every commit of the run. */
-function stateView(s: AgentRunState): string {
-  const { seq: _seq, ...view } = s;
-  return JSON.stringify(view);
+/**
+ * An agent's state as it acts on it (everything but the seq, which moves with every commit of the run): the run's
+ * part, the same for all its agents (`runView`, made once per push), and the instance's own two flags.
+ */
+function stateView(runPart: string, rt: RunRuntime, instance: string): string {
+  const info = rt.snapshot.context.instances[instance];
+  return `${info?.completed ? 1 : 0}${info?.live ? 1 : 0}${runPart}`;
+}
+
+function runView(rt: RunRuntime): string {
+  return JSON.stringify([rt.state, rt.abort, rt.recoveryMode, rt.snapshot.context.scaling]);
 }
 
 /**
@@ -190,7 +197,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
 
     const spec = rt.spec.nodes.find((n) => n.name === rt.instances.get(instance)?.node)!;
     const hello = agentState(rt, instance);
-    pushed.set(socket, stateView(hello));
+    pushed.set(socket, stateView(runView(rt), rt, instance));
     socket.emit("agent:hello", {
       run: hello,
       assignment: {
@@ -296,13 +303,14 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     const perRun = connected.get(runId);
     if (!perRun) return;
     const rt = app.runs.get(runId);
+    // each commit of the run compares every agent's view: what is the same for all of them is made once
+    const runPart = runView(rt);
     for (const [instance, socket] of perRun) {
       // only what changed for this agent: a push to every agent on every commit is O(instances²) writes a state
-      const state = agentState(rt, instance);
-      const view = stateView(state);
+      const view = stateView(runPart, rt, instance);
       if (pushed.get(socket) === view) continue;
       pushed.set(socket, view);
-      socket.emit("run:state", state);
+      socket.emit("run:state", agentState(rt, instance));
     }
     if (rt.terminal) {
       // the token ends with the run: hang up, after the final run:state written above (the agent stops on it)
