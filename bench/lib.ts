@@ -4,6 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../server/testing/server-process.js";
 
 export interface Stats {
   n: number;
@@ -53,16 +54,8 @@ export function machine(): { cpu: string; cores: number; memory: string; node: s
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// the tests' own (the bench starts the same real server processes)
+export { freePort };
 
 /** Wall time of one process run to its exit, in ms (async, so an in-process server keeps serving). */
 export function timeProcess(

@@ -7,26 +7,14 @@ import { type WebhookOptions, Webhooks } from "./webhooks.js";
  */
 const byApp = new WeakMap<AppContext, Webhooks>();
 
-/** Starts a server's webhooks: listens to committed run events and resumes pending deliveries (boot). */
+/**
+ * Starts a server's webhooks: every run transaction records its deliveries in the outbox from now on, and the
+ * deliveries left pending (a stop, a crash) are resumed (boot).
+ */
 export function startWebhooks(app: AppContext, baseUrl: () => string, opts?: WebhookOptions): Webhooks {
-  const hooks = new Webhooks(
-    {
-      db: app.db,
-      bus: app.bus,
-      log: app.log,
-      secrets: app.secrets,
-      run: (runId) => {
-        try {
-          return app.runs.get(runId);
-        } catch {
-          return null;
-        }
-      },
-      baseUrl,
-    },
-    opts,
-  );
+  const hooks = new Webhooks({ db: app.db, log: app.log, secrets: app.secrets, baseUrl }, opts);
   byApp.set(app, hooks);
+  app.runs.commit.outbox = (tx) => hooks.outbox.record(tx);
   hooks.start();
   return hooks;
 }
@@ -38,6 +26,7 @@ export function webhooksOf(app: AppContext): Webhooks {
   return hooks;
 }
 
+/** Stops sending; the outbox still records what the runs' last transactions owe (sent at the next start). */
 export function stopWebhooks(app: AppContext): void {
   byApp.get(app)?.stop();
 }

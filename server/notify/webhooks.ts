@@ -11,13 +11,11 @@ import {
   type WebhookView,
 } from "../../protocol/catalog/webhooks.js";
 import { fieldError, SlipError } from "../../protocol/errors.js";
-import { type RunEvent, TERMINAL_STATES } from "../../protocol/run.js";
-import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
 import type { SqlRow } from "../db/rows.js";
 import type { webhookDeliveries, webhooks } from "../db/schema.js";
-import type { RunRuntime } from "../runs/runtime.js";
 import type { Secrets } from "../secrets.js";
+import { slackEscape, WebhookOutbox } from "./outbox.js";
 import { postOnce } from "./post.js";
 
 type HookRow = SqlRow<typeof webhooks>;
@@ -41,20 +39,17 @@ export interface WebhookOptions {
   timeoutMs?: number;
 }
 
-/** Deliveries kept per webhook (older ones that are settled are dropped). */
-const KEEP_PER_HOOK = 50;
 /** Attempts in flight at once; the others wait their turn. */
 const CONCURRENCY = 8;
-/** An abort message is cut to this in a payload. */
-const MAX_MESSAGE = 4096;
 
 const nowIso = () => new Date().toISOString();
 
 /**
  * Per-profile webhooks: when a run ends (Done, Aborted, Cancelled), is aborted or is kept in Ready, its owner's
  * webhooks are sent the news as JSON (or Slack's `{ text }`), signed with HMAC-SHA256 of the body. Each delivery is
- * a row written right after the run's commit (the bus's `events`, nothing is polled); attempts are retried with
- * exponential backoff and recorded on the row, and pending ones are picked up again at boot (`reconcile`).
+ * a row written by the run's own transaction (outbox.ts), attempted once that transaction has committed; attempts
+ * are retried with exponential backoff and recorded on the row, and pending ones are picked up again at boot
+ * (`reconcile`). The row's id is the delivery id every attempt carries, so a receiver can drop a repeat.
  * Redirects are never followed (a 3xx is a failed attempt naming where it pointed), and each attempt times out.
  */
 export class Webhooks {
@@ -62,21 +57,21 @@ export class Webhooks {
   private readonly queue: number[] = [];
   private readonly queued = new Set<number>();
   private inFlight = 0;
+  /** deliveries being attempted: one is never sent twice at once, whoever schedules it again */
+  private readonly attempting = new Set<number>();
   private readonly controllers = new Set<AbortController>();
   private stopped = false;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly timeoutMs: number;
-  private readonly listener = (runId: string, events: RunEvent[]) => this.onEvents(runId, events);
+  /** written to by the runs' transactions: it outlives a stop of the sender (rows wait for the next start) */
+  readonly outbox: WebhookOutbox;
 
   constructor(
     private readonly deps: {
       db: Db;
-      bus: Bus;
       log: Logger;
       secrets: Secrets;
-      /** the run, when it exists */
-      run: (runId: string) => RunRuntime | null;
       /** the URL people open the dashboard at (links in payloads) */
       baseUrl: () => string;
     },
@@ -85,15 +80,16 @@ export class Webhooks {
     this.backoffMs = opts.backoffMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 60_000;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    // a timer, not a call: the row's transaction may still be open, and only a committed row is sent
+    this.outbox = new WebhookOutbox(deps.db.$client, deps.baseUrl, (id) => this.schedule(id, 0));
   }
 
   private get sql() {
     return this.deps.db.$client;
   }
 
-  /** Listens to committed run events and resumes the deliveries a stop interrupted. */
+  /** Resumes the deliveries a stop (or a crash) left pending; new ones come from the outbox. */
   start(): void {
-    this.deps.bus.on("events", this.listener);
     this.reconcile();
   }
 
@@ -108,7 +104,6 @@ export class Webhooks {
 
   stop(): void {
     this.stopped = true;
-    this.deps.bus.off("events", this.listener);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const c of this.controllers) c.abort();
@@ -139,7 +134,9 @@ export class Webhooks {
         .prepare("insert into webhooks (user_id, url, secret, format) values (?, ?, ?, ?) returning *")
         .get(userId, url, secret, body.format) as HookRow;
     });
-    return viewOf(create());
+    const hook = create();
+    this.outbox.refresh();
+    return viewOf(hook);
   }
 
   remove(userId: number, id: number): void {
@@ -148,6 +145,7 @@ export class Webhooks {
       id: number;
     }[];
     this.sql.prepare("delete from webhooks where id = ?").run(hook.id);
+    this.outbox.refresh();
     for (const { id: d } of ids) this.unschedule(d);
   }
 
@@ -169,9 +167,8 @@ export class Webhooks {
       hook.format === "slack"
         ? JSON.stringify({ text: `SlipStream test delivery for ${slackEscape(username)}: this webhook works.` })
         : JSON.stringify(payload);
-    const deliveryId = this.insert(hook.id, null, null, "ping", body);
+    const deliveryId = this.outbox.insert(hook.id, null, null, "ping", body);
     if (deliveryId === null) throw new SlipError("INTERNAL", "the test delivery was not recorded");
-    this.schedule(deliveryId, 0);
     const row = this.sql
       .prepare("select d.*, w.url from webhook_deliveries d join webhooks w on w.id = d.webhook_id where d.id = ?")
       .get(deliveryId) as DeliveryRow & { url: string };
@@ -184,96 +181,6 @@ export class Webhooks {
       | undefined;
     if (!hook) throw new SlipError("NOT_FOUND", `you have no webhook ${id}`);
     return hook;
-  }
-
-  // ---- run news -----------------------------------------------------------------------------------------------
-
-  private onEvents(runId: string, events: RunEvent[]): void {
-    try {
-      const news: {
-        event: WebhookEvent;
-        seq: number;
-        state: string | null;
-        abort: string | null;
-        reason?: string;
-      }[] = [];
-      for (const e of events) {
-        const b = e.body;
-        if (b.type === "state" && TERMINAL_STATES.includes(b.to)) {
-          news.push({ event: "run.ended", seq: e.seq, state: b.to, abort: null });
-        } else if (b.type === "abort" && b.first) {
-          news.push({ event: "run.aborted", seq: e.seq, state: null, abort: b.message });
-        } else if (b.type === "kept") {
-          news.push({ event: "run.kept", seq: e.seq, state: "Ready", abort: null });
-        } else if (b.type === "kept-expired") {
-          // the owner learns why the machines they kept went away (the run.ended delivery follows)
-          news.push({ event: "run.expired", seq: e.seq, state: "Finalizing", abort: null, reason: b.message });
-        }
-      }
-      if (news.length === 0) return;
-      const rt = this.deps.run(runId);
-      if (!rt) return;
-      const hooks = this.sql
-        .prepare("select * from webhooks where user_id = ? order by id")
-        .all(rt.ownerId) as HookRow[];
-      if (hooks.length === 0) return;
-      for (const n of news) {
-        const payload = this.payloadOf(rt, n.event, n.state ?? rt.state, n.abort ?? rt.abort);
-        if (n.reason) payload.reason = n.reason;
-        for (const hook of hooks) {
-          const body = hook.format === "slack" ? JSON.stringify({ text: slackText(payload) }) : JSON.stringify(payload);
-          const id = this.insert(hook.id, runId, n.seq, n.event, body);
-          if (id !== null) this.schedule(id, 0);
-        }
-      }
-    } catch (err) {
-      this.deps.log.error({ err, run: runId }, "recording webhook deliveries failed");
-    }
-  }
-
-  private payloadOf(rt: RunRuntime, event: WebhookEvent, state: string, abort: string | null): WebhookPayload {
-    const base = this.deps.baseUrl().replace(/\/+$/, "");
-    const id = encodeURIComponent(rt.id);
-    return {
-      event,
-      deliveredFor: rt.owner,
-      at: nowIso(),
-      run: {
-        id: rt.id,
-        module: rt.spec.module,
-        state,
-        abort: abort === null ? null : abort.slice(0, MAX_MESSAGE),
-        owner: rt.owner,
-        keepRunning: rt.keepRunning,
-        tags: rt.tags,
-        links: { run: `${base}/runs/${id}`, api: `${base}/api/runs/${id}`, reports: `${base}/api/runs/${id}/reports` },
-      },
-    };
-  }
-
-  /** The new delivery's id, or null when this webhook already has one for this run event. */
-  private insert(
-    webhookId: number,
-    runId: string | null,
-    seq: number | null,
-    event: WebhookEvent,
-    body: string,
-  ): number | null {
-    const now = nowIso();
-    const row = this.sql
-      .prepare(
-        `insert or ignore into webhook_deliveries (webhook_id, run_id, seq, event, payload, status, next_attempt_at, updated_at)
-         values (?, ?, ?, ?, ?, 'pending', ?, ?) returning id`,
-      )
-      .get(webhookId, runId, seq, event, body, now, now) as { id: number } | undefined;
-    // the history is bounded: settled deliveries past the last KEEP_PER_HOOK go
-    this.sql
-      .prepare(
-        `delete from webhook_deliveries where webhook_id = ? and status != 'pending' and id <= coalesce(
-           (select id from webhook_deliveries where webhook_id = ? order by id desc limit 1 offset ?), 0)`,
-      )
-      .run(webhookId, webhookId, KEEP_PER_HOOK);
-    return row?.id ?? null;
   }
 
   // ---- attempts -----------------------------------------------------------------------------------------------
@@ -309,10 +216,14 @@ export class Webhooks {
     while (!this.stopped && this.inFlight < CONCURRENCY && this.queue.length > 0) {
       const id = this.queue.shift()!;
       this.queued.delete(id);
+      // the attempt under way reschedules it if it fails
+      if (this.attempting.has(id)) continue;
+      this.attempting.add(id);
       this.inFlight++;
       this.attempt(id)
         .catch((err) => this.deps.log.error({ err, delivery: id }, "webhook attempt failed"))
         .finally(() => {
+          this.attempting.delete(id);
           this.inFlight--;
           this.pump();
         });
@@ -410,28 +321,4 @@ function deliveryOf(r: DeliveryRow & { url: string }): WebhookDelivery {
     updatedAt: r.updated_at,
     attemptLog: JSON.parse(r.attempt_log) as WebhookAttempt[],
   };
-}
-
-/** Slack's text escaping: `&`, `<` and `>` only (links are `<url|label>`). */
-const slackEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-
-/** What a `slack` webhook says: one message with the run, its state, its abort message and a link. */
-export function slackText(p: WebhookPayload): string {
-  const run = p.run;
-  if (!run) return "SlipStream test delivery: this webhook works.";
-  const what =
-    p.event === "run.aborted"
-      ? "was aborted"
-      : p.event === "run.kept"
-        ? "is kept in *Ready* (machines up until terminated)"
-        : p.event === "run.expired"
-          ? "was kept in Ready past its limit: terminated"
-          : `ended *${run.state}*`;
-  const icon = run.state === "Done" ? ":white_check_mark:" : p.event === "run.kept" ? ":pause_button:" : ":x:";
-  const lines = [
-    `${icon} Run <${run.links.run}|${slackEscape(run.module)}> ${what} (owner ${slackEscape(run.owner)})`,
-    ...(p.reason ? [`> ${slackEscape(p.reason)}`] : []),
-    ...(run.abort ? [`> ${slackEscape(run.abort).split("\n").join("\n> ")}`] : []),
-  ];
-  return lines.join("\n");
 }

@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import { ROOT } from "../root.js";
+import { freePort, signedInApi, startServerProcess } from "../testing/server-process.js";
 import { RunWatcher } from "../testing/watch.js";
 import { DRAIN_WITHIN_MS } from "./drain.js";
 import { parseExposition, sampleValue } from "./metrics-text.js";
@@ -21,41 +22,13 @@ afterEach(async () => {
   child?.kill("SIGKILL");
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
+/** The real server process (`npm start` without the UI), its JSON logs at info. */
+const startProcess = (port: number, dataDir: string) =>
+  startServerProcess(port, dataDir, {
+    SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
+    SLIPSTREAM_METRICS_TOKEN: METRICS_TOKEN,
+    LOG_LEVEL: "info",
   });
-}
-
-/** The real server process (`npm start` without the UI); resolves once it says it is serving. */
-function startProcess(port: number, dataDir: string): Promise<{ p: ChildProcess; output: () => string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        DATA_DIR: dataDir,
-        SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
-        SLIPSTREAM_METRICS_TOKEN: METRICS_TOKEN,
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("SlipStream is serving")) resolve({ p, output: () => out });
-    };
-    p.stdout!.on("data", onData);
-    p.stderr!.on("data", onData);
-    p.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 describe("SIGTERM drain", () => {
   it("during a run: exits 0 within 10 s with the database closed; restarted on the same DATA_DIR and port, the run ends Done", async () => {
@@ -73,21 +46,8 @@ describe("SIGTERM drain", () => {
     expect(jsonLine, first.output()).toBeDefined();
     expect(JSON.parse(jsonLine!)).toHaveProperty("level");
 
-    const login = (await (
-      await fetch(`${url}/api/auth/login`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: "admin", password: PASSWORD }),
-      })
-    ).json()) as { token: string };
-    const api = async <T>(method: string, p: string, body?: unknown) => {
-      const res = await fetch(`${url}${p}`, {
-        method,
-        headers: { authorization: `Bearer ${login.token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    };
+    const login = await signedInApi(url, "admin", PASSWORD);
+    const api = login.api;
     const imported = await api("POST", "/api/modules/import", {
       files: [
         {

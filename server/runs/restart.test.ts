@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
-import { ROOT } from "../root.js";
+import { freePort, signedInApi, startServerProcess } from "../testing/server-process.js";
 import { RunWatcher } from "../testing/watch.js";
 
 const PASSWORD = "restart-test-password";
@@ -17,40 +16,9 @@ afterEach(async () => {
   child?.kill("SIGKILL");
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts the real server process and resolves once it says it is serving. */
-function startProcess(port: number, dataDir: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        DATA_DIR: dataDir,
-        SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("SlipStream is serving")) resolve(p);
-    };
-    p.stdout!.on("data", onData);
-    p.stderr!.on("data", onData);
-    p.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
+const startProcess = async (port: number, dataDir: string): Promise<ChildProcess> =>
+  (await startServerProcess(port, dataDir, { SLIPSTREAM_ADMIN_PASSWORD: PASSWORD })).p;
 
 describe("restart", () => {
   it("kill -9 while clients are blocked in ss-get: agents reconnect, the wait is answered, the run ends Done with nothing lost or duplicated", async () => {
@@ -58,22 +26,7 @@ describe("restart", () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-restart-"));
     const url = `http://127.0.0.1:${port}`;
     child = await startProcess(port, dataDir);
-    const login = await (
-      await fetch(`${url}/api/auth/login`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: "admin", password: PASSWORD }),
-      })
-    ).json();
-    const token = (login as { token: string }).token;
-    const api = async <T>(method: string, p: string, body?: unknown) => {
-      const res = await fetch(`${url}${p}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    };
+    const { token, api } = await signedInApi(url, "admin", PASSWORD);
     const report = "  report: |\n    #!/bin/sh -x\n    echo ok > $SLIPSTREAM_REPORT_DIR/ok.txt\n";
     const imported = await api("POST", "/api/modules/import", {
       files: [

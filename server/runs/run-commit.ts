@@ -52,6 +52,8 @@ export function beforeOf(rt: RunRuntime): RunBefore {
 export class RunCommit {
   readonly statements: RunStatements;
   effects: EffectRunner = () => {};
+  /** inside each run transaction: what its events owe others, stored with them (server/notify/outbox.ts) */
+  outbox: (tx: RunTx) => void = () => {};
   /** the limits in force (an admin changes them at run time; app.ts reads them from the settings) */
   limits: () => Limits = () => DEFAULT_LIMITS;
 
@@ -107,6 +109,7 @@ export class RunCommit {
     try {
       result = this.db.$client.transaction(() => {
         const value = fn(tx);
+        this.outbox(tx);
         tx.flushIfChanged();
         if (answering) this.storeAnswer(rt, answering.slot, answering.answer(tx));
         return value;

@@ -48,8 +48,8 @@ const REDO = Symbol("redo the group with a savepoint per write");
  * The turn is first tried without a savepoint per write (they were half of SQLite's cost per write, bench/RESULTS.md):
  * a refusal is decided before a write touches the database, so the common case needs none. A write that throws once
  * it may have written rolls the whole turn back, and the turn is done again with a savepoint each, so that write
- * alone fails. The run row's last seq is written once per run and turn, and the turn's events of a run go to the
- * bus (the watchers' pushes) as one array in seq order, not one push per write.
+ * alone fails. A plain write leaves the run row alone (its seq is its event's, stored-seq.ts), and the turn's events
+ * of a run go to the bus (the watchers' pushes) as one array in seq order, not one push per write.
  */
 export class GroupCommit {
   private pending: GroupedWrite[] = [];
@@ -128,11 +128,6 @@ export class GroupCommit {
           staged.push({ tx, before, since: arrived[i], plain });
           answers.push(() => item.resolve(seq));
         }
-        for (const [rt, m] of memory) {
-          if (rt.lastSeq !== m.lastSeq) {
-            this.commit.statements.updateRunSeq.run({ id: rt.id, lastSeq: rt.lastSeq, at: rt.updatedAt });
-          }
-        }
       });
     } catch (err) {
       // nothing of the batch is stored, so memory goes back to what is
@@ -161,10 +156,11 @@ export class GroupCommit {
     return true;
   }
 
-  /** A write inside the batch's transaction: its row changes and its stored answer; the run row's seq comes last. */
+  /** A write inside the batch's transaction: its row changes and its stored answer. */
   private write(item: GroupedWrite, tx: RunTx): number | null {
     const seq = item.write(tx);
-    // a write that moved the machine writes its snapshot now; a plain one leaves the run row to the end of the batch
+    this.commit.outbox(tx);
+    // a write that moved the machine writes its snapshot now; a plain one leaves the run row alone
     if (tx.snapshot !== tx.rt.snapshot) tx.flush();
     if (item.slot) this.commit.storeAnswer(tx.rt, item.slot, { seq });
     return seq;

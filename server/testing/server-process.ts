@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
+import { ROOT } from "../root.js";
+
+/** A port free on loopback now (the real server process is told it, so a restart finds it again). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The real server process (`npm start` without the UI) on loopback; resolves once it says it is serving, with what
+ * it printed so far and since (`output()`). `env` adds to or overrides the test's environment.
+ */
+export function startServerProcess(
+  port: number,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<{ p: ChildProcess; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("SlipStream is serving")) resolve({ p, output: () => out });
+    };
+    p.stdout!.on("data", onData);
+    p.stderr!.on("data", onData);
+    p.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+}
+
+/** Signs in to a server process as `username`; an API caller with its token. */
+export async function signedInApi(url: string, username: string, password: string) {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  const api = async <T>(method: string, p: string, body?: unknown) => {
+    const r = await fetch(`${url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as T };
+  };
+  return { token, api };
+}
