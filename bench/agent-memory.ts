@@ -15,11 +15,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { RunDetail } from "../protocol/run.js";
-import { RunWatcher } from "../server/testing/watch.js";
 import { instanceMemory, instanceProcesses, type Memory, memoryOf, sum } from "./instance-memory.js";
 import { sleep } from "./lib.js";
 import { pushModules, startChildServer } from "./local-runs.js";
+import { keptScaleRun } from "./memory-run.js";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const f = (x: number) => x.toFixed(1);
@@ -44,19 +43,7 @@ async function main(): Promise<void> {
   const s = await startChildServer(dataDir, false);
   try {
     await pushModules(s);
-    const t0 = Date.now();
-    const created = await s.api<RunDetail>("POST", "/api/runs", {
-      module: "bench/scale",
-      multiplicity: { client: clients },
-      keepRunning: "always",
-    });
-    if (created.status !== 201) throw new Error(`run creation failed: ${JSON.stringify(created.body)}`);
-    const w = new RunWatcher(s.url, s.token, created.body.id);
-    try {
-      await w.state("Ready");
-      const readyS = (Date.now() - t0) / 1000;
-      // the agents settle (their start-up garbage collected) while the run is kept
-      await sleep(3000);
+    await keptScaleRun(s, clients, async (readyS) => {
       const procs = instanceProcesses(dataDir);
       const agents: Memory[] = [];
       const whole: Memory[] = [];
@@ -96,13 +83,7 @@ async function main(): Promise<void> {
         perInstance: instanceMemory(dataDir, clients + 1),
       };
       console.log(JSON.stringify(report, null, 2));
-    } finally {
-      w.close();
-      await s.api("POST", `/api/runs/${created.body.id}/terminate`);
-      const end = new RunWatcher(s.url, s.token, created.body.id);
-      await end.ended();
-      end.close();
-    }
+    });
   } finally {
     await s.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

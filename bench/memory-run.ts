@@ -5,11 +5,16 @@ import { sleep } from "./lib.js";
 import type { ChildServer } from "./local-runs.js";
 
 /**
- * 1 server + `clients` clients of bench/scale kept in Ready (every instance up, its recipes done), settled a moment
- * (start-up garbage collected), then what each instance takes with all its processes; the run is ended before
- * returning, so the server may stop.
+ * A run of 1 server + `clients` clients of bench/scale kept in Ready (every instance up, its recipes done), settled a
+ * moment (start-up garbage collected), then `measure` (given the seconds from launch to Ready); the run is ended
+ * before returning, so the server may stop.
  */
-export async function memoryRun(s: ChildServer, dataDir: string, clients: number): Promise<InstanceMemory> {
+export async function keptScaleRun<T>(
+  s: ChildServer,
+  clients: number,
+  measure: (launchToReadyS: number) => T | Promise<T>,
+): Promise<T> {
+  const t0 = Date.now();
   const created = await s.api<RunDetail>("POST", "/api/runs", {
     module: "bench/scale",
     multiplicity: { client: clients },
@@ -19,10 +24,16 @@ export async function memoryRun(s: ChildServer, dataDir: string, clients: number
   const w = new RunWatcher(s.url, s.token, created.body.id);
   try {
     await w.state("Ready");
+    const readyS = (Date.now() - t0) / 1000;
     await sleep(3000);
-    return instanceMemory(dataDir, clients + 1);
+    return await measure(readyS);
   } finally {
     await s.api("POST", `/api/runs/${created.body.id}/terminate`);
     await w.ended().finally(() => w.close());
   }
+}
+
+/** What each instance of a kept bench/scale run takes with all its processes. */
+export function memoryRun(s: ChildServer, dataDir: string, clients: number): Promise<InstanceMemory> {
+  return keptScaleRun(s, clients, () => instanceMemory(dataDir, clients + 1));
 }

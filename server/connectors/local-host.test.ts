@@ -1,18 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readlinkSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Server } from "socket.io";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentClientToServer, AgentServerToClient } from "../../protocol/agent-socket.js";
 import { buildAgentBundle } from "../../scripts/build-agent.js";
+import { alive, eventually, instancePids } from "../testing/instance-processes.js";
 import { createLocalConnector, type LocalConnector } from "./local.js";
 import { localAgentsMode } from "./local-host.js";
-import { processesWithEnv } from "./process-tree.js";
 import type { InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
 
 let root: string;
@@ -87,33 +86,8 @@ const launch = (instance: string): InstanceLaunch => ({
 });
 
 const hostPidOf = (s: StartedInstance) => Number(/^local-host-(\d+)-/.exec(s.instanceId)?.[1]);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Test-side wait for something the host does on its own (no event reaches the test). */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const TAG = "SLIPSTREAM_LOCAL_INSTANCE";
-async function sleepers(hostDir: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const pid of (await processesWithEnv(`${TAG}=${hostDir}`)) ?? []) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd === "sleep\u00001000\u0000") out.push(pid);
-  }
-  return out;
-}
+/** the recipes' long sleep, as an instance's process list shows it */
+const SLEEPER = ["sleep", "1000"];
 
 describe("local cloud, one agent host per run", () => {
   const made: LocalConnector[] = [];
@@ -162,6 +136,15 @@ describe("local cloud, one agent host per run", () => {
       expect(out).not.toContain("fast path unavailable");
     }
     for (const i of ["web.1", "db.1"]) expect((await tmpOf(i, "fast")).trim()).toBe("reachable");
+    if (asRoot) {
+      // each namespace is held by its machine alone, no name (a mount every later machine start would copy) kept
+      const machinePid = (await readFile(path.join(dirOf("web.1"), "run/machine.pid"), "utf8")).trim();
+      expect(readlinkSync(`/proc/${machinePid}/ns/net`)).not.toBe(readlinkSync("/proc/self/ns/net"));
+      expect(existsSync(path.join(dirOf("web.1"), "netns"))).toBe(false);
+      const named = spawnSync("ip", ["netns", "identify", machinePid], { encoding: "utf8" });
+      expect(named.status).toBe(0);
+      expect(named.stdout.trim()).toBe("");
+    }
     expect(sets).toEqual(expect.arrayContaining(["web.1:ready", "db.1:ready"]));
     const dbEndpoint = (await readFile(path.join(dirOf("db.1"), "machine/lib/ss.endpoint"), "utf8")).trim().split(" ");
     // as root each instance has its own network: the listener is on the bridge, its address in the endpoint
@@ -184,20 +167,20 @@ describe("local cloud, one agent host per run", () => {
     // the host's own environment holds no token either: each reached it through the control socket
     expect(await readFile(`/proc/${host}/environ`, "utf8")).not.toContain("tok-");
     if (asRoot) {
-      const [sleeper] = await sleepers(dirOf("web.1"));
+      const [sleeper] = await instancePids(dirOf("web.1"), SLEEPER);
       const cg = await readFile(`/proc/${sleeper}/cgroup`, "utf8");
       expect(cg).toContain("slipstream/run-h_web.1");
       expect(cg).not.toContain("run-h_db.1");
     }
 
-    const webSleepers = await sleepers(dirOf("web.1"));
+    const webSleepers = await instancePids(dirOf("web.1"), SLEEPER);
     expect(webSleepers.length).toBe(1);
     await connector.stop({ runId: "run-h", instance: "web.1", ...a }, { keep: false });
     expect(webSleepers.some(alive)).toBe(false);
     expect(existsSync(dirOf("web.1"))).toBe(false);
     // the run's other instance goes on in the same host
     expect(alive(host)).toBe(true);
-    expect((await sleepers(dirOf("db.1"))).length).toBe(1);
+    expect((await instancePids(dirOf("db.1"), SLEEPER)).length).toBe(1);
 
     await connector.stop({ runId: "run-h", instance: "db.1", ...b }, { keep: false });
     // its last instance stopped: the host is gone when stop returns (at most a zombie of this process)
@@ -215,7 +198,7 @@ describe("local cloud, one agent host per run", () => {
     const a = await start(first, launch("app.1"));
     const host = hostPidOf(a);
     const hostDir = path.join(dataDir, "instances/run-h/app.1");
-    await eventually(async () => (await sleepers(hostDir))[0], "the recipe");
+    await eventually(async () => (await instancePids(hostDir, SLEEPER))[0], "the recipe");
     // the server goes (its relay to the bridge with it); a second instance after the restart joins the same host
     await first.close();
     const again = make(dataDir);
@@ -227,7 +210,7 @@ describe("local cloud, one agent host per run", () => {
         keep: true,
       },
     );
-    expect(await sleepers(hostDir)).toEqual([]);
+    expect(await instancePids(hostDir, SLEEPER)).toEqual([]);
     expect(existsSync(path.join(hostDir, "agent.out"))).toBe(true);
     await again.stop({ runId: "run-h", instance: "app.2", ...b }, { keep: false });
     const state = await readFile(`/proc/${host}/stat`, "utf8").then(

@@ -4,13 +4,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Server } from "socket.io";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AgentClientToServer, AgentServerToClient } from "../../protocol/agent-socket.js";
 import { buildAgentBundle } from "../../scripts/build-agent.js";
+import { alive, eventually, instancePids } from "../testing/instance-processes.js";
 import { createLocalConnector, type LocalConnector } from "./local.js";
-import { processesWithEnv } from "./process-tree.js";
 import type { Connector, InstanceLaunch, StopTarget } from "./types.js";
 
 let root: string;
@@ -45,14 +44,6 @@ const launch = (instance: string, serviceUrl = "http://127.0.0.1:1") => ({
 
 /** the agent's pid: its own process (`local-<pid>`), or the run's agent host (`local-host-<pid>-<instance>`) */
 const pidOf = (instanceId: string) => Number(/^local-(?:host-)?(\d+)/.exec(instanceId)?.[1]);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Ended: gone, or at most a zombie this test process has not reaped yet. */
 async function gone(pid: number): Promise<boolean> {
@@ -67,27 +58,6 @@ async function gone(pid: number): Promise<boolean> {
 async function pgidOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-}
-
-/** Test-side wait for something the agent does on its own (no event reaches the test). */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const TAG = "SLIPSTREAM_LOCAL_INSTANCE";
-/** Host pids of an instance's processes whose command line is `argv` (recipes' pids inside a machine are its own). */
-async function hostPids(hostDir: string, argv: string[]): Promise<number[]> {
-  const pids = (await processesWithEnv(`${TAG}=${hostDir}`)) ?? [];
-  const out: number[] = [];
-  for (const pid of pids) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd === `${argv.join("\0")}\0`) out.push(pid);
-  }
-  return out;
 }
 
 // the same behaviour with and without a sandbox (this machine can sandbox; `sandbox: false` is an admin's choice)
@@ -240,17 +210,17 @@ describe.each([
       );
       const [script] = await eventually(
         async () =>
-          (await hostPids(hostDir, ["sleep", "1000"]))[0] ? hostPids(hostDir, ["sleep", "1000"]) : undefined,
+          (await instancePids(hostDir, ["sleep", "1000"]))[0] ? instancePids(hostDir, ["sleep", "1000"]) : undefined,
         "the script's sleep",
       );
       const [child] = await eventually(
         async () =>
-          (await hostPids(hostDir, ["sleep", "1001"]))[0] ? hostPids(hostDir, ["sleep", "1001"]) : undefined,
+          (await instancePids(hostDir, ["sleep", "1001"]))[0] ? instancePids(hostDir, ["sleep", "1001"]) : undefined,
         "its child",
       );
       const [daemon] = await eventually(
         async () =>
-          (await hostPids(hostDir, ["sleep", "1002"]))[0] ? hostPids(hostDir, ["sleep", "1002"]) : undefined,
+          (await instancePids(hostDir, ["sleep", "1002"]))[0] ? instancePids(hostDir, ["sleep", "1002"]) : undefined,
         "its daemon",
       );
       expect(await pgidOf(script)).not.toBe(pidOf(started.instanceId));

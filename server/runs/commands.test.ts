@@ -1,59 +1,23 @@
-import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { allowedActions } from "../../core/run-actions.js";
 import { RUN_MACHINE_VERSION } from "../../core/run-persistence.js";
 import type { SlipError } from "../../protocol/errors.js";
 import type { RunState } from "../../protocol/run.js";
-import { AuthService } from "../auth/service.js";
-import { Bus } from "../bus.js";
-import { type Db, openDatabase } from "../db/open.js";
-import { ModuleService } from "../modules/service.js";
-import { ROOT } from "../root.js";
-import { readModuleTree } from "../seed.js";
-import { createRun } from "./create.js";
+import type { Db } from "../db/open.js";
+import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { machineChecked } from "./run-commit.js";
 import type { RunRuntime } from "./runtime.js";
-import { RunService } from "./service.js";
+import type { RunService } from "./service.js";
 
 /**
  * The run commands against core's rules (run-rules A1–A6) and the stored machine version (R18), on a run service with
  * no effects: machines are not started, the tests drive the machine through the service's own calls.
  */
 
-const log = pino({ level: "silent" });
-const dbs: Db[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.$client.open) db.$client.close();
-});
-
-async function tutorialRun(opts: { scalable?: boolean } = {}) {
-  const db = openDatabase(":memory:");
-  dbs.push(db);
-  await new AuthService(db).ensureAdmin("pw-for-tests");
-  const admin = db.$client.prepare("select id, username, role from users where username = 'admin'").get() as {
-    id: number;
-    username: string;
-    role: "admin";
-  };
-  const modules = new ModuleService(db);
-  const files = (await readModuleTree(`${ROOT}/examples`)).map((f) => ({ ...f, path: `examples/${f.path}` }));
-  modules.importYaml(admin, files);
-  const runs = new RunService(db, new Bus(), log);
-  const rt = createRun(
-    runs,
-    modules,
-    admin,
-    {
-      module: "examples/tutorials/service-testing/system",
-      multiplicity: {},
-      clouds: {},
-      params: {},
-      scalable: opts.scalable ?? false,
-      tags: [],
-    },
-    { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
-    new Set(["local"]),
-  );
+async function tutorialRunOfStore(opts: { scalable?: boolean } = {}) {
+  const store = await tutorialStore();
+  const { db, runs } = store;
+  const rt = tutorialRun(store, opts);
   return { db, runs, rt };
 }
 
@@ -85,7 +49,7 @@ function conflict(fn: () => void): SlipError {
 
 describe("run commands follow core's rules (run-rules A1–A6)", () => {
   it("A6 one rule: the run detail's `allowed` is core's allowedActions, as the run moves", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     expect(runs.detail(rt).allowed).toEqual(["abort", "terminate", "setParam"]);
     runs.abort(rt, "boom", "user:admin");
     expect(runs.detail(rt).allowed).toEqual(["resetAbort", "terminate", "setParam"]);
@@ -96,7 +60,7 @@ describe("run commands follow core's rules (run-rules A1–A6)", () => {
   });
 
   it("A1 abort: refused on an ended run, naming its state, and nothing is logged", async () => {
-    const { db, runs, rt } = await tutorialRun();
+    const { db, runs, rt } = await tutorialRunOfStore();
     runs.terminate(rt, "user:admin");
     const seq = storedSeq(db, rt.id);
     expect(conflict(() => runs.abort(rt, "late", "user:admin")).message).toBe("run already ended Cancelled");
@@ -104,14 +68,14 @@ describe("run commands follow core's rules (run-rules A1–A6)", () => {
   });
 
   it("A1 abort: a second abort is accepted and keeps the first message (R7)", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     runs.abort(rt, "first", "user:admin");
     runs.abort(rt, "second", "user:admin");
     expect(rt.abort).toBe("first");
   });
 
   it("A2 reset abort: with nothing to reset it is a CONFLICT naming the state, and nothing is logged", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     const seq = rt.lastSeq;
     expect(conflict(() => runs.resetAbort(rt, "user:admin")).message).toBe(
       "nothing to reset: the run is Initializing with no abort and no recovery mode",
@@ -123,7 +87,7 @@ describe("run commands follow core's rules (run-rules A1–A6)", () => {
   });
 
   it("A3 terminate: accepted and changing nothing in Finalizing (S2); refused once ended", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     climb(runs, rt, "Finalizing");
     expect(rt.state).toBe("Finalizing");
     expect(runs.detail(rt).allowed).toEqual(["abort", "setParam"]);
@@ -135,7 +99,7 @@ describe("run commands follow core's rules (run-rules A1–A6)", () => {
   });
 
   it("A5 set a parameter: refused once the run ended, naming its state", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     runs.terminate(rt, "user:admin");
     expect(
       conflict(() => runs.setParam(rt, "apache.1:port", "1", { ignoreAbort: true }, "user:admin", false)).message,
@@ -143,7 +107,7 @@ describe("run commands follow core's rules (run-rules A1–A6)", () => {
   });
 
   it("A6 machine checked: an event the machine refuses rolls back what the command logged before it", async () => {
-    const { db, runs, rt } = await tutorialRun();
+    const { db, runs, rt } = await tutorialRunOfStore();
     const seq = storedSeq(db, rt.id);
     const err = conflict(() =>
       runs.transact(rt, "user:admin", (tx) => {
@@ -158,7 +122,7 @@ describe("run commands follow core's rules (run-rules A1–A6)", () => {
 
 describe("stored machine version (run-rules R18)", () => {
   it("R18 persistence: a run stored before versions (v1) loads, carries on, and is written back stamped", async () => {
-    const { db, runs, rt } = await tutorialRun();
+    const { db, runs, rt } = await tutorialRunOfStore();
     runs.abort(rt, "boom", "user:admin");
     const version = () =>
       (

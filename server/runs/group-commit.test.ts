@@ -1,74 +1,35 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent } from "../../protocol/run.js";
-import { AuthService } from "../auth/service.js";
-import { Bus } from "../bus.js";
-import { type Db, openDatabase } from "../db/open.js";
-import { ModuleService } from "../modules/service.js";
-import { ROOT } from "../root.js";
-import { readModuleTree } from "../seed.js";
-import { createRun } from "./create.js";
+import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
-import { RunService } from "./service.js";
+import { storedLastSeq } from "./stored-seq.js";
 
 // The group commit of agents' parameter writes (run-group-commit.ts) on a real SQLite file with the real migrations:
 // what one turn of the event loop writes is stored, answered and pushed together, and a write that fails part-way
 // through (a SQLite trigger refuses its value after its event row was written) fails alone.
 
-const log = pino({ level: "silent" });
-const dbs: Db[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.$client.open) db.$client.close();
-});
-
-async function tutorialRun(clients: number) {
+async function tutorialRunGrouped(clients: number) {
   const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "ss-group-")), "db.sqlite");
-  const db = openDatabase(file);
-  dbs.push(db);
-  const auth = new AuthService(db);
-  await auth.ensureAdmin("pw-for-tests");
-  const admin = db.$client.prepare("select id, username, role from users where username = 'admin'").get() as {
-    id: number;
-    username: string;
-    role: "admin";
-  };
-  const modules = new ModuleService(db);
-  const files = (await readModuleTree(path.join(ROOT, "examples"))).map((f) => ({ ...f, path: `examples/${f.path}` }));
-  modules.importYaml(admin, files);
-  const bus = new Bus();
-  const runs = new RunService(db, bus, log);
-  const rt = createRun(
-    runs,
-    modules,
-    admin,
-    {
-      module: "examples/tutorials/service-testing/system",
-      multiplicity: { client: clients },
-      clouds: {},
-      params: {},
-      scalable: false,
-      tags: [],
-    },
-    { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
-    new Set(["local"]),
-  );
+  const store = await tutorialStore(file);
+  const { db, runs, bus } = store;
+  const rt = tutorialRun(store, { clients });
   const pushes: RunEvent[][] = [];
   bus.on("events", (runId, events) => {
     if (runId === rt.id) pushes.push(events);
   });
-  const storedSeq = () =>
-    (db.$client.prepare("select last_seq from runs where id = ?").get(rt.id) as { last_seq: number }).last_seq;
+  // what a restart resumes from (stored-seq.ts: the run row's seq, or its newest event's)
+  const storedSeq = () => storedLastSeq(db, rt.id);
   const storedValue = (key: string) =>
     (db.$client.prepare("select value from params where run_id = ? and key = ?").get(rt.id, key) as { value: string })
       .value;
   return { db, runs, rt, pushes, storedSeq, storedValue };
 }
 
-const write = (s: Awaited<ReturnType<typeof tutorialRun>>, key: string, value: string) =>
+const write = (s: Awaited<ReturnType<typeof tutorialRunGrouped>>, key: string, value: string) =>
   s.runs.setParamGrouped(s.rt, key, value, { ignoreAbort: false }, `node:${key.split(":")[0]}`);
 
 async function outcome(p: Promise<number | null>): Promise<number | null | Error> {
@@ -81,7 +42,7 @@ async function outcome(p: Promise<number | null>): Promise<number | null | Error
 
 describe("group commit of parameter writes", () => {
   it("one turn's writes: each answered with its own seq after the commit, stored with the run's last seq, pushed once in order", async () => {
-    const s = await tutorialRun(3);
+    const s = await tutorialRunGrouped(3);
     const before = s.rt.lastSeq;
     const pushedBefore = s.pushes.length;
     const answers = [
@@ -110,7 +71,7 @@ describe("group commit of parameter writes", () => {
   });
 
   it("a write that fails after it began writing fails alone: the others are stored, answered and pushed gap-free", async () => {
-    const s = await tutorialRun(2);
+    const s = await tutorialRunGrouped(2);
     // a real SQLite failure part-way through a write: its event row is in, then its value is refused
     s.db.$client.exec(
       `create trigger poison before update on params when new.value = 'poison'
@@ -150,7 +111,7 @@ describe("group commit of parameter writes", () => {
   });
 
   it("writes queued before an abort in the same turn are refused at commit, and nothing of them is stored", async () => {
-    const s = await tutorialRun(1);
+    const s = await tutorialRunGrouped(1);
     const before = s.rt.lastSeq;
     const queued = [outcome(write(s, "client.1:statecustom", "x")), outcome(write(s, "apache.1:port", "1"))];
     s.runs.abort(s.rt, "stop", "user:admin");

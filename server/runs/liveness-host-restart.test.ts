@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import type { RunEvent } from "../../protocol/run.js";
 import { hostSocketPath } from "../connectors/local-host.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
-import { HOLDING_IMAGE } from "../testing/holding-image.js";
+import { holdingRun, importHoldingImage } from "../testing/holding-run.js";
 import { footprint, hostPids, leftovers } from "../testing/run-host.js";
 import { RunWatcher } from "../testing/watch.js";
 
@@ -28,24 +28,9 @@ describe("a server restart with the run's agent host killed meanwhile", () => {
   it("R19 every instance lost after the grace from the start, the run aborts, nothing of its machines is left", async () => {
     const first = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-run" } });
     servers.push(first);
-    const imported = await first.api("POST", "/api/modules/import", {
-      files: [{ path: "t/hold", yaml: HOLDING_IMAGE }],
-    });
-    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
-    const created = await first.api<RunDetail>("POST", "/api/runs", {
-      module: "t/hold",
-      multiplicity: { machine: INSTANCES.length },
-      keepRunning: "never",
-      lostAfterSeconds: 2,
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const runId = created.body.id;
-    const w1 = new RunWatcher(first.url, first.token, runId);
-    await w1.until(
-      (_e, all) =>
-        all.filter((x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "holding")
-          .length === INSTANCES.length,
-    );
+    await importHoldingImage(first);
+    const { run, watcher: w1 } = await holdingRun(first, INSTANCES.length, { lostAfterSeconds: 2 });
+    const runId = run.id;
     w1.close();
     const runDir = path.join(first.dataDir, "instances", runId);
     const hosted = existsSync(hostSocketPath(runDir));

@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import type { RunEvent } from "../../protocol/run.js";
 import { hostSocketPath } from "../connectors/local-host.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
-import { HOLDING_IMAGE } from "../testing/holding-image.js";
+import { holdingRun, importHoldingImage } from "../testing/holding-run.js";
 import { footprint, hostPids, leftovers } from "../testing/run-host.js";
-import { RunWatcher } from "../testing/watch.js";
 
 /**
  * Run-rules R19 with one agent host per run (agent/host.ts): the host killed (kill -9) takes every instance's agent
@@ -19,8 +18,7 @@ const INSTANCES = ["machine.1", "machine.2"];
 let s: TestServer;
 beforeAll(async () => {
   s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-run" } });
-  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/hold", yaml: HOLDING_IMAGE }] });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await importHoldingImage(s);
 });
 afterAll(() => s.close({ stopInstances: true }));
 
@@ -29,22 +27,8 @@ const instanceEvent = (instance: string, status: string) => (e: RunEvent) =>
 
 describe("the run's agent host killed", () => {
   it("R19 kill -9 of the host: every instance lost after the grace, the run aborts, nothing of its machines is left", async () => {
-    const created = await s.api<RunDetail>("POST", "/api/runs", {
-      module: "t/hold",
-      multiplicity: { machine: INSTANCES.length },
-      keepRunning: "never",
-      lostAfterSeconds: 2,
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const run = created.body;
-    const watcher = new RunWatcher(s.url, s.token, run.id);
+    const { run, watcher } = await holdingRun(s, INSTANCES.length, { lostAfterSeconds: 2 });
     try {
-      await watcher.until(
-        (_e, all) =>
-          all.filter(
-            (x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "holding",
-          ).length === INSTANCES.length,
-      );
       const runDir = path.join(s.dataDir, "instances", run.id);
       if (!existsSync(hostSocketPath(runDir))) {
         // no sandbox on this machine: the instances have Node agents of their own, no host to kill

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
-import { HOLDING_IMAGE } from "../testing/holding-image.js";
+import { holdingRun, importHoldingImage } from "../testing/holding-run.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
@@ -16,33 +16,17 @@ afterAll(async () => {
 
 describe("a server restart", () => {
   it("R19 records 'server stopping' and 'server started' on the active run; an agent that does not reconnect is lost after the grace from the start", async () => {
-    // the test kills one instance's agent process: a Node agent per instance, whatever SLIPSTREAM_LOCAL_AGENTS says
-    const first = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
+    const first = await startTestServer({ killGraceSeconds: 2 });
     servers.push(first);
-    const imported = await first.api("POST", "/api/modules/import", {
-      files: [{ path: "t/hold", yaml: HOLDING_IMAGE }],
-    });
-    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
-    const created = await first.api<RunDetail>("POST", "/api/runs", {
-      module: "t/hold",
-      keepRunning: "never",
-      lostAfterSeconds: 2,
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const runId = created.body.id;
-    const w1 = new RunWatcher(first.url, first.token, runId);
-    await w1.until(
-      (e) => e.body.type === "param" && e.body.key === "machine.1:statecustom" && e.body.value === "holding",
-    );
+    await importHoldingImage(first);
+    const { run, watcher: w1 } = await holdingRun(first, 1, { lostAfterSeconds: 2 });
+    const runId = run.id;
     w1.close();
     await first.close();
     servers.pop();
 
-    const second = await startTestServer({
-      dataDir: first.dataDir,
-      killGraceSeconds: 2,
-      local: { agents: "per-instance" },
-    });
+    // the run's agent (its host, by default) outlives the first server and keeps looking for it where it was
+    const second = await startTestServer({ dataDir: first.dataDir, killGraceSeconds: 2 });
     servers.push(second);
     const w2 = new RunWatcher(second.url, second.token, runId);
     try {

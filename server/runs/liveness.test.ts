@@ -1,133 +1,81 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { processesWithEnv } from "../connectors/process-tree.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
 import { HOLDING_IMAGE_WITH_REPORT } from "../testing/holding-image.js";
-import { RunWatcher } from "../testing/watch.js";
+import { importHoldingImage, holdingRun as startHoldingRun } from "../testing/holding-run.js";
+import { runAgentPids } from "../testing/run-host.js";
+import type { RunWatcher } from "../testing/watch.js";
 
 /**
- * Run-rules R19 with real agents on the local cloud: an agent killed (kill -9) or frozen (SIGSTOP) is seen as
- * unresponsive through socket.io's ping/pong, comes back if it answers within the run's grace, and is lost past it.
+ * Run-rules R19 with real agents on the local cloud as it runs by default (one agent host per run): the run's agents
+ * frozen (SIGSTOP) are seen as unresponsive through socket.io's ping/pong and come back if they answer within the
+ * run's grace; all of them killed (kill -9), the run is kept or ends as keep-running says. One agent lost among live
+ * ones is in liveness-one-agent.test.ts, the host killed with nothing left behind in liveness-host.test.ts.
  */
+
+const INSTANCES = ["machine.1", "machine.2", "machine.3"];
 
 /** Each machine waits in Executing until the test releases it (the tutorial's run is over within a second). */
 let s: TestServer;
 beforeAll(async () => {
-  // these tests kill one instance's agent process: a Node agent per instance, whatever SLIPSTREAM_LOCAL_AGENTS says
-  s = await startTestServer({ killGraceSeconds: 2, local: { agents: "per-instance" } });
-  const res = await s.api("POST", "/api/modules/import", {
-    files: [{ path: "t/hold", yaml: HOLDING_IMAGE_WITH_REPORT }],
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  s = await startTestServer({ killGraceSeconds: 2 });
+  await importHoldingImage(s, HOLDING_IMAGE_WITH_REPORT);
 });
 afterAll(() => s.close({ stopInstances: true }));
-
-/** The agent process of an instance (not its scripts, nor the sandbox around it). */
-async function agentPid(runId: string, instance: string): Promise<number> {
-  const hostDir = path.join(s.dataDir, "instances", runId, instance);
-  const pids = (await processesWithEnv(`SLIPSTREAM_LOCAL_INSTANCE=${hostDir}`)) ?? [];
-  for (const pid of pids) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    // the agent itself, not the sandbox (bwrap) that launched it with the same command line at its end
-    if (cmd.split("\0")[0].endsWith("node") && cmd.includes("agent.mjs")) return pid;
-  }
-  throw new Error(`no agent process for ${instance} among ${pids.join(", ")}`);
-}
 
 const instanceEvent = (instance: string, status: string) => (e: RunEvent) =>
   e.body.type === "instance" && e.body.instance === instance && e.body.status === status;
 
-/** Three machines, every script holding in Executing. */
+/** Three machines, every script holding in Executing; with the processes that speak for them. */
 async function holdingRun(
   lostAfterSeconds: number,
   keepRunning = "never",
-): Promise<{ run: RunDetail; watcher: RunWatcher }> {
-  const created = await s.api<RunDetail>("POST", "/api/runs", {
-    module: "t/hold",
-    multiplicity: { machine: 3 },
-    keepRunning,
-    lostAfterSeconds,
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const watcher = new RunWatcher(s.url, s.token, created.body.id);
-  await watcher.until(
-    (_e, all) =>
-      all.filter((x) => x.body.type === "param" && x.body.key.endsWith(":statecustom") && x.body.value === "holding")
-        .length === 3,
-  );
-  return { run: created.body, watcher };
+): Promise<{ run: RunDetail; watcher: RunWatcher; agents: number[] }> {
+  const { run, watcher } = await startHoldingRun(s, INSTANCES.length, { keepRunning, lostAfterSeconds });
+  // the run's host (unsandboxed: an agent per instance)
+  const agents = await runAgentPids(path.join(s.dataDir, "instances", run.id), INSTANCES);
+  expect(agents.length).toBeGreaterThan(0);
+  return { run, watcher, agents };
 }
 
-describe("an agent that stops answering", () => {
-  it("R19 kill -9: unresponsive within 10 s, lost after the grace; the run ends Aborted with the survivors' reports", async () => {
-    const { run, watcher } = await holdingRun(2);
+describe("a run whose agents stop answering", () => {
+  it("R19 SIGSTOP then SIGCONT within the grace: every instance unresponsive, then back, and the run ends Done", async () => {
+    const { run, watcher, agents } = await holdingRun(60);
     try {
-      const pid = await agentPid(run.id, "machine.1");
-      const killedAt = Date.now();
-      process.kill(pid, "SIGKILL");
-      const unresponsive = await watcher.until(instanceEvent("machine.1", "unresponsive"));
-      const seen = Date.parse(unresponsive.at) - killedAt;
-      expect(seen).toBeLessThan(10_000);
-      const during = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
-      expect(during.instances.find((i) => i.name === "machine.1")?.liveness).toBe("unresponsive");
-      const lost = await watcher.until(instanceEvent("machine.1", "lost"));
-      const lostAfter = Date.parse(lost.at) - Date.parse(unresponsive.at);
-      expect(lostAfter).toBeGreaterThanOrEqual(1_900);
-      console.log(`kill -9 → unresponsive ${seen} ms, → lost ${lostAfter} ms later`);
-      const end = await runEnds(s, run.id);
-      expect(end).toMatchObject({ state: "Aborted", abort: "agent of machine.1 lost" });
-      expect(end.instances.find((i) => i.name === "machine.1")?.liveness).toBe("lost");
-      const params = (
-        await s.api<{ params: { key: string; value: string | null }[] }>("GET", `/api/runs/${run.id}/params`)
-      ).body.params;
-      expect(params.find((p) => p.key === "machine.1:abort")?.value).toBe("agent of machine.1 lost");
-      const reports = (await s.api<{ reports: { name: string }[] }>("GET", `/api/runs/${run.id}/reports`)).body.reports;
-      expect(reports.map((r) => r.name.replace(/_report_.*/, "")).sort()).toEqual([
-        "machine.2",
-        "machine.3",
-        "orchestrator",
-      ]);
-    } finally {
-      watcher.close();
-    }
-  }, 120_000);
-
-  it("R19 SIGSTOP then SIGCONT within the grace: unresponsive, then back, and the run ends Done", async () => {
-    const { run, watcher } = await holdingRun(60);
-    try {
-      const pid = await agentPid(run.id, "machine.1");
       const stoppedAt = Date.now();
-      process.kill(pid, "SIGSTOP");
-      let unresponsive: RunEvent;
+      for (const pid of agents) process.kill(pid, "SIGSTOP");
+      const seen: number[] = [];
       try {
-        unresponsive = await watcher.until(instanceEvent("machine.1", "unresponsive"));
+        for (const i of INSTANCES) {
+          const unresponsive = await watcher.until(instanceEvent(i, "unresponsive"));
+          seen.push(Date.parse(unresponsive.at) - stoppedAt);
+        }
       } finally {
-        process.kill(pid, "SIGCONT");
+        for (const pid of agents) process.kill(pid, "SIGCONT");
       }
-      const seen = Date.parse(unresponsive.at) - stoppedAt;
-      expect(seen).toBeLessThan(10_000);
-      console.log(`SIGSTOP → unresponsive ${seen} ms`);
-      await watcher.until(instanceEvent("machine.1", "back"));
-      for (const n of [1, 2, 3]) {
-        const set = await s.api("PUT", `/api/runs/${run.id}/params/machine.${n}:release`, { value: "go" });
+      for (const ms of seen) expect(ms).toBeLessThan(10_000);
+      console.log(`SIGSTOP → unresponsive ${seen.join(", ")} ms`);
+      for (const i of INSTANCES) await watcher.until(instanceEvent(i, "back"));
+      for (const i of INSTANCES) {
+        const set = await s.api("PUT", `/api/runs/${run.id}/params/${i}:release`, { value: "go" });
         expect(set.status, JSON.stringify(set.body)).toBe(200);
       }
       const end = await runEnds(s, run.id);
       expect(end.state).toBe("Done");
       expect(end.abort).toBeNull();
-      expect(watcher.events.some(instanceEvent("machine.1", "lost"))).toBe(false);
+      expect(watcher.events.some((e) => e.body.type === "instance" && e.body.status === "lost")).toBe(false);
+      const reports = (await s.api<{ reports: { name: string }[] }>("GET", `/api/runs/${run.id}/reports`)).body.reports;
+      expect(reports.map((r) => r.name.replace(/_report_.*/, "")).sort()).toEqual([...INSTANCES, "orchestrator"]);
     } finally {
       watcher.close();
     }
   }, 120_000);
 
   it("R19 every agent killed: the run is kept in Ready (keep-running always) and a terminate still ends it", async () => {
-    const { run, watcher } = await holdingRun(1, "always");
+    const { run, watcher, agents } = await holdingRun(1, "always");
     try {
-      const pids = await Promise.all(["machine.1", "machine.2", "machine.3"].map((n) => agentPid(run.id, n)));
-      for (const pid of pids) process.kill(pid, "SIGKILL");
+      for (const pid of agents) process.kill(pid, "SIGKILL");
       await watcher.until((e) => e.body.type === "kept");
       const ready = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(ready.state).toBe("Ready");

@@ -1,66 +1,14 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SlipError } from "../../protocol/errors.js";
-import { AuthService } from "../auth/service.js";
-import { Bus } from "../bus.js";
-import { type Db, openDatabase } from "../db/open.js";
-import { ModuleService } from "../modules/service.js";
-import { ROOT } from "../root.js";
-import { readModuleTree } from "../seed.js";
-import { createRun } from "./create.js";
+import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
-import { RunService } from "./service.js";
 
-const log = pino({ level: "silent" });
-const dbs: Db[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.$client.open) db.$client.close();
-});
-
-async function store(file = ":memory:") {
-  const db = openDatabase(file);
-  dbs.push(db);
-  const auth = new AuthService(db);
-  const { created } = await auth.ensureAdmin("pw-for-tests");
-  const admin = db.$client.prepare("select id, username, role from users where username = 'admin'").get() as {
-    id: number;
-    username: string;
-    role: "admin";
-  };
-  const modules = new ModuleService(db);
-  if (created) {
-    const files = (await readModuleTree(path.join(ROOT, "examples"))).map((f) => ({
-      ...f,
-      path: `examples/${f.path}`,
-    }));
-    modules.importYaml(admin, files);
-  }
-  // no effects: machines are not started; these tests speak to the parameter store directly
-  const runs = new RunService(db, new Bus(), log);
-  return { db, runs, modules, admin };
-}
-
-async function tutorialRun(clients = 1) {
-  const s = await store();
-  const rt = createRun(
-    s.runs,
-    s.modules,
-    s.admin,
-    {
-      module: "examples/tutorials/service-testing/system",
-      multiplicity: { client: clients },
-      clouds: {},
-      params: {},
-      scalable: false,
-      tags: [],
-    },
-    { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
-    new Set(["local"]),
-  );
-  return { ...s, rt };
+async function tutorialRunOfStore(clients = 1) {
+  const s = await tutorialStore();
+  return { ...s, rt: tutorialRun(s, { clients }) };
 }
 
 const opts = (timeout = 0, extra = {}) => ({ timeout, noblock: false, ignoreAbort: false, ...extra });
@@ -76,7 +24,7 @@ async function rejection(p: Promise<unknown>): Promise<SlipError> {
 
 describe("parameter store", () => {
   it("a blocking wait is woken by the set, in the same tick it commits", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     let woke: string | null = null;
     const wait = runs.getParam(rt, "apache.1:port", opts(), "node:client.1").then((v) => {
       woke = v;
@@ -89,7 +37,7 @@ describe("parameter store", () => {
   });
 
   it("abort answers every pending wait at once; waits that ignore the abort keep waiting", async () => {
-    const { runs, rt } = await tutorialRun(3);
+    const { runs, rt } = await tutorialRunOfStore(3);
     const waits = [1, 2, 3].map((i) => runs.getParam(rt, `client.${i}:webserver.ready`, opts(), `node:client.${i}`));
     const ignoring = runs.getParam(rt, "apache.1:port", opts(0, { ignoreAbort: true }), "node:client.1");
     runs.abort(rt, "boom", "node:apache.1", "apache.1");
@@ -103,14 +51,14 @@ describe("parameter store", () => {
   });
 
   it("a wait times out with TIMEOUT", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     const err = await rejection(runs.getParam(rt, "apache.1:ready", opts(0.05), "node:client.1"));
     expect(err.code).toBe("TIMEOUT");
     expect(rt.waiters.size).toBe(0);
   });
 
   it("noblock on an unset key answers NOT_SET; unset and set-to-empty differ", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     expect(
       (await rejection(runs.getParam(rt, "apache.1:ready", opts(0, { noblock: true }), "node:client.1"))).code,
     ).toBe("NOT_SET");
@@ -119,7 +67,7 @@ describe("parameter store", () => {
   });
 
   it("a mapping pushes apache.1's output to every client instance", async () => {
-    const { runs, rt, db } = await tutorialRun(4);
+    const { runs, rt, db } = await tutorialRunOfStore(4);
     runs.setParam(rt, "apache.1:ready", "true", { ignoreAbort: false }, "node:apache.1");
     for (let i = 1; i <= 4; i++) expect(rt.params.get(`client.${i}:webserver.ready`)?.value).toBe("true");
     const rows = db.$client
@@ -133,7 +81,7 @@ describe("parameter store", () => {
   });
 
   it("an unknown key is refused naming it, and the run aborts", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     const err = await rejection(runs.getParam(rt, "client.1:nope", opts(), "node:client.1"));
     expect(err).toMatchObject({ code: "UNKNOWN_KEY", message: "unknown key 'client.1:nope'" });
     expect(rt.abort).toBeNull(); // the answer goes out first…
@@ -142,7 +90,7 @@ describe("parameter store", () => {
   });
 
   it("values up to 4096 characters are stored (the wire schema refuses longer ones)", async () => {
-    const { runs, rt } = await tutorialRun();
+    const { runs, rt } = await tutorialRunOfStore();
     const v = "x".repeat(4096);
     runs.setParam(rt, "client.1:statecustom", v, { ignoreAbort: false }, "node:client.1");
     expect(rt.params.get("client.1:statecustom")?.value).toBe(v);
@@ -152,27 +100,13 @@ describe("parameter store", () => {
 
   it("sequence numbers are gap-free and continue across a restart of the store", async () => {
     const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "ss-store-")), "db.sqlite");
-    const first = await store(file);
-    const rt = createRun(
-      first.runs,
-      first.modules,
-      first.admin,
-      {
-        module: "examples/tutorials/service-testing/system",
-        multiplicity: {},
-        clouds: {},
-        params: {},
-        scalable: false,
-        tags: [],
-      },
-      { keepRunning: "never", cloud: "local", timeoutMinutes: 60 },
-      new Set(["local"]),
-    );
+    const first = await tutorialStore(file);
+    const rt = tutorialRun(first);
     first.runs.setParam(rt, "apache.1:port", "1", { ignoreAbort: false }, "node:apache.1");
     const seqBefore = rt.lastSeq;
     first.db.$client.close();
 
-    const second = await store(file);
+    const second = await tutorialStore(file);
     const again = second.runs.get(rt.id);
     expect(again.lastSeq).toBe(seqBefore);
     expect(again.params.get("client.1:webserver.port")?.value).toBe("1");

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AbortReceiptBody, AbortReceiptList } from "../../protocol/abort-receipt.js";
 import type { RunEvent } from "../../protocol/run.js";
-import { PeerCloud } from "../testing/harness.js";
-import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+import { executingRun } from "../testing/executing-run.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 /**
  * `abort:receipt` on the agent socket, sent by test peers with the agents' own tokens: which abort a receipt is
@@ -11,18 +11,6 @@ import { serverPerTest, tutorialRun } from "../testing/per-test.js";
  */
 
 const t = serverPerTest();
-
-/** The tutorial on the peer cloud, both peers connected and in Executing. */
-async function executingRun() {
-  const cloud = new PeerCloud();
-  const s = await t.boot(cloud);
-  const run = await tutorialRun(s);
-  const apache = t.peer((await cloud.launched("apache.1")).token);
-  const client = t.peer((await cloud.launched("client.1")).token);
-  await Promise.all([apache.completeWhen("Provisioning"), client.completeWhen("Provisioning")]);
-  await Promise.all([apache.until((st) => st.state === "Executing"), client.until((st) => st.state === "Executing")]);
-  return { s, runId: run.id, apache, client };
-}
 
 const receipt = (seenSeq: number, extra: Partial<AbortReceiptBody> = {}): AbortReceiptBody => ({
   seenSeq,
@@ -36,7 +24,7 @@ const receipt = (seenSeq: number, extra: Partial<AbortReceiptBody> = {}): AbortR
 
 describe("abort receipts on the agent socket", () => {
   it("refuses a seq past the run's events and a moment the run was not aborted, naming seenSeq; a malformed script names its field", async () => {
-    const { s, runId, apache } = await executingRun();
+    const { s, runId, apache } = await executingRun(t);
     const last = s.app.runs.get(runId).lastSeq;
     const past = await apache.call("abort:receipt", receipt(last + 100));
     expect(past).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
@@ -55,7 +43,7 @@ describe("abort receipts on the agent socket", () => {
   });
 
   it("numbers aborts across a reset, keeps a late receipt under the abort it saw, and ignores re-sends and older revisions", async () => {
-    const { s, runId, apache, client } = await executingRun();
+    const { s, runId, apache, client } = await executingRun(t);
     expect(await apache.call("run:abort", { message: "first" })).toMatchObject({ ok: true });
     const firstSeen = (await apache.until((st) => st.abort === "first")).seq;
     expect(await client.call("abort:receipt", receipt((await client.until((st) => st.abort !== null)).seq))).toEqual({

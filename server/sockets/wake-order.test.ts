@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../protocol/run.js";
-import { PeerCloud } from "../testing/harness.js";
-import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+import { executingRun } from "../testing/executing-run.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 /**
  * A blocked `param:get` woken by a `param:set` is answered before the writer's own ack (run-group-commit.ts): both
@@ -13,13 +13,7 @@ const t = serverPerTest();
 
 describe("wake order", () => {
   it("the woken reader's answer is written before the writer's ack, and the value is stored by then", async () => {
-    const cloud = new PeerCloud();
-    const s = await t.boot(cloud);
-    const run = await tutorialRun(s);
-    const apache = t.peer((await cloud.launched("apache.1")).token);
-    const client = t.peer((await cloud.launched("client.1")).token);
-    await Promise.all([apache.completeWhen("Provisioning"), client.completeWhen("Provisioning")]);
-    await Promise.all([apache.until((st) => st.state === "Executing"), client.until((st) => st.state === "Executing")]);
+    const { s, run, apache, client } = await executingRun(t);
 
     const arrived: string[] = [];
     const stored: (string | undefined)[] = [];

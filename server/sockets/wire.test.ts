@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { ROOT } from "../root.js";
 import { MAX_CHUNK_AHEAD } from "../runs/service.js";
-import { AgentPeer, PeerCloud } from "../testing/harness.js";
-import { serverPerTest, tutorialRun } from "../testing/per-test.js";
+import { executingRun } from "../testing/executing-run.js";
+import { AgentPeer } from "../testing/harness.js";
+import { serverPerTest } from "../testing/per-test.js";
 
 /**
  * "The wire never lies": an ok answer means stored. Out-of-range chunk numbers are refused; an error answered
@@ -18,17 +19,6 @@ import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 const t = serverPerTest();
 
-async function executingRun() {
-  const cloud = new PeerCloud();
-  const s = await t.boot(cloud);
-  const run = await tutorialRun(s);
-  const apache = t.peer((await cloud.launched("apache.1")).token);
-  const client = t.peer((await cloud.launched("client.1")).token);
-  await Promise.all([apache.completeWhen("Provisioning"), client.completeWhen("Provisioning")]);
-  await Promise.all([apache.until((st) => st.state === "Executing"), client.until((st) => st.state === "Executing")]);
-  return { s, cloud, runId: run.id, apache, client, apacheToken: (await cloud.launched("apache.1")).token };
-}
-
 async function logsOf(s: { api: (m: string, u: string) => Promise<{ body: unknown }> }, runId: string) {
   const events = ((await s.api("GET", `/api/runs/${runId}/events?limit=10000`)).body as { events: RunEvent[] }).events;
   return events.flatMap((e) => (e.body.type === "log" ? [e.body.data] : []));
@@ -36,7 +26,7 @@ async function logsOf(s: { api: (m: string, u: string) => Promise<{ body: unknow
 
 describe("log:append chunk numbers", () => {
   it("a chunk far past the last stored one is refused naming chunk, and the agent's next chunk is stored", async () => {
-    const { s, runId, apache } = await executingRun();
+    const { s, runId, apache } = await executingRun(t);
     const base = { target: "agent", stream: "agent", data: "x" } as const;
     expect(await apache.call("log:append", { ...base, chunk: 1, data: "one" })).toMatchObject({ ok: true });
     const huge = await apache.call("log:append", { ...base, chunk: Number.MAX_SAFE_INTEGER - 600, data: "huge" });
@@ -92,7 +82,7 @@ describe("HTTP answers before the body is read", () => {
 
 describe("report uploads", () => {
   it("a body that is not a gzip tarball is refused 400 naming body, and nothing is stored", async () => {
-    const { s, runId, apacheToken } = await executingRun();
+    const { s, runId, apacheToken } = await executingRun(t);
     const upload = (name: string, body: Uint8Array<ArrayBuffer>) =>
       fetch(`${s.url}/api/agent/reports?name=${name}`, {
         method: "POST",
