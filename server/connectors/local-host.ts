@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync } from "node:fs";
-import { readdir, rm, rmdir } from "node:fs/promises";
+import { readdir, readlink, rm, rmdir } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -141,6 +141,8 @@ const ADD_TIMEOUT_MS = 10 * 60_000;
 export class RunHosts {
   /** per run, the host being found or started: concurrent starts of one run's instances share one host */
   private readonly starting = new Map<string, Promise<void>>();
+  /** per run, the instances whose stop is under way */
+  private readonly stopping = new Map<string, Set<string>>();
 
   constructor(
     private readonly hostScript: string,
@@ -164,9 +166,22 @@ export class RunHosts {
   }
 
   /** A graceful stop of one instance by its host, if the run has one; false when there was none to ask. */
-  async stop(runDir: string, instance: string, timeoutMs: number): Promise<boolean> {
+  async stop(runDir: string, instance: string, timeoutMs: number, hostPid?: number): Promise<boolean> {
     const socketPath = hostSocketPath(runDir);
-    const answer = await hostRequest(socketPath, { op: "stop", instance }, timeoutMs).catch(() => undefined);
+    const stopping = this.stopping.get(runDir) ?? new Set<string>();
+    this.stopping.set(runDir, stopping.add(instance));
+    let answer: HostResponse | null | undefined;
+    try {
+      answer = await hostRequest(socketPath, { op: "stop", instance }, timeoutMs).catch(() => undefined);
+      // a host that does not answer (stopped, hung) would outlive its run: once it serves no instance that is not
+      // being stopped too (a run's end stops them all at once), it goes
+      if (answer === undefined && hostPid !== undefined && (await nothingElseServed(runDir, stopping))) {
+        if (await killHost(hostPid, runDir)) await rm(socketPath, { force: true });
+      }
+    } finally {
+      stopping.delete(instance);
+      if (stopping.size === 0) this.stopping.delete(runDir);
+    }
     // nobody listens: a host killed (kill -9, OOM) leaves its socket, which would keep the run's directory forever;
     // a host being started for the run right now listens on a new socket of its own, left alone
     if (answer === null && !this.starting.has(runDir)) await rm(socketPath, { force: true });
@@ -198,4 +213,22 @@ export class RunHosts {
     this.starting.set(runDir, p);
     return p;
   }
+}
+
+/** True when every instance directory left in the run's directory is one being stopped. */
+async function nothingElseServed(runDir: string, stopping: Set<string>): Promise<boolean> {
+  const entries = await readdir(runDir, { withFileTypes: true }).catch(() => null);
+  return entries?.every((e) => !e.isDirectory() || stopping.has(e.name)) ?? false;
+}
+
+/** SIGKILL to the run's host, once its pid is checked to be that host (its cwd is the run's directory). */
+async function killHost(pid: number, runDir: string): Promise<boolean> {
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => null);
+  if (cwd !== runDir) return false;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return false;
+  }
+  return true;
 }

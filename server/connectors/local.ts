@@ -79,7 +79,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
   const agentsMode = localAgentsMode(opts.agents);
   const hosts = new RunHosts(path.join(bundleDir, "host.mjs"));
   /** a run's host serves the instance: stopping it is asked of the host, not signalled to a pid */
-  const HOSTED = /^local-host-\d+-/;
+  const HOSTED = /^local-host-(\d+)-/;
 
   const ready: Promise<Isolation> = detectIsolation({
     bwrap: opts.bwrap ?? "bwrap",
@@ -301,7 +301,8 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
       const hostDir = hostDirOf(instance.runId, instance.instance);
       // its host ends its agent gracefully; what is left (the host gone meanwhile) goes by its tag and its cgroup
       if (HOSTED.test(instance.instanceId)) {
-        await hosts.stop(path.dirname(hostDir), instance.instance, graceMs + 10_000);
+        const hostPid = Number(HOSTED.exec(instance.instanceId)?.[1]);
+        await hosts.stop(path.dirname(hostDir), instance.instance, graceMs + 10_000, hostPid);
       }
       await killInstance(instance.instanceId, hostDir, graceMs);
       const key = cgroupKey(instance.runId, instance.instance);

@@ -65,4 +65,27 @@ describe("the run's agent host killed", () => {
       watcher.close();
     }
   }, 120_000);
+
+  it("a host frozen (SIGSTOP) when its run is terminated is killed once it serves no instance: nothing is left", async () => {
+    const { run, watcher } = await holdingRun(s, INSTANCES.length);
+    try {
+      const runDir = path.join(s.dataDir, "instances", run.id);
+      if (!existsSync(hostSocketPath(runDir))) {
+        console.log("local cloud not sandboxed here: no agent host");
+        return;
+      }
+      const hosts = await hostPids(runDir);
+      expect(hosts).toHaveLength(1);
+      const before = await footprint(s.dataDir, run.id, INSTANCES);
+      process.kill(hosts[0], "SIGSTOP");
+      expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
+      // each stop waits for the silent host (grace + 10 s), then kills by tag and cgroup; the last one kills the host
+      for (const i of INSTANCES) await watcher.until(instanceEvent(i, "down"));
+      await runEnds(s, run.id);
+      expect(await hostPids(runDir)).toEqual([]);
+      expect(await leftovers(before)).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+  }, 120_000);
 });

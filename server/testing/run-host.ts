@@ -47,12 +47,21 @@ export async function footprint(dataDir: string, runId: string, instances: strin
   return { runId, runDir, processes, netns };
 }
 
+/**
+ * A process that has not ended. A zombie has: what the host started and outlived it (a host killed) goes to init,
+ * which reaps it in its own time.
+ */
+async function running(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  return stat !== null && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+}
+
 /** Everything of the run still there after its instances were stopped (empty: nothing left). */
 export async function leftovers(f: RunFootprint): Promise<string[]> {
   const left: string[] = [];
   for (const [i, pids] of f.processes) {
     for (const p of new Set([...pids, ...(await tagged(path.join(f.runDir, i)))])) {
-      if (existsSync(`/proc/${p}`)) left.push(`process ${p} of ${i}`);
+      if (await running(p)) left.push(`process ${p} of ${i}`);
     }
     for (const d of cgroupDirs(`${f.runId}_${i}`)) if (existsSync(d)) left.push(`cgroup ${d}`);
   }
