@@ -9,6 +9,15 @@ import type Database from "better-sqlite3";
 const DELAY_MS = 250;
 
 /**
+ * A passive checkpoint copies frames but never rewinds the WAL: that happens when a writer finds every frame copied,
+ * which writes that never pause (a recipe flooding its log) never let this worker see — the WAL grew by everything
+ * written (~1 GB for a 300 MB flood). Past this size the worker's pass comes at once and asks the main connection
+ * to copy the rest itself, between two of its commits (what came since the worker's pass: a short copy on the loop,
+ * only under such a flood); its next commit then rewinds the WAL, which journal_size_limit trims.
+ */
+export const WAL_RESET_BYTES = 64 * 1024 * 1024;
+
+/**
  * SQLite checkpoints the WAL inside whichever commit crosses 1000 pages: that commit then copies and syncs the
  * database file on the event loop, the writes queued behind it wait (measured: commits over 10 ms were what set
  * the wake p99 at 1,000 instances, bench/RESULTS.md "Limits of one server"). Here the main connection never
@@ -28,6 +37,13 @@ const path = require("node:path");
 const wal = path.basename(workerData.file) + "-wal";
 const walFile = workerData.file + "-wal";
 // what tells a WAL write since: its time (coarse: the kernel's clock tick) and its size (an append grows it)
+const walSize = () => {
+  try {
+    return fs.statSync(walFile).size;
+  } catch {
+    return 0;
+  }
+};
 const walStamp = () => {
   try {
     const st = fs.statSync(walFile, { bigint: true });
@@ -63,6 +79,8 @@ const pass = () => {
   const before = walStamp();
   try {
     const [r] = db.pragma("wal_checkpoint(PASSIVE)");
+    // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES)
+    if (walSize() > workerData.resetBytes) parentPort.postMessage({ large: true });
     if (r && r.log > 0) parentPort.postMessage({ checkpointed: r.checkpointed, log: r.log });
     // frames a reader's snapshot kept back: copied once it is done, without waiting for the next commit
     if (r && r.checkpointed < r.log) pending = setTimeout(pass, workerData.delayMs);
@@ -78,7 +96,7 @@ const pass = () => {
 const soon = () => {
   if (stopped || pending !== null) return;
   unwatch();
-  pending = setTimeout(pass, workerData.delayMs);
+  pending = setTimeout(pass, walSize() > workerData.resetBytes ? 0 : workerData.delayMs);
 };
 watch();
 soon();
@@ -105,9 +123,18 @@ export function startCheckpointer(
   if (file === ":memory:") return { stop: async () => undefined };
   sqlite.pragma("wal_autocheckpoint = 0");
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, driver, delayMs: DELAY_MS } });
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { file, driver, delayMs: DELAY_MS, resetBytes: WAL_RESET_BYTES },
+  });
   worker.unref();
-  worker.on("message", (m) => onPass?.(m));
+  worker.on("message", (m: { large?: boolean; checkpointed?: number; log?: number; error?: string }) => {
+    if (m.large) {
+      if (sqlite.open) sqlite.pragma("wal_checkpoint(PASSIVE)");
+      return;
+    }
+    onPass?.(m);
+  });
   // a worker that cannot open the database must not take the server down: SQLite's own checkpoint comes back
   worker.on("error", (err) => {
     if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
