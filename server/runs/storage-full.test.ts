@@ -111,7 +111,10 @@ describe.skipIf(!root)("the server's disk fills up during a run", () => {
     // the agent was refused and kept what it sent (its own log says so, stored once the disk was free)
     expect(events.some((e) => e.body.type === "log" && e.body.data.includes("server cannot take"))).toBe(true);
     const storage = events.flatMap((e) => (e.body.type === "storage" ? [e.body.status] : []));
-    expect(storage).toEqual(["full", "back"]);
+    // one episode or more: once the WAL is rewound, SQLite reuses its own file's space and a probe can pass while
+    // the disk is still full, the next write failing again; each episode is told as a pair, the last one "back"
+    expect(storage.length).toBeGreaterThanOrEqual(2);
+    expect(storage).toEqual(storage.map((_, i) => (i % 2 === 0 ? "full" : "back")));
     const reports = await server.api<{ reports: { name: string }[] }>("GET", `/api/runs/${runId}/reports`);
     expect(reports.body.reports.map((r) => r.name.replace(/_report_.*/, "")).sort()).toEqual([
       "machine.1",
