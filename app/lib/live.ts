@@ -15,6 +15,7 @@ import type { UiClientToServer, UiServerToClient } from "@/protocol/ui-socket";
 import { PROTOCOL_VERSION } from "@/protocol/version";
 import type { WaitGraph } from "@/protocol/wait-graph";
 import { redirectToLogin } from "./api";
+import { flushDelay, type Pacing, renderedAt } from "./flush-pacing";
 import { notificationsOn, notifyRunEvents, notifyRunsChanged } from "./notifications";
 import {
   appendEvents,
@@ -30,31 +31,19 @@ import { newerGraph, waitGraphKey } from "./wait-graph-cache";
 type UiSocket = Socket<UiServerToClient, UiClientToServer>;
 /** Events that may change which actions a run allows (its state, abort flag or recovery mode). */
 const STEERING_CHANGES: ReadonlySet<RunEventBody["type"]> = new Set(["state", "abort", "abort-reset", "recovery-mode"]);
-/** The longest a live batch waits to be shown (ms), however slow the page's last render was. */
-const MAX_FLUSH_DELAY = 250;
-/**
- * The longest a batch waits while the page is still rendering the one before (ms): a page that renders in a
- * transition (the run page) starts that render again from the top for every new batch, so batches coming faster
- * than it renders would keep it from ever showing one.
- */
-const MAX_UNRENDERED_DELAY = 1000;
 /** sessionStorage key: why the server ended this browser's session (shown once by the sign-in page) */
 export const SIGNED_OUT_REASON = "slipstream.signedOutReason";
 /** `outdated`: the server speaks another protocol version (it was upgraded); only a reload helps. */
 export type LiveStatus = "idle" | "connecting" | "online" | "offline" | "outdated";
 
-interface Feed {
+interface Feed extends Pacing {
   refs: number;
   lastSeq: number;
   pending: RunEvent[];
   /** a (re)subscription's backlog is still arriving, a page per answer: it is folded in once, when whole */
   backlog: boolean;
-  /** ms the last flush took, the page's render of it included */
-  cost: number;
   /** the page says when it has rendered a batch (`rendered`): flushes wait for it */
   reportsRenders: boolean;
-  /** when the flush that the page has not yet said it rendered began (performance.now()), or null */
-  unrendered: number | null;
   timer: ReturnType<typeof setTimeout> | null;
   dropTimer: ReturnType<typeof setTimeout> | null;
 }
@@ -253,11 +242,7 @@ export class Live {
 
   private schedule(runId: string, feed: Feed): void {
     if (feed.timer || feed.backlog || feed.pending.length === 0) return;
-    const delay =
-      feed.unrendered !== null
-        ? Math.max(16, feed.unrendered + MAX_UNRENDERED_DELAY - performance.now())
-        : Math.min(MAX_FLUSH_DELAY, Math.max(16, feed.cost));
-    feed.timer = setTimeout(() => this.flush(runId, feed), delay);
+    feed.timer = setTimeout(() => this.flush(runId, feed), flushDelay(feed, performance.now()));
   }
 
   /**
@@ -269,8 +254,7 @@ export class Live {
     if (!feed) return;
     feed.reportsRenders = true;
     if (feed.unrendered === null) return;
-    feed.cost = performance.now() - feed.unrendered;
-    feed.unrendered = null;
+    Object.assign(feed, renderedAt(feed, performance.now()));
     if (feed.timer) clearTimeout(feed.timer);
     feed.timer = null;
     this.schedule(runId, feed);
