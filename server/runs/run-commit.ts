@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { RunMachineEvent } from "../../core/run-machine.js";
 import { SlipError } from "../../protocol/errors.js";
 import { DEFAULT_LIMITS, type Limits } from "../../protocol/limits.js";
+import type { RunEvent } from "../../protocol/run.js";
 import type { Bus } from "../bus.js";
 import type { Db } from "../db/open.js";
 import { observeCommit, observeWake } from "../ops/hot-metrics.js";
@@ -144,11 +145,45 @@ export class RunCommit {
     return woken;
   }
 
+  // ---- the events' push to watchers ---------------------------------------------------------------------------
+
+  /** committed events whose push waits for the answers of the readers their commit woke (`holdEvents`) */
+  private held: [runId: string, events: RunEvent[]][] = [];
+
+  /** Pushes a run's committed events to the bus (its watchers); any held back go first, so seq order is kept. */
+  emitEvents(runId: string, events: RunEvent[]): void {
+    if (this.held.length > 0) this.releaseEvents();
+    if (events.length > 0) this.bus.emit("events", runId, events);
+  }
+
+  /**
+   * Holds a turn's events back until the readers its commit woke are answered, still within this macrotask: a
+   * tick queued from a microtask runs once the microtask queue is empty, so after the promise chains that write
+   * those answers (their encoding and the kernel's writes), and before any other I/O or timer can commit more.
+   */
+  holdEvents(runId: string, events: RunEvent[]): void {
+    if (this.held.push([runId, events]) > 1) return;
+    queueMicrotask(() => process.nextTick(() => this.releaseEvents()));
+  }
+
+  private releaseEvents(): void {
+    const held = this.held;
+    this.held = [];
+    for (const [runId, events] of held) {
+      // in a tick of its own nothing else would catch a listener's error: it would take the process down
+      try {
+        this.bus.emit("events", runId, events);
+      } catch (err) {
+        this.log.error({ err, run: runId }, "after a parameter write");
+      }
+    }
+  }
+
   /** `since`: when the write reached the pipeline (performance.now()), for the wake-latency histogram */
   afterCommit(rt: RunRuntime, tx: RunTx, before: RunBefore, since?: number): void {
     this.wake(rt, tx, since);
     if (before.abort === null && rt.abort !== null) rt.waiters.abort(rt.abort);
-    if (tx.events.length > 0) this.bus.emit("events", rt.id, tx.events);
+    this.emitEvents(rt.id, tx.events);
     if (rt.snapshot.context !== before.ctx) this.bus.emit("agent-state", rt.id);
     // a new run (its "created" event) is news for every runs list, though it has no previous state to differ from
     if (before.state !== rt.state || before.abort !== rt.abort || tx.events.some((e) => e.body.type === "created")) {

@@ -14,8 +14,9 @@ interface GroupedWrite {
   slot: AnswerSlot | null;
   /** checks again, at commit time, that the write is still allowed (the run may have changed since): throws if not */
   check: () => void;
-  /** the write itself, inside the group's transaction: its event seq, or null when nothing changed */
-  write: (tx: RunTx) => number | null;
+  /** the parameter it sets (`RunTx.setParam`, inside the group's transaction) */
+  key: string;
+  value: string;
   resolve: (seq: number | null) => void;
   reject: (err: unknown) => void;
 }
@@ -158,7 +159,8 @@ export class GroupCommit {
 
   /** A write inside the batch's transaction: its row changes and its stored answer. */
   private write(item: GroupedWrite, tx: RunTx): number | null {
-    const seq = item.write(tx);
+    // its event seq, or null when nothing changed
+    const seq = tx.setParam(item.key, item.value);
     this.commit.outbox(tx);
     // a write that moved the machine writes its snapshot now; a plain one leaves the run row alone
     if (tx.snapshot !== tx.rt.snapshot) tx.flush();
@@ -176,7 +178,10 @@ export class GroupCommit {
     const send = (rt: RunRuntime) => {
       const events = queued.get(rt);
       queued.delete(rt);
-      if (events?.length) this.commit.bus.emit("events", rt.id, events);
+      if (!events?.length) return;
+      // the watchers' push (and the bus's other listeners) waits for the woken readers' answers, in this same turn
+      if (woken > 0) this.commit.holdEvents(rt.id, events);
+      else this.commit.emitEvents(rt.id, events);
     };
     for (const { tx, before, since, plain } of staged) {
       try {

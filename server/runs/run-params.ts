@@ -108,9 +108,12 @@ export class RunParams {
         rt,
         actor,
         slot,
-        // the run may have changed since the write arrived (aborted, ended): check again, without aborting
-        check: () => this.checkSet(rt, key, value, opts, actor, false),
-        write: (tx) => tx.setParam(key, value),
+        // the run may have changed since the write arrived (aborted, ended): check again what depends on it (the key's
+        // own checks cannot change; an undeclared one is refused by RunTx.setParam). Bound, not an arrow in a property:
+        // under tsx (how the server runs) each of those costs a defineProperty per write
+        check: this.checkRunTakes.bind(this, rt, key, value, opts),
+        key,
+        value,
         resolve,
         reject,
       });
@@ -136,6 +139,11 @@ export class RunParams {
         `key '${key}' is read-only: SlipStream sets it${what ? ` (${what.charAt(0).toLowerCase()}${what.slice(1)})` : ""}${how}`,
       );
     }
+    this.checkRunTakes(rt, key, value, opts);
+  }
+
+  /** What a write's refusal depends on besides its key: the run's state and abort, and the limits. */
+  private checkRunTakes(rt: RunRuntime, key: string, value: string, opts: { ignoreAbort: boolean }): void {
     const refused = refusal("setParam", rt);
     if (refused) throw new SlipError("CONFLICT", refused);
     if (rt.abort !== null && !opts.ignoreAbort) throw new SlipError("ABORTED", `run aborted: ${rt.abort}`);
