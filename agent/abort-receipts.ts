@@ -38,12 +38,14 @@ export class AbortReceipts {
       stopped: false,
     };
     this.current = open;
-    void Promise.all(scripts.map((s) => s.exited)).then((stops) => {
-      open.body.scripts = stops;
+    void Promise.all(scripts.map((s) => s.exited)).then((all) => {
+      // one that was being started when the abort came and could not be ran nothing
+      const started = all.flatMap((stop, i) => (stop ? [{ stop, watch: scripts[i] }] : []));
+      open.body.scripts = started.map((s) => s.stop);
       open.stopped = true;
       this.post(open);
-      stops.forEach((stop, i) => {
-        void scripts[i].graceOver.then((signals) => {
+      started.forEach(({ stop, watch }, i) => {
+        void watch.graceOver.then((signals) => {
           if (signals.length === stop.signals.length) return;
           open.body.scripts[i] = { ...stop, signals };
           this.post(open);

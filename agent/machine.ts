@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -10,7 +9,7 @@ import {
   SANDBOX_RUN_DIR,
   type SandboxSpec,
 } from "../protocol/sandbox.js";
-import { spawnTurn } from "./spawn-turn.js";
+import { type Launched, launch as launchProcess } from "./launch.js";
 
 /**
  * The small machine an instance's recipes run in, started by its agent (which itself runs in a sandbox of its
@@ -44,7 +43,7 @@ export class Machine {
   private constructor(
     /** pid (in the agent's PID namespace, the host's) of the machine's first process */
     readonly pid: number,
-    private readonly child: ChildProcess,
+    private readonly child: Launched,
     private readonly launch: MachineLaunch | undefined,
   ) {}
 
@@ -68,13 +67,13 @@ export class Machine {
     ];
     // the machine's first process is in the recipes' /proc: it must not carry the agent's environment (its token)
     const argv = [...(launch?.prefix ?? []), "bwrap", ...args];
-    await spawnTurn();
-    const child = spawn(argv[0], argv.slice(1), {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } as Record<string, string> as NodeJS.ProcessEnv,
+    const child = await launchProcess(argv, {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
       // not in the agent's process group: a stop's SIGTERM to that group is for the agent, which then ends its
-      // recipes and the machine itself (and the machine dies with the agent whatever happens: --die-with-parent)
+      // recipes and the machine itself (and the machine dies with the agent whatever happens: --die-with-parent; in
+      // a run's agent host its parent is the host's spawner, which dies with the host)
       detached: true,
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      pipes: 3,
     });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (d: string) => {

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ScriptStop, StopSignal } from "../protocol/abort-receipt.js";
+import { launch } from "./launch.js";
 import type { LogSink, LogTargetName } from "./log-sink.js";
-import { spawnTurn } from "./spawn-turn.js";
 
 export interface RunResult {
   code: number | null;
@@ -19,7 +18,9 @@ export interface RunResult {
 
 interface Running {
   target: LogTargetName;
-  child: ChildProcess;
+  /** its process group's; undefined while it is being started, and when it could not be */
+  pid: number | undefined;
+  starting: boolean;
   abortable: boolean;
   killed: boolean;
   /** the signals sent to its group, for abort receipts */
@@ -75,39 +76,44 @@ export class ScriptRunner {
     argv: string[],
     opts: { env?: Record<string, string>; abortable: boolean },
   ): Promise<RunResult> {
-    await spawnTurn();
-    // checked right before the spawn: an abort that arrived while the target file was being written would
+    // checked right before the launch: an abort that arrived while the target file was being written would
     // otherwise find nothing to signal and let the script run
     if (opts.abortable && this.aborted()) {
       this.log.agent(`Run aborted: not starting ${target}`);
       return Promise.resolve({ code: null, signal: null, killed: true, lastStderr: "" });
     }
+    let exited!: (e: { code: number | null; signal: NodeJS.Signals | null }) => void;
+    let endGrace!: () => void;
+    const entry: Running = {
+      target,
+      pid: undefined,
+      starting: true,
+      abortable: opts.abortable,
+      killed: false,
+      signals: [],
+      exited: new Promise((r) => {
+        exited = r;
+      }),
+      graceOver: new Promise((r) => {
+        endGrace = r;
+      }),
+      endGrace: () => endGrace(),
+    };
+    // running from now: the launch takes a while (its turn, or the host's spawner), an abort meanwhile is for it too
+    this.running.add(entry);
+    const full = this.wrap ? this.wrap(argv) : argv;
+    const child = await launch(full, {
+      cwd: this.cwd,
+      env: { ...this.baseEnv(), ...opts.env },
+      detached: true,
+      pipes: 2,
+    });
+    entry.pid = child.pid;
+    entry.starting = false;
+    // stopped while it was being started: the signal it was counted for reaches it now
+    if (entry.killed) this.signal(entry);
     return new Promise((resolve) => {
       let tail = "";
-      const full = this.wrap ? this.wrap(argv) : argv;
-      const child = spawn(full[0], full.slice(1), {
-        cwd: this.cwd,
-        env: { ...this.baseEnv(), ...opts.env },
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let exited!: (e: { code: number | null; signal: NodeJS.Signals | null }) => void;
-      let endGrace!: () => void;
-      const entry: Running = {
-        target,
-        child,
-        abortable: opts.abortable,
-        killed: false,
-        signals: [],
-        exited: new Promise((r) => {
-          exited = r;
-        }),
-        graceOver: new Promise((r) => {
-          endGrace = r;
-        }),
-        endGrace: () => endGrace(),
-      };
-      this.running.add(entry);
       child.stdout?.setEncoding("utf8");
       child.stderr?.setEncoding("utf8");
       // a recipe printing faster than the server stores waits on its pipe, as on a slow terminal
@@ -141,11 +147,11 @@ export class ScriptRunner {
             .pop() ?? "";
         resolve({ ...exit, lastStderr, killed: entry.killed, spawnError });
       };
-      child.on("error", (err) => {
+      child.on("error", (err: Error) => {
         exit = { code: 127, signal: null };
         finish(err.message);
       });
-      child.on("exit", (code, signal) => {
+      child.on("exit", (code: number | null, signal: NodeJS.Signals | null) => {
         exit = { code, signal };
         setTimeout(() => finish(), PIPE_DRAIN_MS);
       });
@@ -169,7 +175,7 @@ export class ScriptRunner {
    */
   watchAbortable(): ScriptWatch[] {
     return [...this.running]
-      .filter((r) => r.abortable && r.child.pid !== undefined)
+      .filter((r) => r.abortable && (r.starting || r.pid !== undefined))
       .map((r) => ({
         exited: stopOf(r),
         graceOver: r.exited.then(() => (r.killed ? r.graceOver : undefined)).then(() => [...r.signals]),
@@ -183,36 +189,48 @@ export class ScriptRunner {
   private kill(which: (r: Running) => boolean): number {
     let count = 0;
     for (const r of this.running) {
-      const pid = r.child.pid;
-      if (!which(r) || r.killed || pid === undefined) continue;
+      if (!which(r) || r.killed || (!r.starting && r.pid === undefined)) continue;
       r.killed = true;
       count++;
       r.signals.push("TERM");
-      // in a machine the group's leader is nsenter, which would die of the TERM and hide how the script ended:
-      // the script and its children get it, nsenter waits for the script and exits as it did
-      if (this.wrap) signalGroupBut(pid, "SIGTERM");
-      else signalGroup(pid, "SIGTERM");
-      setTimeout(() => {
-        if (groupAlive(pid)) {
-          this.log.agent(`process group ${pid} still alive after ${this.killGraceMs / 1000} s: SIGKILL`);
-          r.signals.push("KILL");
-          signalGroup(pid, "SIGKILL");
-        }
-        r.endGrace();
-      }, this.killGraceMs);
+      // one being started gets it once it is (run)
+      if (!r.starting) this.signal(r);
     }
     return count;
+  }
+
+  /** The TERM a stop counted for `r`, then the KILL after the grace if its group is still there. */
+  private signal(r: Running): void {
+    const pid = r.pid;
+    if (pid === undefined) {
+      r.endGrace();
+      return;
+    }
+    // in a machine the group's leader is nsenter, which would die of the TERM and hide how the script ended:
+    // the script and its children get it, nsenter waits for the script and exits as it did
+    if (this.wrap) signalGroupBut(pid, "SIGTERM");
+    else signalGroup(pid, "SIGTERM");
+    setTimeout(() => {
+      if (groupAlive(pid)) {
+        this.log.agent(`process group ${pid} still alive after ${this.killGraceMs / 1000} s: SIGKILL`);
+        r.signals.push("KILL");
+        signalGroup(pid, "SIGKILL");
+      }
+      r.endGrace();
+    }, this.killGraceMs);
   }
 }
 
 export interface ScriptWatch {
-  exited: Promise<ScriptStop>;
+  /** null: it was being started when the abort came, and could not be */
+  exited: Promise<ScriptStop | null>;
   graceOver: Promise<StopSignal[]>;
 }
 
-async function stopOf(r: Running): Promise<ScriptStop> {
+async function stopOf(r: Running): Promise<ScriptStop | null> {
   const exit = await r.exited;
-  const pid = r.child.pid as number;
+  const pid = r.pid;
+  if (pid === undefined) return null;
   return {
     target: r.target,
     pid,

@@ -120,7 +120,9 @@ export function instanceMemory(dataDir: string, instances: number): InstanceMemo
   const agent = (pid: number) => {
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      return cmd.some((a) => a.endsWith("/agent.mjs") || a.endsWith("/host.mjs")) && cmd[0].endsWith("node");
+      // the host's spawner (agent/spawner.ts) is part of the host
+      const ours = (a: string) => a.endsWith("/agent.mjs") || a.endsWith("/host.mjs") || a.endsWith("/spawner.mjs");
+      return cmd.some(ours) && cmd[0].endsWith("node");
     } catch {
       return false;
     }

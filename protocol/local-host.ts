@@ -15,6 +15,11 @@ export type LocalAgentsMode = z.infer<typeof LocalAgentsMode>;
 
 /** The host's environment: where it listens for the connector. */
 export const HOST_SOCKET_ENV = "SLIPSTREAM_HOST_SOCKET";
+/**
+ * Set to `off` in the server's environment (passed on to its hosts): a host forks its machines and recipes from its
+ * own thread, as before its spawner (agent/spawner.ts) — for comparing the two.
+ */
+export const HOST_SPAWNER_ENV = "SLIPSTREAM_HOST_SPAWNER";
 
 /** How the host starts an instance's machine and enters it (agent/machine.ts MachineLaunch). */
 export const HostMachine = z.object({

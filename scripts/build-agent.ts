@@ -12,11 +12,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // socket.io-client's `ws` and `debug` require() optional native helpers inside try/catch
 const OPTIONAL = ["bufferutil", "utf-8-validate", "supports-color"];
 
-export async function buildAgentBundle(outDir: string): Promise<{ agent: string; ssClient: string; host: string }> {
+export async function buildAgentBundle(
+  outDir: string,
+): Promise<{ agent: string; ssClient: string; host: string; spawner: string }> {
   const out = path.resolve(outDir);
   const agent = path.join(out, "agent.mjs");
   // the local cloud's agent host: one process per run serving all its instances (agent/host.ts)
   const host = path.join(out, "host.mjs");
+  // the host's spawner, found next to it: starts the host's machines and recipes (agent/spawner-main.ts)
+  const spawner = path.join(out, "spawner.mjs");
   const ssClient = path.join(out, "ss.mjs");
   const common = {
     bundle: true,
@@ -47,8 +51,9 @@ export async function buildAgentBundle(outDir: string): Promise<{ agent: string;
       minify: true,
       keepNames: true,
     }),
+    build({ ...common, entryPoints: [path.join(root, "agent/spawner-main.ts")], outfile: spawner, minify: true }),
   ]);
-  return { agent, ssClient, host };
+  return { agent, ssClient, host, spawner };
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

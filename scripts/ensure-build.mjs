@@ -34,7 +34,7 @@ const agentSources = Math.max(
   newest(path.join(root, "protocol")),
   fs.statSync(path.join(root, "scripts", "build-agent.ts")).mtimeMs,
 );
-const bundle = ["agent.mjs", "ss.mjs", "host.mjs"].map((f) => path.join(root, "dist", "agent", f));
+const bundle = ["agent.mjs", "ss.mjs", "host.mjs", "spawner.mjs"].map((f) => path.join(root, "dist", "agent", f));
 if (bundle.some((f) => !fs.existsSync(f) || fs.statSync(f).mtimeMs < agentSources)) {
   console.log("Building the agent bundle (first start or sources changed)…");
   const r = spawnSync("npm", ["run", "--silent", "build:agent"], { cwd: root, stdio: "inherit" });

@@ -10,7 +10,7 @@ import path from "node:path";
 import { ROOT } from "../root.js";
 
 const BUNDLE_DIR = path.join(ROOT, "dist", "agent");
-const FILES = ["agent.mjs", "ss.mjs", "host.mjs"] as const;
+const FILES = ["agent.mjs", "ss.mjs", "host.mjs", "spawner.mjs"] as const;
 const BUILD_SCRIPT = path.join(ROOT, "scripts", "build-agent.ts");
 /** What the bundle is built from: the agent, the protocol it speaks, and the build script itself. */
 const SOURCES = [path.join(ROOT, "agent"), path.join(ROOT, "protocol"), BUILD_SCRIPT];
@@ -92,6 +92,8 @@ export async function agentBundle(dest: string): Promise<AgentBundle> {
     [built.agent, "agent.mjs"],
     [built.ssClient, "ss.mjs"],
     [path.join(path.dirname(built.agent), "host.mjs"), "host.mjs"],
+    // the host finds its spawner next to itself
+    [path.join(path.dirname(built.agent), "spawner.mjs"), "spawner.mjs"],
   ] as const) {
     const tmp = path.join(dir, `.${name}.${process.pid}`);
     await fs.promises.copyFile(from, tmp);

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import {
   HOST_SOCKET_ENV,
+  HOST_SPAWNER_ENV,
   type HostInstance,
   type HostRequest,
   HostResponse,
@@ -96,7 +97,11 @@ async function spawnHost(hostScript: string, runDir: string, socketPath: string,
     const child = spawn(process.execPath, [hostScript], {
       cwd: runDir,
       // the server's harmless variables only: every instance's token reaches the host through its socket, never here
-      env: { ...passedEnv(), [HOST_SOCKET_ENV]: socketPath } as Record<string, string> as NodeJS.ProcessEnv,
+      env: {
+        ...passedEnv(),
+        [HOST_SOCKET_ENV]: socketPath,
+        ...(process.env[HOST_SPAWNER_ENV] ? { [HOST_SPAWNER_ENV]: process.env[HOST_SPAWNER_ENV] } : {}),
+      } as Record<string, string> as NodeJS.ProcessEnv,
       detached: true,
       stdio: ["ignore", out, out, "pipe"],
     });
