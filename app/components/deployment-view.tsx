@@ -1,15 +1,13 @@
 "use client";
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useState } from "react";
 import { API } from "@/protocol/catalog";
 import type { DeploymentModule, DeploymentNode, ImageModule, ModuleRecord } from "@/protocol/modules";
 import { call } from "../lib/api";
 import { deploymentDraftProblems } from "../lib/editor-checks";
-import { useKeptDraft } from "../lib/kept-drafts";
 import {
   deploymentGraph,
-  fieldErrors,
   nodeNameProblem,
   parseMapping,
   renameFieldKeys,
@@ -18,9 +16,7 @@ import {
 } from "../lib/modules";
 import { DeploymentDiagram } from "./deployment-diagram";
 import { NodeCard, type NodeDraft } from "./deployment-node-card";
-import { KeptDraftNote } from "./kept-draft-note";
-import { ModuleHeader, SaveBar } from "./module-header";
-import { EditLock } from "./module-manage";
+import { ModuleEditorFrame, useModuleEditor } from "./module-editor";
 
 interface Draft {
   description: string;
@@ -42,16 +38,7 @@ function toDraft(doc: DeploymentModule): Draft {
 }
 
 export function DeploymentView({ record, modules }: { record: ModuleRecord; modules: ModuleRecord[] }) {
-  const qc = useQueryClient();
   const uid = useId();
-  const doc = record.doc as DeploymentModule;
-  const [draft, setDraft] = useState<Draft>(() => toDraft(doc));
-  const [base, setBase] = useState(() => JSON.stringify(toDraft(doc)));
-  const [errors, setErrors] = useState<{ fields: Record<string, string>; general: string[] }>({
-    fields: {},
-    general: [],
-  });
-  const [savedNote, setSavedNote] = useState<string | null>(null);
   const [focusNode, setFocusNode] = useState<string | null>(null);
   const [adding, setAdding] = useState({ name: "", image: "" });
   const [addErrors, setAddErrors] = useState<{ name?: string; image?: string }>({});
@@ -61,8 +48,8 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
   useEffect(() => {
     if (removing) document.getElementById(`${uid}-confirm-remove`)?.focus();
   }, [removing, uid]);
-  const dirty = JSON.stringify(draft) !== base;
-  const kept = useKeptDraft({ path: record.path, version: record.version, draft, dirty, apply: setDraft });
+  const editor = useModuleEditor(record, toDraft, () => setAddedNote(null));
+  const { draft, setDraft, errors, setErrors, setSavedNote } = editor;
 
   const clouds = useQuery({
     queryKey: ["run-options", record.path],
@@ -90,25 +77,6 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
     lookupImage,
   );
 
-  const save = useMutation({
-    mutationFn: (next: DeploymentModule) => call(API.putModule, { params: { path: record.path }, body: { doc: next } }),
-    onSuccess: (saved) => {
-      qc.setQueryData<ModuleRecord[]>(["modules"], (old) => old?.map((m) => (m.path === saved.path ? saved : m)));
-      const d = toDraft(saved.doc as DeploymentModule);
-      setDraft(d);
-      setBase(JSON.stringify(d));
-      setErrors({ fields: {}, general: [] });
-      setSavedNote(`Saved as version ${saved.version}.`);
-      setAddedNote(null);
-    },
-    onError: (err) => {
-      kept.onSaveError(err);
-      setSavedNote(null);
-      setAddedNote(null);
-      setErrors(fieldErrors(err));
-    },
-  });
-
   const submit = () => {
     const fields: Record<string, string> = {};
     const nodes: Record<string, DeploymentNode> = {};
@@ -133,12 +101,8 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
       };
     }
     for (const [f, m] of Object.entries(deploymentDraftProblems(record.path, draft.nodes, modules))) fields[f] ??= m;
-    if (Object.keys(fields).length > 0) {
-      setSavedNote(null);
-      setErrors({ fields, general: ["Fix the fields marked below."] });
-      return;
-    }
-    save.mutate({
+    if (Object.keys(fields).length > 0) return editor.refuse(fields);
+    editor.save.mutate({
       kind: "deployment",
       ...(draft.description.trim() ? { description: draft.description } : {}),
       nodes,
@@ -230,169 +194,144 @@ export function DeploymentView({ record, modules }: { record: ModuleRecord; modu
     for (const i of graph.nodes.find((x) => x.name === n.name)?.inputs ?? [])
       known.add(`nodes.${n.name}.mappings.${i.name}`);
   }
-  const general = [
-    ...errors.general,
-    ...Object.entries(errors.fields)
-      .filter(([f]) => !known.has(f))
-      .map(([f, m]) => `${f}: ${m}`),
-  ];
 
   return (
-    <>
-      <ModuleHeader record={record} />
-      <KeptDraftNote restored={kept.restored} onDiscard={() => setDraft(JSON.parse(base))} />
-      <EditLock record={record}>
-        <SaveBar
-          dirty={dirty}
-          pending={save.isPending}
-          savedNote={savedNote}
-          onDiscard={() => {
-            setDraft(JSON.parse(base));
-            setErrors({ fields: {}, general: [] });
-          }}
-          onSave={submit}
-        />
-        {general.length > 0 && (
-          <div className="form-error banner" role="alert">
-            <strong>Not saved.</strong> {general.join("; ")}
-          </div>
-        )}
-        <section className="card section" aria-labelledby={`${uid}-diagram`}>
-          <div className="section-head">
-            <h2 id={`${uid}-diagram`}>Deployment</h2>
-            <span className="muted small">
-              Arrows go from an output parameter to the input it feeds. The diagram follows your edits before you save.
-            </span>
-          </div>
-          <DeploymentDiagram nodes={graph.nodes} edges={graph.edges} highlight={focusNode} />
-        </section>
+    <ModuleEditorFrame record={record} editor={editor} placed={(f) => known.has(f)} onSave={submit}>
+      <section className="card section" aria-labelledby={`${uid}-diagram`}>
+        <div className="section-head">
+          <h2 id={`${uid}-diagram`}>Deployment</h2>
+          <span className="muted small">
+            Arrows go from an output parameter to the input it feeds. The diagram follows your edits before you save.
+          </span>
+        </div>
+        <DeploymentDiagram nodes={graph.nodes} edges={graph.edges} highlight={focusNode} />
+      </section>
 
-        <section className="card section" aria-labelledby={`${uid}-nodes`}>
-          <div className="section-head">
-            <h2 id={`${uid}-nodes`}>Nodes</h2>
-          </div>
-          <label className="field">
-            <span>Description</span>
-            <textarea
-              rows={2}
-              value={draft.description}
-              onChange={(e) => setDraft({ ...draft, description: e.target.value })}
-            />
-          </label>
-          <datalist id={`${uid}-clouds`}>
-            {(clouds.data?.clouds ?? []).map((c) => (
-              <option key={c} value={c} />
-            ))}
-          </datalist>
-          <div className="node-editors">
-            {draft.nodes.map((n, i) => {
-              const imagePath = resolveImageRef(record.path, n.image);
-              return (
-                <NodeCard
-                  key={n.key}
-                  uid={uid}
-                  node={n}
-                  inputs={graph.nodes.find((x) => x.name === n.name)?.inputs ?? []}
-                  imagePath={imagePath}
-                  imageFound={lookupImage(imagePath) !== undefined}
-                  taken={draft.nodes.map((x) => x.name)}
-                  readers={readersOf(n.name)}
-                  removing={removing === n.name}
-                  fields={{ err, invalid }}
-                  onFocus={(on) => setFocusNode(on ? n.name : null)}
-                  onChange={(patch) => setNode(i, patch)}
-                  onRename={(to) => rename(n.name, to)}
-                  onAskRemove={(ask) => setRemoving(ask ? n.name : null)}
-                  onRemove={() => removeNode(n.name)}
-                />
-              );
-            })}
-          </div>
-          {draft.nodes.length === 0 && (
-            <p className="muted">This deployment has no nodes yet. Add one below: a name and the image it runs.</p>
-          )}
-          <datalist id={`${uid}-images`}>
-            {imageChoices.map((c) => (
-              <option key={c} value={c} />
-            ))}
-          </datalist>
-          <form
-            className="add-node"
-            aria-labelledby={`${uid}-add`}
-            noValidate
-            onSubmit={(e) => {
-              e.preventDefault();
-              addNode();
-            }}
-          >
-            <h3 id={`${uid}-add`}>Add node</h3>
-            <div className="row">
-              <label className="field small-field">
-                <span>Node name</span>
-                <input
-                  id={`${uid}-add-name`}
-                  className="mono"
-                  value={adding.name}
-                  placeholder="e.g. probe"
-                  autoComplete="off"
-                  spellCheck={false}
-                  onChange={(e) => {
-                    setAdding({ ...adding, name: e.target.value });
-                    setAddedNote(null);
-                    if (addErrors.name) setAddErrors({ ...addErrors, name: undefined });
-                  }}
-                  aria-invalid={addErrors.name ? true : undefined}
-                  aria-describedby={addErrors.name ? `${uid}-add-name-err` : undefined}
-                />
-                {addErrors.name && (
-                  <span className="field-error" id={`${uid}-add-name-err`} data-field="add.name">
-                    {addErrors.name}
-                  </span>
-                )}
-              </label>
-              <label className="field grow">
-                <span>Image</span>
-                <input
-                  className="mono"
-                  list={`${uid}-images`}
-                  value={adding.image}
-                  placeholder="client, or /examples/tutorials/service-testing/client"
-                  autoComplete="off"
-                  spellCheck={false}
-                  onChange={(e) => {
-                    setAdding({ ...adding, image: e.target.value });
-                    if (addErrors.image) setAddErrors({ ...addErrors, image: undefined });
-                  }}
-                  aria-invalid={addErrors.image ? true : undefined}
-                  aria-describedby={addErrors.image ? `${uid}-add-image-err` : undefined}
-                />
-                <span className="hint">
-                  {adding.image.trim() === ""
-                    ? "Relative to this deployment's folder, or absolute with a leading /."
-                    : lookupImage(resolveImageRef(record.path, adding.image.trim()))
-                      ? resolveImageRef(record.path, adding.image.trim())
-                      : `no image at ${resolveImageRef(record.path, adding.image.trim())}`}
+      <section className="card section" aria-labelledby={`${uid}-nodes`}>
+        <div className="section-head">
+          <h2 id={`${uid}-nodes`}>Nodes</h2>
+        </div>
+        <label className="field">
+          <span>Description</span>
+          <textarea
+            rows={2}
+            value={draft.description}
+            onChange={(e) => setDraft({ ...draft, description: e.target.value })}
+          />
+        </label>
+        <datalist id={`${uid}-clouds`}>
+          {(clouds.data?.clouds ?? []).map((c) => (
+            <option key={c} value={c} />
+          ))}
+        </datalist>
+        <div className="node-editors">
+          {draft.nodes.map((n, i) => {
+            const imagePath = resolveImageRef(record.path, n.image);
+            return (
+              <NodeCard
+                key={n.key}
+                uid={uid}
+                node={n}
+                inputs={graph.nodes.find((x) => x.name === n.name)?.inputs ?? []}
+                imagePath={imagePath}
+                imageFound={lookupImage(imagePath) !== undefined}
+                taken={draft.nodes.map((x) => x.name)}
+                readers={readersOf(n.name)}
+                removing={removing === n.name}
+                fields={{ err, invalid }}
+                onFocus={(on) => setFocusNode(on ? n.name : null)}
+                onChange={(patch) => setNode(i, patch)}
+                onRename={(to) => rename(n.name, to)}
+                onAskRemove={(ask) => setRemoving(ask ? n.name : null)}
+                onRemove={() => removeNode(n.name)}
+              />
+            );
+          })}
+        </div>
+        {draft.nodes.length === 0 && (
+          <p className="muted">This deployment has no nodes yet. Add one below: a name and the image it runs.</p>
+        )}
+        <datalist id={`${uid}-images`}>
+          {imageChoices.map((c) => (
+            <option key={c} value={c} />
+          ))}
+        </datalist>
+        <form
+          className="add-node"
+          aria-labelledby={`${uid}-add`}
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            addNode();
+          }}
+        >
+          <h3 id={`${uid}-add`}>Add node</h3>
+          <div className="row">
+            <label className="field small-field">
+              <span>Node name</span>
+              <input
+                id={`${uid}-add-name`}
+                className="mono"
+                value={adding.name}
+                placeholder="e.g. probe"
+                autoComplete="off"
+                spellCheck={false}
+                onChange={(e) => {
+                  setAdding({ ...adding, name: e.target.value });
+                  setAddedNote(null);
+                  if (addErrors.name) setAddErrors({ ...addErrors, name: undefined });
+                }}
+                aria-invalid={addErrors.name ? true : undefined}
+                aria-describedby={addErrors.name ? `${uid}-add-name-err` : undefined}
+              />
+              {addErrors.name && (
+                <span className="field-error" id={`${uid}-add-name-err`} data-field="add.name">
+                  {addErrors.name}
                 </span>
-                {addErrors.image && (
-                  <span className="field-error" id={`${uid}-add-image-err`} data-field="add.image">
-                    {addErrors.image}
-                  </span>
-                )}
-              </label>
-              <div className="add-node-submit">
-                <button type="submit" className="button">
-                  + Add node
-                </button>
-              </div>
+              )}
+            </label>
+            <label className="field grow">
+              <span>Image</span>
+              <input
+                className="mono"
+                list={`${uid}-images`}
+                value={adding.image}
+                placeholder="client, or /examples/tutorials/service-testing/client"
+                autoComplete="off"
+                spellCheck={false}
+                onChange={(e) => {
+                  setAdding({ ...adding, image: e.target.value });
+                  if (addErrors.image) setAddErrors({ ...addErrors, image: undefined });
+                }}
+                aria-invalid={addErrors.image ? true : undefined}
+                aria-describedby={addErrors.image ? `${uid}-add-image-err` : undefined}
+              />
+              <span className="hint">
+                {adding.image.trim() === ""
+                  ? "Relative to this deployment's folder, or absolute with a leading /."
+                  : lookupImage(resolveImageRef(record.path, adding.image.trim()))
+                    ? resolveImageRef(record.path, adding.image.trim())
+                    : `no image at ${resolveImageRef(record.path, adding.image.trim())}`}
+              </span>
+              {addErrors.image && (
+                <span className="field-error" id={`${uid}-add-image-err`} data-field="add.image">
+                  {addErrors.image}
+                </span>
+              )}
+            </label>
+            <div className="add-node-submit">
+              <button type="submit" className="button">
+                + Add node
+              </button>
             </div>
-            {addedNote && (
-              <p className="form-ok" role="status">
-                {addedNote}
-              </p>
-            )}
-          </form>
-        </section>
-      </EditLock>
-    </>
+          </div>
+          {addedNote && (
+            <p className="form-ok" role="status">
+              {addedNote}
+            </p>
+          )}
+        </form>
+      </section>
+    </ModuleEditorFrame>
   );
 }

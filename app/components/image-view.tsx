@@ -1,17 +1,10 @@
 "use client";
 
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import { API } from "@/protocol/catalog";
 import type { ImageModule, ImageTargets, ModuleRecord } from "@/protocol/modules";
-import { call } from "../lib/api";
 import { imageDraftProblems } from "../lib/editor-checks";
-import { useKeptDraft } from "../lib/kept-drafts";
-import { fieldErrors } from "../lib/modules";
 import { CodeEditor } from "./code-editor";
-import { KeptDraftNote } from "./kept-draft-note";
-import { ModuleHeader, SaveBar } from "./module-header";
-import { EditLock } from "./module-manage";
+import { ModuleEditorFrame, useModuleEditor } from "./module-editor";
 
 const TARGETS = ["pre-install", "packages", "post-install", "execute", "report", "onvmadd", "onvmremove"] as const;
 type Target = (typeof TARGETS)[number];
@@ -74,36 +67,11 @@ function toDoc(d: Draft): ImageModule {
 }
 
 export function ImageView({ record }: { record: ModuleRecord }) {
-  const qc = useQueryClient();
   const uid = useId();
   const doc = record.doc as ImageModule;
-  const [draft, setDraft] = useState<Draft>(() => toDraft(doc));
-  const [base, setBase] = useState(() => JSON.stringify(toDraft(doc)));
   const [tab, setTab] = useState<Target>(doc.targets.execute !== undefined ? "execute" : "pre-install");
-  const [errors, setErrors] = useState<{ fields: Record<string, string>; general: string[] }>({
-    fields: {},
-    general: [],
-  });
-  const [savedNote, setSavedNote] = useState<string | null>(null);
-  const dirty = JSON.stringify(draft) !== base;
-  const kept = useKeptDraft({ path: record.path, version: record.version, draft, dirty, apply: setDraft });
-
-  const save = useMutation({
-    mutationFn: () => call(API.putModule, { params: { path: record.path }, body: { doc: toDoc(draft) } }),
-    onSuccess: (saved) => {
-      qc.setQueryData<ModuleRecord[]>(["modules"], (old) => old?.map((m) => (m.path === saved.path ? saved : m)));
-      const d = toDraft(saved.doc as ImageModule);
-      setDraft(d);
-      setBase(JSON.stringify(d));
-      setErrors({ fields: {}, general: [] });
-      setSavedNote(`Saved as version ${saved.version}.`);
-    },
-    onError: (err) => {
-      kept.onSaveError(err);
-      setSavedNote(null);
-      setErrors(fieldErrors(err));
-    },
-  });
+  const editor = useModuleEditor(record, toDraft);
+  const { draft, setDraft, errors } = editor;
 
   const setParam = (i: number, patch: Partial<Draft["parameters"][number]>) =>
     setDraft({ ...draft, parameters: draft.parameters.map((p, k) => (k === i ? { ...p, ...patch } : p)) });
@@ -112,205 +80,180 @@ export function ImageView({ record }: { record: ModuleRecord }) {
       .filter(([f]) => f.startsWith(`parameters[${i}]`))
       .map(([, m]) => m)
       .join("; ");
-  const knownError = (f: string) => f.startsWith("parameters[") || f.startsWith("targets.") || f === "description";
-  const general = [
-    ...errors.general,
-    ...Object.entries(errors.fields)
-      .filter(([f]) => !knownError(f))
-      .map(([f, m]) => `${f}: ${m}`),
-  ];
+  const placed = (f: string) => f.startsWith("parameters[") || f.startsWith("targets.") || f === "description";
+  const submit = () => {
+    const missing = imageDraftProblems(draft.parameters);
+    if (Object.keys(missing).length === 0) editor.save.mutate(toDoc(draft));
+    else editor.refuse(missing);
+  };
 
   return (
-    <>
-      <ModuleHeader record={record} />
-      <KeptDraftNote restored={kept.restored} onDiscard={() => setDraft(JSON.parse(base))} />
-      <EditLock record={record}>
-        <SaveBar
-          dirty={dirty}
-          pending={save.isPending}
-          savedNote={savedNote}
-          onDiscard={() => {
-            setDraft(JSON.parse(base));
-            setErrors({ fields: {}, general: [] });
-          }}
-          onSave={() => {
-            const missing = imageDraftProblems(draft.parameters);
-            if (Object.keys(missing).length === 0) return save.mutate();
-            setSavedNote(null);
-            setErrors({ fields: missing, general: ["Fix the fields marked below."] });
-          }}
-        />
-        {general.length > 0 && (
-          <div className="form-error banner" role="alert">
-            <strong>Not saved.</strong> {general.join("; ")}
-          </div>
+    <ModuleEditorFrame record={record} editor={editor} placed={placed} onSave={submit}>
+      <section className="card section">
+        <label className="field">
+          <span className="section-title">Description</span>
+          <textarea
+            rows={2}
+            value={draft.description}
+            onChange={(e) => setDraft({ ...draft, description: e.target.value })}
+          />
+        </label>
+      </section>
+
+      <section className="card section" aria-labelledby={`${uid}-params`}>
+        <div className="section-head">
+          <h2 id={`${uid}-params`}>Parameters</h2>
+          <span className="muted small">Inputs are read with ss-get; outputs are published with ss-set.</span>
+        </div>
+        {draft.parameters.length === 0 ? (
+          <p className="muted">This image declares no parameters.</p>
+        ) : (
+          <table className="table params-edit">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Category</th>
+                <th scope="col">Default</th>
+                <th scope="col">Description</th>
+                <th scope="col">
+                  <span className="visually-hidden">Remove</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {draft.parameters.map((p, i) => {
+                const e = paramError(i);
+                return (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place by position
+                  <tr key={i} className={e ? "has-error" : undefined}>
+                    <td>
+                      <input
+                        aria-label={`Name of parameter ${i + 1}`}
+                        className="mono"
+                        value={p.name}
+                        aria-invalid={!!e || undefined}
+                        onChange={(ev) => setParam(i, { name: ev.target.value })}
+                      />
+                      {e && <span className="field-error">{e}</span>}
+                    </td>
+                    <td>
+                      <select
+                        aria-label={`Category of ${p.name || `parameter ${i + 1}`}`}
+                        value={p.category}
+                        onChange={(ev) => setParam(i, { category: ev.target.value as "input" | "output" })}
+                      >
+                        <option value="input">input</option>
+                        <option value="output">output</option>
+                      </select>
+                    </td>
+                    <td>
+                      <input
+                        aria-label={`Default of ${p.name || `parameter ${i + 1}`}`}
+                        value={p.default}
+                        placeholder="none"
+                        onChange={(ev) => setParam(i, { default: ev.target.value })}
+                      />
+                    </td>
+                    <td>
+                      <input
+                        aria-label={`Description of ${p.name || `parameter ${i + 1}`}`}
+                        value={p.description}
+                        onChange={(ev) => setParam(i, { description: ev.target.value })}
+                      />
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        className="icon-button"
+                        aria-label={`Remove ${p.name || `parameter ${i + 1}`}`}
+                        onClick={() => setDraft({ ...draft, parameters: draft.parameters.filter((_, k) => k !== i) })}
+                      >
+                        ×
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
         )}
-        <section className="card section">
-          <label className="field">
-            <span className="section-title">Description</span>
-            <textarea
-              rows={2}
-              value={draft.description}
-              onChange={(e) => setDraft({ ...draft, description: e.target.value })}
+        <button
+          type="button"
+          className="button subtle"
+          onClick={() =>
+            setDraft({
+              ...draft,
+              parameters: [...draft.parameters, { name: "", category: "input", default: "", description: "" }],
+            })
+          }
+        >
+          + Add parameter
+        </button>
+      </section>
+
+      <section className="card section" aria-labelledby={`${uid}-targets`}>
+        <div className="section-head">
+          <h2 id={`${uid}-targets`}>Deployment recipes</h2>
+        </div>
+        <div role="tablist" aria-label="Targets" className="tabs">
+          {TARGETS.map((t) => (
+            // not a <button>: a read-only module's form is a disabled fieldset, and its recipes must stay readable
+            <div
+              key={t}
+              role="tab"
+              id={`${uid}-tab-${t}`}
+              aria-selected={tab === t}
+              aria-controls={`${uid}-panel`}
+              tabIndex={tab === t ? 0 : -1}
+              className={`tab${tab === t ? " active" : ""}${errors.fields[`targets.${t}`] ? " has-error" : ""}`}
+              onClick={() => setTab(t)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" || e.key === " ") {
+                  e.preventDefault();
+                  setTab(t);
+                  return;
+                }
+                const i = TARGETS.indexOf(t);
+                const next =
+                  e.key === "ArrowRight"
+                    ? TARGETS[(i + 1) % TARGETS.length]
+                    : e.key === "ArrowLeft"
+                      ? TARGETS[(i + TARGETS.length - 1) % TARGETS.length]
+                      : null;
+                if (next) {
+                  e.preventDefault();
+                  setTab(next);
+                  document.getElementById(`${uid}-tab-${next}`)?.focus();
+                }
+              }}
+            >
+              {t}
+              {draft.targets[t].trim() !== "" && <span className="tab-dot" aria-hidden="true" />}
+            </div>
+          ))}
+        </div>
+        <div role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`} className="tab-panel">
+          <p className="muted small">{TARGET_HINT[tab]}</p>
+          {tab === "packages" ? (
+            <input
+              className="mono wide-input"
+              aria-label="Packages"
+              value={draft.targets.packages}
+              placeholder="e.g. apache2 wget"
+              onChange={(e) => setDraft({ ...draft, targets: { ...draft.targets, packages: e.target.value } })}
             />
-          </label>
-        </section>
-
-        <section className="card section" aria-labelledby={`${uid}-params`}>
-          <div className="section-head">
-            <h2 id={`${uid}-params`}>Parameters</h2>
-            <span className="muted small">Inputs are read with ss-get; outputs are published with ss-set.</span>
-          </div>
-          {draft.parameters.length === 0 ? (
-            <p className="muted">This image declares no parameters.</p>
           ) : (
-            <table className="table params-edit">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Category</th>
-                  <th scope="col">Default</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Remove</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {draft.parameters.map((p, i) => {
-                  const e = paramError(i);
-                  return (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place by position
-                    <tr key={i} className={e ? "has-error" : undefined}>
-                      <td>
-                        <input
-                          aria-label={`Name of parameter ${i + 1}`}
-                          className="mono"
-                          value={p.name}
-                          aria-invalid={!!e || undefined}
-                          onChange={(ev) => setParam(i, { name: ev.target.value })}
-                        />
-                        {e && <span className="field-error">{e}</span>}
-                      </td>
-                      <td>
-                        <select
-                          aria-label={`Category of ${p.name || `parameter ${i + 1}`}`}
-                          value={p.category}
-                          onChange={(ev) => setParam(i, { category: ev.target.value as "input" | "output" })}
-                        >
-                          <option value="input">input</option>
-                          <option value="output">output</option>
-                        </select>
-                      </td>
-                      <td>
-                        <input
-                          aria-label={`Default of ${p.name || `parameter ${i + 1}`}`}
-                          value={p.default}
-                          placeholder="none"
-                          onChange={(ev) => setParam(i, { default: ev.target.value })}
-                        />
-                      </td>
-                      <td>
-                        <input
-                          aria-label={`Description of ${p.name || `parameter ${i + 1}`}`}
-                          value={p.description}
-                          onChange={(ev) => setParam(i, { description: ev.target.value })}
-                        />
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          className="icon-button"
-                          aria-label={`Remove ${p.name || `parameter ${i + 1}`}`}
-                          onClick={() => setDraft({ ...draft, parameters: draft.parameters.filter((_, k) => k !== i) })}
-                        >
-                          ×
-                        </button>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <CodeEditor
+              label={`${tab} script`}
+              value={draft.targets[tab]}
+              minLines={12}
+              invalid={!!errors.fields[`targets.${tab}`]}
+              onChange={(v) => setDraft({ ...draft, targets: { ...draft.targets, [tab]: v } })}
+            />
           )}
-          <button
-            type="button"
-            className="button subtle"
-            onClick={() =>
-              setDraft({
-                ...draft,
-                parameters: [...draft.parameters, { name: "", category: "input", default: "", description: "" }],
-              })
-            }
-          >
-            + Add parameter
-          </button>
-        </section>
-
-        <section className="card section" aria-labelledby={`${uid}-targets`}>
-          <div className="section-head">
-            <h2 id={`${uid}-targets`}>Deployment recipes</h2>
-          </div>
-          <div role="tablist" aria-label="Targets" className="tabs">
-            {TARGETS.map((t) => (
-              // not a <button>: a read-only module's form is a disabled fieldset, and its recipes must stay readable
-              <div
-                key={t}
-                role="tab"
-                id={`${uid}-tab-${t}`}
-                aria-selected={tab === t}
-                aria-controls={`${uid}-panel`}
-                tabIndex={tab === t ? 0 : -1}
-                className={`tab${tab === t ? " active" : ""}${errors.fields[`targets.${t}`] ? " has-error" : ""}`}
-                onClick={() => setTab(t)}
-                onKeyDown={(e) => {
-                  if (e.key === "Enter" || e.key === " ") {
-                    e.preventDefault();
-                    setTab(t);
-                    return;
-                  }
-                  const i = TARGETS.indexOf(t);
-                  const next =
-                    e.key === "ArrowRight"
-                      ? TARGETS[(i + 1) % TARGETS.length]
-                      : e.key === "ArrowLeft"
-                        ? TARGETS[(i + TARGETS.length - 1) % TARGETS.length]
-                        : null;
-                  if (next) {
-                    e.preventDefault();
-                    setTab(next);
-                    document.getElementById(`${uid}-tab-${next}`)?.focus();
-                  }
-                }}
-              >
-                {t}
-                {draft.targets[t].trim() !== "" && <span className="tab-dot" aria-hidden="true" />}
-              </div>
-            ))}
-          </div>
-          <div role="tabpanel" id={`${uid}-panel`} aria-labelledby={`${uid}-tab-${tab}`} className="tab-panel">
-            <p className="muted small">{TARGET_HINT[tab]}</p>
-            {tab === "packages" ? (
-              <input
-                className="mono wide-input"
-                aria-label="Packages"
-                value={draft.targets.packages}
-                placeholder="e.g. apache2 wget"
-                onChange={(e) => setDraft({ ...draft, targets: { ...draft.targets, packages: e.target.value } })}
-              />
-            ) : (
-              <CodeEditor
-                label={`${tab} script`}
-                value={draft.targets[tab]}
-                minLines={12}
-                invalid={!!errors.fields[`targets.${tab}`]}
-                onChange={(v) => setDraft({ ...draft, targets: { ...draft.targets, [tab]: v } })}
-              />
-            )}
-            {errors.fields[`targets.${tab}`] && <span className="field-error">{errors.fields[`targets.${tab}`]}</span>}
-          </div>
-        </section>
-      </EditLock>
-    </>
+          {errors.fields[`targets.${tab}`] && <span className="field-error">{errors.fields[`targets.${tab}`]}</span>}
+        </div>
+      </section>
+    </ModuleEditorFrame>
   );
 }

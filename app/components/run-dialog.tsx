@@ -8,7 +8,7 @@ import { API } from "@/protocol/catalog";
 import type { RunOptions } from "@/protocol/catalog/runs";
 import type { KeepRunning } from "@/protocol/run";
 import { call } from "../lib/api";
-import { fieldErrors } from "../lib/modules";
+import { type FormErrors, fieldErrors, NO_ERRORS, unplacedErrors } from "../lib/form-errors";
 import { Modal } from "./modal";
 import { RunCheckFindings } from "./run-check-findings";
 
@@ -75,10 +75,7 @@ export function RunDialog({ module, onClose, preset }: { module: string; onClose
     staleTime: 0,
   });
   const [form, setForm] = useState<FormState | null>(null);
-  const [errors, setErrors] = useState<{ fields: Record<string, string>; general: string[] }>({
-    fields: {},
-    general: [],
-  });
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
 
   useEffect(() => {
     if (options.data && !form) setForm(withPreset(initialForm(options.data), preset));
@@ -127,7 +124,7 @@ export function RunDialog({ module, onClose, preset }: { module: string; onClose
         if (v !== i.value) params[key] = v;
       }
     }
-    setErrors({ fields: {}, general: [] });
+    setErrors(NO_ERRORS);
     return {
       module,
       multiplicity,
@@ -164,12 +161,7 @@ export function RunDialog({ module, onClose, preset }: { module: string; onClose
       for (const i of n.inputs) known.add(`params.${n.name}:${i.name}`);
     }
   }
-  const generalErrors = [
-    ...errors.general,
-    ...Object.entries(errors.fields)
-      .filter(([f]) => !known.has(f))
-      .map(([f, m]) => `${f}: ${m}`),
-  ];
+  const generalErrors = unplacedErrors(errors, (f) => known.has(f));
 
   return (
     <Modal title={`Run ${module.split("/").pop()}`} onClose={onClose} wide>

@@ -1,7 +1,6 @@
 import { MAPPABLE_BUILTINS, parseMapping, readImageRef } from "@/protocol/module-refs";
 import type { DeploymentModule, ImageModule, ModuleRecord } from "@/protocol/modules";
 import { NODE_NAME_RE } from "@/protocol/run";
-import { ApiFailure } from "./api";
 
 export { type Mapping, parseMapping } from "@/protocol/module-refs";
 
@@ -52,19 +51,6 @@ export function renameFieldKeys(fields: Record<string, string>, from: string, to
   return Object.fromEntries(
     Object.entries(fields).map(([k, v]) => [k.startsWith(prefix) ? `nodes.${to}.${k.slice(prefix.length)}` : k, v]),
   );
-}
-
-/**
- * A refusal as a form shows it: the fields the server named, by their path in the module (a body's `doc.` prefix
- * dropped), and the message itself when it named none.
- */
-export function fieldErrors(err: unknown): { fields: Record<string, string>; general: string[] } {
-  const named = err instanceof ApiFailure ? Object.entries(err.fields) : [];
-  if (named.length === 0) return { fields: {}, general: [err instanceof Error ? err.message : String(err)] };
-  return {
-    fields: Object.fromEntries(named.map(([path, message]) => [path.replace(/^doc\./, ""), message])),
-    general: [],
-  };
 }
 
 export interface TreeFolder {

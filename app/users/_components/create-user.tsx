@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { call } from "@/app/lib/api";
 import { API } from "@/protocol/catalog";
-import { type FormErrors, formErrors, NO_ERRORS, useFieldErrors, withoutField } from "./form-errors";
+import { PasswordField, useFieldErrors } from "./form-errors";
 
 const FIELDS = ["username", "displayName", "role", "password"] as const;
 const EMPTY = { username: "", displayName: "", role: "member" as "admin" | "member", password: "" };
@@ -11,33 +11,29 @@ const EMPTY = { username: "", displayName: "", role: "member" as "admin" | "memb
 export function CreateUser() {
   const qc = useQueryClient();
   const [form, setForm] = useState(EMPTY);
-  const [show, setShow] = useState(false);
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [created, setCreated] = useState<string | null>(null);
-  const f = useFieldErrors(errors);
+  // each user created starts the form again: the next password field is a new one, hidden
+  const [creations, setCreations] = useState(0);
+  const f = useFieldErrors(FIELDS);
   const create = useMutation({
     mutationFn: (body: typeof EMPTY) => call(API.createUser, { body }),
     onSuccess: (user) => {
       setCreated(user.username);
       setForm(EMPTY);
-      setShow(false);
+      setCreations((n) => n + 1);
       qc.invalidateQueries({ queryKey: ["users"] });
     },
-    onError: (err) => {
-      const refused = formErrors(err, FIELDS);
-      setErrors(refused);
-      f.focusFirst(refused);
-    },
+    onError: f.refuse,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setErrors(NO_ERRORS);
+    f.clear();
     setCreated(null);
     create.mutate({ ...form, username: form.username.trim(), displayName: form.displayName.trim() });
   };
   const set = (k: keyof typeof EMPTY, v: string) => {
     setForm({ ...form, [k]: v });
-    setErrors((e) => withoutField(e, k));
+    f.edited(k);
   };
   return (
     <form className="card section" onSubmit={submit} aria-labelledby="create-user-title" noValidate>
@@ -92,22 +88,13 @@ export function CreateUser() {
           <span className="hint">Admins manage users, clouds and limits.</span>
           {f.error("role")}
         </label>
-        <div className="field">
-          <label htmlFor={f.id("password")}>Initial password</label>
-          <input
-            id={f.id("password")}
-            type={show ? "text" : "password"}
-            value={form.password}
-            maxLength={200}
-            autoComplete="new-password"
-            onChange={(e) => set("password", e.target.value)}
-            {...f.invalid("password")}
-          />
-          {f.error("password")}
-          <label className="check hint">
-            <input type="checkbox" checked={show} onChange={(e) => setShow(e.target.checked)} /> Show password
-          </label>
-        </div>
+        <PasswordField
+          key={creations}
+          label="Initial password"
+          value={form.password}
+          onChange={(v) => setForm({ ...form, password: v })}
+          f={f}
+        />
       </div>
       {f.general}
       <button type="submit" className="button primary" disabled={create.isPending}>

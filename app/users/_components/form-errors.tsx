@@ -1,29 +1,17 @@
-import { useId } from "react";
-import { ApiFailure } from "@/app/lib/api";
-
-/** A refused form: each refused field's message by its name, and what names no field of the form. */
-export interface FormErrors {
-  fields: Record<string, string>;
-  general: string[];
-}
-
-export const NO_ERRORS: FormErrors = { fields: {}, general: [] };
+import { useId, useState } from "react";
+import { type FormErrors, fieldErrors, NO_ERRORS, unplacedErrors } from "@/app/lib/form-errors";
 
 /**
- * Sorts a failure onto the form's fields by the server's `fields` (`username: 'bob' is taken`, `role: 'admin' is the
- * last enabled admin` come as fields too); anything else is said above the buttons.
+ * Sorts a failure onto the form's `known` fields by the server's `fields` (`username: 'bob' is taken`, `role: 'admin'
+ * is the last enabled admin` come as fields too); anything else is said above the buttons.
  */
 export function formErrors(err: unknown, known: readonly string[]): FormErrors {
-  if (!(err instanceof ApiFailure)) return { fields: {}, general: [err instanceof Error ? err.message : String(err)] };
-  const named = Object.entries(err.fields);
-  if (named.length === 0) return { fields: {}, general: [err.message] };
-  const fields: Record<string, string> = {};
-  const general: string[] = [];
-  for (const [path, message] of named) {
-    if (known.includes(path)) fields[path] = message;
-    else general.push(`${path}: ${message}`);
-  }
-  return { fields, general };
+  const refused = fieldErrors(err);
+  const placed = (f: string) => known.includes(f);
+  return {
+    fields: Object.fromEntries(Object.entries(refused.fields).filter(([f]) => placed(f))),
+    general: unplacedErrors(refused, placed),
+  };
 }
 
 /** The errors once a field was edited again: its message goes, the others stay until the next try. */
@@ -33,17 +21,27 @@ export function withoutField(errors: FormErrors, field: string): FormErrors {
   return { fields: rest, general: errors.general };
 }
 
-/** Ids, `aria-invalid` / `aria-describedby` and the message under each field of one form. */
-export function useFieldErrors(errors: FormErrors) {
+/**
+ * What the server refused of one form whose fields are `known`: ids, `aria-invalid` / `aria-describedby` and the
+ * message under each field, and the rest above the buttons.
+ */
+export function useFieldErrors(known: readonly string[]) {
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const uid = useId();
   const id = (field: string) => `${uid}-${field}`;
   return {
     id,
-    /** After a refusal: the focus goes to the first field it names, where its message is read out with it. */
-    focusFirst: (refused: FormErrors) => {
+    /** The server refused: each message at its field, and the focus at the first, where it is read out with it. */
+    refuse: (err: unknown) => {
+      const refused = formErrors(err, known);
+      setErrors(refused);
       const first = Object.keys(refused.fields)[0];
       if (first) document.getElementById(id(first))?.focus();
     },
+    /** A new try: the last refusal goes. */
+    clear: () => setErrors(NO_ERRORS),
+    /** A field edited again: its message goes, the others stay until the next try. */
+    edited: (field: string) => setErrors((x) => withoutField(x, field)),
     invalid: (field: string) => ({
       "aria-invalid": errors.fields[field] ? true : undefined,
       "aria-describedby": errors.fields[field] ? `${id(field)}-err` : undefined,
@@ -63,4 +61,48 @@ export function useFieldErrors(errors: FormErrors) {
         </div>
       ) : null,
   };
+}
+
+export type FieldErrors = ReturnType<typeof useFieldErrors>;
+
+/** A password input with its Show toggle, its message and its hint. */
+export function PasswordField({
+  label,
+  value,
+  onChange,
+  f,
+  hint,
+  autoFocus,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  f: FieldErrors;
+  hint?: string;
+  autoFocus?: boolean;
+}) {
+  const [show, setShow] = useState(false);
+  return (
+    <div className="field">
+      <label htmlFor={f.id("password")}>{label}</label>
+      <input
+        id={f.id("password")}
+        data-autofocus={autoFocus || undefined}
+        type={show ? "text" : "password"}
+        value={value}
+        maxLength={200}
+        autoComplete="new-password"
+        onChange={(e) => {
+          onChange(e.target.value);
+          f.edited("password");
+        }}
+        {...f.invalid("password")}
+      />
+      {f.error("password")}
+      {hint && <span className="hint">{hint}</span>}
+      <label className="check hint">
+        <input type="checkbox" checked={show} onChange={(e) => setShow(e.target.checked)} /> Show password
+      </label>
+    </div>
+  );
 }

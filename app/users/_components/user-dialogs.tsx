@@ -4,9 +4,17 @@ import { ConfirmDialog, Modal } from "@/app/components/modal";
 import { call } from "@/app/lib/api";
 import { API } from "@/protocol/catalog";
 import type { UserInfo } from "@/protocol/catalog/users";
-import { type FormErrors, formErrors, NO_ERRORS, useFieldErrors, withoutField } from "./form-errors";
+import { formErrors, PasswordField, useFieldErrors } from "./form-errors";
 
 type Change = { displayName?: string; role?: "admin" | "member"; password?: string; disabled?: boolean };
+
+/** Every dialog about one user: `me` is who is signed in, `onDone` says what was done (in the page's banner). */
+interface UserDialogProps {
+  user: UserInfo;
+  me: string;
+  onClose: () => void;
+  onDone: (message: string) => void;
+}
 
 /** PATCH /api/users/NAME; the team list (and one's own session, when it is one's own role) follow. */
 function useUpdateUser(username: string, me: string, onDone: (u: UserInfo) => void, onFail: (err: unknown) => void) {
@@ -46,30 +54,15 @@ function Actions({
 }
 
 /** Display name and role; the last enabled admin cannot be demoted (the server says so at the role). */
-export function EditUserDialog({
-  user,
-  me,
-  onClose,
-  onDone,
-}: {
-  user: UserInfo;
-  me: string;
-  onClose: () => void;
-  onDone: (message: string) => void;
-}) {
+export function EditUserDialog({ user, me, onClose, onDone }: UserDialogProps) {
   const [displayName, setDisplayName] = useState(user.displayName);
   const [role, setRole] = useState(user.role);
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
-  const f = useFieldErrors(errors);
+  const f = useFieldErrors(["displayName", "role"]);
   const update = useUpdateUser(
     user.username,
     me,
     (u) => onDone(`Saved: ${u.username} is ${u.displayName}, ${u.role}.`),
-    (err) => {
-      const refused = formErrors(err, ["displayName", "role"]);
-      setErrors(refused);
-      f.focusFirst(refused);
-    },
+    f.refuse,
   );
   const change: Change = {};
   if (displayName.trim() !== user.displayName) change.displayName = displayName.trim();
@@ -77,7 +70,7 @@ export function EditUserDialog({
   const changed = Object.keys(change).length > 0;
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setErrors(NO_ERRORS);
+    f.clear();
     update.mutate(change);
   };
   return (
@@ -93,7 +86,7 @@ export function EditUserDialog({
             autoComplete="off"
             onChange={(e) => {
               setDisplayName(e.target.value);
-              setErrors((x) => withoutField(x, "displayName"));
+              f.edited("displayName");
             }}
             {...f.invalid("displayName")}
           />
@@ -106,7 +99,7 @@ export function EditUserDialog({
             value={role}
             onChange={(e) => {
               setRole(e.target.value as "admin" | "member");
-              setErrors((x) => withoutField(x, "role"));
+              f.edited("role");
             }}
             {...f.invalid("role")}
           >
@@ -126,22 +119,10 @@ export function EditUserDialog({
 }
 
 /** A reset means a suspected leak: every session and API token of the user is revoked, which is said first. */
-export function ResetPasswordDialog({
-  user,
-  me,
-  onClose,
-  onDone,
-}: {
-  user: UserInfo;
-  me: string;
-  onClose: () => void;
-  onDone: (message: string) => void;
-}) {
+export function ResetPasswordDialog({ user, me, onClose, onDone }: UserDialogProps) {
   const qc = useQueryClient();
   const [password, setPassword] = useState("");
-  const [show, setShow] = useState(false);
-  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
-  const f = useFieldErrors(errors);
+  const f = useFieldErrors(["password"]);
   const warnId = useId();
   const self = user.username === me;
   const update = useUpdateUser(
@@ -155,15 +136,11 @@ export function ResetPasswordDialog({
           : `Password of ${u.username} reset: their sessions and API tokens were revoked, and their open pages signed out.`,
       );
     },
-    (err) => {
-      const refused = formErrors(err, ["password"]);
-      setErrors(refused);
-      f.focusFirst(refused);
-    },
+    f.refuse,
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setErrors(NO_ERRORS);
+    f.clear();
     update.mutate({ password });
   };
   return (
@@ -183,27 +160,14 @@ export function ResetPasswordDialog({
             </p>
           )}
         </div>
-        <div className="field">
-          <label htmlFor={f.id("password")}>New password</label>
-          <input
-            id={f.id("password")}
-            data-autofocus
-            type={show ? "text" : "password"}
-            value={password}
-            maxLength={200}
-            autoComplete="new-password"
-            onChange={(e) => {
-              setPassword(e.target.value);
-              setErrors((x) => withoutField(x, "password"));
-            }}
-            {...f.invalid("password")}
-          />
-          {f.error("password")}
-          <span className="hint">At least 8 characters.</span>
-          <label className="check hint">
-            <input type="checkbox" checked={show} onChange={(e) => setShow(e.target.checked)} /> Show password
-          </label>
-        </div>
+        <PasswordField
+          label="New password"
+          value={password}
+          onChange={setPassword}
+          f={f}
+          hint="At least 8 characters."
+          autoFocus
+        />
         {f.general}
         <Actions
           pending={update.isPending}
@@ -217,17 +181,7 @@ export function ResetPasswordDialog({
 }
 
 /** Disable (blocks at once, revokes nothing) or enable again; the server's refusal is said in the dialog. */
-export function DisableDialog({
-  user,
-  me,
-  onClose,
-  onDone,
-}: {
-  user: UserInfo;
-  me: string;
-  onClose: () => void;
-  onDone: (message: string) => void;
-}) {
+export function DisableDialog({ user, me, onClose, onDone }: UserDialogProps) {
   const [error, setError] = useState<string | null>(null);
   const disabling = !user.disabled;
   const update = useUpdateUser(

@@ -5,8 +5,8 @@ import { type FormEvent, useId, useMemo, useState } from "react";
 import { ConfirmDialog, Modal } from "@/app/components/modal";
 import { call } from "@/app/lib/api";
 import { foldEvents, scaleEvents } from "@/app/lib/event-views";
+import { type FormErrors, fieldErrors, NO_ERRORS, unplacedErrors } from "@/app/lib/form-errors";
 import { actorName, formatTime } from "@/app/lib/format";
-import { fieldErrors } from "@/app/lib/modules";
 import { runKeys } from "@/app/lib/run-cache";
 import {
   MAX_SCALE_ADD,
@@ -23,8 +23,6 @@ import { type RunDetail, type RunEvent, TERMINAL_STATES } from "@/protocol/run";
 import { Section } from "./section";
 
 type ScaleRequest = { node: string; add: number } | { node: string; remove: number[] };
-type Errors = { fields: Record<string, string>; general: string[] };
-const NO_ERRORS: Errors = { fields: {}, general: [] };
 
 /** Why the run's state does not allow scaling now: wording only, the rule is the server's (`run.allowed`). */
 function whyNot(run: RunDetail): string {
@@ -56,7 +54,7 @@ export function ScalePanel({ run, events }: { run: RunDetail; events: readonly R
   const [adding, setAdding] = useState<string | null>(null);
   const [removing, setRemoving] = useState<{ node: string; names: string[] } | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  const [errors, setErrors] = useState<Errors>(NO_ERRORS);
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [done, setDone] = useState<string | null>(null);
 
   const scale = useMutation({
@@ -232,20 +230,15 @@ function AddDialog({
 }: {
   node: string;
   pending: boolean;
-  errors: Errors;
-  setErrors: (e: Errors) => void;
+  errors: FormErrors;
+  setErrors: (e: FormErrors) => void;
   onAdd: (add: number) => void;
   onClose: () => void;
 }) {
   const uid = useId();
   const [count, setCount] = useState("1");
   const fieldError = errors.fields.add;
-  const general = [
-    ...errors.general,
-    ...Object.entries(errors.fields)
-      .filter(([f]) => f !== "add")
-      .map(([f, m]) => `${f}: ${m}`),
-  ];
+  const general = unplacedErrors(errors, (f) => f === "add");
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const parsed = parseAddCount(count);
