@@ -1,4 +1,4 @@
-import { api, expect, readmePicture, runPage, screenshot, signedIn, test } from "./fixtures";
+import { api, expect, importModules, launchRun, openRun, readmePicture, screenshot, test } from "./fixtures";
 
 const FOLDER = "team/e2e-receipts";
 const READY = "parameters:\n  - { name: ready, category: output }\n";
@@ -35,18 +35,9 @@ test("under the abort alert, each instance's receipt arrives live: TERM and the 
 }) => {
   test.setTimeout(180_000);
   const member = await api(server, "member");
-  const imported = await member.call("POST", "/api/modules/import", { files: FILES });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(200);
-  const created = await member.call<{ id: string }>("POST", "/api/runs", {
-    module: `${FOLDER}/three`,
-    keepRunning: "never",
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const runId = created.body.id;
-
-  const page = await signedIn(browser, server, "member");
-  await page.goto(`/runs/${runId}`);
-  const p = runPage(page);
+  await importModules(member, FILES);
+  const runId = await launchRun(member, { module: `${FOLDER}/three`, keepRunning: "never" });
+  const { page, p } = await openRun(browser, server, "member", runId);
 
   await expect(p.abortAlert).toContainText("Disk full on the database node", { timeout: 120_000 });
   const table = page.getByTestId("abort-receipts");

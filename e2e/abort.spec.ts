@@ -1,4 +1,4 @@
-import { api, expect, runPage, screenshot, signedIn, TUTORIAL, test } from "./fixtures";
+import { api, expect, launchRun, openRun, screenshot, TUTORIAL, test } from "./fixtures";
 
 test("abort with a message, reset it, abort again and terminate: both watchers see each step and who did it", async ({
   browser,
@@ -6,21 +6,15 @@ test("abort with a message, reset it, abort again and terminate: both watchers s
 }) => {
   test.setTimeout(240_000);
   const owner = await api(server, "member");
-  const created = await owner.call<{ id: string }>("POST", "/api/runs", {
+  const runId = await launchRun(owner, {
     module: TUTORIAL,
     multiplicity: { client: 1 },
     keepRunning: "always",
     tags: ["e2e-abort"],
   });
-  expect(created.status).toBe(201);
-  const runId = created.body.id;
 
-  const alice = await signedIn(browser, server, "member");
-  const admin = await signedIn(browser, server, "admin");
-  await alice.goto(`/runs/${runId}`);
-  await admin.goto(`/runs/${runId}`);
-  const a = runPage(alice);
-  const b = runPage(admin);
+  const { page: alice, p: a } = await openRun(browser, server, "member", runId);
+  const { page: admin, p: b } = await openRun(browser, server, "admin", runId);
   // keep-running "always": the run stays in Ready, which leaves time to steer it
   for (const p of [a, b]) await expect(p.state).toHaveText("Ready", { timeout: 120_000 });
   await expect(a.button("Reset abort")).toBeDisabled();

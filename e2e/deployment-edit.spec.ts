@@ -1,7 +1,6 @@
 import type { DeploymentModule, ModuleRecord } from "../protocol/modules";
-import { api, expect, screenshot, signedIn, test } from "./fixtures";
+import { api, copyTutorial, expect, screenshot, signedIn, test } from "./fixtures";
 
-const SOURCE = "examples/tutorials/service-testing";
 const FOLDER = "team/e2e-edit";
 const SYSTEM = `${FOLDER}/system`;
 
@@ -11,14 +10,7 @@ test("a deployment's nodes are added and removed in the editor, with validation 
 }) => {
   // a member's own copy of the tutorial (images apache and client, deployment system), through the API
   const member = await api(server, "member");
-  const files: { path: string; yaml: string }[] = [];
-  for (const name of ["apache", "client", "system"]) {
-    const res = await member.call<string>("GET", `/api/modules/${SOURCE}/${name}?format=yaml`);
-    expect(res.status, `export ${name}`).toBe(200);
-    files.push({ path: `${FOLDER}/${name}`, yaml: res.body });
-  }
-  const imported = await member.call("POST", "/api/modules/import", { files });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+  await copyTutorial(member, FOLDER);
   const savedNodes = async () => {
     const res = await member.call<ModuleRecord>("GET", `/api/modules/${SYSTEM}`);
     expect(res.status).toBe(200);
@@ -112,13 +104,7 @@ test("a deployment's nodes are added and removed in the editor, with validation 
 test("renaming a node in the editor carries the mappings that read from it", async ({ browser, server }) => {
   const folder = "team/e2e-rename";
   const member = await api(server, "member");
-  const files: { path: string; yaml: string }[] = [];
-  for (const name of ["apache", "client", "system"]) {
-    const res = await member.call<string>("GET", `/api/modules/${SOURCE}/${name}?format=yaml`);
-    expect(res.status, `export ${name}`).toBe(200);
-    files.push({ path: `${folder}/${name}`, yaml: res.body });
-  }
-  expect((await member.call("POST", "/api/modules/import", { files })).status).toBe(200);
+  await copyTutorial(member, folder);
   const savedNodes = async () =>
     ((await member.call<ModuleRecord>("GET", `/api/modules/${folder}/system`)).body.doc as DeploymentModule).nodes;
   const before = await savedNodes();

@@ -1,6 +1,15 @@
-import type { Page, WebSocketRoute } from "@playwright/test";
 import type { ModuleRecord } from "../protocol/modules";
-import { api, expect, runPage, screenshot, signedIn, test } from "./fixtures";
+import {
+  api,
+  copyTutorial,
+  expect,
+  launchRun,
+  openRun,
+  screenshot,
+  signedIn,
+  switchableNetwork,
+  test,
+} from "./fixtures";
 
 const SOURCE = "examples/tutorials/service-testing";
 const FOLDER = "team/e2e-failures";
@@ -13,13 +22,7 @@ test("a session that expires keeps the unsaved draft: the sign-in page says so a
 }) => {
   // the member's own copy of the tutorial, so the editor is theirs to save
   const member = await api(server, "member");
-  const files: { path: string; yaml: string }[] = [];
-  for (const name of ["apache", "client", "system"]) {
-    const res = await member.call<string>("GET", `/api/modules/${SOURCE}/${name}?format=yaml`);
-    expect(res.status, `export ${name}`).toBe(200);
-    files.push({ path: `${FOLDER}/${name}`, yaml: res.body });
-  }
-  expect((await member.call("POST", "/api/modules/import", { files })).status).toBe(200);
+  await copyTutorial(member, FOLDER);
 
   const page = await signedIn(browser, server, "member");
   await page.goto(`/modules/${SYSTEM}`);
@@ -80,29 +83,6 @@ test("a session that expires keeps the unsaved draft: the sign-in page says so a
   await expect(note).toHaveCount(0);
   await page.context().close();
 });
-
-/** Cuts the page off its server, as a network failure would: API requests fail and the live socket drops. */
-async function switchableNetwork(page: Page) {
-  let online = true;
-  const sockets: WebSocketRoute[] = [];
-  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
-    if (!online) {
-      void ws.close();
-      return;
-    }
-    sockets.push(ws, ws.connectToServer());
-  });
-  await page.route("**/api/**", (route) => (online ? route.fallback() : route.abort("connectionrefused")));
-  return {
-    async cut() {
-      online = false;
-      for (const ws of sockets.splice(0)) await ws.close();
-    },
-    restore() {
-      online = true;
-    },
-  };
-}
 
 test("a page that cannot reach the server says so within 5 s, with Retry, and recovers", async ({
   browser,
@@ -177,20 +157,10 @@ test("a run aborted but kept shows it everywhere, with how to debug it; every wa
 }) => {
   test.setTimeout(180_000);
   const owner = await api(server, "member");
-  const created = await owner.call<{ id: string }>("POST", "/api/runs", {
-    module: FAILING,
-    keepRunning: "on-error",
-    tags: ["e2e-failures"],
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const runId = created.body.id;
+  const runId = await launchRun(owner, { module: FAILING, keepRunning: "on-error", tags: ["e2e-failures"] });
 
-  const mine = await signedIn(browser, server, "member");
-  const theirs = await signedIn(browser, server, "admin");
-  await mine.goto(`/runs/${runId}`);
-  await theirs.goto(`/runs/${runId}`);
-  const a = runPage(mine);
-  const b = runPage(theirs);
+  const { page: mine, p: a } = await openRun(browser, server, "member", runId);
+  const { page: theirs, p: b } = await openRun(browser, server, "admin", runId);
   for (const p of [a, b]) {
     await expect(p.state).toHaveText("Ready · aborted", { timeout: 120_000 });
     await expect(p.state).toHaveClass(/state-aborted-kept/);

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { type Browser, test as base, type Page } from "@playwright/test";
+import { type Browser, test as base, expect, type Page, type WebSocketRoute } from "@playwright/test";
 import { apiClient, type E2eServer, readServer } from "./server";
 
 export { expect } from "@playwright/test";
@@ -54,6 +54,40 @@ export async function api(server: E2eServer, who: "admin" | "member") {
   return apiClient(server.url, user.username, user.password);
 }
 
+type Api = Awaited<ReturnType<typeof api>>;
+
+/** Imports modules as the client's user. */
+export async function importModules(client: Api, files: { path: string; yaml: string }[]): Promise<void> {
+  const res = await client.call("POST", "/api/modules/import", { files });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+/** The tutorial's images and deployment (apache, client, system) copied into `folder`: the client's own to edit. */
+export async function copyTutorial(client: Api, folder: string): Promise<void> {
+  const source = TUTORIAL.split("/").slice(0, -1).join("/");
+  const files: { path: string; yaml: string }[] = [];
+  for (const name of ["apache", "client", "system"]) {
+    const res = await client.call<string>("GET", `/api/modules/${source}/${name}?format=yaml`);
+    expect(res.status, `export ${name}`).toBe(200);
+    files.push({ path: `${folder}/${name}`, yaml: res.body });
+  }
+  await importModules(client, files);
+}
+
+/** Launches a run as the client's user (POST /api/runs); its id. */
+export async function launchRun(client: Api, body: Record<string, unknown>): Promise<string> {
+  const created = await client.call<{ id: string }>("POST", "/api/runs", body);
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id;
+}
+
+/** A run's page open in a browser signed in as `who`: the page and its parts (runPage). */
+export async function openRun(browser: Browser, server: E2eServer, who: "admin" | "member", runId: string) {
+  const page = await signedIn(browser, server, who);
+  await page.goto(`/runs/${runId}`);
+  return { page, p: runPage(page) };
+}
+
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
@@ -88,6 +122,32 @@ export function runPage(page: Page) {
     instance: (name: string) => page.locator(`[data-instance="${name}"]`),
     button: (name: string) => page.getByRole("button", { name, exact: true }),
     dialog: page.getByRole("dialog"),
+  };
+}
+
+/**
+ * A switch between the page and its server, to cut it as a network failure would: the live socket drops and cannot
+ * reconnect, and API requests fail too unless `api` is false, until `restore()`. Set before the page loads.
+ */
+export async function switchableNetwork(page: Page, { api = true } = {}) {
+  let online = true;
+  const sockets: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    if (!online) {
+      void ws.close();
+      return;
+    }
+    sockets.push(ws, ws.connectToServer());
+  });
+  if (api) await page.route("**/api/**", (route) => (online ? route.fallback() : route.abort("connectionrefused")));
+  return {
+    async cut() {
+      online = false;
+      for (const ws of sockets.splice(0)) await ws.close();
+    },
+    restore() {
+      online = true;
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { api, expect, readmePicture, runPage, signedIn, TUTORIAL, test } from "./fixtures";
+import { api, expect, launchRun, openRun, readmePicture, TUTORIAL, test } from "./fixtures";
 
 /** The countdown's seconds left, from its "HH:MM:SS". */
 const secondsOf = (text: string) => {
@@ -12,22 +12,16 @@ test("a kept run counts down in its header, an admin's Extend moves the owner's 
 }) => {
   test.setTimeout(240_000);
   const owner = await api(server, "member");
-  const created = await owner.call<{ id: string }>("POST", "/api/runs", {
+  const runId = await launchRun(owner, {
     module: TUTORIAL,
     keepRunning: "always",
     // 25 s once kept: time to look, extend and see it end (fractional hours: the limit's unit)
     keptMaxHours: 25 / 3600,
     tags: ["e2e-kept-expiry"],
   });
-  expect(created.status).toBe(201);
-  const runId = created.body.id;
 
-  const alice = await signedIn(browser, server, "member");
-  const admin = await signedIn(browser, server, "admin");
-  await alice.goto(`/runs/${runId}`);
-  await admin.goto(`/runs/${runId}`);
-  const a = runPage(alice);
-  const b = runPage(admin);
+  const { page: alice, p: a } = await openRun(browser, server, "member", runId);
+  const { page: admin, p: b } = await openRun(browser, server, "admin", runId);
   for (const p of [a, b]) await expect(p.state).toHaveText("Ready", { timeout: 120_000 });
 
   const countdownA = alice.getByTestId("kept-countdown");

@@ -1,5 +1,4 @@
-import type { WebSocketRoute } from "@playwright/test";
-import { api, expect, runPage, signedIn, TUTORIAL, test } from "./fixtures";
+import { api, expect, launchRun, runPage, signedIn, switchableNetwork, TUTORIAL, test } from "./fixtures";
 
 test("a page that loses its connection catches up on reconnect: nothing missed, nothing twice, no reload", async ({
   browser,
@@ -7,29 +6,11 @@ test("a page that loses its connection catches up on reconnect: nothing missed, 
 }) => {
   test.setTimeout(180_000);
   const owner = await api(server, "member");
-  const created = await owner.call<{ id: string }>("POST", "/api/runs", {
-    module: TUTORIAL,
-    keepRunning: "always",
-    tags: ["e2e-reconnect"],
-  });
-  expect(created.status).toBe(201);
-  const runId = created.body.id;
+  const runId = await launchRun(owner, { module: TUTORIAL, keepRunning: "always", tags: ["e2e-reconnect"] });
 
   const page = await signedIn(browser, server, "member");
   // the page's live socket goes through a switch, so the test can cut it as a network failure would
-  let online = true;
-  const sockets: WebSocketRoute[] = [];
-  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
-    if (!online) {
-      void ws.close();
-      return;
-    }
-    sockets.push(ws, ws.connectToServer());
-  });
-  const dropConnection = async () => {
-    online = false;
-    for (const ws of sockets.splice(0)) await ws.close();
-  };
+  const net = await switchableNetwork(page, { api: false });
   await page.goto(`/runs/${runId}`);
   const p = runPage(page);
   await expect(p.state).toHaveText("Ready", { timeout: 120_000 });
@@ -45,7 +26,7 @@ test("a page that loses its connection catches up on reconnect: nothing missed, 
     "http://127.0.0.1:9/data.txt",
   );
 
-  await dropConnection();
+  await net.cut();
   await expect(page.locator(".live-indicator")).toHaveText("Reconnecting…");
   // the world moves on while the page is away
   const set = await owner.call("PUT", `/api/runs/${runId}/params/client.1:statecustom`, {
@@ -57,7 +38,7 @@ test("a page that loses its connection catches up on reconnect: nothing missed, 
   ).toBe(200);
   await expect(p.abortAlert).toHaveCount(0);
 
-  online = true;
+  net.restore();
   // the socket's next reconnection attempt (at most 5 s apart) gets through
   await expect(page.locator(".live-indicator")).toHaveText("Live");
   await expect(p.abortAlert).toContainText("Aborted while you were away");

@@ -1,4 +1,4 @@
-import { api, expect, readmePicture, runPage, screenshot, signedIn, TUTORIAL, test } from "./fixtures";
+import { api, expect, launchRun, readmePicture, runPage, screenshot, signedIn, TUTORIAL, test } from "./fixtures";
 
 const FAILING = "examples/tutorials/service-testing/system-failing";
 
@@ -13,13 +13,7 @@ test("one browser watches live while another replays an earlier event from an ?a
 }) => {
   test.setTimeout(300_000);
   const owner = await api(server, "member");
-  const created = await owner.call<{ id: string }>("POST", "/api/runs", {
-    module: TUTORIAL,
-    keepRunning: "always",
-    tags: ["e2e-replay"],
-  });
-  expect(created.status).toBe(201);
-  const runId = created.body.id;
+  const runId = await launchRun(owner, { module: TUTORIAL, keepRunning: "always", tags: ["e2e-replay"] });
 
   const alice = await signedIn(browser, server, "member");
   const admin = await signedIn(browser, server, "admin");
@@ -79,18 +73,13 @@ test("one browser watches live while another replays an earlier event from an ?a
   await expect(admin).toHaveURL(new RegExp(`/runs/${runId}$`));
 
   // a second run of the module with two clients, compared from the first run's page
-  const second = await owner.call<{ id: string }>("POST", "/api/runs", {
-    module: TUTORIAL,
-    keepRunning: "never",
-    multiplicity: { client: 2 },
-  });
-  expect(second.status).toBe(201);
-  await alice.goto(`/runs/${second.body.id}`);
+  const second = await launchRun(owner, { module: TUTORIAL, keepRunning: "never", multiplicity: { client: 2 } });
+  await alice.goto(`/runs/${second}`);
   await expect(a.state).toHaveText("Done", { timeout: 120_000 });
   await admin.getByRole("button", { name: "Compare with…" }).click();
-  await admin.getByLabel("Compare with").selectOption(second.body.id);
+  await admin.getByLabel("Compare with").selectOption(second);
   await admin.getByRole("link", { name: "Compare", exact: true }).click();
-  await admin.waitForURL(new RegExp(`/runs/compare\\?a=${runId}&b=${second.body.id}$`));
+  await admin.waitForURL(new RegExp(`/runs/compare\\?a=${runId}&b=${second}$`));
   await expect(admin.getByRole("heading", { name: `Compare runs of ${TUTORIAL}`, level: 1 })).toBeVisible();
   const instances = admin.getByTestId("compare-instances");
   await expect(instances.locator('[data-instance="client.2"]')).toContainText("not in this run");
@@ -104,9 +93,8 @@ test("one browser watches live while another replays an earlier event from an ?a
   await screenshot(admin, "compare");
 
   // runs of two modules: a clear refusal
-  const other = await owner.call<{ id: string }>("POST", "/api/runs", { module: FAILING, keepRunning: "never" });
-  expect(other.status).toBe(201);
-  await admin.goto(`/runs/compare?a=${runId}&b=${other.body.id}`);
+  const other = await launchRun(owner, { module: FAILING, keepRunning: "never" });
+  await admin.goto(`/runs/compare?a=${runId}&b=${other}`);
   await expect(admin.getByTestId("compare-error")).toContainText("compare runs of the same module");
 
   await owner.call("POST", `/api/runs/${runId}/terminate`);

@@ -1,4 +1,14 @@
-import { api, expect, readmePicture, reloadOnNetworkChange, runPage, signedIn, TUTORIAL, test } from "./fixtures";
+import {
+  api,
+  expect,
+  launchRun,
+  readmePicture,
+  reloadOnNetworkChange,
+  runPage,
+  signedIn,
+  TUTORIAL,
+  test,
+} from "./fixtures";
 
 test("the owner opens a terminal into an instance and types; another member sees it live, read-only", async ({
   browser,
@@ -11,13 +21,7 @@ test("the owner opens a terminal into an instance and types; another member sees
   const carol = { username: "carol-term", password: "carol-term-password" };
   const made = await admin.call("POST", "/api/users", { ...carol, displayName: "Carol", role: "member" });
   expect([201, 409]).toContain(made.status);
-  const created = await owner.call<{ id: string }>("POST", "/api/runs", {
-    module: TUTORIAL,
-    keepRunning: "always",
-    tags: ["e2e-terminal"],
-  });
-  expect(created.status).toBe(201);
-  const runId = created.body.id;
+  const runId = await launchRun(owner, { module: TUTORIAL, keepRunning: "always", tags: ["e2e-terminal"] });
 
   const alice = await signedIn(browser, server, "member");
   const watcherContext = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 } });

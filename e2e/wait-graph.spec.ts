@@ -1,4 +1,4 @@
-import { api, expect, readmePicture, runPage, screenshot, signedIn, test } from "./fixtures";
+import { api, expect, importModules, launchRun, openRun, readmePicture, screenshot, test } from "./fixtures";
 
 const FOLDER = "team/e2e-waits";
 /** a publishes y once it has b's x, b publishes x once it has a's y: a deadlock with real agents */
@@ -23,18 +23,9 @@ test("the run page draws who waits for whom, live, and explains a deadlock in on
 }) => {
   test.setTimeout(180_000);
   const member = await api(server, "member");
-  const imported = await member.call("POST", "/api/modules/import", { files: FILES });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(200);
-  const created = await member.call<{ id: string }>("POST", "/api/runs", {
-    module: `${FOLDER}/cycle`,
-    keepRunning: "never",
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const runId = created.body.id;
-
-  const page = await signedIn(browser, server, "member");
-  await page.goto(`/runs/${runId}`);
-  const p = runPage(page);
+  await importModules(member, FILES);
+  const runId = await launchRun(member, { module: `${FOLDER}/cycle`, keepRunning: "never" });
+  const { page, p } = await openRun(browser, server, "member", runId);
 
   const diagnosis = page.getByTestId("wait-diagnosis");
   await expect(diagnosis).toBeVisible({ timeout: 120_000 });
