@@ -4,6 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { describeZodError } from "../protocol/errors.js";
 import { type HostInstance, HostRequest, type HostResponse } from "../protocol/local-host.js";
+import { Slots } from "../protocol/slots.js";
 import { Agent } from "./agent.js";
 import { readConfig } from "./config.js";
 import { listenPrivately } from "./ipc-server.js";
@@ -38,8 +39,7 @@ export class AgentHost {
   private inode: number | null = null;
   private idle: ReturnType<typeof setTimeout> | null = null;
   private ending = false;
-  private startsRunning = 0;
-  private readonly startsWaiting: (() => void)[] = [];
+  private readonly starts = new Slots(PARALLEL_STARTS);
 
   constructor(private readonly socketPath: string) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -122,9 +122,7 @@ export class AgentHost {
       ended();
       this.armIdle();
     };
-    // a slot: taken when one is free, else handed over by the start that ends
-    if (this.startsRunning < PARALLEL_STARTS) this.startsRunning++;
-    else await new Promise<void>((r) => this.startsWaiting.push(r));
+    const release = await this.starts.take();
     try {
       entry.agent = await Agent.start(cfg, {
         out: (text) => out.write(text),
@@ -143,9 +141,7 @@ export class AgentHost {
       finish();
       throw err;
     } finally {
-      const next = this.startsWaiting.shift();
-      if (next) next();
-      else this.startsRunning--;
+      release();
     }
   }
 

@@ -11,6 +11,7 @@ import {
   type SandboxSpec,
   sandboxHostname,
 } from "../../protocol/sandbox.js";
+import { Slots } from "../../protocol/slots.js";
 import { agentEnv } from "./agent-env.js";
 import { localAgentsMode, RunHosts } from "./local-host.js";
 import { INSTANCE_TAG, killInstance, killLeftovers, passedEnv, spawnAgent } from "./local-process.js";
@@ -20,7 +21,6 @@ import { enterScript, hostedMachine, prepareMountPoints, sandboxedAgentArgv } fr
 import { InstanceNetwork } from "./sandbox/network.js";
 import { UidRange } from "./sandbox/uids.js";
 import { systemMounts } from "./sandbox/view.js";
-import { Slots } from "./slots.js";
 import type { Connector, InstanceLaunch, StartedInstance, StopTarget } from "./types.js";
 
 const DEFAULT_STOP_GRACE_SECONDS = 3;

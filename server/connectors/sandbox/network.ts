@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { Slots } from "../slots.js";
+import { Slots } from "../../../protocol/slots.js";
 import { runCommand } from "../spawner.js";
 
 /**

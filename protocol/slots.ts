@@ -1,4 +1,8 @@
-/** At most `size` holders at a time; the others wait their turn in the order they came. */
+/**
+ * At most `size` holders at a time; the others wait their turn in the order they came. Not a wire contract: it lives
+ * in protocol because the agent (its host's starts) and the server (the local cloud's network attaches) both bound
+ * their work with it, and protocol is all the agent may import (scripts/check-boundaries.ts).
+ */
 export class Slots {
   private used = 0;
   private readonly waiting: (() => void)[] = [];
