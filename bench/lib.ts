@@ -4,7 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../server/testing/server-process.js";
+import { freePort } from "../server/testing/free-port.js";
 
 export interface Stats {
   n: number;

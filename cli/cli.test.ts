@@ -1,11 +1,12 @@
 import fs from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ModuleRecord } from "../protocol/modules.js";
 import type { RunDetail, RunSummary } from "../protocol/run.js";
 import { addMember } from "../server/http/team-fixtures.js";
+import { freePort } from "../server/testing/free-port.js";
 import { ADMIN_PASSWORD, AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
 import { type CliEnv, cli, tempDir } from "./testing.js";
 
@@ -25,14 +26,6 @@ afterAll(async () => {
   await s?.close();
 });
 const peers: AgentPeer[] = [];
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe("login and credentials", () => {
   it("login --password-stdin stores url, token and username readable by the owner only", async () => {

@@ -1,26 +1,12 @@
-import { z } from "zod";
-import { DEFAULT_KEPT_MAX_HOURS, KeptHours } from "../../protocol/kept.js";
-import { KeepRunning } from "../../protocol/run.js";
-import { StuckRunAbortSeconds } from "../../protocol/wait-graph.js";
+import type { z } from "zod";
+import { Profile } from "../../protocol/catalog/profile.js";
 import type { SqlRow } from "../db/rows.js";
 import type { users } from "../db/schema.js";
 import type { Caller } from "../modules/service.js";
 import type { AuthContext } from "./credentials.js";
 
-export const Profile = z.object({
-  keepRunning: KeepRunning.default("on-success"),
-  sshKeys: z.array(z.string()).default([]),
-  defaultCloud: z.string().default("local"),
-  // SlipStream's default: the whole climb to Ready (run-rules R15)
-  runTimeoutMinutes: z.number().int().min(1).default(30),
-  // an agent silent this long is lost (run-rules R19)
-  lostAfterSeconds: z.number().int().min(1).default(60),
-  // a run kept in Ready is terminated after this long (protocol/kept.ts)
-  keptRunMaxHours: KeptHours.default(DEFAULT_KEPT_MAX_HOURS),
-  // a run stuck in its waits is aborted after this long (core/wait-graph.ts); 0: never
-  stuckRunAbortSeconds: StuckRunAbortSeconds.default(0),
-});
-export type Profile = z.infer<typeof Profile>;
+// stored as the API gives it back: one schema for both
+export { Profile };
 
 export interface AuthedUser extends Caller {
   profile: Profile;

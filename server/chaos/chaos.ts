@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { processesWithEnv, signal, waitGone } from "../connectors/process-tree.js";
 import { ROOT } from "../root.js";
+import { freePort } from "../testing/free-port.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
@@ -97,15 +97,6 @@ export function chaosSeed(): number {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface ServerProcess {
   p: ChildProcess;

@@ -3,6 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
+import { addMember } from "../http/team-fixtures.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { fetchReports } from "../testing/reports.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -13,19 +14,7 @@ const PASSWORD = "pool-password-not-to-leak";
 
 beforeAll(async () => {
   s = await startTestServer();
-  await s.api("POST", "/api/users", {
-    username: "mia",
-    displayName: "Mia",
-    role: "member",
-    password: "mia-password-1",
-  });
-  const login = await s.api<{ token: string }>(
-    "POST",
-    "/api/auth/login",
-    { username: "mia", password: "mia-password-1" },
-    null,
-  );
-  memberToken = login.body.token;
+  memberToken = (await addMember(s, "mia")).token;
 });
 afterAll(async () => {
   await s.close();

@@ -2,6 +2,7 @@ import path from "node:path";
 import { CloudBody, type CloudView, UpdateCloudBody } from "../../protocol/catalog/clouds.js";
 import { fieldError, parseOrThrow, SlipError } from "../../protocol/index.js";
 import { Profile } from "../auth/service.js";
+import type { SshHost } from "../connectors/ssh/client.js";
 import { createSshConnector } from "../connectors/ssh/connector.js";
 import type { Connector } from "../connectors/types.js";
 import type { AppContext } from "../context.js";
@@ -15,21 +16,8 @@ import {
   storedClientKey,
 } from "./docker-cloud.js";
 
-/** What is stored: credentials sealed. */
-interface StoredHost {
-  address: string;
-  port: number;
-  username: string;
-  privateKey?: string;
-  password?: string;
-  maxInstances: number;
-  /** given by the admin, or pinned on the first successful connect (trust on first use): "SHA256:<base64>" */
-  hostKey?: string;
-  /** absent on pins stored before admins could give a key: those were pinned on first use */
-  hostKeyPinnedBy?: "admin" | "first-use";
-  /** when a connection first succeeded with hostKey */
-  hostKeySeenAt?: string;
-}
+/** What is stored of a host: the connector's, with its private key and password sealed. */
+type StoredHost = SshHost;
 interface StoredConfig {
   hosts: StoredHost[];
   /** kind docker: its engine, the TLS client key sealed */

@@ -17,7 +17,8 @@ import {
 } from "../testing/docker-engine.js";
 import { runEnds, runReaches, startTestServer, type TestServer } from "../testing/harness.js";
 import { fetchReports } from "../testing/reports.js";
-import { RunWatcher } from "../testing/watch.js";
+import { completedInReady, type RunWatcher } from "../testing/watch.js";
+import { watchedRun } from "../testing/watched-run.js";
 import { createDockerConnector, type DockerConnector, RUN_LABEL } from "./docker/connector.js";
 import { runImages } from "./docker/run-images.js";
 
@@ -34,13 +35,7 @@ let server: TestServer;
 let cloud: DockerConnector;
 const watchers: RunWatcher[] = [];
 
-async function launch(body: Record<string, unknown>) {
-  const res = await server.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const w = new RunWatcher(server.url, server.token, res.body.id);
-  watchers.push(w);
-  return { run: res.body, w };
-}
+const launch = (body: Record<string, unknown>) => watchedRun(server, watchers, body);
 
 async function reportText(runId: string, prefix: string, suffix: string): Promise<string> {
   const { dir, files } = await fetchReports(server, runId);
@@ -146,11 +141,7 @@ describe.skipIf(unavailable !== null)(
         keepRunning: "on-error",
         clouds: { apache: "dock", client: "dock" },
       });
-      await w.until(
-        (_e, all) =>
-          all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready")
-            .length === 2,
-      );
+      await w.until(completedInReady(2));
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(detail.abort).toMatch(/could not download data\.txt/);
       const login = detail.instances.find((i) => i.name === "client.1")!.login!;

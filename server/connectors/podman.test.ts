@@ -8,7 +8,8 @@ import { importApacheImage, runLeftovers, type TestEngine } from "../testing/doc
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { podmanUnavailable, startPodmanEngine } from "../testing/podman-engine.js";
 import { fetchReports } from "../testing/reports.js";
-import { RunWatcher } from "../testing/watch.js";
+import type { RunWatcher } from "../testing/watch.js";
+import { watchedRun } from "../testing/watched-run.js";
 
 const exec = promisify(execFile);
 const TUTORIAL = "examples/tutorials/service-testing";
@@ -48,13 +49,7 @@ let server: TestServer;
 let natBefore: string;
 const watchers: RunWatcher[] = [];
 
-async function launch(body: Record<string, unknown>) {
-  const res = await server.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const w = new RunWatcher(server.url, server.token, res.body.id);
-  watchers.push(w);
-  return { run: res.body, w };
-}
+const launch = (body: Record<string, unknown>) => watchedRun(server, watchers, body);
 
 describe.skipIf(unavailable !== null)(
   `the docker cloud on Podman's Docker-compatible socket${unavailable ? ` (skipped: ${unavailable})` : ""}`,

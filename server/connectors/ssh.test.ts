@@ -12,7 +12,8 @@ import { addMember } from "../http/team-fixtures.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { createTestHosts, generateKeyPair, netnsUnavailable, type TestHosts } from "../testing/netns.js";
 import { fetchReports } from "../testing/reports.js";
-import { RunWatcher } from "../testing/watch.js";
+import { completedInReady, RunWatcher } from "../testing/watch.js";
+import { watchedRun } from "../testing/watched-run.js";
 import { connectHost, execRemote, type SshHost } from "./ssh/client.js";
 import { createSshConnector } from "./ssh/connector.js";
 import type { InstanceLaunch } from "./types.js";
@@ -162,13 +163,7 @@ async function mountSmallFs(sizeKiB: number): Promise<string> {
   return dir;
 }
 
-async function launch(body: Record<string, unknown>) {
-  const res = await server.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const w = new RunWatcher(server.url, server.token, res.body.id);
-  watchers.push(w);
-  return { run: res.body, w };
-}
+const launch = (body: Record<string, unknown>) => watchedRun(server, watchers, body);
 
 describe.skipIf(unavailable !== null)(
   `the ssh cloud against real sshd in network namespaces${unavailable ? ` (skipped: ${unavailable})` : ""}`,
@@ -250,14 +245,7 @@ describe.skipIf(unavailable !== null)(
         keepRunning: "on-error",
         clouds: { apache: "ssh-a", client: "ssh-bc" },
       });
-      await w.until(
-        (e, all) =>
-          e.body.type === "instance" &&
-          e.body.status === "completed" &&
-          e.body.state === "Ready" &&
-          all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready")
-            .length === 2,
-      );
+      await w.until(completedInReady(2));
       const detail = (await server.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
       expect(detail.state).toBe("Ready");
       expect(detail.abort).toMatch(/could not download data\.txt/);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebhookDelivery, WebhookPayload, WebhookView } from "../../protocol/catalog/webhooks.js";
 import type { RunDetail } from "../../protocol/run.js";
+import { addMember } from "../http/team-fixtures.js";
 import { PeerCloud, runEnds, startTestServer, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 import { receiversPerTest, verified } from "../testing/webhook-receiver.js";
@@ -177,15 +178,7 @@ describe("webhooks: retries, formats, limits", () => {
     const cloud = new PeerCloud();
     const s = await t.boot(cloud);
     await addHook(s, { url, secret: SECRET });
-    await s.api("POST", "/api/users", {
-      username: "mia",
-      displayName: "Mia",
-      role: "member",
-      password: "mia-password-1",
-    });
-    const mia = (
-      await s.api<{ token: string }>("POST", "/api/auth/login", { username: "mia", password: "mia-password-1" }, null)
-    ).body.token;
+    const mia = (await addMember(s, "mia")).token;
     await addHook(s, { url: other.url }, mia);
     const run = await tutorialRun(s, { keepRunning: "always" });
     const peers = await Promise.all(["apache.1", "client.1"].map(async (i) => t.peer((await cloud.launched(i)).token)));
@@ -278,22 +271,7 @@ describe("webhooks: retries, formats, limits", () => {
     expect(list.limit).toBe(10);
 
     // another user sees none of them and may not touch them
-    await s.api("POST", "/api/users", {
-      username: "mia",
-      displayName: "Mia",
-      role: "member",
-      password: "mia-password-1",
-    });
-    const login = await s.api<{ token: string }>(
-      "POST",
-      "/api/auth/login",
-      {
-        username: "mia",
-        password: "mia-password-1",
-      },
-      null,
-    );
-    const mia = login.body.token;
+    const mia = (await addMember(s, "mia")).token;
     expect((await s.api<{ webhooks: unknown[] }>("GET", "/api/webhooks", undefined, mia)).body.webhooks).toEqual([]);
     const id = list.webhooks[0].id;
     expect((await s.api("DELETE", `/api/webhooks/${id}`, undefined, mia)).status).toBe(404);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
+import { addMember } from "../http/team-fixtures.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { RunWatcher } from "../testing/watch.js";
 import { parseExposition, type Sample, sampleValue } from "./metrics-text.js";
@@ -54,20 +55,8 @@ describe("/metrics", () => {
     expect(JSON.parse(none.text).error.message).toContain("authorization");
     expect((await scrape(s, "not-the-metrics-token")).status).toBe(401);
 
-    const created = await s.api("POST", "/api/users", {
-      username: "metrics-member",
-      displayName: "Member",
-      role: "member",
-      password: "member-password-1",
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const member = await s.api<{ token: string }>(
-      "POST",
-      "/api/auth/login",
-      { username: "metrics-member", password: "member-password-1" },
-      null,
-    );
-    const refused = await scrape(s, member.body.token);
+    const member = await addMember(s, "metrics-member");
+    const refused = await scrape(s, member.token);
     expect(refused.status).toBe(403);
     expect(JSON.parse(refused.text).error.code).toBe("FORBIDDEN");
 

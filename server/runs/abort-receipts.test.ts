@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, tempDir } from "../../cli/testing.js";
 import type { AbortReceipt, AbortReceiptList } from "../../protocol/abort-receipt.js";
-import type { RunDetail } from "../../protocol/run.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
-import { RunWatcher } from "../testing/watch.js";
+import { importModules } from "../testing/import-modules.js";
+import type { RunWatcher } from "../testing/watch.js";
+import { watchedRun } from "../testing/watched-run.js";
 
 /**
  * Abort receipts with real agents on the local cloud: real scripts trap or ignore TERM, the agent stops them and
@@ -32,20 +33,7 @@ const image = (execute: string, params = "") =>
     .map((l) => `    ${l}`)
     .join("\n")}\n  report: |\n    #!/bin/sh\n    echo report > $SLIPSTREAM_REPORT_DIR/report.txt\n`;
 
-async function push(s: TestServer, files: Record<string, string>) {
-  const res = await s.api("POST", "/api/modules/import", {
-    files: Object.entries(files).map(([p, yaml]) => ({ path: p, yaml })),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
-
-async function launch(s: TestServer, body: Record<string, unknown>) {
-  const res = await s.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const w = new RunWatcher(s.url, s.token, res.body.id);
-  watchers.push(w);
-  return { run: res.body, w };
-}
+const launch = (s: TestServer, body: Record<string, unknown>) => watchedRun(s, watchers, body);
 
 /** A node that stops on TERM with exit code 3, one that ignores TERM, and one that aborts once both run. */
 const NODES = {
@@ -69,7 +57,7 @@ const byInstance = (list: AbortReceipt[]) => Object.fromEntries(list.map((r) => 
 describe("abort receipts from real agents", () => {
   it("lists TERM only with the exit code for a script that traps TERM, TERM and KILL for one that ignores it, and the reports sent", async () => {
     const s = await boot();
-    await push(s, NODES);
+    await importModules(s, NODES);
     const { run, w } = await launch(s, { module: "t/three" });
     expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
 
@@ -114,7 +102,7 @@ describe("abort receipts from real agents", () => {
 
   it("a reset and a second abort get receipts of their own; the first abort's are kept", async () => {
     const s = await boot();
-    await push(s, {
+    await importModules(s, {
       "t/sleeper": image(`#!/bin/sh\nss-set ready true\nss-abort "first"\nsleep 30`, READY),
       "t/one": "kind: deployment\nnodes:\n  sleeper: { image: sleeper }\n",
     });

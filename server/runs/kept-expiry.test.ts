@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cli, tempDir } from "../../cli/testing.js";
 import type { WebhookPayload } from "../../protocol/catalog/webhooks.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
+import { addMember } from "../http/team-fixtures.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
 import { RunWatcher } from "../testing/watch.js";
 
@@ -127,20 +128,8 @@ describe("kept-run expiry", () => {
       expect(JSON.stringify(bad.body)).toContain("hours");
     }
     // a member who does not own it may not
-    const member = await s.api("POST", "/api/users", {
-      username: "bob",
-      displayName: "Bob",
-      role: "member",
-      password: "bob-password-1",
-    });
-    expect(member.status, JSON.stringify(member.body)).toBe(201);
-    const login = await s.api<{ token: string }>(
-      "POST",
-      "/api/auth/login",
-      { username: "bob", password: "bob-password-1" },
-      null,
-    );
-    const refused = await s.api("POST", `/api/runs/${id}/extend`, { hours: 1 }, login.body.token);
+    const bob = await addMember(s, "bob");
+    const refused = await s.api("POST", `/api/runs/${id}/extend`, { hours: 1 }, bob.token);
     expect(refused.status).toBe(403);
 
     // the owner (through the CLI) adds 3 s to it

@@ -1,11 +1,8 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../protocol/run.js";
-import { hostSocketPath } from "../connectors/local-host.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
-import { holdingRun, importHoldingImage } from "../testing/holding-run.js";
-import { footprint, hostPids, leftovers } from "../testing/run-host.js";
+import { holdingRun, hostedRun, importHoldingImage } from "../testing/holding-run.js";
+import { leftovers } from "../testing/run-host.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
@@ -32,14 +29,10 @@ describe("a server restart with the run's agent host killed meanwhile", () => {
     const { run, watcher: w1 } = await holdingRun(first, INSTANCES.length, { lostAfterSeconds: 2 });
     const runId = run.id;
     w1.close();
-    const runDir = path.join(first.dataDir, "instances", runId);
-    const hosted = existsSync(hostSocketPath(runDir));
-    const hosts = hosted ? await hostPids(runDir) : [];
-    const before = await footprint(first.dataDir, runId, INSTANCES);
+    const hosted = await hostedRun(first, run);
     await first.close();
     servers.pop();
     if (!hosted) {
-      console.log("local cloud not sandboxed here: no agent host");
       const again = await startTestServer({
         dataDir: first.dataDir,
         killGraceSeconds: 2,
@@ -51,8 +44,7 @@ describe("a server restart with the run's agent host killed meanwhile", () => {
       return;
     }
     // the host outlived the server, its machines with it; then it dies while no server is there to see it
-    expect(hosts).toHaveLength(1);
-    process.kill(hosts[0], "SIGKILL");
+    process.kill(hosted.host, "SIGKILL");
 
     const second = await startTestServer({ dataDir: first.dataDir, killGraceSeconds: 2, local: { agents: "per-run" } });
     servers.push(second);
@@ -68,7 +60,7 @@ describe("a server restart with the run's agent host killed meanwhile", () => {
       expect(end.abort).toMatch(/^agent of machine\.[12] lost$/);
       expect(end.instances.map((i) => i.liveness)).toEqual(["lost", "lost"]);
       for (const i of INSTANCES) await w2.until(instanceEvent(i, "down"));
-      expect(await leftovers(before)).toEqual([]);
+      expect(await leftovers(hosted.before)).toEqual([]);
     } finally {
       w2.close();
     }

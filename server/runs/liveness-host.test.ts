@@ -1,11 +1,8 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../protocol/run.js";
-import { hostSocketPath } from "../connectors/local-host.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
-import { holdingRun, importHoldingImage } from "../testing/holding-run.js";
-import { footprint, hostPids, leftovers } from "../testing/run-host.js";
+import { holdingRun, hostedRun, importHoldingImage } from "../testing/holding-run.js";
+import { hostPids, leftovers } from "../testing/run-host.js";
 
 /**
  * Run-rules R19 with one agent host per run (agent/host.ts): the host killed (kill -9) takes every instance's agent
@@ -29,19 +26,13 @@ describe("the run's agent host killed", () => {
   it("R19 kill -9 of the host: every instance lost after the grace, the run aborts, nothing of its machines is left", async () => {
     const { run, watcher } = await holdingRun(s, INSTANCES.length, { lostAfterSeconds: 2 });
     try {
-      const runDir = path.join(s.dataDir, "instances", run.id);
-      if (!existsSync(hostSocketPath(runDir))) {
-        // no sandbox on this machine: the instances have Node agents of their own, no host to kill
-        console.log("local cloud not sandboxed here: no agent host");
-        return;
-      }
-      const hosts = await hostPids(runDir);
-      expect(hosts).toHaveLength(1);
-      const before = await footprint(s.dataDir, run.id, INSTANCES);
+      const hosted = await hostedRun(s, run);
+      if (!hosted) return;
+      const { host, before } = hosted;
       for (const [i, pids] of before.processes) expect(pids.length, `processes of ${i}'s machine`).toBeGreaterThan(0);
 
       const killedAt = Date.now();
-      process.kill(hosts[0], "SIGKILL");
+      process.kill(host, "SIGKILL");
       for (const i of INSTANCES) {
         const unresponsive = await watcher.until(instanceEvent(i, "unresponsive"));
         expect(Date.parse(unresponsive.at) - killedAt).toBeLessThan(10_000);
@@ -69,15 +60,10 @@ describe("the run's agent host killed", () => {
   it("a host frozen (SIGSTOP) when its run is terminated is killed once it serves no instance: nothing is left", async () => {
     const { run, watcher } = await holdingRun(s, INSTANCES.length);
     try {
-      const runDir = path.join(s.dataDir, "instances", run.id);
-      if (!existsSync(hostSocketPath(runDir))) {
-        console.log("local cloud not sandboxed here: no agent host");
-        return;
-      }
-      const hosts = await hostPids(runDir);
-      expect(hosts).toHaveLength(1);
-      const before = await footprint(s.dataDir, run.id, INSTANCES);
-      process.kill(hosts[0], "SIGSTOP");
+      const hosted = await hostedRun(s, run);
+      if (!hosted) return;
+      const { runDir, host, before } = hosted;
+      process.kill(host, "SIGSTOP");
       expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
       // each stop waits for the silent host (grace + 10 s), then kills by tag and cgroup; the last one kills the host
       for (const i of INSTANCES) await watcher.until(instanceEvent(i, "down"));

@@ -6,8 +6,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cli, tempDir } from "../../cli/testing.js";
 import { debugCommands, type RunDetail, type RunEvent } from "../../protocol/run.js";
 import { startTestServer, type TestServer } from "../testing/harness.js";
+import { importModules } from "../testing/import-modules.js";
 import { fetchReports } from "../testing/reports.js";
-import { RunWatcher } from "../testing/watch.js";
+import { completedInReady, type RunWatcher } from "../testing/watch.js";
+import { watchedRun } from "../testing/watched-run.js";
 
 const exec = promisify(execFile);
 const SYSTEM = "examples/tutorials/service-testing/system";
@@ -25,20 +27,7 @@ async function boot(opts: { killGraceSeconds?: number } = {}) {
   return server;
 }
 
-async function launch(s: TestServer, body: Record<string, unknown>) {
-  const res = await s.api<RunDetail>("POST", "/api/runs", { keepRunning: "never", ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  const w = new RunWatcher(s.url, s.token, res.body.id);
-  watchers.push(w);
-  return { run: res.body, w };
-}
-
-async function push(s: TestServer, files: Record<string, string>) {
-  const res = await s.api("POST", "/api/modules/import", {
-    files: Object.entries(files).map(([p, yaml]) => ({ path: p, yaml })),
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
+const launch = (s: TestServer, body: Record<string, unknown>) => watchedRun(s, watchers, body);
 
 const image = (execute: string, params = "") =>
   `kind: image\n${params}targets:\n  execute: |\n${execute
@@ -168,7 +157,7 @@ describe("the tutorial on the local cloud, with real agents", () => {
 describe("abort on the local cloud", () => {
   it("a node blocked in ss-get --timeout 0 exits 8 when another node aborts", async () => {
     const s = await boot();
-    await push(s, {
+    await importModules(s, {
       "t/waiter": image(
         `#!/bin/sh -x\nss-set waiting true\nss-get --timeout 0 never.set\necho "ss-get exited $?"`,
         "parameters:\n  - { name: never.set, category: output }\n  - { name: waiting, category: output }\n",
@@ -190,7 +179,7 @@ describe("abort on the local cloud", () => {
 
   it("a script that ignores SIGTERM is killed after the grace period, and reports are still collected", async () => {
     const s = await boot({ killGraceSeconds: 1 });
-    await push(s, {
+    await importModules(s, {
       "t/stubborn": image(
         `#!/bin/sh\ntrap 'echo got TERM, ignoring' TERM\necho started\nwhile true; do sleep 0.1; done`,
       ),
@@ -206,7 +195,7 @@ describe("abort on the local cloud", () => {
 
   it("a failing execute aborts with SlipStream's message naming target, instance and last stderr line", async () => {
     const s = await boot();
-    await push(s, {
+    await importModules(s, {
       "t/failing": image(`#!/bin/sh -e\necho "about to fail" >&2\necho "disk on fire" >&2\nexit 3`),
     });
     const { run, w } = await launch(s, { module: "t/failing" });
@@ -218,7 +207,7 @@ describe("abort on the local cloud", () => {
 
   it("a script that fails after a 9 KB stderr line still aborts the run: the message is cut, keeping the line's end", async () => {
     const s = await boot();
-    await push(s, {
+    await importModules(s, {
       "t/long-failure": image(`#!/bin/sh\nprintf '%9000s' '' | tr ' ' x >&2\necho ' the end of it' >&2\nexit 3`),
     });
     const { run, w } = await launch(s, { module: "t/long-failure" });
@@ -230,7 +219,7 @@ describe("abort on the local cloud", () => {
 
   it("a node of 3 reads its own multiplicity and ids with bare keys, as SlipStream's scripts do", async () => {
     const s = await boot();
-    await push(s, {
+    await importModules(s, {
       "t/counted": image(`#!/bin/sh -e\nss-display "$(ss-get multiplicity) $(ss-get ids)"`),
       "t/three": "kind: deployment\nnodes:\n  worker: { image: counted, multiplicity: 3 }\n",
     });
@@ -247,7 +236,7 @@ describe("abort on the local cloud", () => {
 
   it("an unknown key makes ss-get exit 7 and aborts the run naming the key", async () => {
     const s = await boot();
-    await push(s, { "t/unknown": image(`#!/bin/sh -x\nss-get no.such.key\necho "ss-get exited $?"`) });
+    await importModules(s, { "t/unknown": image(`#!/bin/sh -x\nss-get no.such.key\necho "ss-get exited $?"`) });
     const { run, w } = await launch(s, { module: "t/unknown" });
     expect((await w.ended()).body).toMatchObject({ to: "Aborted" });
     expect(w.logText("machine.1")).toContain("ss-get exited 7");
@@ -260,14 +249,7 @@ describe("abort on the local cloud", () => {
       module: "examples/tutorials/service-testing/system-failing",
       keepRunning: "on-error",
     });
-    await w.until(
-      (e, all) =>
-        e.body.type === "instance" &&
-        e.body.status === "completed" &&
-        e.body.state === "Ready" &&
-        all.filter((x) => x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready")
-          .length === 2,
-    );
+    await w.until(completedInReady(2));
     const detail = (await s.api<RunDetail>("GET", `/api/runs/${run.id}`)).body;
     expect(detail.state).toBe("Ready");
     expect(detail.abort).not.toBeNull();

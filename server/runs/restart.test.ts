@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
-import { freePort, signedInApi, startServerProcess } from "../testing/server-process.js";
+import { freePort } from "../testing/free-port.js";
+import { signedInApi, startServerProcess } from "../testing/server-process.js";
 import { RunWatcher } from "../testing/watch.js";
 
 const PASSWORD = "restart-test-password";

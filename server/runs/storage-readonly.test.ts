@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { importModules } from "../testing/import-modules.js";
 import { RunWatcher } from "../testing/watch.js";
 
 /**
@@ -35,8 +36,7 @@ targets:
 let s: TestServer;
 beforeAll(async () => {
   s = await startTestServer({ killGraceSeconds: 2 });
-  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/lines", yaml: IMAGE }] });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await importModules(s, { "t/lines": IMAGE });
 }, 60_000);
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { processesWithEnv } from "../connectors/process-tree.js";
 import { runEnds, runReaches, startTestServer, type TestServer } from "../testing/harness.js";
+import { importModules } from "../testing/import-modules.js";
 import { hostPids } from "../testing/run-host.js";
 import { RunWatcher } from "../testing/watch.js";
 
@@ -28,8 +29,7 @@ targets:
 let s: TestServer;
 beforeAll(async () => {
   s = await startTestServer({ killGraceSeconds: 2 });
-  const res = await s.api("POST", "/api/modules/import", { files: [{ path: "t/slow", yaml: IMAGE }] });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  await importModules(s, { "t/slow": IMAGE });
 });
 afterAll(() => s.close({ stopInstances: true }));
 

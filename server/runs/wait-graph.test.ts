@@ -13,41 +13,20 @@ import { RunWatcher } from "../testing/watch.js";
  * deadlock, a wait on a producer whose script exited is a dead producer, and the profile's grace aborts such a run.
  */
 
-/** `a` publishes y once it has b's x; `b` publishes x once it has a's y: neither ever does. */
-const A = `kind: image
+/** An image declaring the output `output` whose execute script is `script`. */
+const image = (output: string, script: string) => `kind: image
 parameters:
-  - { name: y, category: output }
+  - { name: ${output}, category: output }
 targets:
   execute: |
     #!/bin/sh
-    ss-get --timeout 120 b:x && ss-set y done
+    ${script}
 `;
-const B = `kind: image
-parameters:
-  - { name: x, category: output }
-targets:
-  execute: |
-    #!/bin/sh
-    ss-get --timeout 120 a:y && ss-set x done
-`;
-/** declares x but its script ends without setting it */
-const QUITTER = `kind: image
-parameters:
-  - { name: x, category: output }
-targets:
-  execute: |
-    #!/bin/sh
-    echo "leaving without x"
-`;
-const CYCLE = `kind: deployment
+/** Nodes a and b, one machine each, b of the image `b`. */
+const pair = (b: string) => `kind: deployment
 nodes:
   a: { image: a, multiplicity: 1 }
-  b: { image: b, multiplicity: 1 }
-`;
-const DEAD = `kind: deployment
-nodes:
-  a: { image: a, multiplicity: 1 }
-  b: { image: quitter, multiplicity: 1 }
+  b: { image: ${b}, multiplicity: 1 }
 `;
 
 let s: TestServer;
@@ -55,11 +34,13 @@ let env: CliEnv;
 beforeAll(async () => {
   s = await startTestServer({ killGraceSeconds: 2 });
   const files = [
-    { path: "wg/a", yaml: A },
-    { path: "wg/b", yaml: B },
-    { path: "wg/quitter", yaml: QUITTER },
-    { path: "wg/cycle", yaml: CYCLE },
-    { path: "wg/dead", yaml: DEAD },
+    // a publishes y once it has b's x; b publishes x once it has a's y: neither ever does
+    { path: "wg/a", yaml: image("y", "ss-get --timeout 120 b:x && ss-set y done") },
+    { path: "wg/b", yaml: image("x", "ss-get --timeout 120 a:y && ss-set x done") },
+    // declares x but its script ends without setting it
+    { path: "wg/quitter", yaml: image("x", 'echo "leaving without x"') },
+    { path: "wg/cycle", yaml: pair("b") },
+    { path: "wg/dead", yaml: pair("quitter") },
   ];
   const res = await s.api("POST", "/api/modules/import", { files });
   expect(res.status, JSON.stringify(res.body)).toBe(200);

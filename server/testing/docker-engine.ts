@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { RUN_LABEL } from "../connectors/docker/connector.js";
+import { freePort } from "./free-port.js";
 
 const exec = promisify(execFile);
 
@@ -34,15 +34,6 @@ export async function dockerUnavailable(): Promise<string | null> {
     }
   }
   return null;
-}
-
-/** A free loopback port (the engine is told it; it cannot pick one and say which). */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 /** A CA, a certificate it signs for 127.0.0.1 (the engine's) and one for a client; and a CA nobody trusts. */

@@ -1,18 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import net from "node:net";
 import { ROOT } from "../root.js";
-
-/** A port free on loopback now (the real server process is told it, so a restart finds it again). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The real server process (`npm start` without the UI) on loopback; resolves once it says it is serving, with what

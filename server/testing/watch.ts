@@ -76,3 +76,15 @@ export class RunWatcher {
     this.socket.close();
   }
 }
+
+/**
+ * For `until`: `count` instances of the run have completed their recipes in Ready (a run kept for debugging, its
+ * machines done), told by the event that completes the last of them.
+ */
+export const completedInReady =
+  (count: number) =>
+  (e: RunEvent, all: RunEvent[]): boolean => {
+    const completed = (x: RunEvent) =>
+      x.body.type === "instance" && x.body.status === "completed" && x.body.state === "Ready";
+    return completed(e) && all.filter(completed).length === count;
+  };
