@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startCheckpointer, WAL_RESET_BYTES } from "./checkpointer.js";
+import { startCheckpointer, WAL_BACKSTOP_BYTES, WAL_RESET_BYTES } from "./checkpointer.js";
 import { openDatabase } from "./open.js";
 
 const dirs: string[] = [];
@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe("WAL checkpoints off the event loop", () => {
-  it("the main connection never checkpoints; the worker copies every committed frame back, and stops cleanly", async () => {
+  it("the main connection checkpoints only past the backstop; the worker copies every committed frame back, and stops cleanly", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ckpt-"));
     dirs.push(dir);
     const file = path.join(dir, "slipstream.db");
@@ -25,7 +25,7 @@ describe("WAL checkpoints off the event loop", () => {
       passes.push(p);
       if (p.log !== undefined && p.log > 1000 && p.checkpointed === p.log) onFull();
     });
-    expect(db.$client.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
+    expect(db.$client.pragma("wal_autocheckpoint", { simple: true })).toBe(WAL_BACKSTOP_BYTES / 4096);
     db.$client.exec("create table filler (b blob)");
     const insert = db.$client.prepare("insert into filler values (randomblob(4000))");
     // ~3000 pages: SQLite's own checkpoint would have run inside the commit that crossed 1000
@@ -73,6 +73,30 @@ describe("WAL checkpoints off the event loop", () => {
     await checkpointer.stop();
     db.$client.close();
     expect(largest / 1048576).toBeLessThan(WAL_RESET_BYTES / 1048576 + 64);
+  }, 120_000);
+
+  it("a worker that is not run (a loaded machine): the main connection's backstop still bounds the WAL", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ckpt-"));
+    dirs.push(dir);
+    const file = path.join(dir, "slipstream.db");
+    const db = openDatabase(file);
+    // the worker gone: as if its thread never got a turn
+    await startCheckpointer(db.$client, file).stop();
+    db.$client.exec("create table filler (b blob)");
+    const insert = db.$client.prepare("insert into filler values (randomblob(4000))");
+    const trim = db.$client.prepare("delete from filler where rowid < (select max(rowid) from filler) - 100");
+    let largest = 0;
+    // ~160 MB of commits
+    for (let i = 0; i < 400; i++) {
+      db.$client.transaction(() => {
+        for (let j = 0; j < 100; j++) insert.run();
+        trim.run();
+      })();
+      largest = Math.max(largest, (await fs.stat(`${file}-wal`)).size);
+    }
+    db.$client.close();
+    expect(largest).toBeGreaterThan(WAL_RESET_BYTES);
+    expect(largest / 1048576).toBeLessThan(WAL_BACKSTOP_BYTES / 1048576 + 4);
   }, 120_000);
 
   it("an in-memory database has nothing to checkpoint: no worker", async () => {

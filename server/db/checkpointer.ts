@@ -18,10 +18,18 @@ const DELAY_MS = 250;
 export const WAL_RESET_BYTES = 64 * 1024 * 1024;
 
 /**
+ * The main connection's own checkpoint, kept as a backstop: the worker's passes need the worker's thread to be run,
+ * and on a loaded machine (CI, a busy server) a flood outran them (a WAL of 129–156 MB against the 64 MiB above).
+ * SQLite's automatic checkpoint counts the frames since the WAL was last rewound, so it comes only past this size,
+ * which the worker's passes keep the WAL under whenever they are run.
+ */
+export const WAL_BACKSTOP_BYTES = WAL_RESET_BYTES + 32 * 1024 * 1024;
+
+/**
  * SQLite checkpoints the WAL inside whichever commit crosses 1000 pages: that commit then copies and syncs the
  * database file on the event loop, the writes queued behind it wait (measured: commits over 10 ms were what set
- * the wake p99 at 1,000 instances, bench/RESULTS.md "Limits of one server"). Here the main connection never
- * checkpoints; a worker thread with a connection of its own does, in passive mode, so writers are never blocked by
+ * the wake p99 at 1,000 instances, bench/RESULTS.md "Limits of one server"). Here the main connection checkpoints
+ * only past WAL_BACKSTOP_BYTES; a worker thread with a connection of its own does, in passive mode, so writers are never blocked by
  * it and a reader's open snapshot only defers the copy.
  */
 const WORKER = `
@@ -121,7 +129,8 @@ export function startCheckpointer(
   onPass?: (p: { checkpointed?: number; log?: number; error?: string }) => void,
 ): Checkpointer {
   if (file === ":memory:") return { stop: async () => undefined };
-  sqlite.pragma("wal_autocheckpoint = 0");
+  const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
+  sqlite.pragma(`wal_autocheckpoint = ${Math.ceil(WAL_BACKSTOP_BYTES / pageSize)}`);
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(WORKER, {
     eval: true,
