@@ -51,49 +51,22 @@ describe("WAL checkpoints off the event loop", () => {
   });
 
   it("writes that never pause do not grow the WAL without bound: once it is large, a pass resets it", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ckpt-"));
-    dirs.push(dir);
-    const file = path.join(dir, "slipstream.db");
-    const db = openDatabase(file);
+    const { db, file } = await tempDatabase();
     const checkpointer = startCheckpointer(db.$client, file);
-    db.$client.exec("create table filler (b blob)");
-    const insert = db.$client.prepare("insert into filler values (randomblob(4000))");
-    const trim = db.$client.prepare("delete from filler where rowid < (select max(rowid) from filler) - 100");
-    // a log flood: ~400 MB of commits back to back, the table itself kept small; the worker gets its turns on its
-    // own thread while the loop only yields between commits
-    let largest = 0;
-    for (let i = 0; i < 1000; i++) {
-      db.$client.transaction(() => {
-        for (let j = 0; j < 100; j++) insert.run();
-        trim.run();
-      })();
-      largest = Math.max(largest, (await fs.stat(`${file}-wal`)).size);
-      await new Promise((r) => setImmediate(r));
-    }
+    // a log flood: ~400 MB of commits back to back; the worker gets its turns on its own thread while the loop only
+    // yields between commits
+    const largest = await flood(db, file, 1000, () => new Promise((r) => setImmediate(r)));
     await checkpointer.stop();
     db.$client.close();
     expect(largest / 1048576).toBeLessThan(WAL_RESET_BYTES / 1048576 + 64);
   }, 120_000);
 
   it("a worker that is not run (a loaded machine): the main connection's backstop still bounds the WAL", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ckpt-"));
-    dirs.push(dir);
-    const file = path.join(dir, "slipstream.db");
-    const db = openDatabase(file);
+    const { db, file } = await tempDatabase();
     // the worker gone: as if its thread never got a turn
     await startCheckpointer(db.$client, file).stop();
-    db.$client.exec("create table filler (b blob)");
-    const insert = db.$client.prepare("insert into filler values (randomblob(4000))");
-    const trim = db.$client.prepare("delete from filler where rowid < (select max(rowid) from filler) - 100");
-    let largest = 0;
     // ~160 MB of commits
-    for (let i = 0; i < 400; i++) {
-      db.$client.transaction(() => {
-        for (let j = 0; j < 100; j++) insert.run();
-        trim.run();
-      })();
-      largest = Math.max(largest, (await fs.stat(`${file}-wal`)).size);
-    }
+    const largest = await flood(db, file, 400);
     db.$client.close();
     expect(largest).toBeGreaterThan(WAL_RESET_BYTES);
     expect(largest / 1048576).toBeLessThan(WAL_BACKSTOP_BYTES / 1048576 + 4);
@@ -107,3 +80,32 @@ describe("WAL checkpoints off the event loop", () => {
     db.$client.close();
   });
 });
+
+async function tempDatabase() {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-ckpt-"));
+  dirs.push(dir);
+  const file = path.join(dir, "slipstream.db");
+  return { db: openDatabase(file), file };
+}
+
+/** `rounds` commits of ~400 KB each, the table itself kept small; the WAL's largest size along them. */
+async function flood(
+  db: ReturnType<typeof openDatabase>,
+  file: string,
+  rounds: number,
+  between?: () => Promise<unknown>,
+) {
+  db.$client.exec("create table filler (b blob)");
+  const insert = db.$client.prepare("insert into filler values (randomblob(4000))");
+  const trim = db.$client.prepare("delete from filler where rowid < (select max(rowid) from filler) - 100");
+  let largest = 0;
+  for (let i = 0; i < rounds; i++) {
+    db.$client.transaction(() => {
+      for (let j = 0; j < 100; j++) insert.run();
+      trim.run();
+    })();
+    largest = Math.max(largest, (await fs.stat(`${file}-wal`)).size);
+    await between?.();
+  }
+  return largest;
+}
