@@ -149,6 +149,25 @@ describe("the agent host's spawner", () => {
     expect(spawner.pid).not.toBe(first);
   });
 
+  it("a spawner that says nothing while a start waits (stopped) is killed after its stall bound: the start fails naming it, the next has a new one", async () => {
+    const s = await Spawner.start(COMMAND, { stallMs: 1500 });
+    try {
+      const warm = await s.launch(["true"], { env: ENV, detached: true, pipes: 2 });
+      expect(await ended(warm)).toEqual([0, null]);
+      const stuck = s.pid as number;
+      process.kill(stuck, "SIGSTOP");
+      const waiting = await s.launch(["sh", "-c", "echo never"], { env: ENV, detached: true, pipes: 2 });
+      const [err] = (await once(waiting, "error")) as [Error];
+      expect(waiting.pid).toBeUndefined();
+      expect(err.message).toMatch(/spawner said nothing for 1\.5 s and was killed/);
+      const next = await s.launch(["sh", "-c", "echo again"], { env: ENV, detached: true, pipes: 2 });
+      expect(await collect(next.stdout)).toBe("again\n");
+      expect(s.pid).not.toBe(stuck);
+    } finally {
+      s.close();
+    }
+  });
+
   it("ends with its host, killed, and the host's machines with it", async () => {
     const gone = await fifo("machine-2");
     const host = path.join(dir, "host.mts");

@@ -9,6 +9,13 @@ import { parseStreamHeader, SpawnerEvent, type SpawnerRequest, STREAM_HEADER_BYT
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
+/**
+ * How long a spawner with starts waiting may say nothing at all before it is taken for stuck (stopped, or blocked in
+ * the kernel) and killed: the starts waiting fail, naming it, instead of hanging their instances until the run's
+ * timeout. Each start is answered within milliseconds, and a long queue answers one after another.
+ */
+const STALL_MS = 60_000;
+
 /** A process the spawner started, as the host sees it: its pipes are the host's ends of them (accepted sockets). */
 class SpawnedChild extends EventEmitter implements Launched {
   readonly stdio: (Readable | null)[];
@@ -114,18 +121,25 @@ export class Spawner {
   private readonly requests = new Map<number, Request>();
   private readonly nonce = randomBytes(16).toString("hex");
   private readonly server: net.Server;
+  /** when the spawner last said anything (a message or a pipe), performance.now() */
+  private heardAt = 0;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
+  /** the process killed for saying nothing while starts waited (its starts are refused, naming why) */
+  private stalled: ChildProcess | null = null;
 
   private constructor(
     private readonly command: readonly string[],
     /** abstract (leading NUL): in the host's network namespace, no file */
     private readonly socketPath: string,
+    private readonly stallMs: number,
   ) {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
   /** Listens for the pipes, and starts the spawner (`command`: Node and its script). */
-  static async start(command: readonly string[]): Promise<Spawner> {
-    const spawner = new Spawner(command, `\0slipstream-spawner-${randomBytes(12).toString("hex")}`);
+  static async start(command: readonly string[], opts: { stallMs?: number } = {}): Promise<Spawner> {
+    const name = `\0slipstream-spawner-${randomBytes(12).toString("hex")}`;
+    const spawner = new Spawner(command, name, opts.stallMs ?? STALL_MS);
     await new Promise<void>((resolve, reject) => {
       spawner.server.once("error", reject);
       spawner.server.listen(spawner.socketPath, () => {
@@ -147,8 +161,35 @@ export class Spawner {
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
       this.send({ op: "spawn", id, argv: [...argv], env, cwd: opts.cwd, detached: opts.detached, pipes: opts.pipes });
+      this.watch();
     });
   };
+
+  /** Arms the watchdog while starts wait for the spawner's answer (a timeout, not a poll: it fires once per stall). */
+  private watch(): void {
+    if (this.watchdog) return;
+    const waiting = [...this.requests.values()].some((r) => !r.child && !r.orphan);
+    if (!waiting || !this.proc) return;
+    const left = Math.max(0, this.heardAt + this.stallMs - performance.now());
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      const proc = this.proc;
+      if (proc && performance.now() - this.heardAt >= this.stallMs) {
+        process.stderr.write(
+          `slipstream agent host: its spawner said nothing for ${this.stallMs / 1000} s while starts waited: killed\n`,
+        );
+        this.stalled = proc;
+        proc.kill("SIGKILL");
+        return;
+      }
+      this.watch();
+    }, left);
+    this.watchdog.unref();
+  }
+
+  private noteHeard(): void {
+    this.heardAt = performance.now();
+  }
 
   /** The spawner's pid (tests). */
   get pid(): number | undefined {
@@ -158,6 +199,7 @@ export class Spawner {
   /** Ends the spawner (its children die with it if they die with their parent) and the socket. */
   close(): void {
     this.broken = true;
+    if (this.watchdog) clearTimeout(this.watchdog);
     this.proc?.disconnect();
     this.server.close();
   }
@@ -170,6 +212,7 @@ export class Spawner {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.proc = proc;
+    this.noteHeard();
     proc.on("error", () => undefined);
     proc.on("message", (raw: unknown) => this.heard(raw));
     proc.once("exit", (code, signal) => this.lost(proc, code, signal));
@@ -182,6 +225,7 @@ export class Spawner {
   }
 
   private heard(raw: unknown): void {
+    this.noteHeard();
     const parsed = SpawnerEvent.safeParse(raw);
     if (!parsed.success) {
       process.stderr.write(`slipstream agent host: spawner said something else: ${describeZodError(parsed.error)}\n`);
@@ -267,6 +311,7 @@ export class Spawner {
       }
       req.pipes[named.fd - 1] = socket;
       req.arrived++;
+      this.noteHeard();
       socket.once("end", () => {
         if (!req.child) req.endedEarly[named.fd - 1] = true;
       });
@@ -284,6 +329,9 @@ export class Spawner {
   private lost(proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.proc !== proc) return;
     this.proc = null;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    const why = this.stalled === proc ? `said nothing for ${this.stallMs / 1000} s and was killed` : "ended";
     const wasReady = this.ready;
     if (!this.broken) {
       process.stderr.write(
@@ -305,7 +353,7 @@ export class Spawner {
         for (const p of req.pipes) p?.destroy();
         void launchHere(req.argv, req.opts).then(req.resolve);
       } else {
-        this.refuse(id, req, `spawn ${req.argv[0]}: the agent host's spawner ended before starting it`);
+        this.refuse(id, req, `spawn ${req.argv[0]}: the agent host's spawner ${why} before starting it`);
       }
     }
   }
