@@ -30,7 +30,13 @@ export function useModuleEditor<D, M extends ModuleDoc>(
   const kept = useKeptDraft({ path: record.path, version: record.version, draft, dirty, apply: setDraft });
 
   const save = useMutation({
-    mutationFn: (doc: M) => call(API.putModule, { params: { path: record.path }, body: { doc } }),
+    // an expired session is marked in the request's own promise chain: the 401 has already sent the page to the
+    // sign-in page, which can load before react-query gets to onError (the mark was then lost)
+    mutationFn: (doc: M) =>
+      call(API.putModule, { params: { path: record.path }, body: { doc } }).catch((err: unknown) => {
+        kept.onSaveError(err);
+        throw err;
+      }),
     onSuccess: (saved) => {
       qc.setQueryData<ModuleRecord[]>(["modules"], (old) => old?.map((m) => (m.path === saved.path ? saved : m)));
       const d = toDraft(saved.doc as M);
@@ -41,7 +47,6 @@ export function useModuleEditor<D, M extends ModuleDoc>(
       afterSave?.();
     },
     onError: (err) => {
-      kept.onSaveError(err);
       setSavedNote(null);
       setErrors(fieldErrors(err));
       afterSave?.();
