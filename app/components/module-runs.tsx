@@ -1,8 +1,8 @@
 "use client";
 
 import { useMutation, useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { useState } from "react";
+import { Link } from "@/app/components/link";
 import { API } from "@/protocol/catalog";
 import type { ModuleRecord } from "@/protocol/modules";
 import { call, errorText } from "../lib/api";

@@ -1,7 +1,7 @@
 "use client";
 
-import Link from "next/link";
 import { useId, useState } from "react";
+import { Link } from "@/app/components/link";
 import type { ModuleRecord } from "@/protocol/modules";
 import { buildTree, type TreeFolder } from "../lib/modules";
 

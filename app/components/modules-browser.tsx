@@ -1,8 +1,8 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import Link from "next/link";
 import { useRef, useState } from "react";
+import { Link } from "@/app/components/link";
 import { API } from "@/protocol/catalog";
 import { call } from "../lib/api";
 import { formatDateTime } from "../lib/format";

@@ -1,9 +1,9 @@
 "use client";
 
 import { keepPreviousData, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
-import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useState } from "react";
+import { Link } from "@/app/components/link";
 import { API } from "@/protocol/catalog";
 import type { EndpointInput } from "@/protocol/endpoint";
 import type { RunSummary } from "@/protocol/run";

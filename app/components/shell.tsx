@@ -1,8 +1,8 @@
 "use client";
 
-import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { type ReactNode, useEffect, useId, useState, useSyncExternalStore } from "react";
+import { Link } from "@/app/components/link";
 import type { LiveStatus } from "../lib/live";
 import { useSession, useSignOut } from "../lib/session";
 import { useLive } from "../providers";

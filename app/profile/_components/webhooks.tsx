@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import Link from "next/link";
 import { useState, useSyncExternalStore } from "react";
+import { Link } from "@/app/components/link";
 import { ApiFailure, call, errorText } from "@/app/lib/api";
 import { formatDateTime, shortId } from "@/app/lib/format";
 import {

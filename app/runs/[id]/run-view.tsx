@@ -1,7 +1,7 @@
 "use client";
 
-import Link from "next/link";
 import { memo, useDeferredValue, useEffect, useId, useMemo, useState } from "react";
+import { Link } from "@/app/components/link";
 import { AuthGate } from "@/app/components/shell";
 import { paramLookup } from "@/app/lib/run-cache";
 import { instanceViews, mappingLinks, sortedInstanceNames } from "@/app/lib/run-views";

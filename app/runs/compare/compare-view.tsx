@@ -1,9 +1,9 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useId, useState } from "react";
+import { Link } from "@/app/components/link";
 import { AuthGate } from "@/app/components/shell";
 import { StateBadge } from "@/app/components/state-badge";
 import { call } from "@/app/lib/api";

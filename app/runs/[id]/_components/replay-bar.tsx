@@ -1,8 +1,8 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { useEffect, useId, useMemo, useRef, useState } from "react";
+import { Link } from "@/app/components/link";
 import { call } from "@/app/lib/api";
 import { foldEvents, stateEvents } from "@/app/lib/event-views";
 import { formatDateTime, shortId } from "@/app/lib/format";

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/app/components/link";
 import { StateBadge } from "@/app/components/state-badge";
 import { isAbortedKept, runStateLabel } from "@/app/lib/aborted-kept";
 import { formatDateTime, shortId } from "@/app/lib/format";
