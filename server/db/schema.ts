@@ -185,7 +185,8 @@ export const events = sqliteTable(
 /**
  * The answer to each agent request that changed something (param:set, run:abort, state:complete, node add/remove),
  * by the agent's request id, written in the same transaction as the change: a request re-sent after the server was
- * killed gets this answer and does not act twice. Deleted with the run.
+ * killed gets this answer and does not act twice. Deleted with the run. WITHOUT ROWID (migration 0017; drizzle's
+ * schema cannot say so): its key is its only b-tree, so a stored answer is one page of a write's commit, not two.
  */
 export const requestAnswers = sqliteTable(
   "request_answers",
