@@ -93,6 +93,11 @@ export class RunCommit {
     return row ? { answer: JSON.parse(row.answer) } : null;
   }
 
+  /** Whether any answer of the instance is stored (one from before a restart, say). */
+  hasStoredAnswers(runId: string, instance: string): boolean {
+    return this.statements.hasAnswers.get(runId, instance) !== undefined;
+  }
+
   storeAnswer(rt: RunRuntime, slot: AnswerSlot, answer: unknown): void {
     this.statements.putAnswer.run(rt.id, slot.instance, slot.request, JSON.stringify(answer ?? null));
   }

@@ -114,6 +114,9 @@ export class RunService {
   storedAnswer(runId: string, slot: AnswerSlot): { answer: unknown } | null {
     return this.commit.storedAnswer(runId, slot);
   }
+  hasStoredAnswers(runId: string, instance: string): boolean {
+    return this.commit.hasStoredAnswers(runId, instance);
+  }
   storageFailed(rt: RunRuntime, err: unknown): void {
     this.commit.storageFailed(rt, err);
   }

@@ -55,11 +55,25 @@ export const REMEMBERED_ANSWERS = 256;
  */
 class Answers {
   private readonly byId = new Map<string, Promise<unknown>>();
+  /**
+   * Whether every stored answer of the instance is also in memory: then an id memory does not know was never
+   * answered, and SQLite is not asked (a read transaction, two file locks, on every ss-set). Not so once answers were
+   * stored before this object was made (by a server since killed), or once one has left memory (the bound, a failure).
+   */
+  private complete: boolean;
 
   constructor(
     private readonly instance: string,
     private readonly stored: (slot: AnswerSlot) => { answer: unknown } | null,
-  ) {}
+    storedBefore: boolean,
+  ) {
+    this.complete = !storedBefore;
+  }
+
+  private forget(id: string): void {
+    this.byId.delete(id);
+    this.complete = false;
+  }
 
   once<T>(
     event: string,
@@ -73,7 +87,7 @@ class Answers {
     const slot = { instance: this.instance, request: id };
     let answer: Promise<T>;
     try {
-      const before = this.stored(slot);
+      const before = this.complete ? null : this.stored(slot);
       // at once, as without an id: what the request does keeps its place among the socket's other messages
       answer = Promise.resolve(before ? (before.answer as T) : fn(slot));
     } catch (err) {
@@ -83,11 +97,11 @@ class Answers {
       // a refusal is answered through whoever awaits it; one for want of storage is not the request's answer: the
       // agent keeps the request and re-sends it with the same id until it is stored
       if (!(err instanceof SlipError) || err.code === "STORAGE_FULL" || err.code === "UNAVAILABLE") {
-        this.byId.delete(id);
+        this.forget(id);
       }
     });
     this.byId.set(id, answer);
-    if (this.byId.size > REMEMBERED_ANSWERS) this.byId.delete(this.byId.keys().next().value as string);
+    if (this.byId.size > REMEMBERED_ANSWERS) this.forget(this.byId.keys().next().value as string);
     return answer;
   }
 }
@@ -102,7 +116,7 @@ function answers(rt: RunRuntime, instance: string, runs: RunService): Answers {
   }
   let a = perRun.get(instance);
   if (!a) {
-    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot));
+    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot), runs.hasStoredAnswers(rt.id, instance));
     perRun.set(instance, a);
   }
   return a;
