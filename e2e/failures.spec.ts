@@ -84,6 +84,41 @@ test("a session that expires keeps the unsaved draft: the sign-in page says so a
   await page.context().close();
 });
 
+test("signed out elsewhere while editing: the live connection sends the page to sign in, which says the draft is kept", async ({
+  browser,
+  server,
+}) => {
+  const folder = `${FOLDER}-elsewhere`;
+  const member = await api(server, "member");
+  await copyTutorial(member, folder);
+  const page = await signedIn(browser, server, "member");
+  await page.goto(`/modules/${folder}/system`);
+  await expect(page.locator(".live-indicator")).toHaveText("Live");
+  const multiplicity = page.locator('fieldset[data-node="client"]').getByLabel("Multiplicity");
+  await multiplicity.fill("3");
+  await expect(page.getByText("You have unsaved changes.")).toBeVisible();
+
+  // this browser's session is ended from outside (signed out in another tab): the server closes its live
+  // connection, and the page goes to sign in without any request of the editor's meeting a 401
+  const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+  const ended = await fetch(`${server.url}/api/auth/session`, {
+    method: "DELETE",
+    headers: { cookie, origin: server.url },
+  });
+  expect(ended.status, await ended.text()).toBe(200);
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await expect(page.getByTestId("session-expired")).toHaveText(
+    `Your session expired; your unsaved changes to ${folder}/system are kept. Sign in to get back to them.`,
+  );
+  await page.getByLabel("Username").fill(server.member.username);
+  await page.getByLabel("Password").fill(server.member.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(`/modules/${folder}/system$`));
+  await expect(page.getByTestId("kept-draft-note")).toContainText("Restored your unsaved changes");
+  await expect(multiplicity).toHaveValue("3");
+  await page.context().close();
+});
+
 test("a page that cannot reach the server says so within 5 s, with Retry, and recovers", async ({
   browser,
   server,

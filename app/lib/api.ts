@@ -34,6 +34,19 @@ export function setCsrfToken(token: string | null): void {
 export type SessionInfo = EndpointOutput<typeof API.session>;
 
 let redirecting = false;
+/** What a page must write before it is left for the sign-in page (an editor's mark that its draft is kept). */
+const beforeSignIn = new Set<() => void>();
+
+/**
+ * Runs `fn` synchronously just before the browser is sent to sign in, whichever request or connection found the
+ * session gone; returns the unregistration.
+ */
+export function beforeRedirectToLogin(fn: () => void): () => void {
+  beforeSignIn.add(fn);
+  return () => {
+    beforeSignIn.delete(fn);
+  };
+}
 
 /**
  * A read the server has not answered by then is a failure like a refused connection: a server that hangs must not
@@ -46,6 +59,11 @@ export function redirectToLogin(): void {
   if (typeof window === "undefined" || redirecting) return;
   if (window.location.pathname === "/login") return;
   redirecting = true;
+  for (const fn of beforeSignIn) {
+    try {
+      fn();
+    } catch {}
+  }
   const next = window.location.pathname + window.location.search;
   window.location.assign(`/login?next=${encodeURIComponent(next)}`);
 }
@@ -112,8 +130,12 @@ async function request(method: string, url: string, body: unknown, csrf: boolean
     );
   }
   if (res.status === 401) {
+    // the error is read before the browser is sent away, so that whoever awaits this request (an editor marking
+    // its kept draft) runs in the same task as the redirect: a body still being read once the navigation has
+    // started could be cut off with the page, and its handlers never run
+    const err = await readError(res);
     redirectToLogin();
-    throw await readError(res);
+    throw err;
   }
   if (!res.ok) throw await readError(res);
   return res.json();

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { ApiFailure } from "./api";
+import { ApiFailure, beforeRedirectToLogin } from "./api";
 import { useSession } from "./session";
 
 /**
@@ -67,8 +67,9 @@ export interface RestoredDraft {
 
 /**
  * Keeps an editor's draft in localStorage while it differs from the saved module, restores it when the editor
- * opens (after a sign-in or a reload), and forgets it once saved or discarded. `onSaveError` marks a save refused
- * for an expired session, so the sign-in page can say the changes are kept.
+ * opens (after a sign-in or a reload), and forgets it once saved or discarded. While it is kept, being sent to sign
+ * in (a save refused for an expired session, or any other request or the live connection finding it gone) marks it,
+ * so the sign-in page can say the changes are kept; `onSaveError` marks a refused save as well.
  */
 export function useKeptDraft<D>(opts: {
   path: string;
@@ -116,11 +117,21 @@ export function useKeptDraft<D>(opts: {
     }
   }, [loaded, user, path, draft, dirty, version]);
 
+  // the session can be found gone by any request or by the live connection, not only by a save: whichever sends the
+  // page to sign in, the mark is written first, so the sign-in page says the changes are kept
+  useEffect(() => {
+    if (!dirty) return;
+    return beforeRedirectToLogin(() => markSessionExpired(path));
+  }, [dirty, path]);
+
   const onSaveError = (err: unknown) => {
-    if (!(err instanceof ApiFailure) || err.status !== 401) return;
-    try {
-      sessionStorage.setItem(SESSION_EXPIRED_MODULE, path);
-    } catch {}
+    if (err instanceof ApiFailure && err.status === 401) markSessionExpired(path);
   };
   return { restored, onSaveError };
+}
+
+function markSessionExpired(path: string): void {
+  try {
+    sessionStorage.setItem(SESSION_EXPIRED_MODULE, path);
+  } catch {}
 }
