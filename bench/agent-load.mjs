@@ -54,7 +54,11 @@ await Promise.all(
     const key = agents[i].key;
     let n = 0;
     while (performance.now() < end) {
-      const ack = await new Promise((resolve) => socket.emit("param:set", { key, value: String(n++) }, resolve));
+      // with a request id, as the agent sends every request (agent/server-link.ts): its answer is stored with it
+      const value = String(n++);
+      const ack = await new Promise((resolve) =>
+        socket.emit("param:set", { key, value, requestId: `load-${i}-${value}` }, resolve),
+      );
       if (ack.ok) ok++;
       else errors++;
     }

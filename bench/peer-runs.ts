@@ -195,7 +195,7 @@ async function fanoutRound(
       const value = `v${n}-${i}`;
       const all = arrival("server", value);
       const t0 = nowMs();
-      b.call("param:set", { key, value });
+      b.call("param:set", { key, value, requestId: `fanout-${value}` });
       serverLat.push((await all) - t0);
 
       const rAll = arrival("redis", value);
@@ -228,13 +228,14 @@ async function wakeSamples(
   await rb.send("DEL", ...Array.from({ length: n }, (_, i) => `wake:${tag}:${i}`));
   for (let i = 0; i < n; i++) {
     let done = 0;
-    const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0 }).then((ack) => {
+    // with request ids, as the agent sends every request (agent/server-link.ts): a set's answer is stored with it
+    const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `${tag}-g${i}` }).then((ack) => {
       done = nowMs();
       if (!ack.ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
     });
     await sleep(2);
     const t0 = nowMs();
-    b.call("param:set", { key: `b.1:w${i}`, value: "x" });
+    b.call("param:set", { key: `b.1:w${i}`, value: "x", requestId: `${tag}-s${i}` });
     await waiting;
     serverWake.push(done - t0);
 
