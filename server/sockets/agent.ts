@@ -56,11 +56,18 @@ export const REMEMBERED_ANSWERS = 256;
 class Answers {
   private readonly byId = new Map<string, Promise<unknown>>();
   /**
-   * Whether every stored answer of the instance is also in memory: then an id memory does not know was never
-   * answered, and SQLite is not asked (a read transaction, two file locks, on every ss-set). Not so once answers were
-   * stored before this object was made (by a server since killed), or once one has left memory (the bound, a failure).
+   * Whether every stored answer of the instance was answered through this object: then an id that is neither in
+   * memory nor among those evicted from it was never answered, and SQLite is not asked (a read transaction, two file
+   * locks, on every ss-set). Not so once answers were stored before this object was made (by a server since killed),
+   * or once one failed after it may have been stored.
    */
   private complete: boolean;
+  /**
+   * The ids that left memory past the bound, as the bits of a small filter made at the first eviction: a clear bit
+   * means never answered here; a set one (that id, or another with the same bit) asks SQLite. Fixed size, so as
+   * evictions add up it sets more bits and asks SQLite more often, as every request once did.
+   */
+  private evicted: Uint32Array | null = null;
 
   constructor(
     private readonly instance: string,
@@ -75,6 +82,20 @@ class Answers {
     this.complete = false;
   }
 
+  private evict(id: string): void {
+    this.byId.delete(id);
+    this.evicted ??= new Uint32Array(EVICTED_BITS / 32);
+    const b = bitOf(id);
+    this.evicted[b >>> 5] |= 1 << (b & 31);
+  }
+
+  private mayBeStored(id: string): boolean {
+    if (!this.complete) return true;
+    if (!this.evicted) return false;
+    const b = bitOf(id);
+    return (this.evicted[b >>> 5] & (1 << (b & 31))) !== 0;
+  }
+
   once<T>(
     event: string,
     requestId: string | undefined,
@@ -87,7 +108,7 @@ class Answers {
     const slot = { instance: this.instance, request: id };
     let answer: Promise<T>;
     try {
-      const before = this.complete ? null : this.stored(slot);
+      const before = this.mayBeStored(id) ? this.stored(slot) : null;
       // at once, as without an id: what the request does keeps its place among the socket's other messages
       answer = Promise.resolve(before ? (before.answer as T) : fn(slot));
     } catch (err) {
@@ -101,9 +122,19 @@ class Answers {
       }
     });
     this.byId.set(id, answer);
-    if (this.byId.size > REMEMBERED_ANSWERS) this.forget(this.byId.keys().next().value as string);
+    if (this.byId.size > REMEMBERED_ANSWERS) this.evict(this.byId.keys().next().value as string);
     return answer;
   }
+}
+
+/** Bits of an instance's filter of evicted request ids (4 KiB, made only once an instance passes the bound). */
+const EVICTED_BITS = 32_768;
+
+/** FNV-1a of the id, to a bit of the filter. */
+function bitOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % EVICTED_BITS;
 }
 
 /** Per run (gone with its runtime) and instance. */
