@@ -30,13 +30,8 @@ export function useModuleEditor<D, M extends ModuleDoc>(
   const kept = useKeptDraft({ path: record.path, version: record.version, draft, dirty, apply: setDraft });
 
   const save = useMutation({
-    // an expired session is marked in the request's own promise chain: the 401 has already sent the page to the
-    // sign-in page, which can load before react-query gets to onError (the mark was then lost)
-    mutationFn: (doc: M) =>
-      call(API.putModule, { params: { path: record.path }, body: { doc } }).catch((err: unknown) => {
-        kept.onSaveError(err);
-        throw err;
-      }),
+    // a save refused for an expired session marks the kept draft through useKeptDraft (before the sign-in redirect)
+    mutationFn: (doc: M) => call(API.putModule, { params: { path: record.path }, body: { doc } }),
     onSuccess: (saved) => {
       qc.setQueryData<ModuleRecord[]>(["modules"], (old) => old?.map((m) => (m.path === saved.path ? saved : m)));
       const d = toDraft(saved.doc as M);

@@ -130,12 +130,8 @@ async function request(method: string, url: string, body: unknown, csrf: boolean
     );
   }
   if (res.status === 401) {
-    // the error is read before the browser is sent away, so that whoever awaits this request (an editor marking
-    // its kept draft) runs in the same task as the redirect: a body still being read once the navigation has
-    // started could be cut off with the page, and its handlers never run
-    const err = await readError(res);
     redirectToLogin();
-    throw err;
+    throw await readError(res);
   }
   if (!res.ok) throw await readError(res);
   return res.json();

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
-import { ApiFailure, beforeRedirectToLogin } from "./api";
+import { beforeRedirectToLogin } from "./api";
 import { useSession } from "./session";
 
 /**
@@ -69,7 +69,7 @@ export interface RestoredDraft {
  * Keeps an editor's draft in localStorage while it differs from the saved module, restores it when the editor
  * opens (after a sign-in or a reload), and forgets it once saved or discarded. While it is kept, being sent to sign
  * in (a save refused for an expired session, or any other request or the live connection finding it gone) marks it,
- * so the sign-in page can say the changes are kept; `onSaveError` marks a refused save as well.
+ * so the sign-in page can say the changes are kept.
  */
 export function useKeptDraft<D>(opts: {
   path: string;
@@ -77,7 +77,7 @@ export function useKeptDraft<D>(opts: {
   draft: D;
   dirty: boolean;
   apply: (d: D) => void;
-}): { restored: RestoredDraft | null; onSaveError: (err: unknown) => void } {
+}): { restored: RestoredDraft | null } {
   const { path, version, draft, dirty, apply } = opts;
   const user = useSession().data?.user.username ?? null;
   const [loaded, setLoaded] = useState(false);
@@ -124,10 +124,7 @@ export function useKeptDraft<D>(opts: {
     return beforeRedirectToLogin(() => markSessionExpired(path));
   }, [dirty, path]);
 
-  const onSaveError = (err: unknown) => {
-    if (err instanceof ApiFailure && err.status === 401) markSessionExpired(path);
-  };
-  return { restored, onSaveError };
+  return { restored };
 }
 
 function markSessionExpired(path: string): void {
