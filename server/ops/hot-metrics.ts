@@ -18,10 +18,14 @@ const LONG = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300, 1800];
  * prom-client's observe() checks and hashes its labels each time, microseconds that a woken ss-get would otherwise
  * wait for (three are observed between a write's commit and its readers' answers).
  */
-class Queued<L extends string> {
+class QueuedHistogram<L extends string> {
   private labels: (Partial<Record<L, string>> | undefined)[] = [];
   private values: number[] = [];
-  histogram: Histogram<L> | undefined;
+  private readonly histogram: Histogram<L>;
+
+  constructor(config: { name: string; help: string; labelNames?: readonly L[]; buckets: number[] }) {
+    this.histogram = new Histogram<L>({ ...config, registers: [hotRegistry], collect: () => this.drain() });
+  }
 
   push(labels: Partial<Record<L, string>> | undefined, seconds: number): void {
     this.labels.push(labels);
@@ -30,7 +34,6 @@ class Queued<L extends string> {
 
   drain(): void {
     const h = this.histogram;
-    if (!h) return;
     const { labels, values } = this;
     this.labels = [];
     this.values = [];
@@ -42,35 +45,20 @@ class Queued<L extends string> {
   }
 }
 
-function queuedHistogram<L extends string>(config: {
-  name: string;
-  help: string;
-  labelNames?: readonly L[];
-  buckets: number[];
-}): Queued<L> {
-  const queue = new Queued<L>();
-  queue.histogram = new Histogram<L>({
-    ...config,
-    registers: [hotRegistry],
-    collect: () => queue.drain(),
-  });
-  return queue;
-}
-
-const commit = queuedHistogram({
+const commit = new QueuedHistogram({
   name: "slipstream_sqlite_commit_seconds",
   help: "Duration of SQLite transactions of runs (kind: run = one change, group = a turn's parameter writes)",
   labelNames: ["kind"] as const,
   buckets: SHORT,
 });
 
-const wake = queuedHistogram({
+const wake = new QueuedHistogram({
   name: "slipstream_param_wake_latency_seconds",
   help: "From a parameter write reaching the commit pipeline to its blocked ss-get waiters being answered",
   buckets: SHORT,
 });
 
-const command = queuedHistogram({
+const command = new QueuedHistogram({
   name: "slipstream_agent_command_duration_seconds",
   help: "Agent requests (ss-get, ss-set, state:complete…) from arrival to answer, by request and outcome; ss-get includes its wait",
   labelNames: ["command", "outcome"] as const,
