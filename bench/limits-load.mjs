@@ -63,6 +63,8 @@ function watch(url, protocolVersion, uiToken, runId) {
 }
 
 function writeLoad(socket, key, periodMs) {
+  // a connection's own prefix: request ids are per instance, and unique within it as the agent makes them
+  const prefix = `load-${Math.random().toString(36).slice(2)}`;
   let n = 0;
   let inFlight = false;
   const tick = () => {
@@ -73,7 +75,9 @@ function writeLoad(socket, key, periodMs) {
       return;
     }
     inFlight = true;
-    socket.emit("param:set", { key, value: String(n++) }, (ack) => {
+    // with a request id, as the agent sends every request (agent/server-link.ts): its answer is stored with it
+    const value = String(n++);
+    socket.emit("param:set", { key, value, requestId: `${prefix}-${value}` }, (ack) => {
       inFlight = false;
       if (ack?.ok) ok++;
       else errors++;

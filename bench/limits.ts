@@ -408,13 +408,15 @@ async function step(
     const machineWake: number[] = [];
     for (let i = 0; i < samples; i++) {
       let done = 0;
-      const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0 }).then((ack) => {
+      // with request ids, as the agent sends every request: a set's answer is stored with it
+      const tag = `${runs}x${instancesPerRun}-${i}`;
+      const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `g${tag}` }).then((ack) => {
         done = nowMs();
         if (!ack.ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
       });
       await sleep(2);
       const t = nowMs();
-      const set = b.call("param:set", { key: `b.1:w${i}`, value: "x" });
+      const set = b.call("param:set", { key: `b.1:w${i}`, value: "x", requestId: `s${tag}` });
       await waiting;
       wake.push(done - t);
       const ack = await set;
