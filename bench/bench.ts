@@ -7,6 +7,7 @@ import { largePageFigures } from "./page-large.js";
 import { peerBenchmarks } from "./peer-runs.js";
 import { reconnectBenchmark } from "./reconnect.js";
 import { scale500, scale500Figures } from "./scale-500.js";
+import { wireFloor } from "./wire-floor.js";
 
 export interface Figure {
   figure: string;
@@ -50,13 +51,23 @@ export async function runBench(opts: { quick: boolean; log?: (line: string) => v
     const w99 = wake.server.p99 / wake.redis.p99;
     figures.push({
       figure: `1. Wake latency, ss-set → blocked ss-get answered (ms)${wake.warmedBy ? `, after ${wake.warmedBy.toLocaleString("en-US")} unmeasured wakes` : ""}`,
-      value: `${spread(wake.server, 3, true)}${wake.cold ? `; cold (the server's first ${wake.cold.server.n} wakes): p50 ${f(wake.cold.server.median, 3)}, ${f(wake.cold.server.median / wake.cold.redis.median, 1)}× Redis's ${f(wake.cold.redis.median, 3)}` : ""}`,
+      value: `${spread(wake.server, 3, true)}${wake.cold ? `; cold (the server's first ${wake.cold.server.n} wakes): p50 ${f(wake.cold.server.median, 3)}, ${f(wake.cold.server.median / wake.cold.redis.median, 1)}× Redis's ${f(wake.cold.redis.median, 3)}` : ""}${wake.passes.length ? `; each unmeasured pass's p50: ${wake.passes.map((p) => `${f(p.server, 3)} (${f(p.server / p.redis, 1)}×)`).join(", ")}` : ""}`,
       reference: `Redis BLPOP woken by LPUSH: ${spread(wake.redis, 3, true)}`,
       ratio: `p50 ${f(w50, 1)}×, p99 ${f(w99, 1)}×`,
       // issue 19's targets (issue 13's were p50 ≤ 10×, p99 ≤ 20×)
       target: "p50 ≤ 3×, p99 ≤ 5×",
       met: w50 <= 3 && w99 <= 5,
       numbers: nums(wake.server, wake.redis),
+    });
+    const floor = await wireFloor(redis, opts.quick ? 20 : 1000);
+    figures.push({
+      figure: "1b. Profile: figure 1's exchange over the wire alone, to a server that does nothing else (ms)",
+      value: `socket.io (as the agents speak it) ${spread(floor.socketIo, 3)}; a bare WebSocket (ws, JSON with ids) ${spread(floor.bare, 3)}`,
+      reference: `Redis BLPOP woken by LPUSH: ${spread(floor.redis, 3)}`,
+      ratio: `socket.io ${f(floor.socketIo.median / floor.redis.median, 1)}×, bare ${f(floor.bare.median / floor.redis.median, 1)}× Redis; the rest of figure 1's p50, the server's own work: ${f(wake.server.median - floor.socketIo.median, 3)} ms`,
+      target: "—",
+      met: null,
+      numbers: nums(floor.socketIo, floor.bare, floor.redis),
     });
     for (const fo of peer.fanout) {
       const at500 = fo.watchers === 500;
@@ -487,8 +498,8 @@ const HISTORY = [
   "",
   "## Issue 19, the wake's last steps (2026-12-04 afternoon, the same machine)",
   "",
-  "The table above is the full run of 14:16 (load 0.3 at the start; the VM ran slower than in the morning: `node -e 0`",
-  "106 ms against 93–97). Pairs below ran alternately.",
+  "The full run of 14:16 (load 0.3 at the start; the VM ran slower than in the morning: `node -e 0` 106 ms against",
+  "93–97). Pairs below ran alternately.",
   "",
   "- **Request ids (1, 3, 4)**: the peers now send a request id with every request, as the agent does",
   "  (`agent/server-link.ts`): before, a bench `ss-set` never had its answer stored, though every real agent's has.",
@@ -517,16 +528,43 @@ const HISTORY = [
   "  its migration copies the largest table: 7.3 s and a 312 MB WAL per million events at the first boot; the",
   "  non-debug builds of socket.io-client/engine.io-client: no measurable change.",
   "",
+  "## Issue 19, what the wake is made of (2026-12-04 evening, the same machine)",
+  "",
+  "The table above is the full run of this evening. Wake figures of one process are ratios to the Redis samples",
+  "interleaved with them; the VM's speed changed within minutes (Redis's own p50 0.10–0.24 ms between runs).",
+  "",
+  "- **The wire alone (1b, new)**: the wake's exchange to a server that only holds the get's ack and answers it a",
+  "  turn after the set: socket.io as the agents speak it, and a bare WebSocket for comparison. What is left of",
+  "  figure 1's p50 after the socket.io floor is the server's own work: checks, the group commit's SQLite",
+  "  transaction, the run's memory, the waiters.",
+  "- **Warm-up (1)**: five unmeasured passes instead of two, and every pass's p50 in the row. In one process without",
+  "  Redis between samples, passes gave 0.58, 0.43, 0.30, 0.28, 0.27, then 0.26, 0.25, 0.27 ms (flat from the",
+  "  fifth); in the bench, interleaved with Redis, the ratio went 4.1×, 4.1×, 3.9×, 3.8×, 3.6× then 3.6× measured.",
+  "- **Profile of a warm wake loop** (`perf` at 10 kHz on the main thread, self time by module, ~30,000 samples):",
+  "  SQLite 18 % (with its `pwrite()`s), Node's `net` (the `writev()`s) 11 %, socket.io and engine.io on the server",
+  "  9 %, their clients 8 %, `ws` 4 %, the server's own code 18 % (the group commit 5, zod 3, the agent socket 2.5,",
+  "  the parameter rules 2.4, the ack wrapper 1.6, the rest under 1 each), the kernel, GC and V8's builtins the",
+  "  rest. No part is a fifth of it.",
+  "- **Tried, not kept**: the two agents in a worker thread of their own, as fan-out's watchers are (3): wakes got",
+  "  slower, 4.0–4.2× against 3.7–3.9× in the same runs — a thread woken per message costs more than sharing the",
+  "  event loop. SQLite's `locking_mode = EXCLUSIVE` (no WAL lock system calls: 6 `fcntl()`s per transaction) with",
+  "  the checkpointer worker off: 3.24× and 3.38× against 3.57× and 3.56× in alternate runs (~6 %); kept out because",
+  "  the checkpointer's own connection is what keeps checkpoints off the event loop (`server/db/checkpointer.ts`).",
+  "- **Limits with request ids**: `--limits` now sends a request id with every simulated agent's write and every",
+  "  wake probe, so each set's answer is stored as for real agents. Under the same scheduling as before (`chrt -r",
+  "  10`), the limits are unchanged: one run of 2,000 instances (wake p99 7.8 ms; 4,000 stopped by its simulated",
+  "  agents), 100 concurrent runs of 10 (200 failed: wake p99 15.3 ms). Without `chrt`, on the shared VM, the first",
+  "  try gave 1,000 and 50: the scheduling, not the ids, decides those steps.",
+  "",
   "## Left",
   "",
-  "- Wake p50 3.6× Redis warm with the agents' request ids (target 3×; 4.3× cold): no single part is more than a",
-  "  third. What is left is structural: a leaner wire than socket.io for the agents' blocking calls (~50 µs of",
-  "  framing), fewer system calls per commit (SQLite's WAL locks and two writes per page), or a set's answer stored",
-  "  without a frame of its own.",
+  "- Wake p50 above 3× Redis (the table's figure 1): no part is a fifth of it (profile above). The measured floor of",
+  "  the wire (1b) bounds what a leaner wire than socket.io could give; EXCLUSIVE locking gave ~6 %; storing a set's",
+  "  answer in its event row (a column added in place, no copy) would drop a statement and a WAL frame per write. Each",
+  "  alone is less than the gap; together they might close it.",
   "- The run page's first screen (6) against its absolute 1.5 s budget on today's slower VM, above.",
   "- 500 clients: linear and CPU-bound (4.67–4.98× today, 5× is the target): any noise decides the row; taking CPU",
   "  out of each instance's start (the kernel's share above all) would give it a margin.",
-  "- The limits section (`--limits`, 2026-12-03) was measured with writes without request ids.",
   "",
 ].join("\n");
 
@@ -557,9 +595,13 @@ export function renderMarkdown(r: BenchReport): string {
     "1. Two AgentPeer test peers on the in-process server's /agent namespace, run in Executing: peer a emits",
     "   `param:get` (timeout 0) on `b.1:wN`; 2 ms later peer b emits `param:set`; timed from just before b's emit",
     "   to a's ack. Reference: BLPOP on one connection, LPUSH 2 ms later on another, same timing. Measured after",
-    "   two unmeasured passes of as many wakes, each on a pair run of its own, both sides interleaved as measured: a",
-    "   server that has run a while answers from code V8 has optimized, and 1,000 wakes are not enough for it. The",
-    "   first pass (the server's first wakes) is shown as `cold`.",
+    "   five unmeasured passes of as many wakes, each on a pair run of its own, both sides interleaved as measured: a",
+    "   server that has run a while answers from code V8 has optimized, which takes thousands of wakes (the passes'",
+    "   p50s, shown in the row, level off by the fifth). The first pass (the server's first wakes) is also `cold`.",
+    "1b. The same exchange, timed the same way, to a server of its own in the bench's thread that holds the get's",
+    "   ack and answers it on the turn after the set arrives, then the set's ack a turn later (the group commit's",
+    "   order), and nothing else (bench/wire-floor.ts): over socket.io with the agents' options, and over a bare",
+    "   WebSocket of the `ws` package (JSON with a request id). Two unmeasured passes of 1,000 each first.",
     "2. A real local-cloud run (keepRunning always) held in Ready; the workspace's `bin/ss-set` / `bin/ss-get`",
     "   (bash wrappers on the fast path) run with the environment of its `slipstream.setenv`, timed to process",
     "   exit. Server in a child process. Where the instance is a sandboxed machine, everything in 2 is timed inside",

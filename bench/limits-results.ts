@@ -15,7 +15,8 @@ server on a cloud of test peers, limits raised for the test), so its RSS and CPU
 simulated agents, socket.io clients speaking the real /agent protocol in a forked process (\`bench/limits-load.mjs\`),
 since real local agents (~58 MB each, 5a) would exhaust the machine's memory long before the server. Each step creates
 its runs, brings every instance through Provisioning to Executing, and keeps every agent writing its own parameter
-once a second (\`param:set\`; a tick is skipped while the last write is unanswered: "late"), with one /ui watcher per
+once a second (\`param:set\` with a request id, as the agent sends every request, so that its answer is stored; a
+tick is skipped while the last write is unanswered: "late"), with one /ui watcher per
 run. Then, in the first run: 400 wake samples as in figure 1 (\`param:get\` with no timeout on \`b.1:wN\`, 2 ms later
 \`param:set\` from b.1, timed from b's emit to a's answer), 15 ms apart, each followed by figure 1's Redis reference
 (BLPOP woken by LPUSH), whose p99 shows what the machine itself allowed meanwhile. Then 5 loads of the run page's data

@@ -30,6 +30,8 @@ export interface WakeResult {
   cold?: { server: Stats; redis: Stats };
   /** how many wakes the server answered before the measured ones */
   warmedBy: number;
+  /** each warm-up pass's p50s, in order (ms) */
+  passes: { server: number; redis: number }[];
 }
 export interface FanoutResult {
   watchers: number;
@@ -64,10 +66,11 @@ function mainThreadCpuMs(): number {
 const WAIT_KEYS = 1000;
 /**
  * Passes of WAIT_KEYS wakes, each on a pair run of its own, before the measured one: a server that has run a while
- * answers from code V8 has optimized, which 1,000 wakes are not enough for (p50 4.0× Redis in the first pass, 3.4×
- * from the third, on 2026-12-04). The first pass is reported too (`cold`).
+ * answers from code V8 has optimized, which takes thousands of wakes. On 2026-12-04, passes of one process had p50s
+ * of 0.58, 0.43, 0.30, 0.28, 0.27, then 0.26, 0.25, 0.27 ms: flat from the fifth. Every pass's p50 is reported with
+ * the measured one (`passes`), the first as `cold` too.
  */
-const WARMUP_PASSES = 2;
+const WARMUP_PASSES = 5;
 
 function imageYaml(): string {
   const params = Array.from({ length: WAIT_KEYS }, (_, i) => `  - { name: w${i}, category: output }`);
@@ -284,11 +287,13 @@ export async function peerBenchmarks(
     );
     const warmups = wakeN === WAIT_KEYS ? WARMUP_PASSES : 0;
     let cold: WakeResult["cold"];
+    const passes: WakeResult["passes"] = [];
     for (let pass = 0; pass < warmups; pass++) {
       const run = await createRun(s, "bench/pair", { a: "peer", b: "peer" });
       const pair = await peersToExecuting(s, cloud, run);
       const sampled = await wakeSamples(pair.get("a.1")!, pair.get("b.1")!, ra, rb, wakeN, `warm${pass}`);
       if (pass === 0) cold = sampled;
+      passes.push({ server: sampled.server.median, redis: sampled.redis.median });
       for (const p of pair.values()) p.close();
       await s.api("POST", `/api/runs/${run.id}/terminate`);
     }
@@ -296,6 +301,7 @@ export async function peerBenchmarks(
       ...(await wakeSamples(a, b, ra, rb, wakeN, "measured")),
       cold,
       warmedBy: warmups * wakeN,
+      passes,
     };
 
     // 3. fan-out: the watchers and the Redis subscribers in one worker thread (bench/fanout-watchers.mjs)
