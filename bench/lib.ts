@@ -178,6 +178,22 @@ export class Resp {
   }
 }
 
+/**
+ * One sample of the wake benchmarks' reference: a BLPOP on `ra`, then 2 ms later an LPUSH on `rb` to the same `key`,
+ * timed from just before the LPUSH is sent until the BLPOP's answer is read (ms).
+ */
+export async function redisWakeSample(ra: Resp, rb: Resp, key: string): Promise<number> {
+  let done = 0;
+  const blpop = ra.send("BLPOP", key, "0").then(() => {
+    done = nowMs();
+  });
+  await sleep(2);
+  const t0 = nowMs();
+  rb.send("LPUSH", key, "x");
+  await blpop;
+  return done - t0;
+}
+
 export interface RedisServer {
   port: number;
   /**

@@ -19,7 +19,17 @@ import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { AgentPeer } from "../server/testing/harness.js";
 import { callJson } from "../server/testing/json-api.js";
 import { RunWatcher } from "../server/testing/watch.js";
-import { nowMs, procStatusMb, type RedisServer, Resp, type Stats, sleep, startRedis, stats } from "./lib.js";
+import {
+  nowMs,
+  procStatusMb,
+  type RedisServer,
+  Resp,
+  redisWakeSample,
+  type Stats,
+  sleep,
+  startRedis,
+  stats,
+} from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, "..");
@@ -422,15 +432,7 @@ async function step(
       const ack = await set;
       if (!ack.ok) throw new Error(`param:set failed: ${JSON.stringify(ack)}`);
 
-      let rdone = 0;
-      const blpop = ra.send("BLPOP", `wake:${runs}:${instancesPerRun}:${i}`, "0").then(() => {
-        rdone = nowMs();
-      });
-      await sleep(2);
-      const r0 = nowMs();
-      rb.send("LPUSH", `wake:${runs}:${instancesPerRun}:${i}`, "x");
-      await blpop;
-      machineWake.push(rdone - r0);
+      machineWake.push(await redisWakeSample(ra, rb, `wake:${runs}:${instancesPerRun}:${i}`));
       // spread over the window, so the samples meet the load at every phase of it
       await sleep(15);
     }

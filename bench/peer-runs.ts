@@ -8,7 +8,7 @@ import type { RunDetail, RunEvent } from "../protocol/run.js";
 import type { UiClientToServer, UiServerToClient } from "../protocol/ui-socket.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
-import { nowMs, type RedisServer, Resp, type Stats, sleep, stats } from "./lib.js";
+import { nowMs, type RedisServer, Resp, redisWakeSample, type Stats, sleep, stats } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -242,15 +242,7 @@ async function wakeSamples(
     await waiting;
     serverWake.push(done - t0);
 
-    let rdone = 0;
-    const blpop = ra.send("BLPOP", `wake:${tag}:${i}`, "0").then(() => {
-      rdone = nowMs();
-    });
-    await sleep(2);
-    const r0 = nowMs();
-    rb.send("LPUSH", `wake:${tag}:${i}`, "x");
-    await blpop;
-    redisWake.push(rdone - r0);
+    redisWake.push(await redisWakeSample(ra, rb, `wake:${tag}:${i}`));
   }
   return { server: stats(serverWake), redis: stats(redisWake) };
 }

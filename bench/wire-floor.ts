@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { io as ioClient } from "socket.io-client";
 import { WebSocket, WebSocketServer } from "ws";
-import { nowMs, type RedisServer, Resp, type Stats, sleep, stats } from "./lib.js";
+import { nowMs, type RedisServer, Resp, redisWakeSample, type Stats, sleep, stats } from "./lib.js";
 
 type Emit = (event: string, payload: unknown, ack: (answer: unknown) => void) => void;
 
@@ -130,15 +130,7 @@ async function samples(wire: Wire, ra: Resp, rb: Resp, n: number, tag: string) {
     await waiting;
     server.push(done - t0);
 
-    let rdone = 0;
-    const blpop = ra.send("BLPOP", `floor:${tag}:${i}`, "0").then(() => {
-      rdone = nowMs();
-    });
-    await sleep(2);
-    const r0 = nowMs();
-    rb.send("LPUSH", `floor:${tag}:${i}`, "x");
-    await blpop;
-    redis.push(rdone - r0);
+    redis.push(await redisWakeSample(ra, rb, `floor:${tag}:${i}`));
   }
   return { wire: server, redis };
 }
