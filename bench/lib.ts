@@ -194,6 +194,43 @@ export async function redisWakeSample(ra: Resp, rb: Resp, key: string): Promise<
   return done - t0;
 }
 
+/** A peer's request over some wire, resolved with its answer (the server's ack). */
+export type WakeCall = (event: "param:get" | "param:set", payload: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * `n` wakes, interleaved with as many of Redis so that both see the same machine at the same moment: a's blocked
+ * `param:get` of b.1's key `wN` answered by b's `param:set` 2 ms later, timed from just before the set is sent until
+ * the get's answer is read; then a BLPOP answered by an LPUSH (`redisWakeSample`). Samples in ms, in order.
+ */
+export async function wakeSamples(
+  a: WakeCall,
+  b: WakeCall,
+  ra: Resp,
+  rb: Resp,
+  n: number,
+  tag: string,
+): Promise<{ server: number[]; redis: number[] }> {
+  const server: number[] = [];
+  const redis: number[] = [];
+  await rb.send("DEL", ...Array.from({ length: n }, (_, i) => `wake:${tag}:${i}`));
+  for (let i = 0; i < n; i++) {
+    let done = 0;
+    // with request ids, as the agent sends every request (agent/server-link.ts): a set's answer is stored with it
+    const waiting = a("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `${tag}-g${i}` }).then((ack) => {
+      done = nowMs();
+      if (!(ack as { ok?: boolean }).ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
+    });
+    await sleep(2);
+    const t0 = nowMs();
+    void b("param:set", { key: `b.1:w${i}`, value: "x", requestId: `${tag}-s${i}` });
+    await waiting;
+    server.push(done - t0);
+
+    redis.push(await redisWakeSample(ra, rb, `wake:${tag}:${i}`));
+  }
+  return { server, redis };
+}
+
 export interface RedisServer {
   port: number;
   /**

@@ -8,7 +8,7 @@ import type { RunDetail, RunEvent } from "../protocol/run.js";
 import type { UiClientToServer, UiServerToClient } from "../protocol/ui-socket.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
-import { nowMs, type RedisServer, Resp, redisWakeSample, type Stats, sleep, stats } from "./lib.js";
+import { nowMs, type RedisServer, Resp, type Stats, sleep, stats, wakeSamples } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,11 +26,9 @@ export interface PeerBenchOptions {
 export interface WakeResult {
   server: Stats;
   redis: Stats;
-  /** the first pass, on a server that had not woken a reader yet (V8 not yet optimizing the path), if warmed up */
-  cold?: { server: Stats; redis: Stats };
   /** how many wakes the server answered before the measured ones */
   warmedBy: number;
-  /** each warm-up pass's p50s, in order (ms) */
+  /** each warm-up pass's p50s, in order (ms): the first on a server that had not woken a reader yet (cold) */
   passes: { server: number; redis: number }[];
 }
 export interface FanoutResult {
@@ -68,7 +66,7 @@ const WAIT_KEYS = 1000;
  * Passes of WAIT_KEYS wakes, each on a pair run of its own, before the measured one: a server that has run a while
  * answers from code V8 has optimized, which takes thousands of wakes. On 2026-12-04, passes of one process had p50s
  * of 0.58, 0.43, 0.30, 0.28, 0.27, then 0.26, 0.25, 0.27 ms: flat from the fifth. Every pass's p50 is reported with
- * the measured one (`passes`), the first as `cold` too.
+ * the measured one (`passes`), the first as the server's cold start too.
  */
 const WARMUP_PASSES = 5;
 
@@ -214,37 +212,17 @@ async function fanoutRound(
   }
 }
 
-/**
- * `n` wakes, interleaved with as many of Redis so that both see the same machine at the same moment: a.1's blocked
- * `param:get` of b.1's key answered by b.1's `param:set`, then a BLPOP answered by an LPUSH.
- */
-async function wakeSamples(
-  a: AgentPeer,
-  b: AgentPeer,
-  ra: Resp,
-  rb: Resp,
-  n: number,
-  tag: string,
-): Promise<{ server: Stats; redis: Stats }> {
-  const serverWake: number[] = [];
-  const redisWake: number[] = [];
-  await rb.send("DEL", ...Array.from({ length: n }, (_, i) => `wake:${tag}:${i}`));
-  for (let i = 0; i < n; i++) {
-    let done = 0;
-    // with request ids, as the agent sends every request (agent/server-link.ts): a set's answer is stored with it
-    const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `${tag}-g${i}` }).then((ack) => {
-      done = nowMs();
-      if (!ack.ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
-    });
-    await sleep(2);
-    const t0 = nowMs();
-    b.call("param:set", { key: `b.1:w${i}`, value: "x", requestId: `${tag}-s${i}` });
-    await waiting;
-    serverWake.push(done - t0);
-
-    redisWake.push(await redisWakeSample(ra, rb, `wake:${tag}:${i}`));
-  }
-  return { server: stats(serverWake), redis: stats(redisWake) };
+/** `n` interleaved wakes (lib.ts `wakeSamples`) between two agents of a pair run: a.1 waits, b.1 sets. */
+async function pairWakes(a: AgentPeer, b: AgentPeer, ra: Resp, rb: Resp, n: number, tag: string) {
+  const sampled = await wakeSamples(
+    (e, p) => a.call(e, p as never),
+    (e, p) => b.call(e, p as never),
+    ra,
+    rb,
+    n,
+    tag,
+  );
+  return { server: stats(sampled.server), redis: stats(sampled.redis) };
 }
 
 export async function peerBenchmarks(
@@ -278,20 +256,17 @@ export async function peerBenchmarks(
       () => rb.close(),
     );
     const warmups = wakeN === WAIT_KEYS ? WARMUP_PASSES : 0;
-    let cold: WakeResult["cold"];
     const passes: WakeResult["passes"] = [];
     for (let pass = 0; pass < warmups; pass++) {
       const run = await createRun(s, "bench/pair", { a: "peer", b: "peer" });
       const pair = await peersToExecuting(s, cloud, run);
-      const sampled = await wakeSamples(pair.get("a.1")!, pair.get("b.1")!, ra, rb, wakeN, `warm${pass}`);
-      if (pass === 0) cold = sampled;
+      const sampled = await pairWakes(pair.get("a.1")!, pair.get("b.1")!, ra, rb, wakeN, `warm${pass}`);
       passes.push({ server: sampled.server.median, redis: sampled.redis.median });
       for (const p of pair.values()) p.close();
       await s.api("POST", `/api/runs/${run.id}/terminate`);
     }
     const wake: WakeResult = {
-      ...(await wakeSamples(a, b, ra, rb, wakeN, "measured")),
-      cold,
+      ...(await pairWakes(a, b, ra, rb, wakeN, "measured")),
       warmedBy: warmups * wakeN,
       passes,
     };

@@ -11,13 +11,11 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { io as ioClient } from "socket.io-client";
 import { WebSocket, WebSocketServer } from "ws";
-import { nowMs, type RedisServer, Resp, redisWakeSample, type Stats, sleep, stats } from "./lib.js";
-
-type Emit = (event: string, payload: unknown, ack: (answer: unknown) => void) => void;
+import { type RedisServer, Resp, type Stats, stats, type WakeCall, wakeSamples } from "./lib.js";
 
 interface Wire {
-  a: Emit;
-  b: Emit;
+  a: WakeCall;
+  b: WakeCall;
   close(): void;
 }
 
@@ -54,8 +52,8 @@ async function socketIoWire(): Promise<Wire> {
     });
   const [a, b] = [await connect(), await connect()];
   return {
-    a: (e, p, ack) => a.emit(e, p, ack),
-    b: (e, p, ack) => b.emit(e, p, ack),
+    a: (e, p) => a.emitWithAck(e, p),
+    b: (e, p) => b.emitWithAck(e, p),
     close() {
       a.close();
       b.close();
@@ -78,7 +76,7 @@ async function bareWire(): Promise<Wire> {
   });
   const port = await listen(httpServer);
   const connect = () =>
-    new Promise<{ emit: Emit; ws: WebSocket }>((resolve, reject) => {
+    new Promise<{ call: WakeCall; ws: WebSocket }>((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
       const acks = new Map<number, (a: unknown) => void>();
       let next = 0;
@@ -91,19 +89,20 @@ async function bareWire(): Promise<Wire> {
       ws.once("open", () =>
         resolve({
           ws,
-          emit: (event, payload, ack) => {
-            const id = ++next;
-            acks.set(id, ack);
-            ws.send(JSON.stringify({ event, id, payload }));
-          },
+          call: (event, payload) =>
+            new Promise((ack) => {
+              const id = ++next;
+              acks.set(id, ack);
+              ws.send(JSON.stringify({ event, id, payload }));
+            }),
         }),
       );
       ws.once("error", reject);
     });
   const [a, b] = [await connect(), await connect()];
   return {
-    a: a.emit,
-    b: b.emit,
+    a: a.call,
+    b: b.call,
     close() {
       a.ws.close();
       b.ws.close();
@@ -111,28 +110,6 @@ async function bareWire(): Promise<Wire> {
       httpServer.close();
     },
   };
-}
-
-async function samples(wire: Wire, ra: Resp, rb: Resp, n: number, tag: string) {
-  const server: number[] = [];
-  const redis: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let done = 0;
-    const waiting = new Promise<void>((resolve) =>
-      wire.a("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `${tag}-g${i}` }, () => {
-        done = nowMs();
-        resolve();
-      }),
-    );
-    await sleep(2);
-    const t0 = nowMs();
-    wire.b("param:set", { key: `b.1:w${i}`, value: "x", requestId: `${tag}-s${i}` }, () => {});
-    await waiting;
-    server.push(done - t0);
-
-    redis.push(await redisWakeSample(ra, rb, `floor:${tag}:${i}`));
-  }
-  return { wire: server, redis };
 }
 
 export interface WireFloorResult {
@@ -148,12 +125,12 @@ export async function wireFloor(redis: RedisServer, n: number): Promise<WireFloo
   const [sio, bare] = [await socketIoWire(), await bareWire()];
   try {
     for (let pass = 0; pass < 2; pass++) {
-      await samples(sio, ra, rb, n, `sio-warm${pass}`);
-      await samples(bare, ra, rb, n, `bare-warm${pass}`);
+      await wakeSamples(sio.a, sio.b, ra, rb, n, `sio-warm${pass}`);
+      await wakeSamples(bare.a, bare.b, ra, rb, n, `bare-warm${pass}`);
     }
-    const s = await samples(sio, ra, rb, n, "sio");
-    const b = await samples(bare, ra, rb, n, "bare");
-    return { socketIo: stats(s.wire), bare: stats(b.wire), redis: stats([...s.redis, ...b.redis]) };
+    const s = await wakeSamples(sio.a, sio.b, ra, rb, n, "sio");
+    const b = await wakeSamples(bare.a, bare.b, ra, rb, n, "bare");
+    return { socketIo: stats(s.server), bare: stats(b.server), redis: stats([...s.redis, ...b.redis]) };
   } finally {
     sio.close();
     bare.close();
