@@ -135,7 +135,11 @@ describe("local cloud, one agent host per run", () => {
       // the wrappers' loopback listener is in the instance's own network, where its recipes are
       expect(out).not.toContain("fast path unavailable");
     }
-    for (const i of ["web.1", "db.1"]) expect((await tmpOf(i, "fast")).trim()).toBe("reachable");
+    for (const i of ["web.1", "db.1"]) {
+      // the recipe's line after its ss-set: the file exists (the redirection) before its line is written
+      const fast = await eventually(async () => (await tmpOf(i, "fast")).trim() || undefined, `${i}'s fast path`);
+      expect(fast).toBe("reachable");
+    }
     if (asRoot) {
       // each namespace is held by its machine alone, no name (a mount every later machine start would copy) kept
       const machinePid = (await readFile(path.join(dirOf("web.1"), "run/machine.pid"), "utf8")).trim();
