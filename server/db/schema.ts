@@ -163,6 +163,11 @@ export const params = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.key] })],
 );
 
+/**
+ * Every change of a run, by its per-run seq. WITHOUT ROWID (migration 0018; drizzle's schema cannot say so): its key
+ * is its only b-tree, so an event is one page of a write's commit, not two (the table's and its key's), and reading a
+ * run's events in order walks one b-tree.
+ */
 export const events = sqliteTable(
   "events",
   {
