@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { startCheckpointer, WAL_BACKSTOP_BYTES, WAL_RESET_BYTES } from "./checkpointer.js";
 import { openDatabase } from "./open.js";
@@ -48,6 +49,47 @@ describe("WAL checkpoints off the event loop", () => {
     const again = openDatabase(file);
     expect(again.$client.prepare("select count(*) as n from filler").get()).toEqual({ n: 3001 });
     again.$client.close();
+  });
+
+  it("between the worker's passes the main connection holds the database alone, and lets it go for each pass", async () => {
+    const { db, file } = await tempDatabase();
+    const passes: { checkpointed?: number; log?: number; error?: string }[] = [];
+    let copied: () => void = () => undefined;
+    const checkpointer = startCheckpointer(db.$client, file, (p) => {
+      passes.push(p);
+      if (p.log !== undefined && p.log > 0 && p.checkpointed === p.log) copied();
+    });
+    db.$client.exec("create table t (v text)");
+    const insert = db.$client.prepare("insert into t values (?)");
+    for (let round = 0; round < 3; round++) {
+      const pass = new Promise<void>((resolve) => {
+        copied = resolve;
+      });
+      insert.run(`r${round}`);
+      // held: another connection cannot even read, so no commit of the main one took or dropped a file lock
+      const other = new Database(file, { timeout: 0 });
+      expect(() => other.prepare("select count(*) from t").get()).toThrow(/locked/);
+      other.close();
+      await pass;
+    }
+    expect(passes.filter((p) => p.error)).toEqual([]);
+    await checkpointer.stop();
+    db.$client.close();
+    // every commit is in the database file: another connection reads them all
+    const again = new Database(file, { readonly: true });
+    expect(again.prepare("select count(*) as n from t").get()).toEqual({ n: 3 });
+    again.close();
+  });
+
+  it("without its worker, the main connection locks per transaction again, as SQLite does by default", async () => {
+    const { db, file } = await tempDatabase();
+    await startCheckpointer(db.$client, file).stop();
+    db.$client.exec("create table t (v text)");
+    db.$client.prepare("insert into t values ('x')").run();
+    const other = new Database(file, { timeout: 0 });
+    expect(other.prepare("select count(*) as n from t").get()).toEqual({ n: 1 });
+    other.close();
+    db.$client.close();
   });
 
   it("writes that never pause do not grow the WAL without bound: once it is large, a pass resets it", async () => {

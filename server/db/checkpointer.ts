@@ -31,12 +31,16 @@ export const WAL_BACKSTOP_BYTES = WAL_RESET_BYTES + 32 * 1024 * 1024;
  * the wake p99 at 1,000 instances, bench/RESULTS.md "Limits of one server"). Here the main connection checkpoints
  * only past WAL_BACKSTOP_BYTES; a worker thread with a connection of its own does, in passive mode, so writers are never blocked by
  * it and a reader's open snapshot only defers the copy.
+ *
+ * Between the worker's passes the main connection holds the database alone (locking_mode EXCLUSIVE): a transaction
+ * then takes no file lock, where each took and dropped six (fcntl, a system call each: about a tenth of a woken
+ * ss-get's time, bench/RESULTS.md figure 1). For a pass the worker asks, the main connection lets go (locking_mode
+ * NORMAL, then a read, which drops the lock), the worker opens its connection, checkpoints, closes it and says so,
+ * and the main connection holds the database again from its next transaction. Its commits meanwhile lock as usual.
  */
 const WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma("busy_timeout = 1000");
 const fs = require("node:fs");
 let stopped = false;
 let pending = null;
@@ -81,21 +85,38 @@ const unwatch = () => {
   if (watcher) watcher.close();
   watcher = null;
 };
+// a pass is due: the main connection is asked to let the database go, and answers "go" (below)
+let asked = false;
 const pass = () => {
   pending = null;
+  if (stopped || asked) return;
+  asked = true;
+  parentPort.postMessage({ want: true });
+};
+const checkpoint = () => {
+  asked = false;
   if (stopped) return;
   const before = walStamp();
+  const done = { done: true };
+  let db = null;
   try {
+    // opened for the pass only: an open connection, even idle, keeps the main one from holding the database alone
+    db = new Database(workerData.file);
+    db.pragma("busy_timeout = 1000");
     const [r] = db.pragma("wal_checkpoint(PASSIVE)");
     // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES)
-    if (walSize() > workerData.resetBytes) parentPort.postMessage({ large: true });
-    if (r && r.log > 0) parentPort.postMessage({ checkpointed: r.checkpointed, log: r.log });
+    if (walSize() > workerData.resetBytes) done.large = true;
+    if (r && r.log > 0) Object.assign(done, { checkpointed: r.checkpointed, log: r.log });
     // frames a reader's snapshot kept back: copied once it is done, without waiting for the next commit
     if (r && r.checkpointed < r.log) pending = setTimeout(pass, workerData.delayMs);
   } catch (err) {
     // a full disk or a database being closed: the next commit tries again, the main connection never needed it
-    parentPort.postMessage({ error: String(err && err.message || err) });
+    done.error = String(err && err.message || err);
   }
+  try {
+    if (db) db.close();
+  } catch {}
+  parentPort.postMessage(done);
   if (pending !== null) return;
   watch();
   // a commit between the checkpoint and the watch above notified no one
@@ -108,15 +129,39 @@ const soon = () => {
 };
 watch();
 soon();
-parentPort.on("message", () => {
+parentPort.on("message", (m) => {
   if (stopped) return;
+  if (m === "go") return checkpoint();
   stopped = true;
   unwatch();
   if (pending !== null) clearTimeout(pending);
-  db.close();
   parentPort.close();
 });
 `;
+
+interface PassMessage {
+  /** the worker would take a pass: the main connection lets the database go */
+  want?: boolean;
+  /** a pass is over (whatever its outcome): the main connection may hold the database alone again */
+  done?: boolean;
+  large?: boolean;
+  checkpointed?: number;
+  log?: number;
+  error?: string;
+}
+
+/**
+ * Whether the connection holds the database alone. EXCLUSIVE takes effect with its next transaction and is kept from
+ * then on; NORMAL only once a transaction ends, so a read ends one at once. Either way nothing is waited for.
+ */
+function lockingOf(sqlite: Database.Database): (alone: boolean) => void {
+  const read = sqlite.prepare("select 1 from sqlite_master limit 1");
+  return (alone) => {
+    if (!sqlite.open) return;
+    sqlite.pragma(`locking_mode = ${alone ? "EXCLUSIVE" : "NORMAL"}`);
+    if (!alone) read.get();
+  };
+}
 
 export interface Checkpointer {
   /** stops the worker and closes its connection (before the main connection closes, which then checkpoints last) */
@@ -131,29 +176,43 @@ export function startCheckpointer(
   if (file === ":memory:") return { stop: async () => undefined };
   const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
   sqlite.pragma(`wal_autocheckpoint = ${Math.ceil(WAL_BACKSTOP_BYTES / pageSize)}`);
+  const holdAlone = lockingOf(sqlite);
+  holdAlone(true);
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(WORKER, {
     eval: true,
     workerData: { file, driver, delayMs: DELAY_MS, resetBytes: WAL_RESET_BYTES },
   });
   worker.unref();
-  worker.on("message", (m: { large?: boolean; checkpointed?: number; log?: number; error?: string }) => {
-    if (m.large) {
-      if (sqlite.open) sqlite.pragma("wal_checkpoint(PASSIVE)");
+  let stopping = false;
+  worker.on("message", (m: PassMessage) => {
+    if (!sqlite.open || stopping) return;
+    if (m.want) {
+      holdAlone(false);
+      worker.postMessage("go");
       return;
     }
-    onPass?.(m);
+    holdAlone(true);
+    if (m.large) sqlite.pragma("wal_checkpoint(PASSIVE)");
+    if (m.log !== undefined || m.error !== undefined)
+      onPass?.({ checkpointed: m.checkpointed, log: m.log, error: m.error });
   });
-  // a worker that cannot open the database must not take the server down: SQLite's own checkpoint comes back
+  // a worker that cannot run must not take the server down: SQLite's own checkpoint comes back, and the database is
+  // locked per transaction again, as a connection of another thread may need it
   worker.on("error", (err) => {
-    if (sqlite.open) sqlite.pragma("wal_autocheckpoint = 1000");
+    if (sqlite.open) {
+      sqlite.pragma("wal_autocheckpoint = 1000");
+      holdAlone(false);
+    }
     onPass?.({ error: err.message });
   });
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   return {
     async stop() {
+      stopping = true;
       worker.postMessage("stop");
       await exited;
+      holdAlone(false);
     },
   };
 }
