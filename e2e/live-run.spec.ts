@@ -128,6 +128,20 @@ test("two people watch the tutorial run live from the Run… dialog; a third joi
     await expect(p.param("client.1:statecustom")).toHaveClass(/(^|\s)flash(\s|$)/);
     await expect(p.state).toHaveText("Ready");
   }
+  // each change flashes anew, in place: the value's animation flips between flash-0 and flash-1, which restarts it
+  const flashes = await Promise.all(
+    [a, b, c].map(async (p) => /flash-[01]/.exec((await p.param("client.1:statecustom").getAttribute("class")) ?? "")),
+  );
+  expect(flashes.every((f) => f !== null)).toBe(true);
+  const setAgain = await owner.call("PUT", `/api/runs/${runId}/params/client.1:statecustom`, {
+    value: "Checked again by alice",
+  });
+  expect(setAgain.status).toBe(200);
+  for (const [i, p] of [a, b, c].entries()) {
+    await expect(p.param("client.1:statecustom")).toHaveText("Checked again by alice");
+    const other = flashes[i]?.[0] === "flash-0" ? "flash-1" : "flash-0";
+    await expect(p.param("client.1:statecustom")).toHaveClass(new RegExp(`(^|\\s)${other}(\\s|$)`));
+  }
   // all three show the same events: nothing missed, nothing twice
   const seqs = (pg: Page) =>
     pg.locator("[data-seq]").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.seq));

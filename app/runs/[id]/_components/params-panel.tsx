@@ -3,38 +3,32 @@ import { type GroupedParams, updateParamGroups } from "@/app/lib/param-groups";
 import type { RunDetail, RuntimeParam } from "@/protocol/run";
 import { Section } from "./section";
 
+/**
+ * A value that changes after the page mounted flashes (`.pv.flash` in globals.css), again with each change: the
+ * element stays and its animation's name alternates between two of the same keyframes, which starts it anew. A span
+ * keyed by the change, made anew each time, was a removeChild and an appendChild per write under a stream of writes,
+ * the largest part of the longest tasks (bench/RESULTS.md figure 6b); an animation started from script (animate())
+ * cost more still, a style pass per call.
+ */
 function ParamValue({ p, since }: { p: RuntimeParam; since: number }) {
+  const seq = p.updatedSeq;
+  // which of the two animations: flipped by each change (state derived while rendering, as React documents it)
+  const [shown, setShown] = useState({ seq, phase: 0 });
+  if (shown.seq !== seq) setShown({ seq, phase: 1 - shown.phase });
+  const flash = seq > since ? ` flash flash-${shown.seq !== seq ? 1 - shown.phase : shown.phase}` : "";
   const name = p.key.slice(p.key.indexOf(":") + 1);
-  const flash = p.updatedSeq > since ? " flash" : "";
-  if (p.value === null)
-    return (
-      <span key={p.updatedSeq} className={`pv unset${flash}`}>
-        not set
-      </span>
-    );
-  if (p.value === "")
-    return (
-      <span key={p.updatedSeq} className={`pv unset${flash}`}>
-        (empty)
-      </span>
-    );
-  if (name === "abort")
-    return (
-      <span key={p.updatedSeq} className={`pv abort-value${flash}`}>
-        {p.value}
-      </span>
-    );
-  if (name.startsWith("url.") && /^[a-z][a-z0-9+.-]*:\/\//i.test(p.value))
-    return (
-      <span key={p.updatedSeq} className={`pv${flash}`}>
+  if (p.value === null || p.value === "")
+    return <span className={`pv unset${flash}`}>{p.value === null ? "not set" : "(empty)"}</span>;
+  if (name === "abort") return <span className={`pv abort-value${flash}`}>{p.value}</span>;
+  return (
+    <span className={`pv${flash}`}>
+      {name.startsWith("url.") && /^[a-z][a-z0-9+.-]*:\/\//i.test(p.value) ? (
         <a href={p.value} target="_blank" rel="noreferrer">
           {p.value}
         </a>
-      </span>
-    );
-  return (
-    <span key={p.updatedSeq} className={`pv${flash}`}>
-      {p.value}
+      ) : (
+        p.value
+      )}
     </span>
   );
 }
