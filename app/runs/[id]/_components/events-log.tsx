@@ -24,6 +24,12 @@ const EventRow = memo(function EventRow({ e }: { e: RunEvent }) {
 
 /** The newest events shown at first: a large run's thousands stay one click away, off the live render path. */
 const RECENT_EVENTS = 1000;
+/**
+ * Past RECENT_EVENTS the oldest rows go this many at a time: a live batch in between only appends rows, which React
+ * matches to the ones shown in order, where dropping a row per new one made it map every shown row's key again for
+ * each batch (with the flash of each value, the long tasks of bench/RESULTS.md figure 6b).
+ */
+const TRIM_STEP = 250;
 
 export function EventsLog({ events, instances = [] }: { events: readonly RunEvent[]; instances?: readonly string[] }) {
   const uid = useId();
@@ -46,7 +52,7 @@ export function EventsLog({ events, instances = [] }: { events: readonly RunEven
     [filtering, candidates, deferred, unknownInstance],
   );
   const total = matching ? matching.length : candidates.length;
-  const hidden = showAll ? 0 : Math.max(0, total - RECENT_EVENTS);
+  const hidden = showAll ? 0 : Math.floor(Math.max(0, total - RECENT_EVENTS) / TRIM_STEP) * TRIM_STEP;
   const shown = useMemo(
     () => (matching ? matching.slice(hidden) : lastItems(candidates, total - hidden)),
     [matching, candidates, hidden, total],
