@@ -97,7 +97,8 @@ const checkpoint = () => {
   asked = false;
   if (stopped) return;
   const before = walStamp();
-  const done = { done: true };
+  // a pass is over, whatever its outcome: the main connection may hold the database alone again
+  const done = {};
   let db = null;
   try {
     // opened for the pass only: an open connection, even idle, keeps the main one from holding the database alone
@@ -139,11 +140,10 @@ parentPort.on("message", (m) => {
 });
 `;
 
+/** The worker's messages: it wants a pass, or (anything else) a pass is over, with what it found. */
 interface PassMessage {
   /** the worker would take a pass: the main connection lets the database go */
   want?: boolean;
-  /** a pass is over (whatever its outcome): the main connection may hold the database alone again */
-  done?: boolean;
   large?: boolean;
   checkpointed?: number;
   log?: number;
@@ -194,8 +194,7 @@ export function startCheckpointer(
     }
     holdAlone(true);
     if (m.large) sqlite.pragma("wal_checkpoint(PASSIVE)");
-    if (m.log !== undefined || m.error !== undefined)
-      onPass?.({ checkpointed: m.checkpointed, log: m.log, error: m.error });
+    if (m.log !== undefined || m.error !== undefined) onPass?.(m);
   });
   // a worker that cannot run must not take the server down: SQLite's own checkpoint comes back, and the database is
   // locked per transaction again, as a connection of another thread may need it

@@ -4,7 +4,7 @@ import type { RunDetail, RuntimeParam } from "@/protocol/run";
 import { Section } from "./section";
 
 /**
- * A value that changes after the page mounted flashes (`.pv.flash` in globals.css), again with each change: the
+ * A value that changes after the page mounted flashes (`.pv.flash-0`, `.pv.flash-1` in globals.css), again with each change: the
  * element stays and its animation's name alternates between two of the same keyframes, which starts it anew. A span
  * keyed by the change, made anew each time, was a removeChild and an appendChild per write under a stream of writes,
  * the largest part of the longest tasks (bench/RESULTS.md figure 6b); an animation started from script (animate())
@@ -14,8 +14,12 @@ function ParamValue({ p, since }: { p: RuntimeParam; since: number }) {
   const seq = p.updatedSeq;
   // which of the two animations: flipped by each change (state derived while rendering, as React documents it)
   const [shown, setShown] = useState({ seq, phase: 0 });
-  if (shown.seq !== seq) setShown({ seq, phase: 1 - shown.phase });
-  const flash = seq > since ? ` flash flash-${shown.seq !== seq ? 1 - shown.phase : shown.phase}` : "";
+  let phase = shown.phase;
+  if (shown.seq !== seq) {
+    phase = 1 - phase;
+    setShown({ seq, phase });
+  }
+  const flash = seq > since ? ` flash flash-${phase}` : "";
   const name = p.key.slice(p.key.indexOf(":") + 1);
   if (p.value === null || p.value === "")
     return <span className={`pv unset${flash}`}>{p.value === null ? "not set" : "(empty)"}</span>;
