@@ -1,7 +1,7 @@
 /** Runs every benchmark once (quick: a seconds-long smoke) and renders RESULTS.md. */
 
 import os from "node:os";
-import { machine, nowMs, type Stats, startRedis } from "./lib.js";
+import { machine, nowMs, type Stats, settle, settledLog, settling, startRedis } from "./lib.js";
 import { localBenchmarks } from "./local-runs.js";
 import { largePageFigures } from "./page-large.js";
 import { peerBenchmarks } from "./peer-runs.js";
@@ -37,10 +37,28 @@ const spread = (s: Stats, d = 2, p99 = false) =>
   `${f(s.median, d)} (p10–p90 ${f(s.p10, d)}–${f(s.p90, d)}${p99 ? `, p99 ${f(s.p99, d)}` : ""}; n=${s.n})`;
 const nums = (...ss: Stats[]) => ss.flatMap((s) => [s.median, s.p10, s.p90, s.p99]);
 
+/** How long the figures waited for a quiet machine (lib.ts `settle`), and where it never was. */
+function settledNote(): string {
+  const total = settledLog.reduce((a, w) => a + w.waitedMs, 0);
+  const longest = settledLog.reduce((a, w) => (w.waitedMs > a.waitedMs ? w : a));
+  const busy = settledLog.filter((w) => !w.quiet);
+  return (
+    `Before each of its ${settledLog.length} parts the bench waited for a quiet machine (two 500 ms windows with its ` +
+    `CPUs under 15 % busy): ${f(total / 1000, 1)} s in all, the longest ${f(longest.waitedMs / 1000, 1)} s before ` +
+    `${longest.before}.` +
+    (busy.length
+      ? ` It was still busy when the wait gave up before ${busy.map((w) => `${w.before} (${f(w.busy * 100, 0)} %)`).join(", ")}.`
+      : "")
+  );
+}
+
 export async function runBench(opts: { quick: boolean; log?: (line: string) => void }): Promise<BenchReport> {
   const log = opts.log ?? (() => {});
   const t0 = nowMs();
   const loadAtStart = os.loadavg()[0];
+  // full runs wait for a quiet machine before each figure (lib.ts `settle`); quick ones, in npm test, do not
+  settling(!opts.quick);
+  settledLog.length = 0;
   const redis = await startRedis();
   const figures: Figure[] = [];
   const notes: string[] = [];
@@ -60,6 +78,7 @@ export async function runBench(opts: { quick: boolean; log?: (line: string) => v
       met: w50 <= 3 && w99 <= 5,
       numbers: nums(wake.server, wake.redis),
     });
+    await settle("1b. the wire alone");
     const floor = await wireFloor(redis, opts.quick ? 20 : 1000);
     figures.push({
       figure: "1b. Profile: figure 1's exchange over the wire alone, to a server that does nothing else (ms)",
@@ -230,6 +249,7 @@ export async function runBench(opts: { quick: boolean; log?: (line: string) => v
       figures.push(...large.figures);
       notes.push(...large.notes);
     }
+    await settle("7. recovery");
     const rc = await reconnectBenchmark({ quick: opts.quick, log });
     figures.push({
       figure: `7. Recovery: server kill -9 and restart, ${rc.agents} agents blocked in ss-get; listening → all reconnected / all answered (ms)`,
@@ -242,7 +262,9 @@ export async function runBench(opts: { quick: boolean; log?: (line: string) => v
     });
   } finally {
     await redis.stop();
+    settling(false);
   }
+  if (settledLog.length) notes.push(settledNote());
   return {
     quick: opts.quick,
     date: new Date().toISOString(),
@@ -627,7 +649,9 @@ export function renderMarkdown(r: BenchReport): string {
     `- Bench wall time: ${r.seconds.toFixed(1)} s; 1-minute load average ${r.load[0].toFixed(1)} at the start, ${r.load[1].toFixed(1)} at the end`,
     "",
     "Figures are medians with their p10–p90 spread (and p99 where a target asks for it). Every figure was",
-    "measured in the same run as its reference, interleaved where the two are sampled one by one.",
+    "measured in the same run as its reference, interleaved where the two are sampled one by one. Each part",
+    "starts once the machine is quiet (its CPUs under 15 % busy for a second; the wait is in the notes), so that it",
+    "times our work, not the teardown of the part before it.",
     "",
     row(["Figure", "Value", "Reference", "Ratio", "Target", "Met"]),
     row(["---", "---", "---", "---", "---", "---"]),

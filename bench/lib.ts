@@ -286,3 +286,53 @@ export async function startRedis(): Promise<RedisServer> {
       }),
   };
 }
+
+/** The machine's CPU time so far, busy and all, in clock ticks (/proc/stat's first line). */
+function cpuTicks(): { busy: number; total: number } {
+  const fields = fs.readFileSync("/proc/stat", "utf8").split("\n", 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  // idle and iowait are the CPUs' time with nothing to run
+  return { busy: total - fields[3] - (fields[4] ?? 0), total };
+}
+
+export interface Settled {
+  /** the figure about to be measured */
+  before: string;
+  waitedMs: number;
+  /** the machine's busy share (0–1) over the last window */
+  busy: number;
+  /** false when the wait gave up at its deadline, the machine still busy */
+  quiet: boolean;
+}
+
+/** every wait of `settle` in this process, for RESULTS.md's notes; off (no waiting) until `settling(true)` */
+export const settledLog: Settled[] = [];
+let settlingOn = false;
+export function settling(on: boolean): void {
+  settlingOn = on;
+}
+
+/**
+ * Before a figure is measured, waits until the machine is quiet (at most `maxMs`): two 500 ms windows in a row with
+ * its CPUs under `busyBelow` busy. The figure then times our work, not the teardown of the figure before (hundreds of
+ * local instances' processes exiting, a closed browser) or other work on the machine. Full runs only: quick runs
+ * (in `npm test`) do not wait.
+ */
+export async function settle(before: string, maxMs = 60_000, busyBelow = 0.15): Promise<void> {
+  if (!settlingOn) return;
+  const t0 = nowMs();
+  let quietWindows = 0;
+  let last = cpuTicks();
+  while (true) {
+    await sleep(500);
+    const now = cpuTicks();
+    const busy = (now.busy - last.busy) / Math.max(1, now.total - last.total);
+    last = now;
+    quietWindows = busy < busyBelow ? quietWindows + 1 : 0;
+    const waitedMs = nowMs() - t0;
+    if (quietWindows >= 2 || waitedMs >= maxMs) {
+      settledLog.push({ before, waitedMs, busy, quiet: quietWindows >= 2 });
+      return;
+    }
+  }
+}

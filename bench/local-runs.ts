@@ -11,7 +11,17 @@ import { callJson } from "../server/testing/json-api.js";
 import { RunWatcher } from "../server/testing/watch.js";
 import { timeInMachine } from "./in-machine.js";
 import { hostPids, type InstanceMemory } from "./instance-memory.js";
-import { freePort, nowMs, procStatusMb, type RedisServer, Resp, type Stats, stats, timeProcess } from "./lib.js";
+import {
+  freePort,
+  nowMs,
+  procStatusMb,
+  type RedisServer,
+  Resp,
+  type Stats,
+  settle,
+  stats,
+  timeProcess,
+} from "./lib.js";
 import { memoryRun } from "./memory-run.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -532,10 +542,15 @@ export async function localBenchmarks(
   try {
     const idleServerRssMb = procStatusMb(s.pid, "VmRSS");
     await pushModules(s);
+    await settle("2. command cost");
     const command = await commandCost(s, dataDir, redis, opts);
     const scale: (ScaleResult & { runId: string })[] = [];
-    for (const clients of opts.quick ? [5] : [100, 200]) scale.push(await scaleRun(s, clients, opts));
+    for (const clients of opts.quick ? [5] : [100, 200]) {
+      await settle(`5. scale, ${clients} clients`);
+      scale.push(await scaleRun(s, clients, opts));
+    }
     // what each local instance takes, all its processes counted, in a run kept in Ready (5a)
+    await settle("5a. memory per instance");
     const memory = await memoryRun(s, dataDir, opts.quick ? 5 : 100);
     await s.stop();
 
@@ -562,6 +577,7 @@ export async function localBenchmarks(
       page = { ...base, skipped: `no Chromium at ${CHROMIUM}`, loadMs: null, allRowsMs: null, jsKb: null, live: null };
     } else {
       s = await startChildServer(dataDir, true);
+      await settle("6. run page");
       page = { ...base, skipped: null, ...(await pageLoad(s, biggest.runId, clients, opts)) };
     }
     return { command, scale, idleServerRssMb, page, memory };

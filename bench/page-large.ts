@@ -19,7 +19,7 @@ import { startServer } from "../server/app.js";
 import { AgentPeer, PeerCloud, runReaches, type TestServer } from "../server/testing/harness.js";
 import { callJson } from "../server/testing/json-api.js";
 import type { Figure } from "./bench.js";
-import { nowMs, type Stats, stats } from "./lib.js";
+import { nowMs, type Stats, settle, stats } from "./lib.js";
 
 const PASSWORD = "bench-admin-password";
 /** what every instance writes before the run is kept: 5 outputs and its state message */
@@ -256,6 +256,7 @@ export async function largeRunPages(opts: LargePageOptions = {}): Promise<LargeP
         await new Promise((r) => setTimeout(r, 1500));
         return true;
       };
+      await settle("6b. 1,000- and 200-instance pages");
       for (let k = -1; k < loads; k++) {
         // each size goes first in every other round: the browser tearing down the page before is no one's cost alone
         const order = k % 2 === 0 ? [runLarge, runSmall] : [runSmall, runLarge];
@@ -274,6 +275,8 @@ export async function largeRunPages(opts: LargePageOptions = {}): Promise<LargeP
         await page.goto(`/runs/${runLarge.id}`);
         await shown(page, runLarge);
         await page.waitForTimeout(2000);
+        // the page stays open meanwhile: a page that never rests would not hold the writes up for long
+        await settle("6b. the page under writes", 20_000);
         await page.evaluate(() => {
           const p = (window as unknown as { __probe: Probe }).__probe;
           p.longTasks = [];

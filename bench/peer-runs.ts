@@ -8,7 +8,7 @@ import type { RunDetail, RunEvent } from "../protocol/run.js";
 import type { UiClientToServer, UiServerToClient } from "../protocol/ui-socket.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../server/testing/harness.js";
-import { nowMs, type RedisServer, Resp, type Stats, sleep, stats, wakeSamples } from "./lib.js";
+import { nowMs, type RedisServer, Resp, type Stats, settle, sleep, stats, wakeSamples } from "./lib.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -245,6 +245,7 @@ export async function peerBenchmarks(
     await b.call("param:set", { key: "b.1:t0", value: "start" });
 
     // 1. wake latency
+    await settle("1. wake latency");
     const wakeN = opts.throughputOnly || opts.fanoutOnly ? 1 : opts.quick ? 20 : WAIT_KEYS;
     opts.log(
       `wake latency: ${wakeN} samples each${wakeN === WAIT_KEYS ? `, after ${WARMUP_PASSES} passes as many` : ""}`,
@@ -289,6 +290,7 @@ export async function peerBenchmarks(
       };
     }
 
+    if (!(opts.fanoutOnly || opts.wakeOnly)) await settle("4. throughput");
     // 4. throughput: agents in a worker thread, a few /ui watchers here (moved into the agents' thread they took less
     // of the server thread's CPU, but writes/s were lower in every alternate run: the agents' thread is a stage of the
     // closed loop as much as the server's)

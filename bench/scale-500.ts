@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { RunWatcher } from "../server/testing/watch.js";
 import type { Figure } from "./bench.js";
-import { procStatusMb } from "./lib.js";
+import { procStatusMb, settle } from "./lib.js";
 import { type LocalBenchOptions, pushModules, type ScaleResult, scaleRun, startChildServer } from "./local-runs.js";
 
 export const SCALE_CLIENTS = 500;
@@ -110,6 +110,7 @@ export async function scale500(opts: LocalBenchOptions): Promise<Scale500Result>
     // 1 server + 500 clients is 501 instances, one more than a run may have by default
     const limits = await s.api("PUT", "/api/settings/limits", { instancesPerRun: SCALE_CLIENTS + 1 });
     if (limits.status !== 200) throw new Error(`raising instancesPerRun failed: ${JSON.stringify(limits.body)}`);
+    await settle("5. scale, 100 clients before 500");
     const ref = await boundedScaleRun(s, 100, opts);
     reference = ref;
     const agents = await agentsOf(s, ref.runId);
@@ -123,6 +124,7 @@ export async function scale500(opts: LocalBenchOptions): Promise<Scale500Result>
         ...none,
       };
     }
+    await settle("5. scale, 500 clients");
     const at500 = await boundedScaleRun(s, SCALE_CLIENTS, opts);
     return { skipped: null, failed: null, agents, reference, at500, idleServerRssMb };
   } catch (err) {
