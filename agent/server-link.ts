@@ -8,6 +8,7 @@ import {
   type AgentClientToServer,
   type AgentRunState,
   type AgentServerToClient,
+  requestIdOf,
 } from "../protocol/agent-socket.js";
 import type { ApiError } from "../protocol/errors.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
@@ -67,7 +68,7 @@ const REFUSED_RETRY_MAX_MS = 2000;
 /**
  * The agent's one socket.io connection. Every request is kept until its first ack and re-sent on each
  * new connection: an ack of an emit made before a disconnect never fires. Each carries a request id unique to this
- * agent process (`<session>-<n>`), the same on every send, so the server answers a re-send as it answered the first
+ * agent process (protocol `requestIdOf`: when it was made, the session, a counter), the same on every send, so the server answers a re-send as it answered the first
  * (log chunks are also deduplicated by their chunk number) and can drop the wait of a command that exited.
  */
 export class ServerLink {
@@ -152,7 +153,7 @@ export class ServerLink {
     const done = new Promise<Ack<AckData<E>>>((resolve) => {
       const entry: Pending = {
         event,
-        payload: { ...(payload as Record<string, unknown>), requestId: `${this.session}-${id}` },
+        payload: { ...(payload as Record<string, unknown>), requestId: requestIdOf(Date.now(), this.session, id) },
         createdAt: Date.now(),
         epoch: 0,
         fromCommand: opts.fromCommand === true,

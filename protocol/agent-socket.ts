@@ -20,11 +20,21 @@ export const AgentAuth = z.object({
 export const QualifiedKey = z.string().min(3).max(300);
 
 /**
- * Every request may carry the agent's id for it (unique per agent process, e.g. `<session>-<n>`): a request
- * re-sent after a reconnect keeps its id, so the server answers it as it answered the first time without acting
- * twice, and `param:cancel` can name a wait whose command exited.
+ * Every request may carry the agent's id for it (unique per agent process, `requestIdOf`): a request re-sent after a
+ * reconnect keeps its id, so the server answers it as it answered the first time without acting twice, and
+ * `param:cancel` can name a wait whose command exited. To the server an id is any such string.
  */
 export const RequestId = z.string().min(1).max(100);
+
+/**
+ * The id the agent gives a request: when it was made (ms, base 36, fixed width), the agent process's session and a
+ * counter. Unique for an instance across its agent processes; and as its time comes first, the answers a run stores
+ * (request_answers, keyed by run, then request) go to the end of the run's range, where one commit of many instances'
+ * writes changes a page or two of them, not one per instance (drizzle/0019).
+ */
+export function requestIdOf(madeAt: number, session: string, n: number): string {
+  return `${Math.max(0, Math.floor(madeAt)).toString(36).padStart(9, "0")}-${session}-${n}`;
+}
 const requestId = RequestId.optional();
 
 export const ParamGetRequest = z.strictObject({

@@ -192,6 +192,8 @@ export const events = sqliteTable(
  * by the agent's request id, written in the same transaction as the change: a request re-sent after the server was
  * killed gets this answer and does not act twice. Deleted with the run. WITHOUT ROWID (migration 0017; drizzle's
  * schema cannot say so): its key is its only b-tree, so a stored answer is one page of a write's commit, not two.
+ * Keyed by request before instance (0019): an agent's ids begin with their time (protocol `requestIdOf`), so a commit
+ * of many instances' writes appends their answers at the end of the run's range instead of to a page per instance.
  */
 export const requestAnswers = sqliteTable(
   "request_answers",
@@ -200,12 +202,12 @@ export const requestAnswers = sqliteTable(
       .notNull()
       .references(() => runs.id),
     instance: text("instance").notNull(),
-    /** the event name and the agent's request id, e.g. `run:abort s1-7` */
+    /** the event name and the agent's request id, e.g. `param:set 0mipq3x2k-Xc9f_2aQ-7` */
     request: text("request").notNull(),
     /** the ack's data as JSON */
     answer: text("answer").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.instance, t.request] })],
+  (t) => [primaryKey({ columns: [t.runId, t.request, t.instance] })],
 );
 
 /**

@@ -78,6 +78,12 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
       n: number;
     }
   ).n;
+  // one pass over the run's answers: keyed by request first (0019), they are not grouped by instance
+  for (const r of sqlite.prepare("select distinct instance from request_answers where run_id = ?").all(runId) as {
+    instance: string;
+  }[]) {
+    rt.answeredBefore.add(r.instance);
+  }
   for (const r of sqlite
     .prepare(
       "select json_extract(body, '$.instance') as name from events where run_id = ? and type = 'instance' and json_extract(body, '$.status') = 'lost'",

@@ -93,9 +93,9 @@ export class RunCommit {
     return row ? { answer: JSON.parse(row.answer) } : null;
   }
 
-  /** Whether any answer of the instance is stored (one from before a restart, say). */
-  hasStoredAnswers(runId: string, instance: string): boolean {
-    return this.statements.hasAnswers.get(runId, instance) !== undefined;
+  /** Whether any answer of the instance was stored before its run's runtime was made (before a restart, say). */
+  hasStoredAnswers(rt: RunRuntime, instance: string): boolean {
+    return rt.answeredBefore.has(instance);
   }
 
   storeAnswer(rt: RunRuntime, slot: AnswerSlot, answer: unknown): void {

@@ -24,7 +24,6 @@ export class RunStatements {
   readonly updateInstanceLog;
   readonly getAnswer;
   readonly putAnswer;
-  readonly hasAnswers;
   readonly deleteAnswers;
   readonly setKeptUntil;
   readonly machineInstances;
@@ -62,7 +61,6 @@ export class RunStatements {
     this.putAnswer = sqlite.prepare(
       "insert or replace into request_answers (run_id, instance, request, answer) values (?, ?, ?, ?)",
     );
-    this.hasAnswers = sqlite.prepare("select 1 from request_answers where run_id = ? and instance = ? limit 1");
     this.deleteAnswers = sqlite.prepare("delete from request_answers where run_id = ?");
     this.setKeptUntil = sqlite.prepare("update runs set kept_until = ? where id = ?");
   }

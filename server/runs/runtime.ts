@@ -40,6 +40,12 @@ export class RunRuntime {
   readonly inFlight = new Set<string>();
   /** parameter changes and abort messages recorded so far (the `eventsPerRun` limit counts them) */
   counted = 0;
+  /**
+   * instances with answers stored before this runtime was made (by a server since killed): read once at load. Their
+   * requests are looked up in request_answers, where an instance not among them (a new run's) has none to find
+   * (server/sockets/agent.ts, Answers)
+   */
+  readonly answeredBefore = new Set<string>();
   /** instances whose agent was declared lost (R19): read once at load, then kept as it happens */
   readonly lost = new Set<string>();
   /** each instance's log budget and its latest "bytes dropped" marker, loaded on the instance's first chunk */

@@ -114,8 +114,8 @@ export class RunService {
   storedAnswer(runId: string, slot: AnswerSlot): { answer: unknown } | null {
     return this.commit.storedAnswer(runId, slot);
   }
-  hasStoredAnswers(runId: string, instance: string): boolean {
-    return this.commit.hasStoredAnswers(runId, instance);
+  hasStoredAnswers(rt: RunRuntime, instance: string): boolean {
+    return this.commit.hasStoredAnswers(rt, instance);
   }
   storageFailed(rt: RunRuntime, err: unknown): void {
     this.commit.storageFailed(rt, err);

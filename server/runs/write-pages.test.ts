@@ -2,18 +2,38 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { requestIdOf } from "../../protocol/agent-socket.js";
 import { ROOT } from "../root.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
+import { loadRun } from "./load.js";
 
 // What one agent's ss-set costs the disk: every page a commit changes is a WAL frame, written with two pwrite()s
 // before the write is answered and before the readers it wakes are (bench/RESULTS.md, figure 1). A parameter write
 // that an agent may re-send (it carries a request id) stores its event, its value and its answer. The tables it writes
-// are WITHOUT ROWID where they can be (migrations 0017 and 0018), so that each is one b-tree and one page a write.
+// are WITHOUT ROWID where they can be (migrations 0017 and 0018), so that each is one b-tree and one page a write; and
+// the answers are keyed by request, whose ids begin with their time, so that many instances' writes in one commit
+// append them to the same pages (0019).
 
 /** Runs one of drizzle/'s migrations on a database, as the migrator does, statement by statement. */
 function migrate(sqlite: { exec(sql: string): unknown }, file: string): void {
   const migration = fs.readFileSync(path.join(ROOT, "drizzle", file), "utf8");
   for (const statement of migration.split("--> statement-breakpoint")) sqlite.exec(statement);
+}
+
+/** The pages of `file`'s WAL, each with the table (or index) it belongs to, from the frames' headers and dbstat. */
+function walPages(sqlite: { prepare(sql: string): { all(): unknown[] } }, file: string, pageSize: number): string[] {
+  const wal = fs.readFileSync(`${file}-wal`);
+  const owner = new Map(
+    (sqlite.prepare("select name, pageno from dbstat").all() as { name: string; pageno: number }[]).map((r) => [
+      r.pageno,
+      r.name,
+    ]),
+  );
+  const pages: string[] = [];
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    pages.push(owner.get(wal.readUInt32BE(at)) ?? "?");
+  }
+  return pages;
 }
 
 function ddlOf(sqlite: { prepare(sql: string): { get(name: string): unknown } }, name: string): string {
@@ -48,6 +68,43 @@ describe("the pages a parameter write commits", () => {
     expect(frames / writes).toBeLessThan(3.5);
   });
 
+  it("one commit of many instances' writes stores their answers in a few pages, not in one page per instance", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-pages-"));
+    const file = path.join(dir, "db.sqlite");
+    const s = await tutorialStore(file);
+    const clients = 60;
+    const rt = tutorialRun(s, { clients });
+    const sqlite = s.db.$client;
+    const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
+    const names = Array.from({ length: clients }, (_, i) => `client.${i + 1}`);
+    // every agent writes in turn for a while, with its ids made as agents make them, so that each instance has a
+    // history of stored answers (before 0019 they were grouped by instance: a page for every few instances)
+    let n = 0;
+    const round = (r: number) =>
+      Promise.all(
+        names.map((name, i) =>
+          s.runs.setParamGrouped(rt, `${name}:statecustom`, `r${r}`, { ignoreAbort: false }, `node:${name}`, {
+            instance: name,
+            request: `param:set ${requestIdOf(Date.now(), `session${i}`, ++n)}`,
+          }),
+        ),
+      );
+    for (let r = 0; r < 30; r++) await round(r);
+    sqlite.pragma("wal_checkpoint(TRUNCATE)");
+    expect(fs.statSync(`${file}-wal`).size).toBe(0);
+    // one more round, all in one turn: one group commit
+    await round(30);
+    const pages = walPages(sqlite, file, pageSize);
+    const answerPages = pages.filter((p) => p === "request_answers").length;
+    // the end of the run's range, and the leaves a split there rebalances: 5 pages; before 0019, 50 (the commit 105
+    // pages in all, 60 now)
+    expect(answerPages).toBeLessThanOrEqual(8);
+    const stored = sqlite.prepare("select count(*) as n from request_answers where run_id = ?").get(rt.id) as {
+      n: number;
+    };
+    expect(stored.n).toBe(31 * clients);
+  });
+
   it("the migration to a request_answers WITHOUT ROWID keeps every stored answer", async () => {
     const s = await tutorialStore();
     const { id } = tutorialRun(s, { clients: 1 });
@@ -63,6 +120,34 @@ describe("the pages a parameter write commits", () => {
     expect(rows).toHaveLength(50);
     expect(rows[0]).toEqual({ run_id: id, instance: "client.0", request: "param:set r0", answer: '{"seq":0}' });
     expect(ddlOf(sqlite, "request_answers")).toMatch(/WITHOUT ROWID/);
+  });
+
+  it("the migration to answers keyed by request keeps every answer, and a loaded run knows whose are stored", async () => {
+    const s = await tutorialStore();
+    const { id } = tutorialRun(s, { clients: 3 });
+    const sqlite = s.db.$client;
+    // the table as it was before 0019 (0017's), keyed by instance first
+    sqlite.exec(`drop table request_answers;
+      create table request_answers (run_id text not null, instance text not null, request text not null,
+        answer text not null, primary key (run_id, instance, request), foreign key (run_id) references runs(id))
+        without rowid`);
+    const put = sqlite.prepare("insert into request_answers values (?, ?, ?, ?)");
+    for (let i = 0; i < 40; i++)
+      put.run(id, `client.${1 + (i % 2) * 2}`, `param:set s-${i}`, JSON.stringify({ seq: i }));
+    const all = sqlite.prepare("select * from request_answers order by instance, request").all();
+    migrate(sqlite, "0019_answers_by_request.sql");
+    expect(sqlite.prepare("select * from request_answers order by instance, request").all()).toEqual(all);
+    expect(ddlOf(sqlite, "request_answers")).toMatch(/PRIMARY KEY\(`run_id`, `request`, `instance`\)/);
+    expect(ddlOf(sqlite, "request_answers")).toMatch(/WITHOUT ROWID/);
+    // a re-send's lookup is one descent of the key
+    const plan = sqlite
+      .prepare(
+        "explain query plan select answer from request_answers where run_id = ? and instance = ? and request = ?",
+      )
+      .all(id, "client.1", "param:set s-0") as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(" ")).toMatch(/PRIMARY KEY \(run_id=\? AND request=\? AND instance=\?\)/);
+    const rt = loadRun(s.db, id);
+    expect([...(rt?.answeredBefore ?? [])].sort()).toEqual(["client.1", "client.3"]);
   });
 
   it("the migration to events WITHOUT ROWID keeps every event, in order, and the index of aborts", async () => {

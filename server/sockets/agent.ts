@@ -147,7 +147,7 @@ function answers(rt: RunRuntime, instance: string, runs: RunService): Answers {
   }
   let a = perRun.get(instance);
   if (!a) {
-    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot), runs.hasStoredAnswers(rt.id, instance));
+    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot), runs.hasStoredAnswers(rt, instance));
     perRun.set(instance, a);
   }
   return a;
