@@ -54,11 +54,10 @@ await Promise.all(
     const key = agents[i].key;
     let n = 0;
     while (performance.now() < end) {
-      // with a request id, as the agent sends every request (agent/server-link.ts): its answer is stored with it
+      // with a request id made as the agent makes them (protocol/agent-socket.ts requestIdOf): its answer is stored
       const value = String(n++);
-      const ack = await new Promise((resolve) =>
-        socket.emit("param:set", { key, value, requestId: `load-${i}-${value}` }, resolve),
-      );
+      const requestId = `${Date.now().toString(36).padStart(9, "0")}-load${i}-${value}`;
+      const ack = await new Promise((resolve) => socket.emit("param:set", { key, value, requestId }, resolve));
       if (ack.ok) ok++;
       else errors++;
     }

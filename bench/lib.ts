@@ -4,6 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { requestIdOf } from "../protocol/agent-socket.js";
 import { freePort } from "../server/testing/free-port.js";
 
 export interface Stats {
@@ -216,13 +217,14 @@ export async function wakeSamples(
   for (let i = 0; i < n; i++) {
     let done = 0;
     // with request ids, as the agent sends every request (agent/server-link.ts): a set's answer is stored with it
-    const waiting = a("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `${tag}-g${i}` }).then((ack) => {
+    const get = { key: `b.1:w${i}`, timeout: 0, requestId: requestIdOf(Date.now(), tag, 2 * i) };
+    const waiting = a("param:get", get).then((ack) => {
       done = nowMs();
       if (!(ack as { ok?: boolean }).ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
     });
     await sleep(2);
     const t0 = nowMs();
-    void b("param:set", { key: `b.1:w${i}`, value: "x", requestId: `${tag}-s${i}` });
+    void b("param:set", { key: `b.1:w${i}`, value: "x", requestId: requestIdOf(Date.now(), tag, 2 * i + 1) });
     await waiting;
     server.push(done - t0);
 

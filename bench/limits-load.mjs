@@ -75,9 +75,10 @@ function writeLoad(socket, key, periodMs) {
       return;
     }
     inFlight = true;
-    // with a request id, as the agent sends every request (agent/server-link.ts): its answer is stored with it
+    // with a request id made as the agent makes them (protocol/agent-socket.ts requestIdOf): its answer is stored
     const value = String(n++);
-    socket.emit("param:set", { key, value, requestId: `${prefix}-${value}` }, (ack) => {
+    const requestId = `${Date.now().toString(36).padStart(9, "0")}-${prefix}-${value}`;
+    socket.emit("param:set", { key, value, requestId }, (ack) => {
       inFlight = false;
       if (ack?.ok) ok++;
       else errors++;

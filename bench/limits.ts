@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { io as ioClient, type Socket } from "socket.io-client";
+import { requestIdOf } from "../protocol/agent-socket.js";
 import type { RunDetail } from "../protocol/run.js";
 import type { UiClientToServer, UiServerToClient } from "../protocol/ui-socket.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
@@ -418,15 +419,20 @@ async function step(
     const machineWake: number[] = [];
     for (let i = 0; i < samples; i++) {
       let done = 0;
-      // with request ids, as the agent sends every request: a set's answer is stored with it
-      const tag = `${runs}x${instancesPerRun}-${i}`;
-      const waiting = a.call("param:get", { key: `b.1:w${i}`, timeout: 0, requestId: `g${tag}` }).then((ack) => {
+      // with request ids made as the agent makes them (protocol requestIdOf): a set's answer is stored with it
+      const tag = `${runs}x${instancesPerRun}`;
+      const get = { key: `b.1:w${i}`, timeout: 0, requestId: requestIdOf(Date.now(), `g${tag}`, i) };
+      const waiting = a.call("param:get", get).then((ack) => {
         done = nowMs();
         if (!ack.ok) throw new Error(`param:get failed: ${JSON.stringify(ack)}`);
       });
       await sleep(2);
       const t = nowMs();
-      const set = b.call("param:set", { key: `b.1:w${i}`, value: "x", requestId: `s${tag}` });
+      const set = b.call("param:set", {
+        key: `b.1:w${i}`,
+        value: "x",
+        requestId: requestIdOf(Date.now(), `s${tag}`, i),
+      });
       await waiting;
       wake.push(done - t);
       const ack = await set;
