@@ -68,8 +68,9 @@ const REFUSED_RETRY_MAX_MS = 2000;
 /**
  * The agent's one socket.io connection. Every request is kept until its first ack and re-sent on each
  * new connection: an ack of an emit made before a disconnect never fires. Each carries a request id unique to this
- * agent process (protocol `requestIdOf`: when it was made, the session, a counter), the same on every send, so the server answers a re-send as it answered the first
- * (log chunks are also deduplicated by their chunk number) and can drop the wait of a command that exited.
+ * agent process (protocol `requestIdOf`: when it was made, the session, a counter), the same on every send, so the
+ * server answers a re-send as it answered the first (log chunks are also deduplicated by their chunk number) and can
+ * drop the wait of a command that exited.
  */
 export class ServerLink {
   private readonly socket: Socket<AgentServerToClient, AgentClientToServer>;
@@ -150,11 +151,12 @@ export class ServerLink {
     opts: RequestOptions = {},
   ): { id: number; done: Promise<Ack<AckData<E>>> } {
     const id = this.nextId++;
+    const createdAt = Date.now();
     const done = new Promise<Ack<AckData<E>>>((resolve) => {
       const entry: Pending = {
         event,
-        payload: { ...(payload as Record<string, unknown>), requestId: requestIdOf(Date.now(), this.session, id) },
-        createdAt: Date.now(),
+        payload: { ...(payload as Record<string, unknown>), requestId: requestIdOf(createdAt, this.session, id) },
+        createdAt,
         epoch: 0,
         fromCommand: opts.fromCommand === true,
         resolve: resolve as (ack: Ack<unknown>) => void,

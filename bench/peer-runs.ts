@@ -338,7 +338,7 @@ export async function peerBenchmarks(
       };
     }
 
-    if (!(opts.fanoutOnly || opts.wakeOnly)) await settle("4. throughput");
+    await settle("4. throughput");
     // 4. throughput: agents in a worker thread, a few /ui watchers here (moved into the agents' thread they took less
     // of the server thread's CPU, but writes/s were lower in every alternate run: the agents' thread is a stage of the
     // closed loop as much as the server's)

@@ -4,11 +4,11 @@ import type { RunDetail, RuntimeParam } from "@/protocol/run";
 import { Section } from "./section";
 
 /**
- * A value that changes after the page mounted flashes (`.pv.flash-0`, `.pv.flash-1` in globals.css), again with each change: the
- * element stays and its animation's name alternates between two of the same keyframes, which starts it anew. A span
- * keyed by the change, made anew each time, was a removeChild and an appendChild per write under a stream of writes,
- * the largest part of the longest tasks (bench/RESULTS.md figure 6b); an animation started from script (animate())
- * cost more still, a style pass per call.
+ * A value that changes after the page mounted flashes (`.pv.flash-0`, `.pv.flash-1` in globals.css), again with each
+ * change: the element stays and its animation's name alternates between two of the same keyframes, which starts it
+ * anew. A span keyed by the change, made anew each time, was a removeChild and an appendChild per write under a
+ * stream of writes, the largest part of the longest tasks (bench/RESULTS.md figure 6b); an animation started from
+ * script (animate()) cost more still, a style pass per call.
  */
 function ParamValue({ p, since }: { p: RuntimeParam; since: number }) {
   const seq = p.updatedSeq;
