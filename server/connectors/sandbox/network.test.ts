@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -16,6 +16,10 @@ afterEach(async () => {
   }
 });
 const ip = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8" });
+/** a listener on port 7000 of the address given, which says so once it listens */
+const LISTENER =
+  'require("net").createServer((s) => s.end("here\\n")).listen(7000, process.argv[1], () => console.log("listening"))';
+const DIAL = (address: string) => `exec 3<>/dev/tcp/${address}/7000 && head -1 <&3`;
 
 describe.skipIf(!usable)("the instances' network", () => {
   it("a bridge that lost its address (or went) is made whole again when the server's port is relayed on it", async () => {
@@ -72,6 +76,51 @@ describe.skipIf(!usable)("the instances' network", () => {
       try {
         ip("link", "del", veth);
       } catch {}
+    }
+  });
+
+  it("an instance's link carries no IPv6 of its own: one joining sends nothing to the ports of the others", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "ss-net-"));
+    const net = await InstanceNetwork.setup(dir);
+    made.push({ net, dir });
+    const attached = [await net.attach(1), await net.attach(2)];
+    try {
+      const inNs = (ns: string, ...args: string[]) => ip("netns", "exec", ns, "ip", ...args);
+      const addrs = (json: string) =>
+        (JSON.parse(json) as { addr_info?: unknown[] }[]).flatMap((l) => l.addr_info ?? []);
+      expect(addrs(inNs(attached[0].name, "-j", "-6", "addr", "show", "dev", "eth0"))).toEqual([]);
+      expect(addrs(ip("-j", "-6", "addr", "show", "master", net.bridge))).toEqual([]);
+      expect(addrs(ip("-j", "-6", "addr", "show", "dev", net.bridge))).toEqual([]);
+      const received = () =>
+        (
+          JSON.parse(inNs(attached[0].name, "-j", "-s", "link", "show", "dev", "eth0")) as {
+            stats64: { rx: { packets: number } };
+          }[]
+        )[0].stats64.rx.packets;
+      const before = received();
+      attached.push(await net.attach(3));
+      // an IPv6 link's duplicate detection and listener report go out within a second of it coming up
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(received()).toBe(before);
+      // and IPv4 between instances works as before: the new one reaches a listener of the first by its address
+      const listener = spawn(
+        "ip",
+        ["netns", "exec", attached[0].name, process.execPath, "-e", LISTENER, attached[0].address],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      try {
+        await new Promise((resolve) => listener.stdout.once("data", resolve));
+        const dialled = execFileSync(
+          "ip",
+          ["netns", "exec", attached[2].name, "timeout", "3", "bash", "-c", DIAL(attached[0].address)],
+          { encoding: "utf8" },
+        );
+        expect(dialled.trim()).toBe("here");
+      } finally {
+        listener.kill();
+      }
+    } finally {
+      for (const a of attached) await net.detach(a.name);
     }
   });
 });
