@@ -2,6 +2,7 @@ import path from "node:path";
 import { describeZodError } from "../protocol/errors.js";
 import { AgentLaunchEnv } from "../protocol/launch-env.js";
 import { SANDBOX_ENV, type SandboxSpec } from "../protocol/sandbox.js";
+import type { SharedFiles } from "./shared-files.js";
 
 export interface AgentConfig {
   serviceUrl: string;
@@ -28,6 +29,8 @@ export interface AgentConfig {
   machineServiceUrl?: string;
   /** the host uid the recipes run as, when the agent is another (a host process as root): what they write to is theirs */
   owner?: number;
+  /** where the files every workspace of a host holds the same are stored once, to be linked (agent/shared-files.ts) */
+  sharedFiles?: SharedFiles;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): AgentConfig {

@@ -3,11 +3,12 @@ import { readdir, rm, rmdir, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { describeZodError } from "../protocol/errors.js";
-import { type HostInstance, HostRequest, type HostResponse } from "../protocol/local-host.js";
+import { HOST_SHARED_DIR, type HostInstance, HostRequest, type HostResponse } from "../protocol/local-host.js";
 import { Slots } from "../protocol/slots.js";
 import { Agent } from "./agent.js";
 import { readConfig } from "./config.js";
 import { listenPrivately } from "./ipc-server.js";
+import { SharedFiles } from "./shared-files.js";
 
 /** With no instance left, the host waits this long for another (a scale adding one) before it ends. */
 export const IDLE_EXIT_MS = 3000;
@@ -40,6 +41,8 @@ export class AgentHost {
   private idle: ReturnType<typeof setTimeout> | null = null;
   private ending = false;
   private readonly starts = new Slots(PARALLEL_STARTS);
+  /** in the run's directory (our cwd), beside the instances' workspaces: on their filesystem, so links can be made */
+  private readonly sharedFiles = new SharedFiles(path.join(process.cwd(), HOST_SHARED_DIR));
 
   constructor(private readonly socketPath: string) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -109,6 +112,7 @@ export class AgentHost {
       ...readConfig(inst.env as NodeJS.ProcessEnv),
       hostWorkspace: inst.hostWorkspace,
       owner: inst.machine.uid ?? undefined,
+      sharedFiles: this.sharedFiles,
     };
     cfg.machineServiceUrl = cfg.serviceUrl;
     cfg.serviceUrl = inst.linkUrl.replace(/\/+$/, "");
@@ -175,7 +179,8 @@ export class AgentHost {
     if (now && now.ino === this.inode) await rm(this.socketPath, { force: true });
     // the run's directory (our cwd) goes once no instance is kept in it: only our own output would be left
     const left = await readdir(process.cwd()).catch(() => null);
-    if (left?.every((f) => f === "host.out")) {
+    if (left?.every((f) => f === "host.out" || f === HOST_SHARED_DIR)) {
+      await rm(path.join(process.cwd(), HOST_SHARED_DIR), { recursive: true, force: true });
       await rm(path.join(process.cwd(), "host.out"), { force: true });
       await rmdir(process.cwd()).catch(() => undefined);
     }

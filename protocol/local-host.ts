@@ -13,6 +13,12 @@ export const LOCAL_AGENTS_ENV = "SLIPSTREAM_LOCAL_AGENTS";
 export const LocalAgentsMode = z.enum(["per-run", "per-instance"]);
 export type LocalAgentsMode = z.infer<typeof LocalAgentsMode>;
 
+/**
+ * In a run's directory, beside its instances' directories: the host's store of the files its workspaces share
+ * (agent/shared-files.ts). Not an instance; the directory goes with the host's output when the run's last one does.
+ */
+export const HOST_SHARED_DIR = ".shared";
+
 /** The host's environment: where it listens for the connector. */
 export const HOST_SOCKET_ENV = "SLIPSTREAM_HOST_SOCKET";
 /**

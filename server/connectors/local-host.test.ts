@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readlinkSync } from "node:fs";
+import { existsSync, readlinkSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -150,6 +150,12 @@ describe("local cloud, one agent host per run", () => {
       expect(named.stdout.trim()).toBe("");
     }
     expect(sets).toEqual(expect.arrayContaining(["web.1:ready", "db.1:ready"]));
+    // what both workspaces hold the same is one file of the host's, linked into each: no copy, no inode of its own
+    for (const f of ["machine/bin/ss-get", "machine/bin/ss-set", "machine/lib/ss.mjs"]) {
+      const [web, db] = ["web.1", "db.1"].map((i) => statSync(path.join(dirOf(i), f)));
+      expect(web.ino).toBe(db.ino);
+      expect(web.nlink).toBe(3);
+    }
     const dbEndpoint = (await readFile(path.join(dirOf("db.1"), "machine/lib/ss.endpoint"), "utf8")).trim().split(" ");
     // as root each instance has its own network: the listener is on the bridge, its address in the endpoint
     expect(dbEndpoint.length).toBe(asRoot ? 4 : 3);
@@ -193,6 +199,8 @@ describe("local cloud, one agent host per run", () => {
       () => "gone",
     );
     expect(["Z", "gone"]).toContain(state);
+    // and the run's directory with it, the host's store of shared files included
+    expect(existsSync(path.join(dataDir, "instances/run-h"))).toBe(false);
   }, 90_000);
 
   it("after a server restart a new connector finds the run's host and stops its instance", async () => {

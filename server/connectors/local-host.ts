@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import {
+  HOST_SHARED_DIR,
   HOST_SOCKET_ENV,
   HOST_SPAWNER_ENV,
   type HostInstance,
@@ -200,7 +201,10 @@ export class RunHosts {
   async removeRunDir(runDir: string): Promise<void> {
     if (!this.starting.has(runDir) && !existsSync(hostSocketPath(runDir))) {
       const left = await readdir(runDir).catch(() => null);
-      if (left?.length === 1 && left[0] === "host.out") await rm(path.join(runDir, "host.out"), { force: true });
+      if (left?.every((f) => f === "host.out" || f === HOST_SHARED_DIR)) {
+        await rm(path.join(runDir, HOST_SHARED_DIR), { recursive: true, force: true });
+        await rm(path.join(runDir, "host.out"), { force: true });
+      }
     }
     await rmdir(runDir).catch(() => undefined);
   }
@@ -223,7 +227,7 @@ export class RunHosts {
 /** True when every instance directory left in the run's directory is one being stopped. */
 async function nothingElseServed(runDir: string, stopping: Set<string>): Promise<boolean> {
   const entries = await readdir(runDir, { withFileTypes: true }).catch(() => null);
-  return entries?.every((e) => !e.isDirectory() || stopping.has(e.name)) ?? false;
+  return entries?.every((e) => !e.isDirectory() || e.name === HOST_SHARED_DIR || stopping.has(e.name)) ?? false;
 }
 
 /** SIGKILL to the run's host, once its pid is checked to be that host (its cwd is the run's directory). */
