@@ -91,6 +91,12 @@ describe.skipIf(!usable)("the instances' network", () => {
       expect(addrs(inNs(attached[0].name, "-j", "-6", "addr", "show", "dev", "eth0"))).toEqual([]);
       expect(addrs(ip("-j", "-6", "addr", "show", "master", net.bridge))).toEqual([]);
       expect(addrs(ip("-j", "-6", "addr", "show", "dev", net.bridge))).toEqual([]);
+      // what the namespace's one `ip` batch set up: its loopback up, its address, and any port open to its recipes
+      const lo = JSON.parse(inNs(attached[0].name, "-j", "link", "show", "lo")) as { flags: string[] }[];
+      expect(lo[0].flags).toContain("UP");
+      expect(inNs(attached[0].name, "-4", "-o", "addr", "show", "dev", "eth0")).toContain(`${attached[0].address}/22`);
+      const portStart = ["netns", "exec", attached[0].name, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"];
+      expect(execFileSync("ip", portStart, { encoding: "utf8" }).trim()).toBe("0");
       const received = () =>
         (
           JSON.parse(inNs(attached[0].name, "-j", "-s", "link", "show", "dev", "eth0")) as {
