@@ -50,6 +50,27 @@ describe("files the workspaces of a host share", () => {
     expect((await stat(target)).ino).toBe((await stat(path.join(dir, "first"))).ino);
   });
 
+  it("copied from a file, are read once and linked as well, or copied where no store can be made", async () => {
+    const source = path.join(dir, "ss.mjs");
+    await writeFile(source, "// the ss client\n");
+    const shared = new SharedFiles(path.join(dir, ".shared"));
+    await shared.placeCopyOf(path.join(dir, "a-ss.mjs"), source, 0o644);
+    // what the host stored stays what every later workspace gets: the store is not read from the source again
+    await writeFile(source, "// changed\n");
+    await shared.placeCopyOf(path.join(dir, "b-ss.mjs"), source, 0o644);
+    const [a, b] = await Promise.all(["a-ss.mjs", "b-ss.mjs"].map((f) => stat(path.join(dir, f))));
+    expect(a.ino).toBe(b.ino);
+    expect(a.mode & 0o777).toBe(0o644);
+    expect(await readFile(path.join(dir, "b-ss.mjs"), "utf8")).toBe("// the ss client\n");
+    await writeFile(path.join(dir, "not-a-dir"), "");
+    const nowhere = new SharedFiles(path.join(dir, "not-a-dir", ".shared"));
+    await nowhere.placeCopyOf(path.join(dir, "c-ss.mjs"), source, 0o640);
+    const c = await stat(path.join(dir, "c-ss.mjs"));
+    expect(c.nlink).toBe(1);
+    expect(c.mode & 0o777).toBe(0o640);
+    expect(await readFile(path.join(dir, "c-ss.mjs"), "utf8")).toBe("// changed\n");
+  });
+
   it("are written as a copy of their own where no store can be made, as before", async () => {
     // the store's parent is a file: its directory cannot be made
     await writeFile(path.join(dir, "not-a-dir"), "");

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, copyFile, lchown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lchown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,18 +116,6 @@ function locateSsClient(cfg: AgentConfig): string {
   return candidate;
 }
 
-/** The ss client's bytes, read once per process and file: a host places it in each of its workspaces. */
-const ssClientTexts = new Map<string, Promise<Buffer>>();
-function ssClientText(file: string): Promise<Buffer> {
-  let text = ssClientTexts.get(file);
-  if (!text) {
-    text = readFile(file);
-    ssClientTexts.set(file, text);
-    text.catch(() => ssClientTexts.delete(file));
-  }
-  return text;
-}
-
 /** bash with /dev/tcp runs the fast wrappers; where there is none, the wrappers exec Node. */
 const BASH_CANDIDATES = ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"];
 
@@ -144,7 +132,7 @@ export async function prepareWorkspace(cfg: AgentConfig): Promise<Workspace> {
   // a copy (or a link to the host's one), so the workspace keeps working for a person logged in after the bundle
   // directory is gone
   const ss = path.join(ws.root, "lib", "ss.mjs");
-  if (cfg.sharedFiles) await cfg.sharedFiles.place(ss, await ssClientText(locateSsClient(cfg)), 0o644);
+  if (cfg.sharedFiles) await cfg.sharedFiles.placeCopyOf(ss, locateSsClient(cfg), 0o644);
   else await copyFile(locateSsClient(cfg), ss);
   const bash = BASH_CANDIDATES.find((p) => existsSync(p));
   for (const command of SS_COMMANDS) {
