@@ -93,11 +93,6 @@ export class RunCommit {
     return row ? { answer: JSON.parse(row.answer) } : null;
   }
 
-  /** Whether any answer of the instance was stored before its run's runtime was made (before a restart, say). */
-  hasStoredAnswers(rt: RunRuntime, instance: string): boolean {
-    return rt.answeredBefore.has(instance);
-  }
-
   storeAnswer(rt: RunRuntime, slot: AnswerSlot, answer: unknown): void {
     this.statements.putAnswer.run(rt.id, slot.instance, slot.request, JSON.stringify(answer ?? null));
   }

@@ -114,9 +114,6 @@ export class RunService {
   storedAnswer(runId: string, slot: AnswerSlot): { answer: unknown } | null {
     return this.commit.storedAnswer(runId, slot);
   }
-  hasStoredAnswers(rt: RunRuntime, instance: string): boolean {
-    return this.commit.hasStoredAnswers(rt, instance);
-  }
   storageFailed(rt: RunRuntime, err: unknown): void {
     this.commit.storageFailed(rt, err);
   }

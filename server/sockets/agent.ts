@@ -147,7 +147,8 @@ function answers(rt: RunRuntime, instance: string, runs: RunService): Answers {
   }
   let a = perRun.get(instance);
   if (!a) {
-    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot), runs.hasStoredAnswers(rt, instance));
+    // answers stored before this runtime was made (by a server since killed) are looked up; a new run has none
+    a = new Answers(instance, (slot) => runs.storedAnswer(rt.id, slot), rt.answeredBefore.has(instance));
     perRun.set(instance, a);
   }
   return a;
