@@ -38,6 +38,23 @@ export function stats(samples: number[]): Stats {
 }
 
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** The Long Tasks API reports only tasks over this long (ms): below it a page's longest task is not known. */
+export const LONG_TASK_MS = 50;
+
+/** A page's longest main-thread task and how many went over the threshold, as a row shows them. */
+export function longestTaskText(longestMs: number, count: number): { value: string; ofBudget: string } {
+  if (count === 0) {
+    return {
+      value: `under ${LONG_TASK_MS} (no task over ${LONG_TASK_MS} ms, the Long Tasks API's threshold)`,
+      ofBudget: `under ${(LONG_TASK_MS / 200).toFixed(2)} of 200 ms`,
+    };
+  }
+  return {
+    value: `${longestMs.toFixed(0)} (${count} task${count === 1 ? "" : "s"} over ${LONG_TASK_MS} ms)`,
+    ofBudget: `${(longestMs / 200).toFixed(2)} of 200 ms`,
+  };
+}
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function machine(): { cpu: string; cores: number; memory: string; node: string; os: string } {
