@@ -26,6 +26,16 @@ export const WAL_RESET_BYTES = 64 * 1024 * 1024;
 export const WAL_BACKSTOP_BYTES = WAL_RESET_BYTES + 32 * 1024 * 1024;
 
 /**
+ * Once the WAL is past WAL_RESET_BYTES the worker copies, pass after pass, what was written during its last pass, until
+ * that is at most this many frames (~1 MB): the main connection's own copy, on the event loop, is then about that
+ * (0.4–0.8 MB, 1–2 ms under a 270 MB/s flood, where it copied all that came during the worker's one long pass: 8–12
+ * MB, 6–9 ms).
+ */
+const CATCH_UP_FRAMES = 256;
+/** at most this many such passes (writes faster than the worker copies never end) */
+const CATCH_UP_PASSES = 8;
+
+/**
  * SQLite checkpoints the WAL inside whichever commit crosses 1000 pages: that commit then copies and syncs the
  * database file on the event loop, the writes queued behind it wait (measured: commits over 10 ms were what set
  * the wake p99 at 1,000 instances, bench/RESULTS.md "Limits of one server"). Here the main connection checkpoints
@@ -104,9 +114,19 @@ const checkpoint = () => {
     // opened for the pass only: an open connection, even idle, keeps the main one from holding the database alone
     db = new Database(workerData.file);
     db.pragma("busy_timeout = 1000");
-    const [r] = db.pragma("wal_checkpoint(PASSIVE)");
-    // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES)
-    if (walSize() > workerData.resetBytes) done.large = true;
+    let [r] = db.pragma("wal_checkpoint(PASSIVE)");
+    if (walSize() > workerData.resetBytes) {
+      // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES): first
+      // what came during this pass is copied here, again while that is more than a little, so that its copy (on
+      // the event loop) is short
+      for (let i = 0; r && i < workerData.catchUpPasses; i++) {
+        const [again] = db.pragma("wal_checkpoint(PASSIVE)");
+        const came = again ? again.log - r.log : 0;
+        r = again;
+        if (came <= workerData.catchUpFrames) break;
+      }
+      done.large = true;
+    }
     if (r && r.log > 0) Object.assign(done, { checkpointed: r.checkpointed, log: r.log });
     // frames a reader's snapshot kept back: copied once it is done, without waiting for the next commit
     if (r && r.checkpointed < r.log) pending = setTimeout(pass, workerData.delayMs);
@@ -150,6 +170,15 @@ interface PassMessage {
   error?: string;
 }
 
+/** What a pass reports: the worker's copy, and the main connection's own when the WAL was large. */
+export interface PassReport {
+  checkpointed?: number;
+  log?: number;
+  error?: string;
+  /** the rest the main connection copied itself, on the event loop, before its next commit rewound the WAL */
+  onLoop?: { frames: number; ms: number };
+}
+
 /**
  * Whether the connection holds the database alone. EXCLUSIVE takes effect with its next transaction and is kept from
  * then on; NORMAL only once a transaction ends, so a read ends one at once. Either way nothing is waited for.
@@ -171,7 +200,7 @@ export interface Checkpointer {
 export function startCheckpointer(
   sqlite: Database.Database,
   file: string,
-  onPass?: (p: { checkpointed?: number; log?: number; error?: string }) => void,
+  onPass?: (p: PassReport) => void,
 ): Checkpointer {
   if (file === ":memory:") return { stop: async () => undefined };
   const pageSize = sqlite.pragma("page_size", { simple: true }) as number;
@@ -181,7 +210,14 @@ export function startCheckpointer(
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { file, driver, delayMs: DELAY_MS, resetBytes: WAL_RESET_BYTES },
+    workerData: {
+      file,
+      driver,
+      delayMs: DELAY_MS,
+      resetBytes: WAL_RESET_BYTES,
+      catchUpFrames: CATCH_UP_FRAMES,
+      catchUpPasses: CATCH_UP_PASSES,
+    },
   });
   worker.unref();
   let stopping = false;
@@ -193,8 +229,16 @@ export function startCheckpointer(
       return;
     }
     holdAlone(true);
-    if (m.large) sqlite.pragma("wal_checkpoint(PASSIVE)");
-    if (m.log !== undefined || m.error !== undefined) onPass?.(m);
+    const report: PassReport = { checkpointed: m.checkpointed, log: m.log, error: m.error };
+    if (m.large) {
+      const start = performance.now();
+      const [r] = sqlite.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
+      report.onLoop = {
+        frames: Math.max(0, (r?.checkpointed ?? 0) - (m.checkpointed ?? 0)),
+        ms: performance.now() - start,
+      };
+    }
+    if (m.log !== undefined || m.error !== undefined || report.onLoop) onPass?.(report);
   });
   // a worker that cannot run must not take the server down: SQLite's own checkpoint comes back, and the database is
   // locked per transaction again, as a connection of another thread may need it
