@@ -3,7 +3,14 @@ import { readdir, rm, rmdir, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { describeZodError } from "../protocol/errors.js";
-import { HOST_SHARED_DIR, type HostInstance, HostRequest, type HostResponse } from "../protocol/local-host.js";
+import {
+  HOST_OWN_ENTRIES,
+  HOST_SHARED_DIR,
+  type HostInstance,
+  HostRequest,
+  type HostResponse,
+  onlyHostEntries,
+} from "../protocol/local-host.js";
 import { Slots } from "../protocol/slots.js";
 import { Agent } from "./agent.js";
 import { readConfig } from "./config.js";
@@ -179,9 +186,8 @@ export class AgentHost {
     if (now && now.ino === this.inode) await rm(this.socketPath, { force: true });
     // the run's directory (our cwd) goes once no instance is kept in it: only our own output would be left
     const left = await readdir(process.cwd()).catch(() => null);
-    if (left?.every((f) => f === "host.out" || f === HOST_SHARED_DIR)) {
-      await rm(path.join(process.cwd(), HOST_SHARED_DIR), { recursive: true, force: true });
-      await rm(path.join(process.cwd(), "host.out"), { force: true });
+    if (left && onlyHostEntries(left)) {
+      for (const f of HOST_OWN_ENTRIES) await rm(path.join(process.cwd(), f), { recursive: true, force: true });
       await rmdir(process.cwd()).catch(() => undefined);
     }
     process.exit(0);

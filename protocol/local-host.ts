@@ -18,6 +18,15 @@ export type LocalAgentsMode = z.infer<typeof LocalAgentsMode>;
  * (agent/shared-files.ts). Not an instance; the directory goes with the host's output when the run's last one does.
  */
 export const HOST_SHARED_DIR = ".shared";
+/** In a run's directory: what its host printed (stdout and stderr), for whoever debugs a host that failed. */
+export const HOST_OUTPUT = "host.out";
+/** What a run's host keeps in the run's directory itself: once nothing else is left there, these go with it. */
+export const HOST_OWN_ENTRIES = [HOST_OUTPUT, HOST_SHARED_DIR] as const;
+
+/** Whether a run's directory holds only what its host keeps there (no instance's directory any more). */
+export function onlyHostEntries(names: readonly string[]): boolean {
+  return names.every((n) => (HOST_OWN_ENTRIES as readonly string[]).includes(n));
+}
 
 /** The host's environment: where it listens for the connector. */
 export const HOST_SOCKET_ENV = "SLIPSTREAM_HOST_SOCKET";

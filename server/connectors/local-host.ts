@@ -7,6 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import {
+  HOST_OUTPUT,
+  HOST_OWN_ENTRIES,
   HOST_SHARED_DIR,
   HOST_SOCKET_ENV,
   HOST_SPAWNER_ENV,
@@ -15,6 +17,7 @@ import {
   HostResponse,
   LOCAL_AGENTS_ENV,
   LocalAgentsMode,
+  onlyHostEntries,
 } from "../../protocol/local-host.js";
 import { passedEnv } from "./local-process.js";
 
@@ -93,7 +96,7 @@ export function hostRequest(socketPath: string, req: Request, timeoutMs: number)
 
 /** Starts a run's host, detached (it outlives a server restart); resolves once it listens on `socketPath`. */
 async function spawnHost(hostScript: string, runDir: string, socketPath: string, timeoutMs: number): Promise<void> {
-  const out = openSync(path.join(runDir, "host.out"), "a", 0o600);
+  const out = openSync(path.join(runDir, HOST_OUTPUT), "a", 0o600);
   try {
     const child = spawn(process.execPath, [hostScript], {
       cwd: runDir,
@@ -201,9 +204,8 @@ export class RunHosts {
   async removeRunDir(runDir: string): Promise<void> {
     if (!this.starting.has(runDir) && !existsSync(hostSocketPath(runDir))) {
       const left = await readdir(runDir).catch(() => null);
-      if (left?.every((f) => f === "host.out" || f === HOST_SHARED_DIR)) {
-        await rm(path.join(runDir, HOST_SHARED_DIR), { recursive: true, force: true });
-        await rm(path.join(runDir, "host.out"), { force: true });
+      if (left && onlyHostEntries(left)) {
+        for (const f of HOST_OWN_ENTRIES) await rm(path.join(runDir, f), { recursive: true, force: true });
       }
     }
     await rmdir(runDir).catch(() => undefined);
