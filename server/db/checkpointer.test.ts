@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { startCheckpointer, WAL_BACKSTOP_BYTES, WAL_RESET_BYTES } from "./checkpointer.js";
-import { openDatabase } from "./open.js";
+import { type PassReport, startCheckpointer, WAL_BACKSTOP_BYTES, WAL_RESET_BYTES } from "./checkpointer.js";
+import { openDatabase, WAL_FILE_LIMIT_BYTES } from "./open.js";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -121,6 +121,81 @@ describe("WAL checkpoints off the event loop", () => {
     expect(Math.max(...onLoop) * 4096).toBeLessThan(6 * 1048576);
   }, 120_000);
 
+  it("a flood's WAL file is reused as it is, not trimmed by the commit that rewinds it; the part in use says when it is large", async () => {
+    const { db, file } = await tempDatabase();
+    const reports: PassReport[] = [];
+    let passed: () => void = () => undefined;
+    const checkpointer = startCheckpointer(db.$client, file, (p) => {
+      reports.push(p);
+      passed();
+    });
+    const nextPass = () =>
+      new Promise<void>((resolve) => {
+        passed = resolve;
+      });
+    // ~200 MB back to back: the WAL is reset along it (its frames reused from the file's start), by the worker's
+    // passes or, if the machine is too busy to run them, by the backstop
+    const sizes: number[] = [];
+    await flood(db, file, 500, () => new Promise((r) => setImmediate(r)), sizes);
+    expect(Math.max(...sizes) / 1048576, "the WAL's largest file (MB) holds less than the flood").toBeLessThan(150);
+    // before, the first commit after each reset trimmed the file to 64 MiB (5–8 ms on the event loop each time)
+    const shrunk = sizes.findIndex((size, i) => i > 0 && size < sizes[i - 1]);
+    expect(shrunk >= 0 ? `${sizes[shrunk - 1]} -> ${sizes[shrunk]} after commit ${shrunk}` : "never shrunk").toBe(
+      "never shrunk",
+    );
+    const fileSize = (await fs.stat(`${file}-wal`)).size;
+    expect(fileSize).toBeGreaterThan(WAL_RESET_BYTES);
+    expect(fileSize).toBeLessThanOrEqual(WAL_FILE_LIMIT_BYTES);
+
+    // quiet again: once passes have copied what the flood left, small writes use the WAL's start again (a pass finds
+    // a short WAL), and from then on its passes are not those of a large WAL (no copy of the main connection's own)
+    // though its file still is
+    const insert = db.$client.prepare("insert into filler values (randomblob(100))");
+    const small = (r: PassReport | undefined) => r?.log !== undefined && r.log < 100;
+    for (let i = 0; i === 0 || !small(reports.at(-1)); i++) {
+      expect(i, "passes until the WAL's start is used again").toBeLessThan(20);
+      const pass = nextPass();
+      insert.run();
+      await pass;
+    }
+    const quiet = reports.length;
+    for (let i = 0; i < 3; i++) {
+      const pass = nextPass();
+      for (let j = 0; j < 5; j++) insert.run();
+      await pass;
+    }
+    await checkpointer.stop();
+    db.$client.close();
+    const after = reports.slice(quiet);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    expect(after.filter((r) => r.onLoop || (r.log ?? 0) >= 100)).toEqual([]);
+  }, 120_000);
+
+  it("a WAL in use past its reset size when the worker looks (a server started again mid-flood) gets its pass at once", async () => {
+    const firstPass = async (fill: (db: ReturnType<typeof openDatabase>, file: string) => Promise<unknown>) => {
+      const { db, file } = await tempDatabase();
+      // nothing copies the WAL back meanwhile, so nothing of it is reused: all of it is in use
+      db.$client.pragma("wal_autocheckpoint = 0");
+      await fill(db, file);
+      const report = await new Promise<PassReport>((resolve) => {
+        const checkpointer = startCheckpointer(db.$client, file, (p) => {
+          void checkpointer.stop().then(() => resolve(p));
+        });
+      });
+      db.$client.close();
+      return report;
+    };
+    // ~72 MB
+    const large = await firstPass((db, file) => flood(db, file, 180));
+    expect(large.log! * 4120).toBeGreaterThan(WAL_RESET_BYTES);
+    expect(large.atOnce).toBe(true);
+    expect(large.onLoop).toBeDefined();
+    const small = await firstPass(async (db) => db.$client.exec("create table t (x); insert into t values (1)"));
+    expect(small.log).toBeGreaterThan(0);
+    expect(small.atOnce).toBe(false);
+    expect(small.onLoop).toBeUndefined();
+  }, 120_000);
+
   it("a worker that is not run (a loaded machine): the main connection's backstop still bounds the WAL", async () => {
     const { db, file } = await tempDatabase();
     // the worker gone: as if its thread never got a turn
@@ -154,6 +229,7 @@ async function flood(
   file: string,
   rounds: number,
   between?: () => Promise<unknown>,
+  sizes?: number[],
 ) {
   db.$client.exec("create table filler (b blob)");
   const insert = db.$client.prepare("insert into filler values (randomblob(4000))");
@@ -164,7 +240,9 @@ async function flood(
       for (let j = 0; j < 100; j++) insert.run();
       trim.run();
     })();
-    largest = Math.max(largest, (await fs.stat(`${file}-wal`)).size);
+    const size = (await fs.stat(`${file}-wal`)).size;
+    sizes?.push(size);
+    largest = Math.max(largest, size);
     await between?.();
   }
   return largest;

@@ -13,7 +13,8 @@ const DELAY_MS = 250;
  * which writes that never pause (a recipe flooding its log) never let this worker see — the WAL grew by everything
  * written (~1 GB for a 300 MB flood). Past this size the worker's pass comes at once and asks the main connection
  * to copy the rest itself, between two of its commits (what came since the worker's pass: a short copy on the loop,
- * only under such a flood); its next commit then rewinds the WAL, which journal_size_limit trims.
+ * only under such a flood); its next commit then rewinds the WAL. The size is the WAL's part in use, not its file's:
+ * that commit keeps the file as it is (journal_size_limit, open.ts), where trimming it took 5–8 ms on the event loop.
  */
 export const WAL_RESET_BYTES = 64 * 1024 * 1024;
 
@@ -59,11 +60,26 @@ const path = require("node:path");
 const wal = path.basename(workerData.file) + "-wal";
 const walFile = workerData.file + "-wal";
 // what tells a WAL write since: its time (coarse: the kernel's clock tick) and its size (an append grows it)
-const walSize = () => {
+// how much of the WAL is in use, not how large its file is: the file is reused from its start after each reset and
+// keeps its size (journal_size_limit in open.ts), so its size says only how far the WAL once went
+const frameBytes = workerData.pageSize + 24;
+const usedBytes = (frames) => 32 + frames * frameBytes;
+// the first frame wholly past the reset size: in use once it carries the salts of the WAL's header (a frame left
+// from before the last reset carries those of its own time; SQLite's WAL format, sqlite.org/fileformat2.html#walformat)
+const resetFrame = Math.ceil((workerData.resetBytes - 32) / frameBytes);
+const head = Buffer.alloc(24);
+const frame = Buffer.alloc(24);
+const usedPastReset = () => {
+  let fd = null;
   try {
-    return fs.statSync(walFile).size;
+    fd = fs.openSync(walFile, "r");
+    if (fs.readSync(fd, head, 0, 24, 0) < 24) return false;
+    if (fs.readSync(fd, frame, 0, 24, usedBytes(resetFrame)) < 24) return false;
+    return frame.readUInt32BE(8) === head.readUInt32BE(16) && frame.readUInt32BE(12) === head.readUInt32BE(20);
   } catch {
-    return 0;
+    return false;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
   }
 };
 const walStamp = () => {
@@ -108,14 +124,15 @@ const checkpoint = () => {
   if (stopped) return;
   const before = walStamp();
   // a pass is over, whatever its outcome: the main connection may hold the database alone again
-  const done = {};
+  const done = { atOnce };
+  atOnce = false;
   let db = null;
   try {
     // opened for the pass only: an open connection, even idle, keeps the main one from holding the database alone
     db = new Database(workerData.file);
     db.pragma("busy_timeout = 1000");
     let [r] = db.pragma("wal_checkpoint(PASSIVE)");
-    if (walSize() > workerData.resetBytes) {
+    if (r && usedBytes(r.log) > workerData.resetBytes) {
       // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES): first
       // what came during this pass is copied here, again while that is more than a little, so that its copy (on
       // the event loop) is short
@@ -143,10 +160,13 @@ const checkpoint = () => {
   // a commit between the checkpoint and the watch above notified no one
   if (walStamp() !== before) soon();
 };
+// whether the pass now due was made so at once, the WAL's part in use being past its reset size
+let atOnce = false;
 const soon = () => {
   if (stopped || pending !== null) return;
   unwatch();
-  pending = setTimeout(pass, walSize() > workerData.resetBytes ? 0 : workerData.delayMs);
+  atOnce = usedPastReset();
+  pending = setTimeout(pass, atOnce ? 0 : workerData.delayMs);
 };
 watch();
 soon();
@@ -165,6 +185,7 @@ interface PassMessage {
   /** the worker would take a pass: the main connection lets the database go */
   want?: boolean;
   large?: boolean;
+  atOnce?: boolean;
   checkpointed?: number;
   log?: number;
   error?: string;
@@ -175,6 +196,8 @@ export interface PassReport {
   checkpointed?: number;
   log?: number;
   error?: string;
+  /** the pass came at once, not after DELAY_MS: the WAL's part in use was past WAL_RESET_BYTES when it was due */
+  atOnce?: boolean;
   /** the rest the main connection copied itself, on the event loop, before its next commit rewound the WAL */
   onLoop?: { frames: number; ms: number };
 }
@@ -215,6 +238,7 @@ export function startCheckpointer(
       driver,
       delayMs: DELAY_MS,
       resetBytes: WAL_RESET_BYTES,
+      pageSize,
       catchUpFrames: CATCH_UP_FRAMES,
       catchUpPasses: CATCH_UP_PASSES,
     },
@@ -229,7 +253,7 @@ export function startCheckpointer(
       return;
     }
     holdAlone(true);
-    const report: PassReport = { checkpointed: m.checkpointed, log: m.log, error: m.error };
+    const report: PassReport = { checkpointed: m.checkpointed, log: m.log, error: m.error, atOnce: m.atOnce };
     if (m.large) {
       const start = performance.now();
       const [r] = sqlite.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
