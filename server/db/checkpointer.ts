@@ -14,7 +14,8 @@ const DELAY_MS = 250;
  * written (~1 GB for a 300 MB flood). Past this size the worker's pass comes at once and asks the main connection
  * to copy the rest itself, between two of its commits (what came since the worker's pass: a short copy on the loop,
  * only under such a flood); its next commit then rewinds the WAL. The size is the WAL's part in use, not its file's:
- * that commit keeps the file as it is (journal_size_limit, open.ts), where trimming it took 5–8 ms on the event loop.
+ * that commit keeps the file as it is (journal_size_limit, open.ts), where trimming it took 5–8 ms on the event loop;
+ * the worker truncates a file larger than this once nothing was written for DELAY_MS after a pass that copied it all.
  */
 export const WAL_RESET_BYTES = 64 * 1024 * 1024;
 
@@ -67,6 +68,13 @@ const usedBytes = (frames) => 32 + frames * frameBytes;
 // the first frame wholly past the reset size: in use once it carries the salts of the WAL's header (a frame left
 // from before the last reset carries those of its own time; SQLite's WAL format, sqlite.org/fileformat2.html#walformat)
 const resetFrame = Math.ceil((workerData.resetBytes - 32) / frameBytes);
+const walFileBytes = () => {
+  try {
+    return fs.statSync(walFile).size;
+  } catch {
+    return 0;
+  }
+};
 const head = Buffer.alloc(24);
 const frame = Buffer.alloc(24);
 const usedPastReset = () => {
@@ -119,34 +127,58 @@ const pass = () => {
   asked = true;
   parentPort.postMessage({ want: true });
 };
+// a large WAL file's truncation, due once nothing was written for a moment after a pass that copied it all
+let trimLater = null;
+let trimming = false;
+const trimPass = () => {
+  trimLater = null;
+  if (stopped || pending !== null) return;
+  trimming = true;
+  pass();
+};
+// an ordinary pass: what it copied goes in done; whether it copied every frame
+const passive = (db, done) => {
+  let [r] = db.pragma("wal_checkpoint(PASSIVE)");
+  if (r && usedBytes(r.log) > workerData.resetBytes) {
+    // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES): first
+    // what came during this pass is copied here, again while that is more than a little, so that its copy (on
+    // the event loop) is short
+    for (let i = 0; r && i < workerData.catchUpPasses; i++) {
+      const [again] = db.pragma("wal_checkpoint(PASSIVE)");
+      const came = again ? again.log - r.log : 0;
+      r = again;
+      if (came <= workerData.catchUpFrames) break;
+    }
+    done.large = true;
+  }
+  if (r && r.log > 0) Object.assign(done, { checkpointed: r.checkpointed, log: r.log });
+  // frames a reader's snapshot kept back: copied once it is done, without waiting for the next commit
+  if (r && r.checkpointed < r.log) pending = setTimeout(pass, workerData.delayMs);
+  return !r || r.checkpointed === r.log;
+};
 const checkpoint = () => {
   asked = false;
   if (stopped) return;
   const before = walStamp();
+  const trim = trimming;
+  trimming = false;
   // a pass is over, whatever its outcome: the main connection may hold the database alone again
   const done = { atOnce };
   atOnce = false;
+  let copiedAll = false;
   let db = null;
   try {
     // opened for the pass only: an open connection, even idle, keeps the main one from holding the database alone
     db = new Database(workerData.file);
     db.pragma("busy_timeout = 1000");
-    let [r] = db.pragma("wal_checkpoint(PASSIVE)");
-    if (r && usedBytes(r.log) > workerData.resetBytes) {
-      // the writer copies what came since and rewinds the WAL with its next commit (see WAL_RESET_BYTES): first
-      // what came during this pass is copied here, again while that is more than a little, so that its copy (on
-      // the event loop) is short
-      for (let i = 0; r && i < workerData.catchUpPasses; i++) {
-        const [again] = db.pragma("wal_checkpoint(PASSIVE)");
-        const came = again ? again.log - r.log : 0;
-        r = again;
-        if (came <= workerData.catchUpFrames) break;
-      }
-      done.large = true;
+    if (trim) {
+      // the server is quiet: the WAL's file back to nothing here, not by a commit on the event loop (open.ts)
+      const bytes = walFileBytes();
+      const [t] = db.pragma("wal_checkpoint(TRUNCATE)");
+      if (t && t.busy === 0) done.trimmed = bytes;
+    } else {
+      copiedAll = passive(db, done);
     }
-    if (r && r.log > 0) Object.assign(done, { checkpointed: r.checkpointed, log: r.log });
-    // frames a reader's snapshot kept back: copied once it is done, without waiting for the next commit
-    if (r && r.checkpointed < r.log) pending = setTimeout(pass, workerData.delayMs);
   } catch (err) {
     // a full disk or a database being closed: the next commit tries again, the main connection never needed it
     done.error = String(err && err.message || err);
@@ -159,10 +191,15 @@ const checkpoint = () => {
   watch();
   // a commit between the checkpoint and the watch above notified no one
   if (walStamp() !== before) soon();
+  else if (copiedAll && walFileBytes() > workerData.resetBytes) trimLater = setTimeout(trimPass, workerData.delayMs);
 };
 // whether the pass now due was made so at once, the WAL's part in use being past its reset size
 let atOnce = false;
 const soon = () => {
+  // a write: not a quiet moment (a truncation already asked for is an ordinary pass)
+  if (trimLater !== null) clearTimeout(trimLater);
+  trimLater = null;
+  trimming = false;
   if (stopped || pending !== null) return;
   unwatch();
   atOnce = usedPastReset();
@@ -176,6 +213,7 @@ parentPort.on("message", (m) => {
   stopped = true;
   unwatch();
   if (pending !== null) clearTimeout(pending);
+  if (trimLater !== null) clearTimeout(trimLater);
   parentPort.close();
 });
 `;
@@ -186,6 +224,7 @@ interface PassMessage {
   want?: boolean;
   large?: boolean;
   atOnce?: boolean;
+  trimmed?: number;
   checkpointed?: number;
   log?: number;
   error?: string;
@@ -198,6 +237,8 @@ export interface PassReport {
   error?: string;
   /** the pass came at once, not after DELAY_MS: the WAL's part in use was past WAL_RESET_BYTES when it was due */
   atOnce?: boolean;
+  /** the WAL's file, of that many bytes, truncated to nothing by the worker once the server wrote nothing for a while */
+  trimmed?: number;
   /** the rest the main connection copied itself, on the event loop, before its next commit rewound the WAL */
   onLoop?: { frames: number; ms: number };
 }
@@ -254,6 +295,7 @@ export function startCheckpointer(
     }
     holdAlone(true);
     const report: PassReport = { checkpointed: m.checkpointed, log: m.log, error: m.error, atOnce: m.atOnce };
+    if (m.trimmed !== undefined) report.trimmed = m.trimmed;
     if (m.large) {
       const start = performance.now();
       const [r] = sqlite.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
@@ -262,7 +304,7 @@ export function startCheckpointer(
         ms: performance.now() - start,
       };
     }
-    if (m.log !== undefined || m.error !== undefined || report.onLoop) onPass?.(report);
+    if (m.log !== undefined || m.error !== undefined || report.onLoop || m.trimmed !== undefined) onPass?.(report);
   });
   // a worker that cannot run must not take the server down: SQLite's own checkpoint comes back, and the database is
   // locked per transaction again, as a connection of another thread may need it

@@ -33,7 +33,8 @@ export function openDatabase(file: string): Db {
   // the WAL is reused after each checkpoint but never shrinks by itself: a burst of writes (a log flood) would
   // leave it as large as the burst on disk for good. Trimming is a commit's work, on the event loop (freeing 20 MB
   // took 5–8 ms), so it is kept for a WAL past twice the size the checkpointer resets it at (checkpointer.ts
-  // WAL_RESET_BYTES, 64 MiB): a flood's WAL file stays at its 70–100 MB, reused, and one past 128 MB is trimmed
+  // WAL_RESET_BYTES, 64 MiB): along a flood the WAL's file stays at its 70–100 MB, reused, and the checkpointer's
+  // worker truncates it once the server is quiet
   sqlite.pragma(`journal_size_limit = ${WAL_FILE_LIMIT_BYTES}`);
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
