@@ -25,6 +25,12 @@ describe("live batches are paced by the page's own renders", () => {
     expect(renderedAt(none, 900)).toBe(none);
   });
 
+  it("a batch begun at a clock reading that does not add up exactly still waits at most a second", () => {
+    // found by the property below (seed 1799309666): 46.20764627404503 + 1000 - 46.20764627404503 is 1000.0000000000001
+    const unrendered = 46.20764627404503;
+    expect(flushDelay({ cost: 0, unrendered }, unrendered)).toBe(MAX_UNRENDERED_DELAY);
+  });
+
   it("whatever the timings, a batch waits at least a frame and at most a second", () => {
     fc.assert(
       fc.property(

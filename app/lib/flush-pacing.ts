@@ -25,7 +25,10 @@ export interface Pacing {
 
 /** ms until the next batch may be flushed, at `now`. */
 export function flushDelay(p: Pacing, now: number): number {
-  if (p.unrendered !== null) return Math.max(MIN_FLUSH_DELAY, p.unrendered + MAX_UNRENDERED_DELAY - now);
+  // clamped, not only computed: the sum and difference of two clock readings can land an ulp past the bound
+  if (p.unrendered !== null) {
+    return Math.max(MIN_FLUSH_DELAY, Math.min(MAX_UNRENDERED_DELAY, p.unrendered + MAX_UNRENDERED_DELAY - now));
+  }
   return Math.min(MAX_FLUSH_DELAY, Math.max(MIN_FLUSH_DELAY, p.cost));
 }
 
