@@ -60,7 +60,6 @@ let pending = null;
 const path = require("node:path");
 const wal = path.basename(workerData.file) + "-wal";
 const walFile = workerData.file + "-wal";
-// what tells a WAL write since: its time (coarse: the kernel's clock tick) and its size (an append grows it)
 // how much of the WAL is in use, not how large its file is: the file is reused from its start after each reset and
 // keeps its size (journal_size_limit in open.ts), so its size says only how far the WAL once went
 const frameBytes = workerData.pageSize + 24;
@@ -90,6 +89,7 @@ const usedPastReset = () => {
     if (fd !== null) fs.closeSync(fd);
   }
 };
+// what tells a WAL write since: its time (coarse: the kernel's clock tick) and its size (an append grows it)
 const walStamp = () => {
   try {
     const st = fs.statSync(walFile, { bigint: true });
@@ -294,8 +294,8 @@ export function startCheckpointer(
       return;
     }
     holdAlone(true);
-    const report: PassReport = { checkpointed: m.checkpointed, log: m.log, error: m.error, atOnce: m.atOnce };
-    if (m.trimmed !== undefined) report.trimmed = m.trimmed;
+    const { checkpointed, log, error, atOnce, trimmed } = m;
+    const report: PassReport = { checkpointed, log, error, atOnce, trimmed };
     if (m.large) {
       const start = performance.now();
       const [r] = sqlite.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
@@ -304,7 +304,7 @@ export function startCheckpointer(
         ms: performance.now() - start,
       };
     }
-    if (m.log !== undefined || m.error !== undefined || report.onLoop || m.trimmed !== undefined) onPass?.(report);
+    if (log !== undefined || error !== undefined || report.onLoop || trimmed !== undefined) onPass?.(report);
   });
   // a worker that cannot run must not take the server down: SQLite's own checkpoint comes back, and the database is
   // locked per transaction again, as a connection of another thread may need it
