@@ -1,13 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll } from "vitest";
 import { testDataDirs } from "./data-dirs.js";
+import { removeDataDir } from "./remove-data-dir.js";
 
 /**
  * After each test file: any process still running from one of its servers' data directories (a local agent: its
  * program is `<data dir>/agent/agent.mjs`, or in a sandbox its environment names `<data dir>/instances/…`) is killed. A test that closes its server without stopping its machines
  * would otherwise leave agents reconnecting for the rest of the suite; each is named on stderr, so the leak is seen.
+ * Then each directory goes, with what its instances held on the machine (remove-data-dir.ts).
  */
-afterAll(() => {
+afterAll(async () => {
   if (testDataDirs.size === 0) return;
   const dirs = [...testDataDirs].map((d) => `${d}/`);
   for (const name of readdirSync("/proc")) {
@@ -29,5 +31,7 @@ afterAll(() => {
       // it ended meanwhile
     }
   }
+  // then what their instances held on the machine, and the directories themselves
+  for (const dir of testDataDirs) await removeDataDir(dir);
   testDataDirs.clear();
 });

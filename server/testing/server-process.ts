@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { ROOT } from "../root.js";
+import { testDataDirs } from "./data-dirs.js";
 
 /**
  * The real server process (`npm start` without the UI) on loopback; resolves once it says it is serving, with what
@@ -10,6 +11,7 @@ export function startServerProcess(
   dataDir: string,
   env: Record<string, string>,
 ): Promise<{ p: ChildProcess; output: () => string }> {
+  testDataDirs.add(dataDir);
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
       cwd: ROOT,

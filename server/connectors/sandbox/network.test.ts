@@ -1,5 +1,6 @@
-import { execFile, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +21,24 @@ const ip = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8" })
 const LISTENER =
   'require("net").createServer((s) => s.end("here\\n")).listen(7000, process.argv[1], () => console.log("listening"))';
 const DIAL = (address: string) => `exec 3<>/dev/tcp/${address}/7000 && head -1 <&3`;
+
+/** The block (of 64) a server's network is on, from its gateway 10.214.<4 × block>.1. */
+const blockOf = (net: InstanceNetwork) => Number(net.gateway.split(".")[2]) / 4;
+const claimFile = (block: number) => `/run/slipstream/net/${block}`;
+/** A data directory (made) whose server looks at `block` first, as a second server on a crowded machine would. */
+function dataDirStartingAt(block: number): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), "ss-net-"));
+  for (let i = 0; ; i++) {
+    const dir = path.join(root, `d${i}`);
+    const hash = createHash("sha256").update(dir).digest("hex");
+    if (Number.parseInt(hash.slice(8, 12), 16) % 64 === block) {
+      mkdirSync(dir);
+      return dir;
+    }
+  }
+}
+/** A pid no process has (one that just ended). */
+const deadPid = () => spawnSync("true").pid as number;
 
 describe.skipIf(!usable)("the instances' network", () => {
   it("a bridge that lost its address (or went) is made whole again when the server's port is relayed on it", async () => {
@@ -128,5 +147,65 @@ describe.skipIf(!usable)("the instances' network", () => {
     } finally {
       for (const a of attached) await net.detach(a.name);
     }
+  });
+
+  it("a killed server's claim, no instance left on its bridge, is taken by the next server there; its bridge goes", async () => {
+    const first = mkdtempSync(path.join(os.tmpdir(), "ss-net-"));
+    const killed = await InstanceNetwork.setup(first);
+    made.push({ net: killed, dir: first });
+    const block = blockOf(killed);
+    const claim = JSON.parse(readFileSync(claimFile(block), "utf8"));
+    expect(claim).toEqual({ dataDir: first, bridge: killed.bridge, pid: process.pid });
+    // as a server killed with kill -9 leaves it: its data directory kept, its claim and bridge in place
+    writeFileSync(claimFile(block), JSON.stringify({ ...claim, pid: deadPid() }));
+    const second = dataDirStartingAt(block);
+    const next = await InstanceNetwork.setup(second);
+    made.push({ net: next, dir: path.dirname(second) });
+    expect(next.gateway).toBe(killed.gateway);
+    expect(existsSync(`/sys/class/net/${killed.bridge}`)).toBe(false);
+    expect(JSON.parse(readFileSync(claimFile(block), "utf8"))).toEqual({
+      dataDir: second,
+      bridge: next.bridge,
+      pid: process.pid,
+    });
+  });
+
+  it("a claim is kept while its server lives, or while an instance is on its bridge, even when the server is gone", async () => {
+    const first = mkdtempSync(path.join(os.tmpdir(), "ss-net-"));
+    const owner = await InstanceNetwork.setup(first);
+    made.push({ net: owner, dir: first });
+    const block = blockOf(owner);
+    const second = dataDirStartingAt(block);
+    const beside = await InstanceNetwork.setup(second);
+    made.push({ net: beside, dir: path.dirname(second) });
+    expect(beside.gateway).not.toBe(owner.gateway);
+    await beside.close();
+
+    const attached = await owner.attach(1);
+    try {
+      const claim = JSON.parse(readFileSync(claimFile(block), "utf8"));
+      writeFileSync(claimFile(block), JSON.stringify({ ...claim, pid: deadPid() }));
+      const third = dataDirStartingAt(block);
+      const other = await InstanceNetwork.setup(third);
+      made.push({ net: other, dir: path.dirname(third) });
+      expect(other.gateway).not.toBe(owner.gateway);
+      expect(existsSync(`/sys/class/net/${owner.bridge}`)).toBe(true);
+      expect(JSON.parse(readFileSync(claimFile(block), "utf8")).dataDir).toBe(first);
+    } finally {
+      await owner.detach(attached.name);
+    }
+  });
+
+  it("a bridge of ours that no claim holds, no instance on it, is removed by the server that takes its block", async () => {
+    const first = mkdtempSync(path.join(os.tmpdir(), "ss-net-"));
+    const lost = await InstanceNetwork.setup(first);
+    made.push({ net: lost, dir: first });
+    const block = blockOf(lost);
+    rmSync(claimFile(block));
+    const second = dataDirStartingAt(block);
+    const next = await InstanceNetwork.setup(second);
+    made.push({ net: next, dir: path.dirname(second) });
+    expect(next.gateway).toBe(lost.gateway);
+    expect(existsSync(`/sys/class/net/${lost.bridge}`)).toBe(false);
   });
 });

@@ -1,5 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { Slots } from "../../../protocol/slots.js";
@@ -59,6 +69,8 @@ function overlaps(cidr: string, base: number, bits: number): boolean {
 interface Claim {
   dataDir: string;
   bridge: string;
+  /** the server that made or took back the claim last (claims written before it was recorded have none) */
+  pid?: number;
 }
 
 interface Attached {
@@ -104,14 +116,15 @@ export class InstanceNetwork {
         // remove the fresh claim another server wrote meanwhile, and two bridges would then share one address
         // or whose bridge went long ago (a machine restarted, a test's server never closed): its owner would make
         // the bridge again on this block, but nothing of it is left to keep; 64 blocks are all there are
-        if (existsSync(claim.dataDir) && !bridgeGoneLongAgo(claim.bridge, claimFile)) continue;
+        if (existsSync(claim.dataDir) && !bridgeGoneLongAgo(claim.bridge, claimFile) && !ownerGone(claim)) continue;
         const aside = `${claimFile}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
         try {
           renameSync(claimFile, aside);
         } catch {
           continue;
         }
-        if (readClaim(aside)?.dataDir !== claim.dataDir) {
+        const moved = readClaim(aside);
+        if (moved?.dataDir !== claim.dataDir || moved?.pid !== claim.pid) {
           // what moved was another server's fresh claim: it goes back, unless a third has claimed the block since
           try {
             linkSync(aside, claimFile);
@@ -122,15 +135,28 @@ export class InstanceNetwork {
         await run(["ip", "link", "del", claim.bridge]).catch(() => undefined);
         rmSync(aside, { force: true });
       }
-      const used = routes.some((r) => r.dev !== bridge && r.dst !== "default" && overlaps(r.dst, base, 22));
-      if (used) continue;
+      const routed = routes.filter((r) => r.dev !== bridge && r.dst !== "default" && overlaps(r.dst, base, 22));
+      // a bridge of ours that no claim holds any more (its claim went, or was just taken back above) and no instance
+      // is on: nobody will use or remove it, and left, it would hold this block for good
+      const strays = new Set(routed.flatMap((r) => (r.dev && isStrayCandidate(r.dev) ? [r.dev] : [])));
+      if (routed.some((r) => !r.dev || !strays.has(r.dev))) continue;
+      const ours = { dataDir, bridge, pid: process.pid } satisfies Claim;
       if (!claim || claim.dataDir !== dataDir) {
         try {
           // exclusive: two servers starting at once never take the same block
-          writeFileSync(claimFile, JSON.stringify({ dataDir, bridge } satisfies Claim), { mode: 0o600, flag: "wx" });
+          writeFileSync(claimFile, JSON.stringify(ours), { mode: 0o600, flag: "wx" });
         } catch {
           continue;
         }
+      } else if (claim.pid !== process.pid) {
+        // this data directory's server started again: the claim says who holds it now (atomic: never half a claim)
+        const fresh = `${claimFile}.fresh-${process.pid}`;
+        writeFileSync(fresh, JSON.stringify(ours), { mode: 0o600 });
+        renameSync(fresh, claimFile);
+      }
+      // the block is ours now: no other server makes a bridge on it, so whatever is still on it is a stray
+      for (const stray of strays) {
+        if (isStrayCandidate(stray)) await run(["ip", "link", "del", stray]).catch(() => undefined);
       }
       const gateway = toIp(base + 1);
       const link = await run(["ip", "-j", "link", "show", bridge]).catch(() => null);
@@ -290,6 +316,32 @@ function bridgeGoneLongAgo(bridge: string, claimFile: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The claim names its server and that process is gone, with no instance left on its bridge (a server killed). */
+function ownerGone(claim: Claim): boolean {
+  if (claim.pid === undefined || portsOf(claim.bridge) > 0) return false;
+  try {
+    process.kill(claim.pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: a process of another user has the pid now — it is not ours, but it is there; leave the claim
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** Instances attached to the bridge (its ports); none when it does not exist. */
+function portsOf(bridge: string): number {
+  try {
+    return readdirSync(`/sys/class/net/${bridge}/brif`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** One of our bridges (by its name) with no instance on it. */
+function isStrayCandidate(dev: string): boolean {
+  return /^ssbr[0-9a-f]{8}$/.test(dev) && portsOf(dev) === 0;
 }
 
 function readClaim(file: string): Claim | null {
