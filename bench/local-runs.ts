@@ -508,9 +508,10 @@ async function pageUnderUpdates(
       lastShownMs: shown - written,
     };
   } finally {
-    w.close();
     await context.close();
+    // ended before the server may stop: stopped halfway, its 200 instances' control groups were left on the machine
     await s.api("POST", `/api/runs/${runId}/terminate`);
+    await w.ended().finally(() => w.close());
   }
 }
 

@@ -398,5 +398,7 @@ export async function peerBenchmarks(
   } finally {
     for (const c of closers) c();
     await s.close({ stopInstances: true });
+    // peer instances only: nothing of them is on the machine, their data directory is all there is
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
   }
 }
