@@ -111,11 +111,13 @@ export class InstanceNetwork {
       const claimFile = path.join(CLAIMS, String(block));
       const claim = readClaim(claimFile);
       if (claim && claim.dataDir !== dataDir) {
-        // a server whose data is gone left it: take it back — one server only. The claim is moved aside first
-        // (atomic: a second server taking it back at the same moment finds it gone); removing it outright could
-        // remove the fresh claim another server wrote meanwhile, and two bridges would then share one address
-        // or whose bridge went long ago (a machine restarted, a test's server never closed): its owner would make
-        // the bridge again on this block, but nothing of it is left to keep; 64 blocks are all there are
+        // Taken back from a server that left it: its data directory is gone; or its bridge went long ago (a machine
+        // restarted, a test's server never closed), which its owner would make again here, but nothing of it is left
+        // to keep and 64 blocks are all there are; or that server is gone (killed: its pid names no process) with no
+        // instance left on its bridge, and started again it takes another block, as nothing here needs its
+        // addresses. One server only takes it back: the claim is moved aside first (atomic: a second server taking
+        // it back at the same moment finds it gone); removing it outright could remove the fresh claim another server
+        // wrote meanwhile, and two bridges would then share one address
         if (existsSync(claim.dataDir) && !bridgeGoneLongAgo(claim.bridge, claimFile) && !ownerGone(claim)) continue;
         const aside = `${claimFile}.taken-${process.pid}-${randomBytes(4).toString("hex")}`;
         try {
