@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { InstanceCgroups } from "../connectors/sandbox/cgroups.js";
 
@@ -51,7 +51,8 @@ export async function removeDataDir(dataDir: string): Promise<void> {
     }
     if (claim.dataDir !== dataDir) continue;
     if (claim.bridge && /^ssbr[0-9a-f]{8}$/.test(claim.bridge)) await ip("link", "del", claim.bridge);
-    rmSync(file, { force: true });
+    // as the server's own close: the claim goes with its bridge only
+    if (!claim.bridge || !existsSync(`/sys/class/net/${claim.bridge}`)) rmSync(file, { force: true });
   }
   try {
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });

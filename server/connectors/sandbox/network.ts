@@ -305,7 +305,8 @@ export class InstanceNetwork {
     const links = await run(["ip", "-j", "link", "show", "master", this.bridge]).catch(() => null);
     if (links !== null && (JSON.parse(links) as unknown[]).length === 0) {
       await run(["ip", "link", "del", this.bridge]).catch(() => undefined);
-      rmSync(this.claimFile, { force: true });
+      // the claim goes with its bridge only: a bridge left without one holds its block until a server lands there
+      if (!existsSync(`/sys/class/net/${this.bridge}`)) rmSync(this.claimFile, { force: true });
     }
   }
 }
