@@ -15,7 +15,7 @@ import { Slots } from "../../protocol/slots.js";
 import { agentEnv } from "./agent-env.js";
 import { localAgentsMode, RunHosts } from "./local-host.js";
 import { INSTANCE_TAG, killInstance, killLeftovers, passedEnv, spawnAgent } from "./local-process.js";
-import type { InstanceLimits } from "./sandbox/cgroups.js";
+import { cgroupKey, type InstanceLimits } from "./sandbox/cgroups.js";
 import { DEFAULT_LIMITS, detectIsolation, findOnPath, type Isolation } from "./sandbox/isolation.js";
 import { enterScript, hostedMachine, prepareMountPoints, sandboxedAgentArgv } from "./sandbox/launch.js";
 import { InstanceNetwork } from "./sandbox/network.js";
@@ -142,7 +142,6 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     await network?.detach(name.trim());
     await rm(file, { force: true });
   }
-  const cgroupKey = (runId: string, instance: string) => `${runId}_${instance}`;
 
   async function startPlain(launch: InstanceLaunch, hostDir: string): Promise<StartedInstance> {
     const env: Record<string, string> = {

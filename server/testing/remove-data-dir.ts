@@ -1,12 +1,7 @@
-import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { InstanceCgroups } from "../connectors/sandbox/cgroups.js";
-
-const CLAIMS = "/run/slipstream/net";
-
-const ip = (...args: string[]) =>
-  new Promise<void>((resolve) => execFile("ip", args, { timeout: 10_000 }, () => resolve()));
+import { cgroupKey, InstanceCgroups } from "../connectors/sandbox/cgroups.js";
+import { deleteNamespace, dropNetworkOf } from "../connectors/sandbox/network.js";
 
 const list = (dir: string) => {
   try {
@@ -28,32 +23,19 @@ export async function removeDataDir(dataDir: string): Promise<void> {
   for (const run of list(instancesRoot)) {
     for (const instance of list(path.join(instancesRoot, run))) {
       if (instance.startsWith(".")) continue;
-      const key = `${run}_${instance}`;
+      const key = cgroupKey(run, instance);
       if (cgroups) {
         await cgroups.kill(key);
         await cgroups.remove(key);
       }
-      let netns = "";
       try {
-        netns = readFileSync(path.join(instancesRoot, run, instance, "netns"), "utf8").trim();
-      } catch {}
-      if (/^ss-[0-9a-f]{10}$/.test(netns)) await ip("netns", "del", netns);
+        await deleteNamespace(readFileSync(path.join(instancesRoot, run, instance, "netns"), "utf8").trim());
+      } catch {
+        // no namespace of its own
+      }
     }
   }
-  for (const block of list(CLAIMS)) {
-    if (!/^\d+$/.test(block)) continue;
-    const file = path.join(CLAIMS, block);
-    let claim: { dataDir?: string; bridge?: string } = {};
-    try {
-      claim = JSON.parse(readFileSync(file, "utf8"));
-    } catch {
-      continue;
-    }
-    if (claim.dataDir !== dataDir) continue;
-    if (claim.bridge && /^ssbr[0-9a-f]{8}$/.test(claim.bridge)) await ip("link", "del", claim.bridge);
-    // as the server's own close: the claim goes with its bridge only
-    if (!claim.bridge || !existsSync(`/sys/class/net/${claim.bridge}`)) rmSync(file, { force: true });
-  }
+  await dropNetworkOf(dataDir);
   try {
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
   } catch {

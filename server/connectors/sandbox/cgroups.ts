@@ -17,6 +17,9 @@ const GROUP = "slipstream";
  * One control group per local instance (the agent, its machine and everything its recipes start), with memory and
  * process-count limits: cgroup v2 where the machine has it, else the v1 memory and pids hierarchies. Needs root.
  */
+/** The name of one instance's group(s). */
+export const cgroupKey = (runId: string, instance: string) => `${runId}_${instance}`;
+
 export class InstanceCgroups {
   private constructor(
     readonly version: 1 | 2,

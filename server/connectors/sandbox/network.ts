@@ -241,7 +241,7 @@ export class InstanceNetwork {
   }
 
   async detach(name: string): Promise<void> {
-    if (/^ss-[0-9a-f]{10}$/.test(name)) await run(["ip", "netns", "del", name]).catch(() => undefined);
+    await deleteNamespace(name);
   }
 
   /**
@@ -303,11 +303,36 @@ export class InstanceNetwork {
     this.forwarders.clear();
     // when the links cannot be listed, the bridge stays: an instance may still be on it
     const links = await run(["ip", "-j", "link", "show", "master", this.bridge]).catch(() => null);
-    if (links !== null && (JSON.parse(links) as unknown[]).length === 0) {
-      await run(["ip", "link", "del", this.bridge]).catch(() => undefined);
-      // the claim goes with its bridge only: a bridge left without one holds its block until a server lands there
-      if (!existsSync(`/sys/class/net/${this.bridge}`)) rmSync(this.claimFile, { force: true });
-    }
+    if (links !== null && (JSON.parse(links) as unknown[]).length === 0) await dropBridge(this.bridge, this.claimFile);
+  }
+}
+
+/** An instance's namespace, by the name attach gave it (nothing else is ever deleted). */
+export async function deleteNamespace(name: string): Promise<void> {
+  if (/^ss-[0-9a-f]{10}$/.test(name)) await run(["ip", "netns", "del", name]).catch(() => undefined);
+}
+
+/** The bridge deleted, and its claim with it only once it is gone: a bridge left without one would hold its block. */
+async function dropBridge(bridge: string, claimFile: string): Promise<void> {
+  await run(["ip", "link", "del", bridge]).catch(() => undefined);
+  if (!existsSync(`/sys/class/net/${bridge}`)) rmSync(claimFile, { force: true });
+}
+
+/**
+ * A data directory's bridge and claim, whatever is on the bridge: what `close` leaves while an instance is attached,
+ * for a caller that knows the directory's server and instances are gone (the tests' teardown).
+ */
+export async function dropNetworkOf(dataDir: string): Promise<void> {
+  let blocks: string[] = [];
+  try {
+    blocks = readdirSync(CLAIMS).filter((b) => /^\d+$/.test(b));
+  } catch {
+    return;
+  }
+  for (const block of blocks) {
+    const claimFile = path.join(CLAIMS, block);
+    const claim = readClaim(claimFile);
+    if (claim?.dataDir === dataDir && /^ssbr[0-9a-f]{8}$/.test(claim.bridge)) await dropBridge(claim.bridge, claimFile);
   }
 }
 
