@@ -112,6 +112,7 @@ export async function buildWorld(): Promise<World> {
     (await ok(s.api<{ tokens: { id: number }[] }>("GET", "/api/tokens", undefined, member.token), "member tokens"))
       .tokens,
   );
+  let disposed = 0;
   return {
     s,
     peer,
@@ -121,8 +122,11 @@ export async function buildWorld(): Promise<World> {
     victim: "fuzz-victim",
     browser,
     keptTokenIds: new Set(tokens.map((t) => t.id)),
+    // a name of its own each: a request refused before the route signs out (its body, its headers) leaves its
+    // token live, and a second live token of the same name is refused (CONFLICT)
     disposableToken: async () =>
-      (await ok(s.api<{ token: string }>("POST", "/api/tokens", { name: "fuzz-disposable" }), "token")).token,
+      (await ok(s.api<{ token: string }>("POST", "/api/tokens", { name: `fuzz-disposable-${++disposed}` }), "token"))
+        .token,
     agentRun: agentRun.id,
     agentToken,
     steeredRun: steeredRun.id,
