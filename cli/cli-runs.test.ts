@@ -275,7 +275,7 @@ describe("reports --out unpacks files and directories only (security.md F20)", (
     await fs.symlink("/etc", path.join(src, "etc"));
     await fs.writeFile(path.join(src, "target.txt"), "t\n");
     await fs.link(path.join(src, "target.txt"), path.join(src, "hard.txt"));
-    const tarball = path.join(src, "..", `${path.basename(src)}.tgz`);
+    const tarball = path.join(await tempDir("evil-tgz"), "evil.tgz");
     await tar.c({ gzip: true, cwd: src, file: tarball }, ["target.txt", "logs", "tool", "etc", "hard.txt"]);
     const name = "apache.1_report_20260101T000000Z.tgz";
     const body = await fs.readFile(tarball);

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { testTempDir } from "../server/testing/temp-dirs.js";
 
 /** The real executable, as a user runs it. */
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/slipstream");
@@ -21,7 +21,7 @@ export interface CliEnv {
   extra?: Record<string, string>;
 }
 
-export const tempDir = (name: string) => fs.mkdtemp(path.join(os.tmpdir(), `ss-cli-${name}-`));
+export const tempDir = (name: string) => testTempDir(`ss-cli-${name}-`);
 
 function childEnv(env: CliEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env, SLIPSTREAM_URL: env.url, SLIPSTREAM_CONFIG_DIR: env.configDir };

@@ -65,4 +65,5 @@ test("snapshot: Export on the run page downloads the run's history; /runs/snapsh
   await expect(o.state).toHaveText("Done");
   expect(apiCalls).toEqual([]);
   await context.close();
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
 });

@@ -1,15 +1,15 @@
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "./log.js";
 import { Secrets } from "./secrets.js";
 import { startTestServer } from "./testing/harness.js";
+import { testTempDir } from "./testing/temp-dirs.js";
 
 describe("secrets at rest", () => {
   it("generates a 0600 key on first start and reuses it", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-secrets-"));
+    const dir = await testTempDir("ss-secrets-");
     const a = await Secrets.load(dir, undefined);
     const sealed = a.seal("hunter2-password");
     expect(sealed).not.toContain("hunter2");
@@ -18,7 +18,7 @@ describe("secrets at rest", () => {
     expect(b.open(sealed)).toBe("hunter2-password");
   });
   it("refuses a tampered ciphertext and a wrong key", async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-secrets-"));
+    const dir = await testTempDir("ss-secrets-");
     const a = await Secrets.load(dir, undefined);
     const sealed = a.seal("secret-value");
     const parts = sealed.split(":");
@@ -28,7 +28,7 @@ describe("secrets at rest", () => {
     expect(() => other.open(sealed)).toThrow();
   });
   it("redacts opened secrets, line by line for keys", async () => {
-    const s = await Secrets.load(await fs.mkdtemp(path.join(os.tmpdir(), "ss-secrets-")), undefined);
+    const s = await Secrets.load(await testTempDir("ss-secrets-"), undefined);
     const pem = "-----BEGIN KEY-----\nAAAABBBBCCCCDDDDEEEEFFFF\n-----END KEY-----";
     s.open(s.seal(pem));
     expect(s.redact("log: AAAABBBBCCCCDDDDEEEEFFFF here")).toBe("log: [redacted] here");

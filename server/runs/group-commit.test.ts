@@ -1,9 +1,8 @@
-import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent } from "../../protocol/run.js";
+import { testTempDir } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
 import { storedLastSeq } from "./stored-seq.js";
@@ -13,7 +12,7 @@ import { storedLastSeq } from "./stored-seq.js";
 // through (a SQLite trigger refuses its value after its event row was written) fails alone.
 
 async function tutorialRunGrouped(clients: number) {
-  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "ss-group-")), "db.sqlite");
+  const file = path.join(await testTempDir("ss-group-"), "db.sqlite");
   const store = await tutorialStore(file);
   const { db, runs, bus } = store;
   const rt = tutorialRun(store, { clients });

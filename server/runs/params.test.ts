@@ -1,8 +1,7 @@
-import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { SlipError } from "../../protocol/errors.js";
+import { testTempDir } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
 
@@ -99,7 +98,7 @@ describe("parameter store", () => {
   });
 
   it("sequence numbers are gap-free and continue across a restart of the store", async () => {
-    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "ss-store-")), "db.sqlite");
+    const file = path.join(await testTempDir("ss-store-"), "db.sqlite");
     const first = await tutorialStore(file);
     const rt = tutorialRun(first);
     first.runs.setParam(rt, "apache.1:port", "1", { ignoreAbort: false }, "node:apache.1");

@@ -1,8 +1,7 @@
-import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../protocol/limits.js";
+import { testTempDir } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { listRuns } from "./list-runs.js";
 import { loadRun } from "./load.js";
@@ -12,7 +11,7 @@ import { storedLastSeq } from "./stored-seq.js";
 // what a restart loads and what the runs list shows still carry the run's last seq and change time.
 
 async function tutorialRunOnFile() {
-  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "ss-stored-seq-")), "db.sqlite");
+  const file = path.join(await testTempDir("ss-stored-seq-"), "db.sqlite");
   const store = await tutorialStore(file);
   const { db, runs, admin } = store;
   const rt = tutorialRun(store, { clients: 1 });

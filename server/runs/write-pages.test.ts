@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { requestIdOf } from "../../protocol/agent-socket.js";
 import { ROOT } from "../root.js";
+import { testTempDirSync } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { loadRun } from "./load.js";
 
@@ -42,7 +42,7 @@ function ddlOf(sqlite: { prepare(sql: string): { get(name: string): unknown } },
 
 describe("the pages a parameter write commits", () => {
   it("a re-sendable ss-set commits three WAL frames: its event, its value, its stored answer", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-pages-"));
+    const dir = testTempDirSync("ss-pages-");
     const file = path.join(dir, "db.sqlite");
     const s = await tutorialStore(file);
     const rt = tutorialRun(s, { clients: 1 });
@@ -69,7 +69,7 @@ describe("the pages a parameter write commits", () => {
   });
 
   it("one commit of many instances' writes stores their answers in a few pages, not in one page per instance", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-pages-"));
+    const dir = testTempDirSync("ss-pages-");
     const file = path.join(dir, "db.sqlite");
     const s = await tutorialStore(file);
     const clients = 60;

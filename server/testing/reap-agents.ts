@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { afterAll } from "vitest";
 import { testDataDirs } from "./data-dirs.js";
 import { removeDataDir } from "./remove-data-dir.js";
+import { testTempDirs } from "./temp-dirs.js";
 
 /**
  * After each test file: any process still running from one of its servers' data directories (a local agent: its
@@ -10,6 +12,9 @@ import { removeDataDir } from "./remove-data-dir.js";
  * Then each directory goes, with what its instances held on the machine (remove-data-dir.ts).
  */
 afterAll(async () => {
+  // report downloads, CLI configuration directories, stand-alone databases: nothing of them is needed after the file
+  for (const dir of testTempDirs) await rm(dir, { recursive: true, force: true });
+  testTempDirs.clear();
   if (testDataDirs.size === 0) return;
   const dirs = [...testDataDirs].map((d) => `${d}/`);
   for (const name of readdirSync("/proc")) {

@@ -4,13 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { create, extract } from "tar";
 import type { TestServer } from "./harness.js";
+import { testTempDir } from "./temp-dirs.js";
 
 /** Downloads every report of a run and unpacks each into its own folder; returns folder name → file list. */
 export async function fetchReports(
   s: TestServer,
   runId: string,
 ): Promise<{ dir: string; files: Record<string, string[]> }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-reports-"));
+  const dir = await testTempDir("ss-reports-");
   const list = await s.api<{ reports: { name: string }[] }>("GET", `/api/runs/${runId}/reports`);
   const files: Record<string, string[]> = {};
   for (const r of list.body.reports) {
