@@ -154,10 +154,14 @@ export const params = sqliteTable(
       .notNull()
       .references(() => runs.id),
     key: text("key").notNull(),
-    /** null = unset (different from set-to-empty) */
+    /**
+     * null = unset (different from set-to-empty). The value at declaration: a later write stores only its `param`
+     * event, and the newest event of the key is its value (server/runs/stored-params.ts)
+     */
     value: text("value"),
     category: text("category", { enum: ["input", "output", "builtin"] }).notNull(),
     description: text("description").notNull().default(""),
+    /** the seq of `value` (its declaration's event; 0 when declared unset) */
     updatedSeq: integer("updated_seq").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.runId, t.key] })],

@@ -1,6 +1,7 @@
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
+import { storedParams } from "../runs/stored-params.js";
 import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
 import { tgzOf } from "../testing/reports.js";
 import { addMember, browserSession, connect, emitAck } from "./team-fixtures.js";
@@ -49,7 +50,7 @@ function snapshot() {
     runs: db
       .prepare("select id, state, abort, keep_running, last_seq from runs where id in (?, ?) order by id")
       .all(runA.id, runB.id),
-    params: db.prepare("select * from params where run_id in (?, ?) order by run_id, key").all(runA.id, runB.id),
+    params: [runA.id, runB.id].map((id) => [...storedParams(db, id)]),
     modules: db.prepare("select path, doc, version from modules order by path").all(),
     users: db.prepare("select username, display_name, role, password_hash from users order by id").all(),
     tokens: db.prepare("select id, revoked_at from api_tokens order by id").all(),
@@ -485,8 +486,7 @@ describe("access matrix: every /agent event × every caller", () => {
     const r = await connect(s, "/agent", handshake("agentB"));
     expect(r.error).toBeNull();
     sockets.push(r.socket!);
-    const runAState = () =>
-      s.app.db.$client.prepare("select key, value from params where run_id = ? order by key").all(runA.id);
+    const runAState = () => [...storedParams(s.app.db.$client, runA.id)];
     const before = runAState();
     for (const [event, payload] of [
       ["param:get", { key: "apache.1:hostname", noblock: true }],
@@ -535,8 +535,7 @@ describe("access matrix: sockets", () => {
     const r = await connect(s, "/agent", { token: tokens.agentA! });
     expect(r.error).toBeNull();
     sockets.push(r.socket!);
-    const runBParams = () =>
-      s.app.db.$client.prepare("select * from params where run_id = ? order by key").all(runB.id);
+    const runBParams = () => [...storedParams(s.app.db.$client, runB.id)];
     const before = runBParams();
     const ack = await emitAck<{ ok: boolean; error?: { code: string } }>(r.socket!, "param:set", {
       key: "machine.1:statecustom",

@@ -5,6 +5,7 @@ import type { RunEvent } from "../../protocol/run.js";
 import { testTempDir } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
+import { storedParams } from "./stored-params.js";
 import { storedLastSeq } from "./stored-seq.js";
 
 // The group commit of agents' parameter writes (run-group-commit.ts) on a real SQLite file with the real migrations:
@@ -22,9 +23,7 @@ async function tutorialRunGrouped(clients: number) {
   });
   // what a restart resumes from (stored-seq.ts: the run row's seq, or its newest event's)
   const storedSeq = () => storedLastSeq(db, rt.id);
-  const storedValue = (key: string) =>
-    (db.$client.prepare("select value from params where run_id = ? and key = ?").get(rt.id, key) as { value: string })
-      .value;
+  const storedValue = (key: string) => storedParams(db.$client, rt.id).get(key)?.value;
   return { db, runs, rt, pushes, storedSeq, storedValue };
 }
 
@@ -71,9 +70,9 @@ describe("group commit of parameter writes", () => {
 
   it("a write that fails after it began writing fails alone: the others are stored, answered and pushed gap-free", async () => {
     const s = await tutorialRunGrouped(2);
-    // a real SQLite failure part-way through a write: its event row is in, then its value is refused
+    // a real SQLite failure part-way through a write: its event row is in, then its stored answer is refused
     s.db.$client.exec(
-      `create trigger poison before update on params when new.value = 'poison'
+      `create trigger poison before insert on request_answers when new.request = 'poison'
        begin select raise(abort, 'poisoned value'); end`,
     );
     const before = s.rt.lastSeq;
@@ -82,7 +81,12 @@ describe("group commit of parameter writes", () => {
     const results = await Promise.all([
       outcome(write(s, "client.1:statecustom", "first")),
       outcome(write(s, "apache.1:port", "9090")),
-      outcome(write(s, "client.2:statecustom", "poison")),
+      outcome(
+        s.runs.setParamGrouped(s.rt, "client.2:statecustom", "poison", { ignoreAbort: false }, "node:client.2", {
+          instance: "client.2",
+          request: "poison",
+        }),
+      ),
       outcome(write(s, "client.1:statecustom", "last")),
     ]);
 

@@ -3,13 +3,14 @@ import type { Db } from "../db/open.js";
 import type { SqlRow } from "../db/rows.js";
 import type { runs } from "../db/schema.js";
 import { MachineInstanceStatements } from "./machine-instances.js";
-import { type InstanceRecord, type ParamEntry, RunRuntime } from "./runtime.js";
+import { type InstanceRecord, RunRuntime } from "./runtime.js";
+import { storedParams } from "./stored-params.js";
 import { storedLastSeqSql, storedUpdatedAtSql } from "./stored-seq.js";
 
 /** a run's row, with its owner's name */
 type RunRow = SqlRow<typeof runs> & { username: string; stored_last_seq: number; stored_updated_at: string };
 
-/** Rebuilds a run's runtime from its rows: the persisted machine snapshot, parameters and instances. */
+/** Rebuilds a run's runtime from its rows: the persisted machine snapshot, parameters (stored-params.ts) and instances. */
 export function loadRun(db: Db, runId: string): RunRuntime | null {
   const sqlite = db.$client;
   const row = sqlite
@@ -19,18 +20,7 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
     )
     .get(runId) as RunRow | undefined;
   if (!row) return null;
-  const params = new Map<string, ParamEntry>();
-  for (const p of sqlite
-    .prepare("select key, value, category, description, updated_seq from params where run_id = ?")
-    .all(runId) as {
-    key: string;
-    value: string | null;
-    category: ParamEntry["category"];
-    description: string;
-    updated_seq: number;
-  }[]) {
-    params.set(p.key, { value: p.value, category: p.category, description: p.description, seq: p.updated_seq });
-  }
+  const params = storedParams(sqlite, runId);
   const instances = new Map<string, InstanceRecord>();
   for (const i of sqlite.prepare("select * from instances where run_id = ? order by node, idx").all(runId) as {
     name: string;

@@ -4,6 +4,7 @@ import type { SlipError } from "../../protocol/errors.js";
 import { testTempDir } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
+import { storedParams } from "./stored-params.js";
 
 async function tutorialRunOfStore(clients = 1) {
   const s = await tutorialStore();
@@ -69,11 +70,9 @@ describe("parameter store", () => {
     const { runs, rt, db } = await tutorialRunOfStore(4);
     runs.setParam(rt, "apache.1:ready", "true", { ignoreAbort: false }, "node:apache.1");
     for (let i = 1; i <= 4; i++) expect(rt.params.get(`client.${i}:webserver.ready`)?.value).toBe("true");
-    const rows = db.$client
-      .prepare("select key, value from params where run_id = ? and key like 'client.%:webserver.ready'")
-      .all(rt.id);
-    expect(rows).toHaveLength(4);
-    expect(rows.every((r) => (r as { value: string }).value === "true")).toBe(true);
+    const stored = [...storedParams(db.$client, rt.id)].filter(([k]) => /^client\.\d+:webserver\.ready$/.test(k));
+    expect(stored).toHaveLength(4);
+    expect(stored.every(([, p]) => p.value === "true")).toBe(true);
     // the hostname is published by the cloud; the built-in maps the same way
     runs.transact(rt, "server", (tx) => tx.setParam("apache.1:hostname", "10.0.0.5"));
     expect(rt.params.get("client.3:webserver.hostname")?.value).toBe("10.0.0.5");

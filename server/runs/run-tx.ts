@@ -17,7 +17,6 @@ import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
 export class RunStatements {
   readonly insertEvent;
   readonly upsertParam;
-  readonly setParamValue;
   readonly updateRun;
   readonly upsertInstance;
   readonly deleteEvent;
@@ -38,9 +37,6 @@ export class RunStatements {
        values (@runId, @key, @value, @category, @description, @seq)
        on conflict (run_id, key) do update set value = excluded.value, updated_seq = excluded.updated_seq`,
     );
-    // a declared parameter's row exists (written by `declare`): an update is half an upsert's cost (no insert tried
-    // first), and the upsert stays for a row that is missing
-    this.setParamValue = sqlite.prepare("update params set value = ?, updated_seq = ? where run_id = ? and key = ?");
     this.updateRun = sqlite.prepare(
       `update runs set state = @state, snapshot = @snapshot, abort = @abort, recovery_mode = @recoveryMode,
        last_seq = @lastSeq, updated_at = @at where id = @id`,
@@ -111,19 +107,9 @@ export class RunTx {
     const current = this.param(key);
     if (!current) throw new SlipError("UNKNOWN_KEY", `unknown key '${key}'`);
     if (current.value === value) return null;
+    // its event is its stored value (stored-params.ts): the parameter's row stays as it was declared
     const seq = this.event({ type: "param", key, value });
-    const entry = { ...current, value, seq };
-    this.params.set(key, entry);
-    if (this.st.setParamValue.run(value, seq, this.rt.id, key).changes === 0) {
-      this.st.upsertParam.run({
-        runId: this.rt.id,
-        key,
-        value,
-        category: entry.category,
-        description: entry.description,
-        seq,
-      });
-    }
+    this.params.set(key, { ...current, value, seq });
     for (const consumer of this.rt.consumers.get(key) ?? []) {
       for (const inst of this.liveInstances(consumer.node)) this.setParam(`${inst}:${consumer.name}`, value);
     }

@@ -9,7 +9,8 @@ import { loadRun } from "./load.js";
 
 // What one agent's ss-set costs the disk: every page a commit changes is a WAL frame, written with two pwrite()s
 // before the write is answered and before the readers it wakes are (bench/RESULTS.md, figure 1). A parameter write
-// that an agent may re-send (it carries a request id) stores its event, its value and its answer. The tables it writes
+// that an agent may re-send (it carries a request id) stores its event and its answer; its value is its event's
+// (stored-params.ts), so the parameter's row, on a page of its own, is left as declared. The tables it writes
 // are WITHOUT ROWID where they can be (migrations 0017 and 0018), so that each is one b-tree and one page a write; and
 // the answers are keyed by request, whose ids begin with their time, so that many instances' writes in one commit
 // append them to the same pages (0019).
@@ -41,7 +42,7 @@ function ddlOf(sqlite: { prepare(sql: string): { get(name: string): unknown } },
 }
 
 describe("the pages a parameter write commits", () => {
-  it("a re-sendable ss-set commits three WAL frames: its event, its value, its stored answer", async () => {
+  it("a re-sendable ss-set commits two WAL frames: its event and its stored answer", async () => {
     const dir = testTempDirSync("ss-pages-");
     const file = path.join(dir, "db.sqlite");
     const s = await tutorialStore(file);
@@ -63,12 +64,14 @@ describe("the pages a parameter write commits", () => {
       .get(rt.id) as { n: number };
     expect(stored.n).toBe(writes);
     const frames = (fs.statSync(`${file}-wal`).size - 32) / (pageSize + 24);
-    // 3 pages a write, and now and then a leaf that splits (4.1 before events were WITHOUT ROWID, 5 before
-    // request_answers was)
-    expect(frames / writes).toBeLessThan(3.5);
+    // 2 pages a write, and now and then a leaf that splits (3.35 while a write updated its parameter's row, 4.1
+    // before events were WITHOUT ROWID, 5 before request_answers was)
+    expect(frames / writes).toBeLessThan(2.5);
+    // and what is stored is what the run holds
+    expect(loadRun(s.db, rt.id)?.params.get("client.1:statecustom")).toEqual(rt.params.get("client.1:statecustom"));
   });
 
-  it("one commit of many instances' writes stores their answers in a few pages, not in one page per instance", async () => {
+  it("one commit of many instances' writes stores their events and answers in a few pages, and no parameter's row", async () => {
     const dir = testTempDirSync("ss-pages-");
     const file = path.join(dir, "db.sqlite");
     const s = await tutorialStore(file);
@@ -99,6 +102,9 @@ describe("the pages a parameter write commits", () => {
     // the end of the run's range, and the leaves a split there rebalances: 5 pages; before 0019, 50 (the commit 105
     // pages in all, 60 now)
     expect(answerPages).toBeLessThanOrEqual(8);
+    // each parameter's row was a page of its own, scattered over the table: 43 of the commit's 60 pages, 17 now
+    expect(pages.filter((p) => p === "params")).toEqual([]);
+    expect(pages.length).toBeLessThanOrEqual(24);
     const stored = sqlite.prepare("select count(*) as n from request_answers where run_id = ?").get(rt.id) as {
       n: number;
     };

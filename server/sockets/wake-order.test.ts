@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../protocol/run.js";
+import { storedParams } from "../runs/stored-params.js";
 import { executingRun } from "../testing/executing-run.js";
 import { serverPerTest } from "../testing/per-test.js";
 
@@ -17,11 +18,7 @@ describe("wake order", () => {
 
     const arrived: string[] = [];
     const stored: (string | undefined)[] = [];
-    const storedValue = () =>
-      s.app.db.$client
-        .prepare("select value from params where run_id = ? and key = 'apache.1:ready'")
-        .pluck()
-        .get(run.id) as string | undefined;
+    const storedValue = () => storedParams(s.app.db.$client, run.id).get("apache.1:ready")?.value ?? undefined;
     const waiting = apache.call("param:get", { key: "apache.1:ready", timeout: 0 }).then((ack) => {
       arrived.push("reader");
       stored.push(storedValue());
