@@ -517,6 +517,8 @@ async function stepUp(
   opts: LimitsOptions,
 ): Promise<{ steps: LimitStep[]; stoppedBy: string }> {
   const steps: LimitStep[] = [];
+  /** the last step's one try, its instances and seconds: what the next step's time is projected from */
+  let lastTry: { instances: number; seconds: number } | null = null;
   for (const x of sizes) {
     if (nowMs() > deadline) return { steps, stoppedBy: "the time budget" };
     const { runs, instancesPerRun } = shape(x);
@@ -527,11 +529,24 @@ async function stepUp(
       if (projected > (os.freemem() / 2 ** 20) * 0.5)
         return { steps, stoppedBy: `memory (~${projected.toFixed(0)} MB projected)` };
     }
+    if (lastTry && !opts.quick) {
+      // bringing a run's instances up grows faster than linearly (2,000 in 11 s, 4,000 in 40): a step that cannot
+      // end within the budget is not begun (one of 8,000 ran for over ten minutes)
+      const seconds = lastTry.seconds * ((runs * instancesPerRun) / lastTry.instances) ** 2;
+      if (nowMs() + seconds * 1000 > deadline) {
+        return {
+          steps,
+          stoppedBy: `the time budget (the step of ${runs} × ${instancesPerRun}: ~${seconds.toFixed(0)} s)`,
+        };
+      }
+    }
     if (instancesPerRun < 2 + LOAD_NODES.length || instancesPerRun > 2 + LOAD_NODES.length * MAX_MULTIPLICITY)
       throw new Error(`runs of ${instancesPerRun} instances are not measured here`);
     let r: LimitStep;
     try {
+      const began = nowMs();
       r = await step(s, redis, runs, instancesPerRun, opts);
+      lastTry = { instances: runs * instancesPerRun, seconds: (nowMs() - began) / 1000 };
       // the machine is shared: one burst of other work must not be taken for the server's limit. A failing step is
       // measured again, and a third time if Redis's own wake p99 showed the machine stalling meanwhile
       const failures: LimitStep[] = [];
