@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDataDirs } from "./testing/data-dirs.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 let dir: string;
@@ -77,6 +78,8 @@ describe("npm start refuses to start", () => {
 describe("npm start", () => {
   it("says in one line which isolation the local cloud has, and keeps its files private (DATA_DIR 0700, database 0600)", async () => {
     const dataDir = path.join(dir, "serving");
+    // the server leaves its local network (bridge, claim) behind if killed: the teardown removes it with the directory
+    testDataDirs.add(dataDir);
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
       cwd: ROOT,
       env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "warn", DATA_DIR: dataDir },

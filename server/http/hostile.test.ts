@@ -7,6 +7,7 @@ import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../protocol/version.js";
 import { ROOT } from "../root.js";
+import { testDataDirs } from "../testing/data-dirs.js";
 
 /**
  * The pre-auth crashes of security.md F2 and F3 (PoCs 01 and 02), against the real server process without the UI
@@ -18,6 +19,8 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "ss-hostile-"));
+  // a killed server leaves its local network (bridge, claim) behind: the teardown removes it with the directory
+  testDataDirs.add(dir);
   child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
     cwd: ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "fatal", DATA_DIR: dir },

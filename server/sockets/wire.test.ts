@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { ROOT } from "../root.js";
 import { MAX_CHUNK_AHEAD } from "../runs/service.js";
+import { testDataDirs } from "../testing/data-dirs.js";
 import { executingRun } from "../testing/executing-run.js";
 import { AgentPeer } from "../testing/harness.js";
 import { serverPerTest } from "../testing/per-test.js";
@@ -197,6 +198,8 @@ async function killed(proc: Proc): Promise<void> {
 describe("answers to re-sent requests survive a server kill -9", () => {
   it("run:abort and state:complete re-sent with the same request id after a SIGKILL and restart act once", async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "ss-wire-kill-"));
+    // a killed server leaves its local network (bridge, claim) behind: the teardown removes it with the directory
+    testDataDirs.add(dataDir);
     let proc = await startProcess(dataDir);
     child = proc.p;
     const run = await api<RunDetail>(proc, "POST", "/api/runs", {
