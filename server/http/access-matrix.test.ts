@@ -50,7 +50,7 @@ function snapshot() {
     runs: db
       .prepare("select id, state, abort, keep_running, last_seq from runs where id in (?, ?) order by id")
       .all(runA.id, runB.id),
-    params: [runA.id, runB.id].map((id) => [...storedParams(db, id)]),
+    params: [runA.id, runB.id].map((id) => [...storedParams(db, id).params]),
     modules: db.prepare("select path, doc, version from modules order by path").all(),
     users: db.prepare("select username, display_name, role, password_hash from users order by id").all(),
     tokens: db.prepare("select id, revoked_at from api_tokens order by id").all(),
@@ -486,7 +486,7 @@ describe("access matrix: every /agent event × every caller", () => {
     const r = await connect(s, "/agent", handshake("agentB"));
     expect(r.error).toBeNull();
     sockets.push(r.socket!);
-    const runAState = () => [...storedParams(s.app.db.$client, runA.id)];
+    const runAState = () => [...storedParams(s.app.db.$client, runA.id).params];
     const before = runAState();
     for (const [event, payload] of [
       ["param:get", { key: "apache.1:hostname", noblock: true }],
@@ -535,7 +535,7 @@ describe("access matrix: sockets", () => {
     const r = await connect(s, "/agent", { token: tokens.agentA! });
     expect(r.error).toBeNull();
     sockets.push(r.socket!);
-    const runBParams = () => [...storedParams(s.app.db.$client, runB.id)];
+    const runBParams = () => [...storedParams(s.app.db.$client, runB.id).params];
     const before = runBParams();
     const ack = await emitAck<{ ok: boolean; error?: { code: string } }>(r.socket!, "param:set", {
       key: "machine.1:statecustom",

@@ -23,7 +23,7 @@ async function tutorialRunGrouped(clients: number) {
   });
   // what a restart resumes from (stored-seq.ts: the run row's seq, or its newest event's)
   const storedSeq = () => storedLastSeq(db, rt.id);
-  const storedValue = (key: string) => storedParams(db.$client, rt.id).get(key)?.value;
+  const storedValue = (key: string) => storedParams(db.$client, rt.id).params.get(key)?.value;
   return { db, runs, rt, pushes, storedSeq, storedValue };
 }
 

@@ -20,7 +20,7 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
     )
     .get(runId) as RunRow | undefined;
   if (!row) return null;
-  const params = storedParams(sqlite, runId);
+  const { params, events: paramEvents } = storedParams(sqlite, runId);
   const instances = new Map<string, InstanceRecord>();
   for (const i of sqlite.prepare("select * from instances where run_id = ? order by node, idx").all(runId) as {
     name: string;
@@ -63,11 +63,10 @@ export function loadRun(db: Db, runId: string): RunRuntime | null {
     row.stored_updated_at,
     row.deadline_at,
   );
-  rt.counted = (
-    sqlite.prepare("select count(*) as n from events where run_id = ? and type in ('param', 'abort')").get(runId) as {
-      n: number;
-    }
-  ).n;
+  // the event budget's count: the parameter changes, and the aborts (found by their own index, not by reading the log)
+  rt.counted =
+    paramEvents +
+    (sqlite.prepare("select count(*) from events where run_id = ? and type = 'abort'").pluck().get(runId) as number);
   // one pass over the run's answers: keyed by request first (0019), they are not grouped by instance
   for (const r of sqlite.prepare("select distinct instance from request_answers where run_id = ?").all(runId) as {
     instance: string;

@@ -70,7 +70,9 @@ describe("parameter store", () => {
     const { runs, rt, db } = await tutorialRunOfStore(4);
     runs.setParam(rt, "apache.1:ready", "true", { ignoreAbort: false }, "node:apache.1");
     for (let i = 1; i <= 4; i++) expect(rt.params.get(`client.${i}:webserver.ready`)?.value).toBe("true");
-    const stored = [...storedParams(db.$client, rt.id)].filter(([k]) => /^client\.\d+:webserver\.ready$/.test(k));
+    const stored = [...storedParams(db.$client, rt.id).params].filter(([k]) =>
+      /^client\.\d+:webserver\.ready$/.test(k),
+    );
     expect(stored).toHaveLength(4);
     expect(stored.every(([, p]) => p.value === "true")).toBe(true);
     // the hostname is published by the cloud; the built-in maps the same way

@@ -18,7 +18,7 @@ describe("wake order", () => {
 
     const arrived: string[] = [];
     const stored: (string | undefined)[] = [];
-    const storedValue = () => storedParams(s.app.db.$client, run.id).get("apache.1:ready")?.value ?? undefined;
+    const storedValue = () => storedParams(s.app.db.$client, run.id).params.get("apache.1:ready")?.value ?? undefined;
     const waiting = apache.call("param:get", { key: "apache.1:ready", timeout: 0 }).then((ack) => {
       arrived.push("reader");
       stored.push(storedValue());
