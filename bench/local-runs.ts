@@ -9,7 +9,7 @@ import { CHROMIUM, CHROMIUM_ARGS } from "../e2e/chromium.js";
 import type { RunDetail } from "../protocol/run.js";
 import { callJson } from "../server/testing/json-api.js";
 import { RunWatcher } from "../server/testing/watch.js";
-import { timeInMachine } from "./in-machine.js";
+import { LIGHT_ORDERS, timeInMachine } from "./in-machine.js";
 import { hostPids, type InstanceMemory } from "./instance-memory.js";
 import {
   freePort,
@@ -239,13 +239,17 @@ async function commandCost(
     const nodeEnv = { ...env, SLIPSTREAM_AGENT_ENDPOINT: undefined };
     const nodeSet: number[] = [];
     const nodeGet: number[] = [];
+    const light = [
+      async (i: number) => ssSet.push((await timeProcess(bin("ss-set"), ["k", `v${i}`], env)).ms),
+      async () => ssGet.push((await timeProcess(bin("ss-get"), ["k"], env)).ms),
+      async () => redisCli.push((await timeProcess("redis-cli", ["-p", String(redis.port), "GET", "k"])).ms),
+    ];
     for (let i = 0; i < n; i++) {
-      ssSet.push((await timeProcess(bin("ss-set"), ["k", `v${i}`], env)).ms);
-      ssGet.push((await timeProcess(bin("ss-get"), ["k"], env)).ms);
-      redisCli.push((await timeProcess("redis-cli", ["-p", String(redis.port), "GET", "k"])).ms);
+      await timeProcess("bash", ["-p", "-c", ":"]);
+      for (const j of LIGHT_ORDERS[i % LIGHT_ORDERS.length]) await light[j](i);
+      ipc.push(await ipcRoundTrip(env.SLIPSTREAM_AGENT_SOCKET!, { op: "param:get", req: { key: "c.1:k" } }));
       nodeStart.push((await timeProcess(process.execPath, ["-e", "0"])).ms);
       ssLoad.push((await timeProcess(process.execPath, [ssMjs, "ss-get", "--help"], env)).ms);
-      ipc.push(await ipcRoundTrip(env.SLIPSTREAM_AGENT_SOCKET!, { op: "param:get", req: { key: "c.1:k" } }));
       nodeSet.push((await timeProcess(process.execPath, [ssMjs, "ss-set", "k", `n${i}`], nodeEnv)).ms);
       const r = await timeProcess(process.execPath, [ssMjs, "ss-get", "k"], nodeEnv);
       if (r.stdout !== `n${i}\n`) throw new Error(`node ss.mjs ss-get printed ${JSON.stringify(r.stdout)}`);
