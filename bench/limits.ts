@@ -522,17 +522,18 @@ async function stepUp(
   for (const x of sizes) {
     if (nowMs() > deadline) return { steps, stoppedBy: "the time budget" };
     const { runs, instancesPerRun } = shape(x);
+    const instances = runs * instancesPerRun;
     const last = steps.at(-1);
     if (last) {
       // RSS grows about linearly with instances: stop before the machine would swap
-      const projected = (last.serverRssMb / (last.runs * last.instancesPerRun)) * runs * instancesPerRun;
+      const projected = (last.serverRssMb / (last.runs * last.instancesPerRun)) * instances;
       if (projected > (os.freemem() / 2 ** 20) * 0.5)
         return { steps, stoppedBy: `memory (~${projected.toFixed(0)} MB projected)` };
     }
     if (lastTry && !opts.quick) {
       // bringing a run's instances up grows faster than linearly (2,000 in 11 s, 4,000 in 40): a step that cannot
       // end within the budget is not begun (one of 8,000 ran for over ten minutes)
-      const seconds = lastTry.seconds * ((runs * instancesPerRun) / lastTry.instances) ** 2;
+      const seconds = lastTry.seconds * (instances / lastTry.instances) ** 2;
       if (nowMs() + seconds * 1000 > deadline) {
         return {
           steps,
@@ -546,7 +547,7 @@ async function stepUp(
     try {
       const began = nowMs();
       r = await step(s, redis, runs, instancesPerRun, opts);
-      lastTry = { instances: runs * instancesPerRun, seconds: (nowMs() - began) / 1000 };
+      lastTry = { instances, seconds: (nowMs() - began) / 1000 };
       // the machine is shared: one burst of other work must not be taken for the server's limit. A failing step is
       // measured again, and a third time if Redis's own wake p99 showed the machine stalling meanwhile
       const failures: LimitStep[] = [];

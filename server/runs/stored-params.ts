@@ -1,6 +1,12 @@
 import type Database from "better-sqlite3";
 import type { ParamEntry } from "./runtime.js";
 
+export interface StoredParams {
+  params: Map<string, ParamEntry>;
+  /** the run's `param` events, all of them (its event budget counts them) */
+  events: number;
+}
+
 /**
  * A run's parameters as stored. A parameter's value is its last `param` event's: a write commits its event alone and
  * leaves the parameter's row in `params` as it was. That row's update was a page of its own in every commit, and the
@@ -10,13 +16,7 @@ import type { ParamEntry } from "./runtime.js";
  * a greater seq overrides it. Instance names are never reused (a scaled-up instance gets the next index), so a row
  * is declared once and every later event of its key is about it.
  */
-export function storedParams(
-  sqlite: Database.Database,
-  runId: string,
-): {
-  params: Map<string, ParamEntry> /** the run's `param` events, all of them (its event budget counts them) */;
-  events: number;
-} {
+export function storedParams(sqlite: Database.Database, runId: string): StoredParams {
   const params = new Map<string, ParamEntry>();
   let events = 0;
   for (const p of sqlite
