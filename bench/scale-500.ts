@@ -1,9 +1,9 @@
 /**
  * Figure 5's 500-client step (issue 19): launch → Ready of 1 server + 500 clients against 1 server + 100 clients on
  * the same server, in alternate runs (100, 500, three times), compared by their medians, and that server's peak RSS.
- * A launch is CPU-bound and linear (~30 ms of the machine per instance at both sizes), so a single pair's ratio sat
- * at 5× give or take the VM's speed between its two runs (4.2–5.0× in one evening); alternate runs see the same
- * moments, as figure 1's interleaved samples do. A Node agent per instance takes ~60 MB (5a), so 500 of them need
+ * A launch is CPU-bound and linear (~60–70 ms of the machine's CPU per instance at both sizes), so a single pair's
+ * ratio sat at 5× give or take the VM's speed between its two runs (4.15–5.04× in one evening); alternate runs see
+ * the same spread of moments, as figure 1's interleaved samples do. A Node agent per instance takes ~60 MB (5a), so 500 of them need
  * ~30 GB: the step runs the local cloud's per-run agent host (SLIPSTREAM_LOCAL_AGENTS=per-run, one process per run
  * serving its instances), and is skipped, saying why, where neither that host nor the memory is there.
  */
@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { RunWatcher } from "../server/testing/watch.js";
 import type { Figure } from "./bench.js";
-import { procStatusMb, settle } from "./lib.js";
+import { procStatusMb, settle, stats } from "./lib.js";
 import { type LocalBenchOptions, pushModules, type ScaleResult, scaleRun, startChildServer } from "./local-runs.js";
 
 export const SCALE_CLIENTS = 500;
@@ -157,13 +157,7 @@ const HWM_NOTE =
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
-/** The middle value (the mean of the middle two for an even count). */
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
+const median = (xs: number[]) => stats(xs).median;
 const list = (xs: number[], d = 1) => xs.map((x) => f(x, d)).join(", ");
 
 /**
