@@ -384,6 +384,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await local.close();
       await closeDockerClouds(app);
       httpServer.closeAllConnections();
+      await app.effects.settleReports(5_000);
       // the parameter writes of the last turn are committed (group commit) before the database closes
       await new Promise((resolve) => setImmediate(resolve));
       await checkpointer.stop();

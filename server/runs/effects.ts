@@ -43,8 +43,26 @@ interface EffectDeps {
 export class RunEffects {
   /** machines whose start is in flight, by run and instance: a stop waits for it, or it would find no machine yet */
   private readonly starting = new Map<string, Promise<void>>();
+  /** orchestrator reports being written: the server's close lets them finish (`settleReports`) */
+  private readonly writing = new Set<Promise<void>>();
+  private closing = false;
 
   constructor(private readonly d: EffectDeps) {}
+
+  /**
+   * At the server's close, before its database closes: no orchestrator report starts from now on (a run left in
+   * Finalizing is finalized by the next boot's reconciler, `boot-reconcile.ts`), and those being written are finished and listed, so
+   * no tarball lands in the data directory after the close without its row; one still going after `ms` is left.
+   */
+  async settleReports(ms: number): Promise<void> {
+    this.closing = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([Promise.allSettled([...this.writing]), late]);
+    clearTimeout(timer);
+  }
 
   run(rt: RunRuntime, _actions: string[], tx: RunTx): void {
     for (const effect of tx.effects) this.perform(rt, effect);
@@ -197,12 +215,25 @@ export class RunEffects {
   private async stopAllAndFinalize(rt: RunRuntime): Promise<void> {
     await Promise.all([...rt.instances.keys()].map((name) => this.stop(rt, name)));
     if (rt.state !== "Finalizing") return;
-    await this.orchestratorReport(rt);
+    if (!(await this.orchestratorReport(rt))) return;
     this.d.svc.send(rt, "server", { type: "finalized" });
   }
 
+  /** Writes the orchestrator report unless the server is closing (then false: nothing was written). */
+  private async orchestratorReport(rt: RunRuntime): Promise<boolean> {
+    if (this.closing) return false;
+    const writing = this.writeOrchestratorReport(rt);
+    this.writing.add(writing);
+    try {
+      await writing;
+    } finally {
+      this.writing.delete(writing);
+    }
+    return true;
+  }
+
   /** The server's own report: the run's event log so far, as a tarball beside the nodes' reports. */
-  private async orchestratorReport(rt: RunRuntime): Promise<void> {
+  private async writeOrchestratorReport(rt: RunRuntime): Promise<void> {
     let name = `orchestrator_report_${reportTimestamp()}.tgz`;
     // a kept run's report and the final one can fall in the same second
     for (let n = 2; this.reportExists(rt, name); n++) {
