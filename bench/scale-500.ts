@@ -3,9 +3,11 @@
  * the same server, in alternate runs (100, 500, three times), compared by their medians, and that server's peak RSS.
  * A launch is CPU-bound and linear (~60–70 ms of the machine's CPU per instance at both sizes), so a single pair's
  * ratio sat at 5× give or take the VM's speed between its two runs (4.15–5.04× in one evening); alternate runs see
- * the same spread of moments, as figure 1's interleaved samples do. A Node agent per instance takes ~60 MB (5a), so 500 of them need
- * ~30 GB: the step runs the local cloud's per-run agent host (SLIPSTREAM_LOCAL_AGENTS=per-run, one process per run
- * serving its instances), and is skipped, saying why, where neither that host nor the memory is there.
+ * the same spread of moments, as figure 1's interleaved samples do.
+ *
+ * A Node agent per instance takes ~60 MB (5a), so 500 of them need ~30 GB: the step runs the local cloud's per-run
+ * agent host (SLIPSTREAM_LOCAL_AGENTS=per-run, one process per run serving its instances), and is skipped, saying
+ * why, where neither that host nor the memory is there.
  */
 import fs from "node:fs";
 import os from "node:os";

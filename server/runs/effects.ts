@@ -51,8 +51,9 @@ export class RunEffects {
 
   /**
    * At the server's close, before its database closes: no orchestrator report starts from now on (a run left in
-   * Finalizing is finalized by the next boot's reconciler, `boot-reconcile.ts`), and those being written are finished and listed, so
-   * no tarball lands in the data directory after the close without its row; one still going after `ms` is left.
+   * Finalizing is finalized by the next boot's reconciler, `boot-reconcile.ts`), and those being written are
+   * finished and listed, so no tarball lands in the data directory after the close without its row; one still going
+   * after `ms` is left.
    */
   async settleReports(ms: number): Promise<void> {
     this.closing = true;
