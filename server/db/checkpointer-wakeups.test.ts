@@ -51,7 +51,7 @@ describe.runIf(process.platform === "linux")("the WAL checkpointer's thread unde
     const w1 = woken();
     expect(commits).toBeGreaterThan(500);
     expect(passes).toBeGreaterThan(0);
-    // ~4 passes a second, each a few wake-ups (its timer, the notification that scheduled it, the checkpoint's own
+    // a pass or two a second, each a few wake-ups (its timers, the notification that scheduled it, the checkpoint's own
     // I/O): tens in all (63 measured), where a wake-up per notification was thousands (4,086 measured)
     expect(w1 - w0).toBeLessThan(400);
     await checkpointer.stop();

@@ -3,7 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { type PassReport, startCheckpointer, WAL_BACKSTOP_BYTES, WAL_RESET_BYTES } from "./checkpointer.js";
+import {
+  PASS_PAGES,
+  type PassReport,
+  QUIET_PASS_MS,
+  startCheckpointer,
+  WAL_BACKSTOP_BYTES,
+  WAL_RESET_BYTES,
+} from "./checkpointer.js";
 import { openDatabase, WAL_FILE_LIMIT_BYTES } from "./open.js";
 
 const dirs: string[] = [];
@@ -22,8 +29,10 @@ describe("WAL checkpoints off the event loop", () => {
     const full = new Promise<void>((resolve) => {
       onFull = resolve;
     });
+    let onPass: () => void = () => undefined;
     const checkpointer = startCheckpointer(db.$client, file, (p) => {
       passes.push(p);
+      onPass();
       if (p.log !== undefined && p.log > 1000 && p.checkpointed === p.log) onFull();
     });
     expect(db.$client.pragma("wal_autocheckpoint", { simple: true })).toBe(WAL_BACKSTOP_BYTES / 4096);
@@ -36,13 +45,16 @@ describe("WAL checkpoints off the event loop", () => {
     await full;
     expect(passes.some((p) => p.error)).toBe(false);
     // woken by commits, not by a clock: an idle database costs the worker nothing (once the notifications of the
-    // last commits, which may trail the pass that copied them, are spent)
-    await new Promise((r) => setTimeout(r, 600));
+    // last commits, which may trail the pass that copied them, are spent: their pass comes within QUIET_PASS_MS)
+    await new Promise((r) => setTimeout(r, QUIET_PASS_MS + 300));
     const seen = passes.length;
     await new Promise((r) => setTimeout(r, 1200));
     expect(passes.length).toBe(seen);
+    const next = new Promise<void>((resolve) => {
+      onPass = resolve;
+    });
     db.$client.transaction(() => insert.run())();
-    await new Promise((r) => setTimeout(r, 600));
+    await next;
     expect(passes.length).toBeGreaterThan(seen);
     await checkpointer.stop();
     db.$client.close();
@@ -79,6 +91,45 @@ describe("WAL checkpoints off the event loop", () => {
     const again = new Database(file, { readonly: true });
     expect(again.prepare("select count(*) as n from t").get()).toEqual({ n: 3 });
     again.close();
+  });
+
+  it("a trickle of small commits gets a pass about once a second; a WAL past SQLite's own checkpoint size at the next look", async () => {
+    const { db, file } = await tempDatabase();
+    const passes: number[] = [];
+    let onPass: () => void = () => undefined;
+    const checkpointer = startCheckpointer(db.$client, file, (p) => {
+      if (p.error) throw new Error(p.error);
+      passes.push(performance.now());
+      onPass();
+    });
+    db.$client.exec("create table t (v text)");
+    const insert = db.$client.prepare("insert into t values (?)");
+    await new Promise((r) => setTimeout(r, QUIET_PASS_MS + 300));
+    // 2.5 s of small commits, one every 10 ms: a pass at most every QUIET_PASS_MS (each pass slows the commits around
+    // it), where a pass every 250 ms came to 9-10
+    const start = performance.now();
+    while (performance.now() - start < 2500) {
+      insert.run("x");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const during = passes.filter((t) => t >= start).length;
+    expect(during).toBeGreaterThan(0);
+    expect(during).toBeLessThanOrEqual(Math.ceil(2500 / QUIET_PASS_MS));
+    // a large WAL: its pass comes at the worker's next look (DELAY_MS), not a quiet time later
+    await new Promise((r) => setTimeout(r, QUIET_PASS_MS + 300));
+    db.$client.exec("create table filler (b blob)");
+    const fill = db.$client.prepare("insert into filler values (randomblob(4000))");
+    const next = new Promise<void>((resolve) => {
+      onPass = resolve;
+    });
+    const wrote = performance.now();
+    db.$client.transaction(() => {
+      for (let i = 0; i < PASS_PAGES + 100; i++) fill.run();
+    })();
+    await next;
+    expect(performance.now() - wrote).toBeLessThan(QUIET_PASS_MS - 100);
+    await checkpointer.stop();
+    db.$client.close();
   });
 
   it("without its worker, the main connection locks per transaction again, as SQLite does by default", async () => {

@@ -3,10 +3,20 @@ import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 
 /**
- * How long after a commit the worker copies the WAL back: commits in that window share one pass. The worker is
- * told of commits by the WAL file's own change notifications (inotify), so an idle server does no work at all.
+ * How long after a commit the worker looks at the WAL: commits in that window share one pass. The worker is told of
+ * commits by the WAL file's own change notifications (inotify), so an idle server does no work at all.
  */
 const DELAY_MS = 250;
+
+/**
+ * A WAL that grew less than this since the last pass waits for its pass, up to QUIET_PASS_MS after the commit that
+ * made it due: SQLite's own checkpoint size (1000 pages). Each pass costs the writers a few slow commits (the main
+ * connection lets the database go and takes it back, its commits meanwhile take file locks, and the worker's copy
+ * syncs the database file): a pass every 250 ms under a trickle of writes set the wake's p99 (bench/RESULTS.md).
+ */
+export const PASS_PAGES = 1000;
+/** the longest a pass for a small WAL waits after the commit that made it due */
+export const QUIET_PASS_MS = 1000;
 
 /**
  * A passive checkpoint copies frames but never rewinds the WAL: that happens when a writer finds every frame copied,
@@ -76,12 +86,12 @@ const walFileBytes = () => {
 };
 const head = Buffer.alloc(24);
 const frame = Buffer.alloc(24);
-const usedPastReset = () => {
+const usedPast = (frameIndex) => {
   let fd = null;
   try {
     fd = fs.openSync(walFile, "r");
     if (fs.readSync(fd, head, 0, 24, 0) < 24) return false;
-    if (fs.readSync(fd, frame, 0, 24, usedBytes(resetFrame)) < 24) return false;
+    if (fs.readSync(fd, frame, 0, 24, usedBytes(frameIndex)) < 24) return false;
     return frame.readUInt32BE(8) === head.readUInt32BE(16) && frame.readUInt32BE(12) === head.readUInt32BE(20);
   } catch {
     return false;
@@ -119,11 +129,18 @@ const unwatch = () => {
   if (watcher) watcher.close();
   watcher = null;
 };
-// a pass is due: the main connection is asked to let the database go, and answers "go" (below)
+// a pass is due: the main connection is asked to let the database go, and answers "go" (below); a small WAL waits
+// a while longer (PASS_PAGES), looked at again on the same timer, which a commit cannot wake (not watched meanwhile)
 let asked = false;
+let dueSince = 0;
 const pass = () => {
   pending = null;
   if (stopped || asked) return;
+  const waited = Date.now() - dueSince;
+  if (!trimming && waited < workerData.quietMs && !usedPast(workerData.passPages)) {
+    pending = setTimeout(pass, Math.min(workerData.delayMs, workerData.quietMs - waited));
+    return;
+  }
   asked = true;
   parentPort.postMessage({ want: true });
 };
@@ -202,7 +219,8 @@ const soon = () => {
   trimming = false;
   if (stopped || pending !== null) return;
   unwatch();
-  atOnce = usedPastReset();
+  dueSince = Date.now();
+  atOnce = usedPast(resetFrame);
   pending = setTimeout(pass, atOnce ? 0 : workerData.delayMs);
 };
 watch();
@@ -278,6 +296,8 @@ export function startCheckpointer(
       file,
       driver,
       delayMs: DELAY_MS,
+      quietMs: QUIET_PASS_MS,
+      passPages: PASS_PAGES,
       resetBytes: WAL_RESET_BYTES,
       pageSize,
       catchUpFrames: CATCH_UP_FRAMES,
