@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebhookDelivery, WebhookPayload, WebhookView } from "../../protocol/catalog/webhooks.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import { freePort } from "../testing/free-port.js";
-import { PeerCloud, runEnds, runReaches, type TestServer } from "../testing/harness.js";
+import { completeThrough, PeerCloud, runEnds, runReaches, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 import { signedInApi, startServerProcess } from "../testing/server-process.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -75,14 +75,12 @@ describe("webhook outbox", () => {
     stopWebhooks(s.app);
 
     const run = await tutorialRun(s, { keepRunning: "always" });
-    const peers = await Promise.all(["apache.1", "client.1"].map(async (i) => t.peer((await cloud.launched(i)).token)));
+    const peers = await t.launched(cloud);
     await Promise.all(peers.map((p) => p.completeWhen("Provisioning")));
     await runReaches(s, run.id, "Executing");
     expect((await s.api("POST", `/api/runs/${run.id}/abort`, { message: "outbox test" })).status).toBe(200);
     // an abort does not cut a state short: the agents complete it, and the run is kept in Ready (keep-running always)
-    for (const st of ["Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all(peers.map((p) => p.completeWhen(st)));
-    }
+    await completeThrough(peers, ["Executing", "SendingReports", "Ready"]);
     await runReaches(s, run.id, "Ready");
     expect((await s.api("POST", `/api/runs/${run.id}/terminate`)).status).toBe(200);
     expect((await runEnds(s, run.id)).state).toBe("Aborted");

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { WebhookDelivery, WebhookPayload, WebhookView } from "../../protocol/catalog/webhooks.js";
 import type { RunDetail } from "../../protocol/run.js";
 import { addMember } from "../http/team-fixtures.js";
-import { PeerCloud, runEnds, startTestServer, type TestServer } from "../testing/harness.js";
+import { completeThrough, PeerCloud, runEnds, startTestServer, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 import { receiversPerTest, verified } from "../testing/webhook-receiver.js";
 
@@ -181,10 +181,8 @@ describe("webhooks: retries, formats, limits", () => {
     const mia = (await addMember(s, "mia")).token;
     await addHook(s, { url: other.url }, mia);
     const run = await tutorialRun(s, { keepRunning: "always" });
-    const peers = await Promise.all(["apache.1", "client.1"].map(async (i) => t.peer((await cloud.launched(i)).token)));
-    for (const st of ["Provisioning", "Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all(peers.map((p) => p.completeWhen(st)));
-    }
+    const peers = await t.launched(cloud);
+    await completeThrough(peers);
     const [kept] = await r.until((g) => g.length >= 1);
     expect(kept.headers["x-slipstream-event"]).toBe("run.kept");
     expect(verified(kept, SECRET)).toBe(true);

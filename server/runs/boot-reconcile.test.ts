@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import type { InstanceLaunch } from "../connectors/types.js";
-import { type AgentPeer, PeerCloud, runReaches as reaches, type TestServer } from "../testing/harness.js";
+import {
+  type AgentPeer,
+  completeThrough,
+  PeerCloud,
+  runReaches as reaches,
+  type TestServer,
+} from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
-const STATES = ["Provisioning", "Executing", "SendingReports", "Ready"] as const;
 const t = serverPerTest();
 
 /** A peer cloud whose start or stop of some machines never returns: the server goes down meanwhile. */
@@ -35,10 +40,6 @@ async function createRun(s: TestServer, extra: Record<string, unknown> = {}): Pr
 
 function peer(_s: TestServer, launch: InstanceLaunch): AgentPeer {
   return t.peer(launch.token);
-}
-
-async function drive(list: AgentPeer[]): Promise<void> {
-  for (const st of STATES) await Promise.all(list.map((p) => p.completeWhen(st)));
 }
 
 function statuses(s: TestServer, runId: string): Record<string, string> {
@@ -74,7 +75,7 @@ describe("boot reconcile", () => {
     const run = await createRun(s, { scalable: true });
     const apacheLaunch = await cloud.launched("apache.1");
     const clientLaunch = await cloud.launched("client.1");
-    await drive([peer(s, apacheLaunch), peer(s, clientLaunch)]);
+    await completeThrough([peer(s, apacheLaunch), peer(s, clientLaunch)]);
     await reaches(s, run.id, "Ready");
     const scaled = await s.api<RunDetail>("POST", `/api/runs/${run.id}/scale`, { node: "client", add: 1 });
     expect(scaled.status, JSON.stringify(scaled.body)).toBe(200);
@@ -85,7 +86,11 @@ describe("boot reconcile", () => {
     // started by the reconcile, and only it: the machines that are up are left alone
     expect([...cloud2.launches.keys()]).toEqual(["client.2"]);
     expect((await s2.api<RunDetail>("GET", `/api/runs/${run.id}`)).body.state).toBe("Provisioning");
-    await drive([peer(s2, apacheLaunch), peer(s2, clientLaunch), peer(s2, await cloud2.launched("client.2"))]);
+    await completeThrough([
+      peer(s2, apacheLaunch),
+      peer(s2, clientLaunch),
+      peer(s2, await cloud2.launched("client.2")),
+    ]);
     const ready = await reaches(s2, run.id, "Ready");
     expect(ready.abort).toBeNull();
     expect(ready.instances.map((i) => [i.name, i.live, i.cameUp])).toEqual([
@@ -101,7 +106,7 @@ describe("boot reconcile", () => {
     const s = await boot(cloud);
     const run = await createRun(s, { scalable: true, multiplicity: { client: 2 } });
     const launches = await Promise.all(["apache.1", "client.1", "client.2"].map((i) => cloud.launched(i)));
-    await drive(launches.map((l) => peer(s, l)));
+    await completeThrough(launches.map((l) => peer(s, l)));
     await reaches(s, run.id, "Ready");
     const scaled = await s.api<RunDetail>("POST", `/api/runs/${run.id}/scale`, { node: "client", remove: [2] });
     expect(scaled.status, JSON.stringify(scaled.body)).toBe(200);
@@ -115,7 +120,7 @@ describe("boot reconcile", () => {
     expect(cloud2.launches.size).toBe(0);
     await eventually(s2, run.id, () => statuses(s2, run.id)["client.2"] === "stopped");
     // the rest of the run goes on
-    await drive([peer(s2, launches[0]), peer(s2, launches[1])]);
+    await completeThrough([peer(s2, launches[0]), peer(s2, launches[1])]);
     expect((await reaches(s2, run.id, "Ready")).abort).toBeNull();
     expect(cloud2.stopped).toEqual(["client.2"]);
   });

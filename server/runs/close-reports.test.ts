@@ -3,10 +3,9 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { PeerCloud, runReaches as reaches } from "../testing/harness.js";
+import { completeThrough, PeerCloud, runReaches as reaches } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
-const STATES = ["Provisioning", "Executing", "SendingReports", "Ready"] as const;
 const t = serverPerTest();
 
 function reportFiles(dataDir: string, runId: string): string[] {
@@ -29,14 +28,14 @@ describe("a server closing while an orchestrator report is being written", () =>
     const cloud = new PeerCloud();
     const s = await t.boot(cloud);
     const run = await tutorialRun(s, { keepRunning: "always" });
-    const peers = await Promise.all(["apache.1", "client.1"].map(async (i) => t.peer((await cloud.launched(i)).token)));
+    const peers = await t.launched(cloud);
     // a long log: the report reads it in pages of 2,000 events, yielding between them, so it is still being written
     // when the close comes (with 6,000 events it was done before the close reached the database)
     const rt = s.app.runs.get(run.id);
     for (let i = 1; i <= 30_000; i++) {
       s.app.runs.appendLog(rt, "apache.1", { chunk: i, target: "deployment", stream: "stdout", data: `line ${i}\n` });
     }
-    for (const st of STATES) await Promise.all(peers.map((p) => p.completeWhen(st)));
+    await completeThrough(peers);
     // kept in Ready: its orchestrator report starts with the commit that keeps it, and the server closes at once
     await reaches(s, run.id, "Ready");
     const { dataDir } = s;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
 import type { InstanceLaunch, StopTarget } from "../connectors/types.js";
-import { PeerCloud, runEnds, runReaches } from "../testing/harness.js";
+import { completeThrough, PeerCloud, runEnds, runReaches } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 import { RunWatcher } from "../testing/watch.js";
 
@@ -56,10 +56,8 @@ const t = serverPerTest();
 async function readyRun(cloud: PeerCloud) {
   const s = await t.boot(cloud);
   const run = await tutorialRun(s, { keepRunning: "always" });
-  const peers = await Promise.all(["apache.1", "client.1"].map(async (i) => t.peer((await cloud.launched(i)).token)));
-  for (const st of ["Provisioning", "Executing", "SendingReports", "Ready"] as const) {
-    await Promise.all(peers.map((p) => p.completeWhen(st)));
-  }
+  const peers = await t.launched(cloud);
+  await completeThrough(peers);
   await runReaches(s, run.id, "Ready");
   return { s, run };
 }

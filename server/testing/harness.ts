@@ -134,6 +134,17 @@ export async function runEnds(s: TestServer, runId: string): Promise<RunDetail> 
   return (await s.api<RunDetail>("GET", `/api/runs/${runId}`)).body;
 }
 
+/** The run's states an agent completes on its way to Ready, in order. */
+export const AGENT_STATES = ["Provisioning", "Executing", "SendingReports", "Ready"] as const;
+
+/** Every peer completes each of `states` in turn, all of them one state before any the next, as agents do. */
+export async function completeThrough(
+  peers: AgentPeer[],
+  states: readonly AgentRunState["state"][] = AGENT_STATES,
+): Promise<void> {
+  for (const st of states) await Promise.all(peers.map((p) => p.completeWhen(st)));
+}
+
 export class AgentPeer {
   readonly socket: PeerSocket;
   state: AgentRunState | null = null;

@@ -30,6 +30,10 @@ export function serverPerTest() {
       peers.push(p);
       return p;
     },
+    /** A peer for each of these instances once `cloud` has launched it (the tutorial's two by default), in order. */
+    async launched(cloud: PeerCloud, instances: string[] = ["apache.1", "client.1"]): Promise<AgentPeer[]> {
+      return Promise.all(instances.map(async (i) => this.peer((await cloud.launched(i)).token)));
+    },
     /** Closes the peers and the server, keeping its data for a following boot(cloud, s.dataDir). */
     async stop(): Promise<void> {
       closePeers();
