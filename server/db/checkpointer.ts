@@ -9,10 +9,11 @@ import type Database from "better-sqlite3";
 const DELAY_MS = 250;
 
 /**
- * A WAL that grew less than this since the last pass waits for its pass, up to QUIET_PASS_MS after the commit that
- * made it due: SQLite's own checkpoint size (1000 pages). Each pass costs the writers a few slow commits (the main
- * connection lets the database go and takes it back, its commits meanwhile take file locks, and the worker's copy
- * syncs the database file): a pass every 250 ms under a trickle of writes set the wake's p99 (bench/RESULTS.md).
+ * A WAL whose part in use is under this many pages (what came since the last pass, once that pass copied all and a
+ * commit rewound the WAL) waits for its pass, up to QUIET_PASS_MS after the commit that made it due: SQLite's own
+ * checkpoint size. Each pass costs the writers a few slow commits (the main connection lets the database go and takes
+ * it back, its commits meanwhile take file locks, and the worker's copy syncs the database file): a pass every 250 ms
+ * under a trickle of writes set the wake's p99 (bench/RESULTS.md).
  */
 export const PASS_PAGES = 1000;
 /** the longest a pass for a small WAL waits after the commit that made it due */
