@@ -2,7 +2,7 @@ import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import { storedParams } from "../runs/stored-params.js";
-import { AgentPeer, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
+import { AgentPeer, completeThrough, PeerCloud, startTestServer, type TestServer } from "../testing/harness.js";
 import { tgzOf } from "../testing/reports.js";
 import { addMember, browserSession, connect, emitAck } from "./team-fixtures.js";
 
@@ -80,7 +80,7 @@ async function readyRun(owner: string): Promise<string> {
   ).body;
   const peer = new AgentPeer(s.url, (await peerC.launched("machine.1")).token);
   peers.push(peer);
-  for (const st of ["Provisioning", "Executing", "SendingReports"] as const) await peer.completeWhen(st);
+  await completeThrough([peer], ["Provisioning", "Executing", "SendingReports"]);
   await peer.until((st) => st.state === "Ready");
   return run.id;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent, RuntimeParam } from "../../protocol/run.js";
-import { PeerCloud, type TestServer } from "../testing/harness.js";
+import { completeThrough, PeerCloud, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 const t = serverPerTest();
@@ -74,9 +74,7 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     const hostname = await client.call("param:get", { key: "client.1:webserver.hostname" });
     expect(hostname).toEqual({ ok: true, data: { value: "127.0.0.1" } });
 
-    for (const st of ["Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all([apache.completeWhen(st), client.completeWhen(st)]);
-    }
+    await completeThrough([apache, client], ["Executing", "SendingReports", "Ready"]);
     const done = await runEnds(s, run.id, "Done");
     expect(done.abort).toBeNull();
 
@@ -124,9 +122,7 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     expect((await apache.call("param:set", { key: "apache.1:port", value: "1", ignoreAbort: true })).ok).toBe(true);
     expect(await ignoring).toEqual({ ok: true, data: { value: "1" } });
 
-    for (const st of ["Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all([apache.completeWhen(st), client.completeWhen(st)]);
-    }
+    await completeThrough([apache, client], ["Executing", "SendingReports", "Ready"]);
     const end = await runEnds(s, run.id, "Aborted");
     expect(end.abort).toBe("apache could not start");
     const evs = await events(s, run.id);
@@ -215,9 +211,7 @@ describe("a run of the tutorial driven through the agent protocol", () => {
     const waiting = client2.call("param:get", { key: "client.1:webserver.ready", timeout: 0 });
     await apache2.call("param:set", { key: "apache.1:ready", value: "true" });
     expect(await waiting).toEqual({ ok: true, data: { value: "true" } });
-    for (const st of ["Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all([apache2.completeWhen(st), client2.completeWhen(st)]);
-    }
+    await completeThrough([apache2, client2], ["Executing", "SendingReports", "Ready"]);
     await runEnds(s2, run.id, "Done");
     const evs = await events(s2, run.id);
     expect(evs.map((e) => e.seq)).toEqual(evs.map((_, i) => i + 1));

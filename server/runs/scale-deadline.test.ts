@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { TIMEOUT_MESSAGE } from "../../core/run-machine.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { type AgentPeer, PeerCloud, runReaches as reaches, type TestServer } from "../testing/harness.js";
+import {
+  type AgentPeer,
+  completeThrough,
+  PeerCloud,
+  runReaches as reaches,
+  type TestServer,
+} from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 const t = serverPerTest();
@@ -34,9 +40,7 @@ describe("run deadlines", () => {
     const run = await createRun(s, { scalable: true });
     const apache = await connect(s, cloud, "apache.1");
     const client = await connect(s, cloud, "client.1");
-    for (const st of ["Provisioning", "Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all([apache.completeWhen(st), client.completeWhen(st)]);
-    }
+    await completeThrough([apache, client]);
     expect((await reaches(s, run.id, "Ready")).abort).toBeNull();
 
     // the run sat in Ready past its original deadline
@@ -60,9 +64,7 @@ describe("run deadlines", () => {
     expect(after.abort).toBeNull();
 
     const added = await connect(s, cloud, "client.2");
-    for (const st of ["Provisioning", "Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all([apache.completeWhen(st), client.completeWhen(st), added.completeWhen(st)]);
-    }
+    await completeThrough([apache, client, added]);
     const ready = await reaches(s, run.id, "Ready");
     expect(ready.abort).toBeNull();
     expect(ready.nodes.find((n) => n.name === "client")?.multiplicity).toBe(2);

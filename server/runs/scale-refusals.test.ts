@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
-import { PeerCloud } from "../testing/harness.js";
+import { completeThrough, PeerCloud } from "../testing/harness.js";
 import { serverPerTest } from "../testing/per-test.js";
 
 /** A scale the server refuses names its field (in `fields`, for the run page's form), as every refusal does. */
@@ -18,7 +18,7 @@ async function readyScalableRun() {
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   const peer = t.peer((await cloud.launched("machine.1")).token);
-  for (const st of ["Provisioning", "Executing", "SendingReports"] as const) await peer.completeWhen(st);
+  await completeThrough([peer], ["Provisioning", "Executing", "SendingReports"]);
   await peer.until((st) => st.state === "Ready");
   return { s, cloud, peer, runId: res.body.id };
 }
@@ -47,9 +47,7 @@ describe("scale refusals", () => {
     expect(grown.status, JSON.stringify(grown.body)).toBe(200);
     expect(grown.body.changed).toEqual(["machine.2"]);
     const added = t.peer((await cloud.launched("machine.2")).token);
-    for (const st of ["Provisioning", "Executing", "SendingReports"] as const) {
-      await Promise.all([peer.completeWhen(st), added.completeWhen(st)]);
-    }
+    await completeThrough([peer, added], ["Provisioning", "Executing", "SendingReports"]);
     await peer.until((st) => st.state === "Ready" && st.seq > grown.body.lastSeq);
     const shrunk = await scale({ node: "machine", remove: [2, 2] });
     expect(shrunk.status, JSON.stringify(shrunk.body)).toBe(200);

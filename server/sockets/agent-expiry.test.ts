@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Ack } from "../../protocol/ack.js";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { type AgentPeer, PeerCloud, type TestServer } from "../testing/harness.js";
+import { type AgentPeer, completeThrough, PeerCloud, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 /** An agent token stops working when its run ends: already-open /agent sockets included, not only new ones. */
@@ -80,9 +80,7 @@ describe("agent sockets when their run ends", () => {
     const { s, run, apache, client } = await boot();
     const seen: string[] = [];
     apache.peer.socket.on("run:state", (st) => seen.push(st.state));
-    for (const st of ["Provisioning", "Executing", "SendingReports", "Ready"] as const) {
-      await Promise.all([apache.peer.completeWhen(st), client.peer.completeWhen(st)]);
-    }
+    await completeThrough([apache.peer, client.peer]);
     expect(await within(apache.hungUp, "the server to hang up")).toBe("io server disconnect");
     expect(await within(client.hungUp, "the server to hang up")).toBe("io server disconnect");
     expect(seen).toContain("Finalizing");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunDetail, RunEvent } from "../../protocol/run.js";
-import { PeerCloud, type TestServer } from "../testing/harness.js";
+import { completeThrough, PeerCloud, type TestServer } from "../testing/harness.js";
 import { serverPerTest, tutorialRun } from "../testing/per-test.js";
 
 /**
@@ -46,7 +46,7 @@ async function readyScalableRun() {
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   const peer = await connectPeer(s, cloud, "machine.1");
-  for (const st of ["Provisioning", "Executing", "SendingReports"] as const) await peer.completeWhen(st);
+  await completeThrough([peer], ["Provisioning", "Executing", "SendingReports"]);
   await peer.until((st) => st.state === "Ready");
   return { s, cloud, runId: res.body.id, peer, rt: s.app.runs.get(res.body.id) };
 }
@@ -98,9 +98,7 @@ describe("agent requests re-sent after a reconnect", () => {
     const { peer, rt, cloud, s } = await readyScalableRun();
     expect(await peer.call("node:add", { requestId: "a-1", node: "machine", count: 1 })).toMatchObject({ ok: true });
     const second = await connectPeer(s, cloud, "machine.2");
-    for (const st of ["Provisioning", "Executing", "SendingReports"] as const) {
-      await Promise.all([peer.completeWhen(st), second.completeWhen(st)]);
-    }
+    await completeThrough([peer, second], ["Provisioning", "Executing", "SendingReports"]);
     await Promise.all([peer.until((st) => st.state === "Ready"), second.until((st) => st.state === "Ready")]);
     const first = await peer.call("node:remove", { requestId: "d-1", node: "machine", ids: [2] });
     expect(first).toEqual({ ok: true, data: { removed: ["machine.2"] } });
