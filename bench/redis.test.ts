@@ -19,12 +19,12 @@ describe("the benches' Redis", () => {
         "-e",
         `const { startRedis } = await import(${JSON.stringify(path.join(here, "lib.ts"))});
          const r = await startRedis();
-         console.log(JSON.stringify({ port: r.port, pid: r.proc.pid, dir: r.unixSocket }));
+         console.log(JSON.stringify({ port: r.port, pid: r.proc.pid, unixSocket: r.unixSocket }));
          process.stdin.once("data", () => process.exit(0));`,
       ],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
-    const started = await new Promise<{ port: number; pid: number; dir: string }>((resolve, reject) => {
+    const started = await new Promise<{ port: number; pid: number; unixSocket: string }>((resolve, reject) => {
       child.stdout.once("data", (d: Buffer) => resolve(JSON.parse(String(d))));
       child.once("exit", (code) => reject(new Error(`the bench process exited ${code} before starting Redis`)));
     });
@@ -41,9 +41,9 @@ describe("the benches' Redis", () => {
     if (!gone) {
       // the failure is reported, not left running
       process.kill(started.pid, "SIGKILL");
-      fs.rmSync(path.dirname(started.dir), { recursive: true, force: true });
+      fs.rmSync(path.dirname(started.unixSocket), { recursive: true, force: true });
     }
     expect(gone, "Redis still answers after its bench exited").toBe(true);
-    expect(fs.existsSync(path.dirname(started.dir))).toBe(false);
+    expect(fs.existsSync(path.dirname(started.unixSocket))).toBe(false);
   }, 30_000);
 });
