@@ -304,3 +304,56 @@ describe("reports --out unpacks files and directories only (security.md F20)", (
     await s.api("POST", `/api/runs/${run.id}/terminate`);
   });
 });
+
+describe("a run named as the page shows it: the start of its id, or its page's address", () => {
+  it("status, terminate and diff take either; an unknown or shared start and another server's address are refused", async () => {
+    nextRun();
+    const launched = await cli(["run", SYSTEM, ...PEER_CLOUDS], env);
+    expect(launched.code, launched.stderr).toBe(0);
+    const [, id, address] = /^Run (\S+) .*\n(\S+)\n/.exec(launched.stdout) ?? [];
+    expect(address).toBe(`${s.url}/runs/${id}`);
+
+    // the page's address as `run` printed it, and the 8 characters the page shows (in either case)
+    for (const ref of [address, id.slice(0, 8), id.slice(0, 8).toUpperCase()]) {
+      const res = await cli(["status", ref], env);
+      expect(res.code, `${ref}: ${res.stderr}`).toBe(0);
+      expect(res.stdout).toContain(`Run ${id}  ${SYSTEM}`);
+    }
+
+    // runs until two ids start with the same character (at most 17 of them)
+    const all = async () => (await s.api<{ runs: RunDetail[] }>("GET", "/api/runs?limit=1000")).body.runs;
+    let runs = await all();
+    const sharedStart = () => runs.map((r) => r.id[0]).find((c, i, cs) => cs.indexOf(c) !== i);
+    while (!sharedStart()) {
+      const made = await s.api("POST", "/api/runs", { module: SYSTEM, clouds: { apache: "peer", client: "peer" } });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      runs = await all();
+    }
+    const shared = sharedStart() as string;
+    const sharing = await cli(["status", shared], env);
+    expect(sharing.code).toBe(2);
+    expect(sharing.stderr).toMatch(new RegExp(`^slipstream: '${shared}' starts the ids of more than one run \\(`));
+
+    // a start no id has (one character changed in a long start of this run's)
+    const other = [..."0123456789abcdef"]
+      .map((c) => `${id.slice(0, 12)}${c}`)
+      .find((p) => !runs.some((r) => r.id.startsWith(p)));
+    const none = await cli(["status", other as string], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(`slipstream: no run's id starts with '${other}'\n`);
+
+    const elsewhere = await cli(["status", `http://runs.example.org/runs/${id}`], env);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`add --url http://runs.example.org`);
+
+    // two runs of the module side by side, one by its start, one by its address
+    const second = runs.find((r) => r.id !== id && r.module === SYSTEM) as RunDetail;
+    const diff = await cli(["diff", id.slice(0, 8), `${s.url}/runs/${second.id}`], env);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toMatch(new RegExp(`run\\s+${id}\\s+${second.id}`));
+
+    const stop = await cli(["terminate", id.slice(0, 8)], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toMatch(new RegExp(`^Run ${id}: terminating`));
+  });
+});

@@ -214,6 +214,11 @@ export const RunsQuery = z.strictObject({
   /** the owner's username (anyone's, not only mine) */
   owner: z.string().min(1).max(100).optional(),
   module: z.string().max(400).optional(),
+  /** runs whose id starts with this (the run page shows the first 8 characters): how the CLI finds a short id */
+  idPrefix: z
+    .string()
+    .regex(/^[0-9a-fA-F][0-9a-fA-F-]{0,35}$/, "must be the start of a run id (hex digits and dashes)")
+    .optional(),
   tag: z.string().max(64).optional(),
   /** runs created at or after this time */
   createdAfter: QueryTime.optional(),

@@ -3,6 +3,7 @@ import { API } from "../../protocol/catalog/index.js";
 import type { InstanceOutcome, RunDiff } from "../../protocol/run-replay.js";
 import { apiFor } from "../context.js";
 import { elapsed, printJson, println, size, table } from "../format.js";
+import { RUN_ARG, resolveRun } from "../run-ref.js";
 
 /** A duration as the diff shows it: tenths of a second under a minute (most states of a test run take seconds). */
 export function took(ms: number | null): string {
@@ -80,12 +81,13 @@ export function registerDiff(program: Command): void {
   program
     .command("diff")
     .description("two runs of the same module side by side: parameters, instance outcomes, times, reports")
-    .argument("<a>", "run id")
-    .argument("<b>", "run id of the same module")
+    .argument("<a>", RUN_ARG)
+    .argument("<b>", `${RUN_ARG}, of the same module`)
     .option("--all", "every parameter, not only those that differ")
     .option("--json", "print the API's JSON")
-    .action(async (a: string, b: string, opts: { all?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (refA: string, refB: string, opts: { all?: boolean; json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
+      const [a, b] = [await resolveRun(api, refA), await resolveRun(api, refB)];
       const diff = await api.call(API.diffRuns, { params: { id: a, other: b } });
       if (opts.json) return printJson(diff);
       for (const line of diffText(diff, !!opts.all).split("\n")) println(line);

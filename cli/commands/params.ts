@@ -4,17 +4,19 @@ import { TERMINAL_STATES } from "../../protocol/run.js";
 import { apiFor } from "../context.js";
 import { RunFollower } from "../follow.js";
 import { paramText, printJson, println } from "../format.js";
+import { RUN_ARG, resolveRun } from "../run-ref.js";
 import { onInterrupt } from "../wait.js";
 
 export function registerParams(program: Command): void {
   program
     .command("params")
     .description("a run's runtime parameters as key = value lines; --watch prints changes live")
-    .argument("<run>", "run id")
+    .argument("<run>", RUN_ARG)
     .option("--watch", "keep printing changes until Ctrl-C or the run ends")
     .option("--json", "print the API's JSON (with --watch: then one JSON event per line)")
-    .action(async (runId: string, opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { watch?: boolean; json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
+      const runId = await resolveRun(api, ref);
       const res = await api.call(API.runParams, { params: { id: runId } });
       if (opts.json) printJson(res);
       else for (const p of res.params) println(`${p.key} = ${paramText(p.value)}`);

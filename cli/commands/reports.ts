@@ -4,18 +4,20 @@ import { apiFor } from "../context.js";
 import { usage } from "../errors.js";
 import { printJson, println, size } from "../format.js";
 import { downloadArchive, downloadReports } from "../reports.js";
+import { RUN_ARG, resolveRun } from "../run-ref.js";
 
 export function registerReports(program: Command): void {
   program
     .command("reports")
     .description("download a run's reports into DIR/<run id>/ and unpack each tarball beside it")
-    .argument("<run>", "run id")
+    .argument("<run>", RUN_ARG)
     .option("--out <dir>", "folder to download into")
     .option("--archive <file>", "download every report as one .tgz into FILE instead (not unpacked)")
     .option("--json", "list the downloaded reports as JSON")
-    .action(async (runId: string, opts: { out?: string; archive?: string; json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { out?: string; archive?: string; json?: boolean }, cmd: Command) => {
       if (!opts.out === !opts.archive) throw usage("give --out DIR or --archive FILE");
       const api = await apiFor(cmd);
+      const runId = await resolveRun(api, ref);
       if (opts.archive) {
         const bytes = await downloadArchive(api, runId, opts.archive);
         if (opts.json) return printJson({ archive: path.resolve(opts.archive), size: bytes });

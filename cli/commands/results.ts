@@ -3,6 +3,7 @@ import { API } from "../../protocol/catalog/index.js";
 import { apiFor } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { printJson, println, table } from "../format.js";
+import { RUN_ARG, resolveRun } from "../run-ref.js";
 
 export function registerResults(program: Command): void {
   program
@@ -10,12 +11,13 @@ export function registerResults(program: Command): void {
     .description(
       "a run's test results: a verdict per instance and the JUnit files its reports hold; --junit writes them as JUnit XML",
     )
-    .argument("<run>", "run id")
+    .argument("<run>", RUN_ARG)
     .option("--junit <file>", "write the results as JUnit XML into FILE")
     .option("--json", "print the results as JSON")
     .option("--check", "exit 1 when an instance failed or errored or a JUnit test failed")
-    .action(async (runId: string, opts: { junit?: string; json?: boolean; check?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { junit?: string; json?: boolean; check?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
+      const runId = await resolveRun(api, ref);
       const r = await api.call(API.runTestResults, { params: { id: runId } });
       if (opts.junit !== undefined) await api.download(API.runJunit, { params: { id: runId } }, opts.junit);
       if (opts.json) printJson(r);
@@ -71,10 +73,11 @@ export function registerSnapshot(program: Command): void {
     .description(
       "export a run's whole history as JSON (the run, its parameters, reports listed, every event); the dashboard opens it offline at /runs/snapshot",
     )
-    .argument("<run>", "run id")
+    .argument("<run>", RUN_ARG)
     .option("--out <file>", "write into FILE instead of stdout")
-    .action(async (runId: string, opts: { out?: string }, cmd: Command) => {
+    .action(async (ref: string, opts: { out?: string }, cmd: Command) => {
       const api = await apiFor(cmd);
+      const runId = await resolveRun(api, ref);
       if (opts.out !== undefined) {
         await api.download(API.runSnapshot, { params: { id: runId } }, opts.out);
         process.stderr.write(`snapshot of ${runId} → ${opts.out}\n`);

@@ -4,6 +4,7 @@ import { debugCommands, type RunDetail, TERMINAL_STATES } from "../../protocol/r
 import { receiptLines } from "../abort-receipts.js";
 import { apiFor } from "../context.js";
 import { printJson, println, when } from "../format.js";
+import { RUN_ARG, resolveRun } from "../run-ref.js";
 import { stuckLine } from "./waits.js";
 
 /** The per-instance lines of `status`: completion of the current state and how to reach the machine. */
@@ -49,10 +50,11 @@ export function registerStatus(program: Command): void {
   program
     .command("status")
     .description("a run's state, abort message, nodes and instances")
-    .argument("<run>", "run id")
+    .argument("<run>", RUN_ARG)
     .option("--json", "print the API's JSON")
-    .action(async (runId: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
+      const runId = await resolveRun(api, ref);
       const run = await api.call(API.getRun, { params: { id: runId } });
       if (opts.json) return printJson(run);
       const { params } = await api.call(API.runParams, { params: { id: runId } });

@@ -4,6 +4,7 @@ import type { WaitGraph } from "../../protocol/wait-graph.js";
 import type { ApiClient } from "../api-client.js";
 import { apiFor } from "../context.js";
 import { elapsed, printJson, println, table } from "../format.js";
+import { RUN_ARG, resolveRun } from "../run-ref.js";
 
 /** The graph as text: one row per blocked wait, its duration counted on the server's clock, then the diagnosis. */
 export function waitGraphText(graph: WaitGraph): string[] {
@@ -36,10 +37,11 @@ export function registerWaits(program: Command): void {
     .description(
       "who waits for which key of whom, for how long, and whether the run is stuck (deadlock, dead producer)",
     )
-    .argument("<run>", "run id")
+    .argument("<run>", RUN_ARG)
     .option("--json", "print the API's JSON")
-    .action(async (runId: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
       const api = await apiFor(cmd);
+      const runId = await resolveRun(api, ref);
       const graph = await api.call(API.runWaits, { params: { id: runId } });
       if (opts.json) return printJson(graph);
       for (const line of waitGraphText(graph)) println(line);

@@ -64,7 +64,8 @@ export const runRoutes = {
     tag: "runs",
     auth: "user",
     summary:
-      "A page of runs, newest first, filtered by state (or `active`), owner, module folder, tag and creation time; " +
+      "A page of runs, newest first, filtered by state (or `active`), owner, module folder, the start of the id, tag and " +
+      "creation time; " +
       "`counts` per state for the same filters but the state; page on with `before` = the answer's `next`",
     query: RunsQuery,
     response: z.object({

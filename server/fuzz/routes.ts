@@ -194,6 +194,7 @@ export const ROUTES: Record<string, (w: World) => RouteFuzz> = {
       state: ["active", "Ready", "Done"],
       mine: ["true", "false"],
       module: [IMAGE, "fuzz"],
+      idPrefix: ["0", "ABC-", "%", "g", "0".repeat(37)],
       tag: ["fuzz"],
       owner: ["admin", "fuzz-member", "nope"],
       createdAfter: ["2026-01-01T00:00:00Z", "2026-01-01T02:00:00+02:00", "yesterday"],

@@ -130,6 +130,24 @@ describe("the runs list", () => {
     expect(Object.values(alicesCounts).reduce((a, b) => a + b, 0)).toBe(8);
   });
 
+  it("idPrefix lists the runs whose id starts with it, in either case, with the counts of those alone", async () => {
+    const run = made[3];
+    for (const prefix of [run.id.slice(0, 8), run.id.slice(0, 8).toUpperCase(), run.id]) {
+      const p = await list({ idPrefix: prefix });
+      expect(ids(p), prefix).toEqual([run.id]);
+      expect(Object.values(p.counts).reduce((a, b) => a + b, 0)).toBe(1);
+    }
+    // one character: every run of the suite's whose id starts with it, newest first
+    const first = run.id[0];
+    expect(ids(await list({ idPrefix: first }))).toEqual(made.filter((r) => r.id.startsWith(first)).map((r) => r.id));
+    // LIKE's wildcards are not hex digits: refused, not matched
+    for (const bad of ["%", "_", "x", `${run.id}0`]) {
+      const res = await s.api<{ error: { fields?: Record<string, string> } }>("GET", `/api/runs?idPrefix=${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(Object.keys(res.body.error.fields ?? {})).toContain("idPrefix");
+    }
+  });
+
   it("refuses a malformed cursor, time or state, naming the field", async () => {
     for (const [q, field] of [
       [{ before: "yesterday" }, "before"],

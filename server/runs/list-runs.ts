@@ -61,6 +61,11 @@ export function listRuns(db: Db, u: AuthedUser, q: RunsQuery): RunsPage {
     where.push("(runs.module_path = ? or runs.module_path like ? escape '\\')");
     args.push(q.module, `${likeEscape(q.module)}/%`);
   }
+  if (q.idPrefix) {
+    // hex digits and dashes only (RunsQuery): nothing in it is a LIKE wildcard
+    where.push("runs.id like ?");
+    args.push(`${q.idPrefix.toLowerCase()}%`);
+  }
   if (q.tag) {
     where.push("exists (select 1 from json_each(runs.tags) where value = ?)");
     args.push(q.tag);
