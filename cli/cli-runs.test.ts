@@ -314,7 +314,7 @@ describe("a run named as the page shows it: the start of its id, or its page's a
     expect(address).toBe(`${s.url}/runs/${id}`);
 
     // the page's address as `run` printed it, and the 8 characters the page shows (in either case)
-    for (const ref of [address, id.slice(0, 8), id.slice(0, 8).toUpperCase()]) {
+    for (const ref of [address, id.slice(0, 8), id.slice(0, 8).toUpperCase(), id.toUpperCase()]) {
       const res = await cli(["status", ref], env);
       expect(res.code, `${ref}: ${res.stderr}`).toBe(0);
       expect(res.stdout).toContain(`Run ${id}  ${SYSTEM}`);

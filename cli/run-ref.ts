@@ -1,6 +1,6 @@
 import { API } from "../protocol/catalog/index.js";
 import type { ApiClient } from "./api-client.js";
-import { CliError, EXIT, usage } from "./errors.js";
+import { usage } from "./errors.js";
 
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** any start of an id, as `docker` takes one: it names a run only while no other id starts the same */
@@ -13,10 +13,11 @@ const PREFIX = /^[0-9a-f][0-9a-f-]{0,34}$/i;
  */
 export async function resolveRun(api: ApiClient, ref: string): Promise<string> {
   if (/^https?:\/\//i.test(ref)) return idOfAddress(api, ref);
-  if (FULL_ID.test(ref) || !PREFIX.test(ref)) return ref;
+  if (FULL_ID.test(ref)) return ref.toLowerCase();
+  if (!PREFIX.test(ref)) return ref;
   const page = await api.call(API.listRuns, { query: { idPrefix: ref, limit: 2 } });
   const [first, second] = page.runs;
-  if (!first) throw new CliError(EXIT.USAGE, `no run's id starts with '${ref}'`);
+  if (!first) throw usage(`no run's id starts with '${ref}'`);
   if (second) {
     throw usage(`'${ref}' starts the ids of more than one run (${first.id}, ${second.id}…): give more of it`);
   }
