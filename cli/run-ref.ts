@@ -1,6 +1,6 @@
 import { API } from "../protocol/catalog/index.js";
 import type { ApiClient } from "./api-client.js";
-import { usage } from "./errors.js";
+import { CliError, usage } from "./errors.js";
 
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** any start of an id, as `docker` takes one: it names a run only while no other id starts the same */
@@ -15,7 +15,13 @@ export async function resolveRun(api: ApiClient, ref: string): Promise<string> {
   if (/^https?:\/\//i.test(ref)) return idOfAddress(api, ref);
   if (FULL_ID.test(ref)) return ref.toLowerCase();
   if (!PREFIX.test(ref)) return ref;
-  const page = await api.call(API.listRuns, { query: { idPrefix: ref, limit: 2 } });
+  const page = await api.call(API.listRuns, { query: { idPrefix: ref, limit: 2 } }).catch((err: unknown) => {
+    // a server older than this CLI refuses the filter by name
+    if (err instanceof CliError && err.message.includes("idPrefix")) {
+      throw usage(`${api.url} does not look runs up by the start of their id (an older server): give the whole id`);
+    }
+    throw err;
+  });
   const [first, second] = page.runs;
   if (!first) throw usage(`no run's id starts with '${ref}'`);
   if (second) {
