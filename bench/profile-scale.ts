@@ -9,6 +9,9 @@ const profDir = process.argv[3] ?? fs.mkdtempSync(path.join(os.tmpdir(), "ss-pro
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "ss-bench-"));
 const s = await startChildServer(dataDir, false, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
 await pushModules(s);
+// past the default instancesPerRun, as figure 5's 500 clients are (scale-500.ts)
+const limits = await s.api("PUT", "/api/settings/limits", { instancesPerRun: Math.max(500, clients + 1) });
+if (limits.status !== 200) throw new Error(`raising instancesPerRun failed: ${JSON.stringify(limits.body)}`);
 const r = await scaleRun(s, clients, { quick: false, log: (l) => console.error(l) });
 console.log(JSON.stringify(r));
 await s.stop();
