@@ -59,6 +59,11 @@ export async function startChildServer(dataDir: string, ui: boolean, nodeArgs: s
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  // a bench that exits without stop() (process.exit, an uncaught error) takes its server along, as its Redis
+  // (lib.ts): three profiling runs that failed once left theirs running, a quarter of a core under what came next
+  const orphaned = () => proc.kill("SIGTERM");
+  process.once("exit", orphaned);
+  proc.once("exit", () => process.off("exit", orphaned));
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {
