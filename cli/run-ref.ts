@@ -44,7 +44,8 @@ function idOfAddress(api: ApiClient, ref: string): string {
   if (url.origin !== server.origin) {
     throw usage(`${ref} is a run of ${url.origin}, not of ${server.origin}: add --url ${url.origin}`);
   }
-  return decodeURIComponent(id);
+  // a run's id is hex digits and dashes: nothing in it was escaped
+  return id;
 }
 
 /** What a `<run>` argument takes, in every command's help. */
