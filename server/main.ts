@@ -3,8 +3,10 @@ import { z } from "zod";
 import { describeZodError } from "../protocol/errors.js";
 import { startServer } from "./app.js";
 import { drainOnSignals } from "./ops/drain.js";
+import { outliveLostOutput } from "./ops/lost-output.js";
 
 process.env.NEXT_TELEMETRY_DISABLED = "1";
+outliveLostOutput();
 // files the server creates (database, reports, keys, workspaces' directories) are its own
 process.umask(0o077);
 

@@ -14,6 +14,8 @@ import { DRAIN_WITHIN_MS } from "./drain.js";
 import { parseExposition, sampleValue } from "./metrics-text.js";
 
 const PASSWORD = "drain-test-password";
+/** where the local cloud claims a bridge per data directory when the server is root (sandbox/network.ts) */
+const CLAIMS = "/run/slipstream/net";
 const METRICS_TOKEN = "drain-test-metrics-token";
 let child: ChildProcess | null = null;
 let watcher: RunWatcher | null = null;
@@ -107,6 +109,39 @@ describe("SIGTERM drain", () => {
     expect(servers).toEqual(["stopping", "started"]);
     expect(watcher.events.some((e) => e.body.type === "log" && e.body.data.includes("went"))).toBe(true);
     expect(watcher.events.map((e) => e.seq)).toEqual(watcher.events.map((_, i) => i + 1));
+  });
+});
+
+describe("SIGTERM drain with nowhere to print", () => {
+  it("once the pipe its output went to is closed: it still serves, and a SIGTERM still drains, exits 0 and gives its network back", async () => {
+    const port = await freePort();
+    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "ss-drain-"));
+    const url = `http://127.0.0.1:${port}`;
+    // debug: every request logs a line, each of them into the closed pipe
+    const started = await startServerProcess(port, dataDir, {
+      SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
+      LOG_LEVEL: "debug",
+    });
+    child = started.p;
+    // what a server started by a parent since gone sees (a bench killed, `npm start | tee` with tee gone): every
+    // line it prints from now on meets a pipe with no reader
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    const login = await signedInApi(url, "admin", PASSWORD);
+    // a change of limits is logged (info): a log line into the closed pipe, then the server still answers
+    const limits = await login.api("PUT", "/api/settings/limits", { paramsPerRun: 123_456 });
+    expect(limits.status, JSON.stringify(limits.body)).toBe(200);
+    expect((await login.api("GET", "/api/runs")).status).toBe(200);
+    expect((await fetch(`${url}/api/ready`)).status).toBe(200);
+
+    const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    // its bridge's claim (one per data directory, network.ts) is gone with it
+    const claims = fs.existsSync(CLAIMS)
+      ? fs.readdirSync(CLAIMS).map((f) => fs.readFileSync(path.join(CLAIMS, f), "utf8"))
+      : [];
+    expect(claims.filter((c) => c.includes(dataDir))).toEqual([]);
   });
 });
 
