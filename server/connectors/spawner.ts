@@ -19,6 +19,7 @@ rl.on("line", (line) => {
   if (typeof input === "string") child.stdin.end(input);
 });
 rl.on("close", () => process.exit(0));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => undefined);
 `;
 
 interface Answer {
@@ -42,7 +43,11 @@ function failAll(why: string): void {
 
 function started(): ChildProcess {
   if (helper && helper.exitCode === null && helper.signalCode === null) return helper;
-  const child = spawn(process.execPath, ["-e", HELPER], { stdio: ["pipe", "pipe", "inherit"] });
+  // a signal for the server's whole process group (a terminal's Ctrl-C, `timeout`, a service manager's stop) is the
+  // server's to act on: its drain still runs commands here (giving the instances' bridge back). In a group of its own
+  // the helper and its commands do not get it; a signal sent to it anyway is ignored, and it ends with the server,
+  // when its stdin closes. Ctrl-C used to end it under the drain, which then left the bridge and its claim behind.
+  const child = spawn(process.execPath, ["-e", HELPER], { stdio: ["pipe", "pipe", "inherit"], detached: true });
   helper = child;
   let buffer = "";
   const stdout = child.stdout as Readable;

@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import { ROOT } from "../root.js";
+import { testDataDirs } from "../testing/data-dirs.js";
 import { freePort } from "../testing/free-port.js";
 import { signedInApi, startServerProcess } from "../testing/server-process.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -16,6 +17,8 @@ import { parseExposition, sampleValue } from "./metrics-text.js";
 const PASSWORD = "drain-test-password";
 /** where the local cloud claims a bridge per data directory when the server is root (sandbox/network.ts) */
 const CLAIMS = "/run/slipstream/net";
+const claims = () =>
+  fs.existsSync(CLAIMS) ? fs.readdirSync(CLAIMS).map((f) => fs.readFileSync(path.join(CLAIMS, f), "utf8")) : [];
 const METRICS_TOKEN = "drain-test-metrics-token";
 let child: ChildProcess | null = null;
 let watcher: RunWatcher | null = null;
@@ -138,10 +141,42 @@ describe("SIGTERM drain with nowhere to print", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     // its bridge's claim (one per data directory, network.ts) is gone with it
-    const claims = fs.existsSync(CLAIMS)
-      ? fs.readdirSync(CLAIMS).map((f) => fs.readFileSync(path.join(CLAIMS, f), "utf8"))
-      : [];
-    expect(claims.filter((c) => c.includes(dataDir))).toEqual([]);
+    expect(claims().filter((c) => c.includes(dataDir))).toEqual([]);
+  });
+});
+
+describe("Ctrl-C at the terminal", () => {
+  it("SIGINT to the server's whole process group, as a terminal sends it: it drains, exits 0 and gives its network back", async () => {
+    const port = await freePort();
+    const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "ss-drain-"));
+    testDataDirs.add(dataDir);
+    // a group of its own, as a terminal's foreground job: the signal below reaches it and every child it started
+    const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child = p;
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("SlipStream is serving")) resolve();
+      };
+      p.stdout!.on("data", onData);
+      p.stderr!.on("data", onData);
+      p.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
+    });
+    expect((await fetch(`http://127.0.0.1:${port}/api/ready`)).status).toBe(200);
+    const ours = () => claims().filter((c) => c.includes(dataDir));
+    // where the server is root it holds a bridge for its instances (network.ts): the drain must give it back
+    if (process.getuid?.() === 0) expect(ours()).toHaveLength(1);
+    const exited = new Promise<number | null>((resolve) => p.once("exit", (code) => resolve(code)));
+    process.kill(-p.pid!, "SIGINT");
+    expect(await exited, out).toBe(0);
+    expect(out).toMatch(/stopped in \d+ ms \(database closed\)/);
+    expect(ours()).toEqual([]);
   });
 });
 
