@@ -7,7 +7,6 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunDetail } from "../../protocol/run.js";
 import { ROOT } from "../root.js";
-import { testDataDirs } from "../testing/data-dirs.js";
 import { freePort } from "../testing/free-port.js";
 import { signedInApi, startServerProcess } from "../testing/server-process.js";
 import { RunWatcher } from "../testing/watch.js";
@@ -149,33 +148,18 @@ describe("Ctrl-C at the terminal", () => {
   it("SIGINT to the server's whole process group, as a terminal sends it: it drains, exits 0 and gives its network back", async () => {
     const port = await freePort();
     const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "ss-drain-"));
-    testDataDirs.add(dataDir);
     // a group of its own, as a terminal's foreground job: the signal below reaches it and every child it started
-    const p = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--no-ui"], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
+    const started = await startServerProcess(port, dataDir, { LOG_LEVEL: "warn" }, { ownGroup: true });
+    const p = started.p;
     child = p;
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("SlipStream is serving")) resolve();
-      };
-      p.stdout!.on("data", onData);
-      p.stderr!.on("data", onData);
-      p.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
-    });
     expect((await fetch(`http://127.0.0.1:${port}/api/ready`)).status).toBe(200);
     const ours = () => claims().filter((c) => c.includes(dataDir));
     // where the server is root it holds a bridge for its instances (network.ts): the drain must give it back
     if (process.getuid?.() === 0) expect(ours()).toHaveLength(1);
     const exited = new Promise<number | null>((resolve) => p.once("exit", (code) => resolve(code)));
     process.kill(-p.pid!, "SIGINT");
-    expect(await exited, out).toBe(0);
-    expect(out).toMatch(/stopped in \d+ ms \(database closed\)/);
+    expect(await exited, started.output()).toBe(0);
+    expect(started.output()).toMatch(/stopped in \d+ ms \(database closed\)/);
     expect(ours()).toEqual([]);
   });
 });

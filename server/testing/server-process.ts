@@ -4,12 +4,14 @@ import { testDataDirs } from "./data-dirs.js";
 
 /**
  * The real server process (`npm start` without the UI) on loopback; resolves once it says it is serving, with what
- * it printed so far and since (`output()`). `env` adds to or overrides the test's environment.
+ * it printed so far and since (`output()`). `env` adds to or overrides the test's environment; `ownGroup` starts it
+ * in a process group of its own, as a terminal's foreground job (a signal to `-pid` then reaches it and its children).
  */
 export function startServerProcess(
   port: number,
   dataDir: string,
   env: Record<string, string>,
+  opts: { ownGroup?: boolean } = {},
 ): Promise<{ p: ChildProcess; output: () => string }> {
   testDataDirs.add(dataDir);
   return new Promise((resolve, reject) => {
@@ -17,6 +19,7 @@ export function startServerProcess(
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: opts.ownGroup === true,
     });
     let out = "";
     const onData = (d: Buffer) => {
