@@ -119,11 +119,7 @@ describe("SIGTERM drain with nowhere to print", () => {
     const port = await freePort();
     const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "ss-drain-"));
     const url = `http://127.0.0.1:${port}`;
-    // debug: every request logs a line, each of them into the closed pipe
-    const started = await startServerProcess(port, dataDir, {
-      SLIPSTREAM_ADMIN_PASSWORD: PASSWORD,
-      LOG_LEVEL: "debug",
-    });
+    const started = await startProcess(port, dataDir);
     child = started.p;
     // what a server started by a parent since gone sees (a bench killed, `npm start | tee` with tee gone): every
     // line it prints from now on meets a pipe with no reader
