@@ -34,3 +34,7 @@ s.app.settings.setLimits(
 const checkpoint = process.env.LIMITS_WAL_AUTOCHECKPOINT;
 if (checkpoint !== undefined) s.app.db.$client.pragma(`wal_autocheckpoint = ${Number(checkpoint)}`);
 process.stdout.write(`listening ${s.url} ${s.token} ${process.pid}\n`);
+// a SIGTERM from the benchmark ends the process as a normal exit, so that `--cpu-prof` writes its profile
+process.once("SIGTERM", () => {
+  s.close({ stopInstances: false }).finally(() => process.exit(0));
+});
