@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RUN_STATES, RunAction, type RunState } from "../protocol/run.js";
+import { InstanceTable } from "./instance-table.js";
 import { allowedActions, commandAnswer, type RunFacts, refusal } from "./run-actions.js";
 import { type RunMachineEvent, type RunSnapshot, runMachine } from "./run-machine.js";
 import { isTerminal } from "./run-states.js";
@@ -9,7 +10,7 @@ function snapshotOf(f: RunFacts): RunSnapshot {
   return runMachine.resolveState({
     value: f.state,
     context: {
-      instances: { "web.1": { node: "web", live: true, cameUp: true, completed: false } },
+      instances: InstanceTable.fromRecord({ "web.1": { node: "web", live: true, cameUp: true, completed: false } }),
       keepRunning: "always",
       scalable: f.scalable,
       abort: f.abort,

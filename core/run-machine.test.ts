@@ -86,7 +86,7 @@ describe("run machine", () => {
     const seen: RunState[] = [];
     let s = start({ keepRunning: "never" });
     seen.push(runStateOf(s));
-    expect(s.context.instances).toEqual({
+    expect(s.context.instances.toRecord()).toEqual({
       "apache.1": { node: "apache", live: true, cameUp: false, completed: false },
       "client.1": { node: "client", live: true, cameUp: false, completed: false },
       "client.2": { node: "client", live: true, cameUp: false, completed: false },
@@ -137,10 +137,10 @@ describe("run machine", () => {
   it("R2 instance up: sets cameUp in every non-terminal state", () => {
     for (const st of NON_TERMINAL) {
       const s = runIn(st);
-      const fresh = { ...s.context.instances["client.2"] };
+      const fresh = { ...s.context.instances.get("client.2")! };
       const r = applyRunEvent(s, up("client.2"));
       expect(r.handled, st).toBe(true);
-      expect(r.snapshot.context.instances["client.2"]).toEqual({ ...fresh, cameUp: true });
+      expect(r.snapshot.context.instances.get("client.2")!).toEqual({ ...fresh, cameUp: true });
       expect(runStateOf(r.snapshot)).toBe(st);
     }
   });
@@ -156,7 +156,7 @@ describe("run machine", () => {
 
   it("R3 completion: sets completed and cameUp for the current state", () => {
     const s = send(runIn("Provisioning"), done("client.1", "Provisioning"));
-    expect(s.context.instances["client.1"]).toEqual({ node: "client", live: true, cameUp: true, completed: true });
+    expect(s.context.instances.get("client.1")!).toEqual({ node: "client", live: true, cameUp: true, completed: true });
     expect(runStateOf(s)).toBe("Provisioning");
   });
 
@@ -237,11 +237,11 @@ describe("run machine", () => {
     let s = runIn("Provisioning");
     s = completeAll(s);
     expect(runStateOf(s)).toBe("Executing");
-    for (const n of ALL) expect(s.context.instances[n].completed).toBe(false);
+    for (const n of ALL) expect(s.context.instances.get(n)!.completed).toBe(false);
     // a completion of the previous state is now stale, of the new one fresh
     notHandled(s, done("apache.1", "Provisioning"));
     s = send(s, done("apache.1", "Executing"));
-    expect(s.context.instances["apache.1"].completed).toBe(true);
+    expect(s.context.instances.get("apache.1")!.completed).toBe(true);
   });
 
   it("R7 abort: handled in every non-terminal state, first message wins, state unchanged", () => {
@@ -277,7 +277,7 @@ describe("run machine", () => {
     s = send(s, { type: "instance.failed", instance: "client.1", message: "no capacity" });
     expect(s.context.abort).toBe("no capacity");
     expect(s.context.recoveryMode).toBe(false);
-    expect(s.context.instances["client.1"].live).toBe(false);
+    expect(s.context.instances.get("client.1")!.live).toBe(false);
     s = send(s, { type: "initialized" });
     // apache.1 has not come up yet: the barrier waits for it, so it gets to send its report
     expect(runStateOf(s)).toBe("Provisioning");
@@ -303,7 +303,7 @@ describe("run machine", () => {
     s = send(s, { type: "instance.lost", instance: "client.1", message: "agent of client.1 lost" });
     expect(s.context.abort).toBe("agent of client.1 lost");
     expect(s.context.recoveryMode).toBe(false);
-    expect(s.context.instances["client.1"].live).toBe(false);
+    expect(s.context.instances.get("client.1")!.live).toBe(false);
     // the barrier no longer waits for client.1: the survivors complete and send their reports
     expect(runStateOf(s)).toBe("Executing");
     s = send(s, done("client.2", "Executing"));
@@ -560,7 +560,12 @@ describe("run machine", () => {
     s = r.snapshot;
     expect(runStateOf(s)).toBe("Provisioning");
     expect(s.context.scaling).toEqual({ action: "vm_add", node: "client", instances: ["client.3", "client.4"] });
-    expect(s.context.instances["client.3"]).toEqual({ node: "client", live: true, cameUp: false, completed: false });
+    expect(s.context.instances.get("client.3")!).toEqual({
+      node: "client",
+      live: true,
+      cameUp: false,
+      completed: false,
+    });
     expect(countedInstances(s.context)).toEqual([...ALL, "client.3", "client.4"]);
     // the old instances alone do not meet the barrier
     s = completeAll(s);
@@ -585,7 +590,7 @@ describe("run machine", () => {
     expect(r.actions).toEqual(["stopRemovedMachines", "notifyState"]);
     expect(r.effects[0]).toEqual({ type: "stopRemovedMachines", params: { node: "client", instances: ["client.2"] } });
     s = r.snapshot;
-    expect(s.context.instances["client.2"].live).toBe(false);
+    expect(s.context.instances.get("client.2")!.live).toBe(false);
     expect(s.context.scaling).toEqual({ action: "vm_remove", node: "client", instances: ["client.2"] });
     expect(countedInstances(s.context)).toEqual(["apache.1", "client.1"]);
     const rest = ["apache.1", "client.1"];

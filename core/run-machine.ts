@@ -8,6 +8,7 @@
 import { and, assign, initialTransition, not, type SnapshotFrom, setup, transition } from "xstate";
 import type { KeepRunning, RunState } from "../protocol/run.js";
 import { RUN_STATES } from "../protocol/run.js";
+import { InstanceTable } from "./instance-table.js";
 import type { InstanceInfo, RunContext } from "./run-context.js";
 
 export interface RunInput {
@@ -54,13 +55,15 @@ export const TIMEOUT_MESSAGE = "The run has timed out";
 
 /** Instances the barrier waits on: live ones and, in recovery mode, only those that came up. */
 export function countedInstances(ctx: RunContext): string[] {
-  return Object.entries(ctx.instances)
-    .filter(([, i]) => i.live && (!ctx.recoveryMode || i.cameUp))
-    .map(([name]) => name);
+  return [...ctx.instances].filter(([, i]) => isCounted(ctx, i)).map(([name]) => name);
 }
 
+const isCounted = (ctx: RunContext, i: InstanceInfo) => i.live && (!ctx.recoveryMode || i.cameUp);
+
+/** Evaluated after every event of a barrier state: a loop over the infos, with nothing made per instance. */
 function allCountedCompleted(ctx: RunContext): boolean {
-  return countedInstances(ctx).every((name) => ctx.instances[name].completed);
+  for (const i of ctx.instances.values()) if (!i.completed && isCounted(ctx, i)) return false;
+  return true;
 }
 
 function keepRunningAllows(ctx: RunContext): boolean {
@@ -77,8 +80,7 @@ function keepRunningAllows(ctx: RunContext): boolean {
   }
 }
 
-const liveInstance = (ctx: RunContext, name: string): boolean =>
-  Object.hasOwn(ctx.instances, name) && ctx.instances[name].live;
+const liveInstance = (ctx: RunContext, name: string): boolean => ctx.instances.get(name)?.live === true;
 
 type ScaleEvent = Extract<RunMachineEvent, { type: "scale" }>;
 
@@ -89,20 +91,20 @@ function scaleIsValid(ctx: RunContext, e: ScaleEvent): boolean {
   if (e.add.length > 0 === e.remove.length > 0) return false;
   const names = new Set<string>();
   for (const a of e.add) {
-    if (a.node !== e.node || Object.hasOwn(ctx.instances, a.name) || names.has(a.name)) return false;
+    if (a.node !== e.node || ctx.instances.has(a.name) || names.has(a.name)) return false;
     names.add(a.name);
   }
   for (const r of e.remove) {
-    if (!liveInstance(ctx, r) || ctx.instances[r].node !== e.node || names.has(r)) return false;
+    if (!liveInstance(ctx, r) || ctx.instances.get(r)?.node !== e.node || names.has(r)) return false;
     names.add(r);
   }
   return true;
 }
 
-function mapInstances(ctx: RunContext, f: (name: string, i: InstanceInfo) => InstanceInfo): RunContext["instances"] {
-  const out: RunContext["instances"] = {};
-  for (const [name, i] of Object.entries(ctx.instances)) out[name] = f(name, i);
-  return out;
+/** The context's instances with `name`'s changed by `f` (the table shares the rest). */
+function changeInstance(ctx: RunContext, name: string, f: (i: InstanceInfo) => InstanceInfo): InstanceTable {
+  const info = ctx.instances.get(name);
+  return info ? ctx.instances.with(name, f(info)) : ctx.instances;
 }
 
 // Handlers several states share, declared once (each state below lists what it takes).
@@ -145,20 +147,18 @@ export const runMachine = setup({
     stopRemovedMachines: (_, _params: { node: string; instances: string[] }) => {},
     // ---- context changes ----
     resetCompletion: assign({
-      instances: ({ context }) => mapInstances(context, (_, i) => ({ ...i, completed: false })),
+      instances: ({ context }) => context.instances.map((i) => (i.completed ? { ...i, completed: false } : i)),
     }),
     markUp: assign({
       instances: ({ context, event }) => {
         if (event.type !== "instance.up") return context.instances;
-        return mapInstances(context, (name, i) => (name === event.instance ? { ...i, cameUp: true } : i));
+        return changeInstance(context, event.instance, (i) => ({ ...i, cameUp: true }));
       },
     }),
     markCompleted: assign({
       instances: ({ context, event }) => {
         if (event.type !== "instance.completed") return context.instances;
-        return mapInstances(context, (name, i) =>
-          name === event.instance ? { ...i, cameUp: true, completed: true } : i,
-        );
+        return changeInstance(context, event.instance, (i) => ({ ...i, cameUp: true, completed: true }));
       },
     }),
     recordAbort: assign({
@@ -174,7 +174,7 @@ export const runMachine = setup({
     markFailed: assign({
       instances: ({ context, event }) => {
         if (event.type !== "instance.failed" && event.type !== "instance.lost") return context.instances;
-        return mapInstances(context, (name, i) => (name === event.instance ? { ...i, live: false } : i));
+        return changeInstance(context, event.instance, (i) => ({ ...i, live: false }));
       },
     }),
     enterRecoveryMode: assign({ recoveryMode: true }),
@@ -184,9 +184,13 @@ export const runMachine = setup({
     clearScaling: assign({ scaling: null }),
     applyScale: assign(({ context, event }) => {
       if (event.type !== "scale") return {};
-      const instances = { ...context.instances };
-      for (const a of event.add) instances[a.name] = { node: a.node, live: true, cameUp: false, completed: false };
-      for (const r of event.remove) instances[r] = { ...instances[r], live: false };
+      let instances = context.instances.withAdded(
+        event.add.map((a) => [a.name, { node: a.node, live: true, cameUp: false, completed: false }] as const),
+      );
+      for (const r of event.remove) {
+        const info = instances.get(r);
+        if (info) instances = instances.with(r, { ...info, live: false });
+      }
       const added = event.add.map((a) => a.name);
       return {
         instances,
@@ -208,17 +212,17 @@ export const runMachine = setup({
     failedLiveInstance: ({ context, event }) =>
       event.type === "instance.failed" &&
       liveInstance(context, event.instance) &&
-      !context.instances[event.instance].cameUp,
+      !context.instances.get(event.instance)?.cameUp,
     lostLiveInstance: ({ context, event }) =>
       event.type === "instance.lost" &&
       liveInstance(context, event.instance) &&
-      context.instances[event.instance].cameUp,
+      context.instances.get(event.instance)?.cameUp === true,
     /** A completion of `state` (the current state) by a live instance that has not completed it yet. */
     canComplete: ({ context, event }, params: { state: RunState }) =>
       event.type === "instance.completed" &&
       event.state === params.state &&
       liveInstance(context, event.instance) &&
-      !context.instances[event.instance].completed,
+      !context.instances.get(event.instance)?.completed,
     abortOrRecoverySet: ({ context }) => context.abort !== null || context.recoveryMode,
     canScaleAdd: ({ context, event }) => event.type === "scale" && event.add.length > 0 && scaleIsValid(context, event),
     canScaleRemove: ({ context, event }) =>
@@ -228,8 +232,8 @@ export const runMachine = setup({
   id: "run",
   initial: "Initializing",
   context: ({ input }) => ({
-    instances: Object.fromEntries(
-      input.instances.map((i) => [i.name, { node: i.node, live: true, cameUp: false, completed: false }]),
+    instances: InstanceTable.from(
+      input.instances.map((i) => [i.name, { node: i.node, live: true, cameUp: false, completed: false }] as const),
     ),
     keepRunning: input.keepRunning,
     scalable: input.scalable,

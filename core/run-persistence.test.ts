@@ -44,7 +44,7 @@ describe("run machine version (run-rules R18)", () => {
     expect(STORED_V1).not.toHaveProperty("machineVersion");
     const s = restoreRun(JSON.parse(JSON.stringify(STORED_V1)));
     expect(runStateOf(s)).toBe("Executing");
-    expect(s.context.instances["apache.1"].completed).toBe(true);
+    expect(s.context.instances.get("apache.1")!.completed).toBe(true);
     const next = applyRunEvent(s, { type: "instance.completed", instance: "client.1", state: "Executing" });
     expect(next.handled).toBe(true);
     expect(runStateOf(next.snapshot)).toBe("SendingReports");

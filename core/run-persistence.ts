@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { RunState } from "../protocol/run.js";
-import { RunContext } from "./run-context.js";
+import { InstanceTable } from "./instance-table.js";
+import { StoredRunContext } from "./run-context.js";
 import { type RunSnapshot, runMachine } from "./run-machine.js";
 
 /**
@@ -29,8 +30,10 @@ const MIGRATIONS: Record<number, (stored: Stored) => Stored> = {
 
 /** A JSON-safe form of the snapshot, stamped with RUN_MACHINE_VERSION, to store on every transition. */
 export function persistRun(snapshot: RunSnapshot): Stored {
+  // its instances as a record: getPersistedSnapshot would walk the table's inner arrays and index as plain data
+  const plain = { ...snapshot, context: { ...snapshot.context, instances: snapshot.context.instances.toRecord() } };
   return {
-    ...JSON.parse(JSON.stringify(runMachine.getPersistedSnapshot(snapshot))),
+    ...JSON.parse(JSON.stringify(runMachine.getPersistedSnapshot(plain as unknown as RunSnapshot))),
     machineVersion: RUN_MACHINE_VERSION,
   };
 }
@@ -63,11 +66,14 @@ export function migrateRunSnapshot(stored: unknown): Stored {
 const PersistedRunSchema = z.object({
   machineVersion: z.literal(RUN_MACHINE_VERSION),
   value: RunState,
-  context: RunContext,
+  context: StoredRunContext,
 });
 
 /** Rebuilds a snapshot from `persistRun` output of this or an older version (validated; throws when malformed). */
 export function restoreRun(persisted: unknown): RunSnapshot {
   const { value, context } = PersistedRunSchema.parse(migrateRunSnapshot(persisted));
-  return runMachine.resolveState({ value, context });
+  return runMachine.resolveState({
+    value,
+    context: { ...context, instances: InstanceTable.fromRecord(context.instances) },
+  });
 }

@@ -37,13 +37,13 @@ export function reconcileAtBoot(app: AppContext): void {
     else {
       const list = [...rt.instances.values()];
       const neverUp = list.filter(
-        (i) => machineAfter(i.status, "start") !== null && ctx[i.name]?.live && !ctx[i.name]?.cameUp,
+        (i) => machineAfter(i.status, "start") !== null && ctx.get(i.name)?.live && !ctx.get(i.name)?.cameUp,
       );
       for (const [node, instances] of groupByNode(neverUp)) {
         app.effects.perform(rt, { type: "startScaledMachines", params: { node, instances } });
       }
       const removed = list.filter(
-        (i) => !ctx[i.name]?.live && i.machineId !== null && machineAfter(i.status, "stop") !== null,
+        (i) => !ctx.get(i.name)?.live && i.machineId !== null && machineAfter(i.status, "stop") !== null,
       );
       for (const [node, instances] of groupByNode(removed)) {
         app.effects.perform(rt, { type: "stopRemovedMachines", params: { node, instances } });

@@ -31,7 +31,7 @@ export class Liveness {
 
   /** What liveness is derived from, for one instance now (`connected` and `away` as the caller knows them). */
   facts(rt: RunRuntime, instance: string, link: { connected: boolean; away: boolean }): InstanceFacts {
-    const info = rt.snapshot.context.instances[instance];
+    const info = rt.snapshot.context.instances.get(instance);
     return {
       runState: rt.state,
       live: !!info?.live,

@@ -20,9 +20,7 @@ const machine = (s: TestServer, runId: string) => JSON.stringify(persistRun(s.ap
 
 /** Instances whose machine state differs between two contexts' instances. */
 function changed(a: RunContext["instances"], b: RunContext["instances"]): string[] {
-  return Object.keys(b)
-    .filter((n) => JSON.stringify(a[n]) !== JSON.stringify(b[n]))
-    .sort();
+  return [...b.keys()].filter((n) => JSON.stringify(a.get(n)) !== JSON.stringify(b.get(n))).sort();
 }
 
 describe("the run machine's snapshot, stored incrementally", () => {
@@ -82,7 +80,7 @@ describe("the run machine's snapshot, stored incrementally", () => {
     s = await t.boot(cloud, s.dataDir);
     expect(machine(s, run.id)).toBe(beforeRestart);
     // the instances keep the order they were added in (a mapping's fan-out follows it)
-    expect(Object.keys(s.app.runs.get(run.id).snapshot.context.instances)).toEqual(
+    expect(s.app.runs.get(run.id).snapshot.context.instances.keys()).toEqual(
       Object.keys(JSON.parse(beforeRestart).context.instances),
     );
   });

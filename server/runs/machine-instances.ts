@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
-import type { InstanceInfo, RunContext } from "../../core/run-context.js";
+import { InstanceTable } from "../../core/instance-table.js";
+import type { InstanceInfo } from "../../core/run-context.js";
 import type { RunSnapshot } from "../../core/run-machine.js";
 import { persistRun, restoreRun } from "../../core/run-persistence.js";
-
-type Instances = RunContext["instances"];
 
 /**
  * The run machine's snapshot as stored: its instances one row each (run_machine_instances), the rest in the run row.
@@ -32,11 +31,9 @@ export class MachineInstanceStatements {
    * Writes the instances of `next` that differ from `stored` (what the rows hold now; null: none known, all of
    * them). Instances never leave the context (a removed one is no longer live), so no row is ever deleted.
    */
-  write(runId: string, stored: Instances | null, next: Instances): void {
-    if (stored === next) return;
-    for (const name in next) {
-      const info = next[name];
-      const was = stored?.[name];
+  write(runId: string, stored: InstanceTable | null, next: InstanceTable): void {
+    for (const [name, info] of next.changedSince(stored)) {
+      const was = stored?.get(name);
       if (was !== undefined && same(was, info)) continue;
       this.upsert.run({
         runId,
@@ -52,7 +49,7 @@ export class MachineInstanceStatements {
   /** The snapshot `snapshotJson` (the run row's) with its instances from the rows, as restoreRun checks it. */
   restore(runId: string, snapshotJson: string): RunSnapshot {
     const stored = JSON.parse(snapshotJson) as { context?: Record<string, unknown> };
-    const instances: Instances = {};
+    const instances: Record<string, InstanceInfo> = {};
     for (const r of this.select.all(runId) as {
       name: string;
       node: string;
@@ -71,5 +68,7 @@ const same = (a: InstanceInfo, b: InstanceInfo) =>
 
 /** The run row's part of the snapshot: everything but the instances (getPersistedSnapshot copies what it is given). */
 export function storedSnapshot(snapshot: RunSnapshot): string {
-  return JSON.stringify(persistRun({ ...snapshot, context: { ...snapshot.context, instances: {} } } as RunSnapshot));
+  return JSON.stringify(
+    persistRun({ ...snapshot, context: { ...snapshot.context, instances: InstanceTable.EMPTY } } as RunSnapshot),
+  );
 }

@@ -14,7 +14,7 @@ function activeInstancesOf(svc: RunService, ownerId: number): number {
   for (const id of svc.activeRunIds()) {
     const rt = svc.tryGet(id);
     if (!rt || rt.ownerId !== ownerId) continue;
-    for (const i of Object.values(rt.snapshot.context.instances)) if (i.live) n++;
+    for (const i of rt.snapshot.context.instances.values()) if (i.live) n++;
   }
   return n;
 }

@@ -19,7 +19,7 @@ export class RunInstances {
   /** Its agent said hello: recorded once, while the machine takes `instance.up` (a live instance, a run not over). */
   instanceUp(rt: RunRuntime, instance: string): void {
     const event = { type: "instance.up", instance } as const;
-    if (rt.snapshot.context.instances[instance]?.cameUp || !rt.snapshot.can(event)) return;
+    if (rt.snapshot.context.instances.get(instance)?.cameUp || !rt.snapshot.can(event)) return;
     this.commit.transact(rt, `node:${instance}`, (tx) => {
       tx.event({ type: "instance", instance, status: "up" });
       if (tx.param(`${instance}:vmstate`)) tx.setParam(`${instance}:vmstate`, "Running");
@@ -136,7 +136,7 @@ export class RunInstances {
         detail: detail ?? `no answer from its agent for ${graceSeconds} s`,
       });
       // an instance whose agent never connected did not come up: for the machine that is a start that failed (R8b)
-      const cameUp = tx.snapshot.context.instances[instance]?.cameUp ?? false;
+      const cameUp = tx.snapshot.context.instances.get(instance)?.cameUp ?? false;
       if (!tx.machine({ type: cameUp ? "instance.lost" : "instance.failed", instance, message })) return;
       taken = true;
       tx.event({ type: "abort", message, instance, first });

@@ -139,9 +139,7 @@ export class RunTx {
   }
 
   liveInstances(node: string): string[] {
-    return Object.entries(this.snapshot.context.instances)
-      .filter(([, i]) => i.node === node && i.live)
-      .map(([name]) => name);
+    return [...this.snapshot.context.instances].filter(([, i]) => i.node === node && i.live).map(([name]) => name);
   }
 
   get state(): RunState {
@@ -170,7 +168,7 @@ export class RunTx {
       }
       this.setParam("ss:state", runStateOf(result.snapshot));
       // a new state: no instance has completed it yet
-      for (const [name, info] of Object.entries(result.snapshot.context.instances)) {
+      for (const [name, info] of result.snapshot.context.instances) {
         if (info.live && this.param(`${name}:complete`)?.value === "true") this.setParam(`${name}:complete`, "false");
       }
       if (runStateOf(result.snapshot) === "Ready") {

@@ -92,6 +92,6 @@ export class RunRuntime {
 
   liveInstances(node?: string): InstanceRecord[] {
     const ctx = this.snapshot.context.instances;
-    return [...this.instances.values()].filter((i) => ctx[i.name]?.live && (node === undefined || i.node === node));
+    return [...this.instances.values()].filter((i) => ctx.get(i.name)?.live && (node === undefined || i.node === node));
   }
 }

@@ -35,10 +35,10 @@ export function scaleRun(
   // an id given twice is removed once (the machine refuses a list with duplicates)
   const removed = [...new Set(remove ?? [])].map((id) => `${node}.${id}`);
   for (const name of removed) {
-    if (!rt.snapshot.context.instances[name]?.live) throw fieldError("remove", `'${name}' is not a live instance`);
+    if (!rt.snapshot.context.instances.get(name)?.live) throw fieldError("remove", `'${name}' is not a live instance`);
   }
   if (added.length > 0) {
-    const live = Object.values(rt.snapshot.context.instances).filter((i) => i.live).length;
+    const live = rt.snapshot.context.instances.values().filter((i) => i.live).length;
     checkInstanceLimits(
       svc,
       svc.limits(),

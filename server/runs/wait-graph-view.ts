@@ -7,8 +7,8 @@ export function waitGraphOf(rt: RunRuntime, now = Date.now()): WaitGraph {
   const ctx = rt.snapshot.context.instances;
   const instances = [...rt.instances.values()].map((i) => ({
     name: i.name,
-    live: ctx[i.name]?.live ?? false,
-    completed: ctx[i.name]?.completed ?? false,
+    live: ctx.get(i.name)?.live ?? false,
+    completed: ctx.get(i.name)?.completed ?? false,
     lost: rt.lost.has(i.name),
     aborted: (rt.params.get(`${i.name}:abort`)?.value ?? null) !== null,
   }));

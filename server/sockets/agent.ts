@@ -29,7 +29,7 @@ interface AgentData {
 type AgentSocket = Socket<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentData>;
 
 export function agentState(rt: RunRuntime, instance: string): AgentRunState {
-  const info = rt.snapshot.context.instances[instance];
+  const info = rt.snapshot.context.instances.get(instance);
   return {
     seq: rt.lastSeq,
     runId: rt.id,
@@ -178,7 +178,7 @@ function endConnection(socket: AgentSocket): void {
  * part, the same for all its agents (`runView`, made once per push), and the instance's own two flags.
  */
 function stateView(runPart: string, rt: RunRuntime, instance: string): string {
-  const info = rt.snapshot.context.instances[instance];
+  const info = rt.snapshot.context.instances.get(instance);
   return `${info?.completed ? 1 : 0}${info?.live ? 1 : 0}${runPart}`;
 }
 
@@ -339,7 +339,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
       }
       // its pending waits have no one to answer: the agent re-sends those still wanted on its next connection
       rt.waiters.disconnected(socket.id);
-      if (!rt.snapshot.context.instances[instance]?.live && !rt.terminal) {
+      if (!rt.snapshot.context.instances.get(instance)?.live && !rt.terminal) {
         app.effects.stop(rt, instance).catch((err) => log.error({ err }, "stopping removed instance"));
       }
     });

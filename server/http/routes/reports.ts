@@ -81,7 +81,7 @@ export function registerReportRoutes(router: Router, app: AppContext): void {
         throw err;
       });
       runs.addReport(agent.rt, `node:${agent.instance}`, name, agent.instance, size);
-      if (!agent.rt.snapshot.context.instances[agent.instance]?.live) {
+      if (!agent.rt.snapshot.context.instances.get(agent.instance)?.live) {
         app.effects.stop(agent.rt, agent.instance).catch((err) => app.log.error({ err }, "stopping removed instance"));
       }
       return { name, size };
