@@ -1,5 +1,6 @@
 import type { Namespace, Server, Socket } from "socket.io";
 import type { z } from "zod";
+import type { InstanceTable } from "../../core/instance-table.js";
 import { SlipError } from "../../protocol/errors.js";
 import {
   AGENT_REQUESTS,
@@ -182,6 +183,10 @@ function stateView(runPart: string, rt: RunRuntime, instance: string): string {
   return `${info?.completed ? 1 : 0}${info?.live ? 1 : 0}${runPart}`;
 }
 
+function* changedNames(now: InstanceTable, before: InstanceTable): IterableIterator<string> {
+  for (const [name] of now.changedSince(before)) yield name;
+}
+
 function runView(rt: RunRuntime): string {
   return JSON.stringify([rt.state, rt.abort, rt.recoveryMode, rt.snapshot.context.scaling]);
 }
@@ -345,13 +350,26 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     });
   });
 
+  /** per run, what its last push compared: the run's part of the agents' views and the instances it saw */
+  const lastPush = new Map<string, { runPart: string; instances: InstanceTable }>();
   const push = (runId: string) => {
     const perRun = connected.get(runId);
-    if (!perRun) return;
+    if (!perRun) {
+      lastPush.delete(runId);
+      return;
+    }
     const rt = app.runs.get(runId);
-    // each commit of the run compares every agent's view: what is the same for all of them is made once
+    // what is the same for all of the run's agents is made once per push
     const runPart = runView(rt);
-    for (const [instance, socket] of perRun) {
+    const instances = rt.snapshot.context.instances;
+    const last = lastPush.get(runId);
+    lastPush.set(runId, { runPart, instances });
+    // with the run's part as it was, only agents whose instance changed since can have a new view: an agent's
+    // commit (up, completed) then looks at one agent, not at all of them (O(instances²) over a launch)
+    const names = last?.runPart === runPart ? changedNames(instances, last.instances) : perRun.keys();
+    for (const instance of names) {
+      const socket = perRun.get(instance);
+      if (!socket) continue;
       // only what changed for this agent: a push to every agent on every commit is O(instances²) writes a state
       const view = stateView(runPart, rt, instance);
       if (pushed.get(socket) === view) continue;
@@ -361,6 +379,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
     if (rt.terminal) {
       // the token ends with the run: hang up, after the final run:state written above (the agent stops on it)
       connected.delete(runId);
+      lastPush.delete(runId);
       for (const socket of perRun.values()) endConnection(socket);
     }
   };
