@@ -66,7 +66,7 @@ export class Liveness {
     const timer = this.timers.get(key);
     if (timer) clearTimeout(timer);
     this.timers.delete(key);
-    const since = this.svc.unresponsiveSince(rt).get(instance);
+    const since = this.svc.unresponsiveSinceOf(rt, instance);
     const step = livenessStep(
       this.facts(rt, instance, { connected: false, away: since !== undefined || timer !== undefined }),
       "connect",

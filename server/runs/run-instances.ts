@@ -88,6 +88,14 @@ export class RunInstances {
   }
 
   /** When each instance went unresponsive (ms), for those that are. */
+  /** When `instance` was last recorded unresponsive (epoch ms), if it is: one row, asked at each agent's connect. */
+  unresponsiveSinceOf(rt: RunRuntime, instance: string): number | undefined {
+    const row = this.commit.db.$client
+      .prepare("select unresponsive_since as since from instances where run_id = ? and name = ?")
+      .get(rt.id, instance) as { since: number | null } | undefined;
+    return row?.since ?? undefined;
+  }
+
   unresponsiveSince(rt: RunRuntime): Map<string, number> {
     const rows = this.commit.db.$client
       .prepare(

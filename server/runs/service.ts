@@ -141,6 +141,9 @@ export class RunService {
   instanceFailed(rt: RunRuntime, instance: string, message: string): void {
     this.instances.instanceFailed(rt, instance, message);
   }
+  unresponsiveSinceOf(rt: RunRuntime, instance: string): number | undefined {
+    return this.instances.unresponsiveSinceOf(rt, instance);
+  }
   unresponsiveSince(rt: RunRuntime): Map<string, number> {
     return this.instances.unresponsiveSince(rt);
   }
