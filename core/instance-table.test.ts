@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InstanceTable } from "./instance-table.js";
 import type { InstanceInfo } from "./run-context.js";
@@ -77,8 +78,16 @@ describe("a run's instance table", () => {
     const t = three();
     expect([...t.changedSince(t)]).toEqual([]);
     expect([...t.changedSince(null)].map(([n]) => n)).toEqual(["apache.1", "client.1", "client.2"]);
-    const next = t.with("client.2", info("client", { cameUp: true })).withAdded([["client.3", info("client")]]);
+    // made from `t` in one step, then in two (compared position by position)
+    const up = t.with("client.2", info("client", { cameUp: true }));
+    expect([...up.changedSince(t)].map(([n]) => n)).toEqual(["client.2"]);
+    const next = up.withAdded([["client.3", info("client")]]);
+    expect([...next.changedSince(up)].map(([n]) => n)).toEqual(["client.3"]);
     expect([...next.changedSince(t)].map(([n]) => n)).toEqual(["client.2", "client.3"]);
+    const reset = next.map((i) => (i.cameUp ? { ...i, cameUp: false } : i));
+    expect([...reset.changedSince(next)].map(([n]) => n)).toEqual(["client.2"]);
+    // re-added as it was: no change
+    expect([...t.withAdded([["client.1", t.get("client.1")!]]).changedSince(t)]).toEqual([]);
     // a table that is not an ancestor (another order, as loaded from elsewhere) is compared by name
     const other = InstanceTable.from([
       ["client.2", t.get("client.2")!],
@@ -86,6 +95,35 @@ describe("a run's instance table", () => {
       ["client.1", info("client")],
     ]);
     expect([...t.changedSince(other)].map(([n]) => n)).toEqual(["client.1"]);
+  });
+
+  it("its counts of each flag agree with a walk over its instances, through any changes", () => {
+    const flags = fc.record({ live: fc.boolean(), cameUp: fc.boolean(), completed: fc.boolean() });
+    const name = fc.integer({ min: 1, max: 6 }).map((i) => `n.${i}`);
+    const step = fc.oneof(
+      fc.record({ op: fc.constant("with" as const), name, flags }),
+      fc.record({ op: fc.constant("add" as const), list: fc.array(fc.tuple(name, flags), { maxLength: 4 }) }),
+      fc.record({ op: fc.constant("reset" as const) }),
+    );
+    const query = fc.record({
+      live: fc.option(fc.boolean(), { nil: undefined }),
+      cameUp: fc.option(fc.boolean(), { nil: undefined }),
+      completed: fc.option(fc.boolean(), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 20 }), query, (steps, q) => {
+        let t = InstanceTable.EMPTY;
+        for (const st of steps) {
+          if (st.op === "with" && t.has(st.name)) t = t.with(st.name, { node: "n", ...st.flags });
+          if (st.op === "add") t = t.withAdded(st.list.map(([n, f]) => [n, { node: "n", ...f }] as const));
+          if (st.op === "reset") t = t.map((i) => (i.completed ? { ...i, completed: false } : i));
+        }
+        const walked = t
+          .values()
+          .filter((i) => (Object.keys(q) as (keyof typeof q)[]).every((k) => q[k] === undefined || i[k] === q[k]));
+        expect(t.count(q)).toBe(walked.length);
+      }),
+    );
   });
 
   it("an agent's transition in a large run replaces its own instance's info and shares the rest", () => {

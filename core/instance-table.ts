@@ -7,18 +7,43 @@ import type { InstanceInfo } from "./run-context.js";
  * property inserts per transition instead, quadratic over a launch (at 2,000 instances, a third of the server's CPU
  * until Executing; bench/RESULTS.md). Stored and sent as the record it replaces (`toJSON`).
  */
+/** An info's place in the table's counts: its three flags as bits. */
+const bucket = (i: InstanceInfo) => (i.live ? 4 : 0) | (i.cameUp ? 2 : 0) | (i.completed ? 1 : 0);
+
+/** how many tables were made: each one's id */
+let tables = 0;
+
 export class InstanceTable implements Iterable<[string, InstanceInfo]> {
-  static readonly EMPTY = new InstanceTable([], [], new Map());
+  static readonly EMPTY = new InstanceTable([], [], new Map(), 0, [], [0, 0, 0, 0, 0, 0, 0, 0]);
 
   // private to the class itself (not only to TypeScript): Object.keys and a walk over the context see none of them
   readonly #names: readonly string[];
   readonly #infos: readonly InstanceInfo[];
   readonly #index: ReadonlyMap<string, number>;
+  readonly #id = ++tables;
+  /**
+   * The table this one was made from (its id, not a reference: a chain of tables kept alive would hold every
+   * transition's array) and the positions that changed: what a commit's diff against its run's last table reads.
+   */
+  readonly #parent: number;
+  readonly #changed: readonly number[];
+  /** how many instances have each combination of the three flags (`bucket`): a barrier's count without a walk */
+  readonly #counts: readonly number[];
 
-  private constructor(names: readonly string[], infos: readonly InstanceInfo[], index: ReadonlyMap<string, number>) {
+  private constructor(
+    names: readonly string[],
+    infos: readonly InstanceInfo[],
+    index: ReadonlyMap<string, number>,
+    parent: number,
+    changed: readonly number[],
+    counts: readonly number[],
+  ) {
     this.#names = names;
     this.#infos = infos;
     this.#index = index;
+    this.#parent = parent;
+    this.#changed = changed;
+    this.#counts = counts;
   }
 
   static from(entries: Iterable<readonly [string, InstanceInfo]>): InstanceTable {
@@ -40,6 +65,18 @@ export class InstanceTable implements Iterable<[string, InstanceInfo]> {
 
   has(name: string): boolean {
     return this.#index.has(name);
+  }
+
+  /** How many instances have every flag of `flags` as given (the others any way). */
+  count(flags: Partial<Pick<InstanceInfo, "live" | "cameUp" | "completed">>): number {
+    let n = 0;
+    for (let b = 0; b < 8; b++) {
+      if (flags.live !== undefined && flags.live !== ((b & 4) !== 0)) continue;
+      if (flags.cameUp !== undefined && flags.cameUp !== ((b & 2) !== 0)) continue;
+      if (flags.completed !== undefined && flags.completed !== ((b & 1) !== 0)) continue;
+      n += this.#counts[b];
+    }
+    return n;
   }
 
   /** The names, in the order the instances were added. */
@@ -66,20 +103,28 @@ export class InstanceTable implements Iterable<[string, InstanceInfo]> {
     if (i === undefined) throw new Error(`no instance '${name}' in the run`);
     if (this.#infos[i] === info) return this;
     const infos = this.#infos.slice();
+    const counts = this.#counts.slice();
+    counts[bucket(infos[i])]--;
+    counts[bucket(info)]++;
     infos[i] = info;
-    return new InstanceTable(this.#names, infos, this.#index);
+    return new InstanceTable(this.#names, infos, this.#index, this.#id, [i], counts);
   }
 
   /** Every instance through `f`; the same table when `f` returned every info as it was. */
   map(f: (info: InstanceInfo, name: string) => InstanceInfo): InstanceTable {
     let infos: InstanceInfo[] | null = null;
+    const changed: number[] = [];
+    const counts = this.#counts.slice();
     for (let i = 0; i < this.#infos.length; i++) {
       const next = f(this.#infos[i], this.#names[i]);
       if (next === this.#infos[i]) continue;
       infos ??= this.#infos.slice();
+      counts[bucket(infos[i])]--;
+      counts[bucket(next)]++;
       infos[i] = next;
+      changed.push(i);
     }
-    return infos ? new InstanceTable(this.#names, infos, this.#index) : this;
+    return infos ? new InstanceTable(this.#names, infos, this.#index, this.#id, changed, counts) : this;
   }
 
   /** This table with the instances of `entries` added after its own (one already in it is replaced in place). */
@@ -87,17 +132,23 @@ export class InstanceTable implements Iterable<[string, InstanceInfo]> {
     const names = this.#names.slice();
     const infos = this.#infos.slice();
     const index = new Map(this.#index);
+    const changed: number[] = [];
+    const counts = this.#counts.slice();
     for (const [name, info] of entries) {
+      counts[bucket(info)]++;
       const i = index.get(name);
       if (i !== undefined) {
+        counts[bucket(infos[i])]--;
         infos[i] = info;
+        changed.push(i);
         continue;
       }
+      changed.push(names.length);
       index.set(name, names.length);
       names.push(name);
       infos.push(info);
     }
-    return new InstanceTable(names, infos, index);
+    return new InstanceTable(names, infos, index, this.#id, changed, counts);
   }
 
   /**
@@ -106,6 +157,13 @@ export class InstanceTable implements Iterable<[string, InstanceInfo]> {
    */
   *changedSince(before: InstanceTable | null): IterableIterator<[string, InstanceInfo]> {
     if (before === this) return;
+    if (before !== null && this.#parent === before.#id) {
+      // made from `before` by one change (an agent's transition): its positions, not a walk over the run
+      for (const i of this.#changed) {
+        if (before.#infos[i] !== this.#infos[i]) yield [this.#names[i], this.#infos[i]];
+      }
+      return;
+    }
     for (let i = 0; i < this.#names.length; i++) {
       const name = this.#names[i];
       // a table grows only at its end, so the same position holds the same name (checked, for an unrelated table)
