@@ -1,5 +1,11 @@
 import type { InstanceInfo } from "./run-context.js";
 
+/** An info's place in the table's counts: its three flags as bits. */
+const bucket = (i: InstanceInfo) => (i.live ? 4 : 0) | (i.cameUp ? 2 : 0) | (i.completed ? 1 : 0);
+
+/** how many tables were made: each one's id */
+let tables = 0;
+
 /**
  * A run's instances as its machine holds them: in the order they were added (a mapping's fan-out goes in that order),
  * looked up by name. Immutable like the rest of the machine's context, and cheap to change one instance of: a
@@ -7,12 +13,6 @@ import type { InstanceInfo } from "./run-context.js";
  * property inserts per transition instead, quadratic over a launch (at 2,000 instances, a third of the server's CPU
  * until Executing; bench/RESULTS.md). Stored and sent as the record it replaces (`toJSON`).
  */
-/** An info's place in the table's counts: its three flags as bits. */
-const bucket = (i: InstanceInfo) => (i.live ? 4 : 0) | (i.cameUp ? 2 : 0) | (i.completed ? 1 : 0);
-
-/** how many tables were made: each one's id */
-let tables = 0;
-
 export class InstanceTable implements Iterable<[string, InstanceInfo]> {
   static readonly EMPTY = new InstanceTable([], [], new Map(), 0, [], [0, 0, 0, 0, 0, 0, 0, 0]);
 
