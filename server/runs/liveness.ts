@@ -95,7 +95,8 @@ export class Liveness {
         this.firstConnect.delete(key);
         if (this.stopped || this.isConnected(runId, instance)) return;
         try {
-          const rt = this.svc.get(runId);
+          const rt = this.svc.peek(runId);
+          if (!rt) return; // ended (only ended runs leave memory): nothing of it is awaited
           const grace = lostAfterSeconds(rt);
           if (!livenessStep(this.facts(rt, instance, { connected: false, away: false }), "neverConnected")) return;
           this.svc.instanceLost(
@@ -146,7 +147,9 @@ export class Liveness {
     this.timers.delete(`${runId} ${instance}`);
     if (this.stopped || this.isConnected(runId, instance)) return;
     try {
-      const rt = this.svc.get(runId);
+      // a run no longer in memory has ended, so none of its instances is watched: it is not read back for this
+      const rt = this.svc.peek(runId);
+      if (!rt) return;
       if (!livenessStep(this.facts(rt, instance, { connected: false, away: true }), "graceOver")) return;
       this.svc.instanceLost(rt, instance, lostAfterSeconds(rt));
     } catch (err) {

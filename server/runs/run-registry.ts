@@ -44,6 +44,14 @@ export class RunRegistry {
     }
   }
 
+  /**
+   * The run if it is in memory, never read from SQLite: for timers and monitors that outlive a run's end. Active runs
+   * are always in memory, so a run that is not has ended (and left it, trimEnded).
+   */
+  peek(runId: string): RunRuntime | undefined {
+    return this.runtimes.get(runId);
+  }
+
   forget(runId: string): void {
     this.runtimes.delete(runId);
   }

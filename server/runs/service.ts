@@ -90,6 +90,9 @@ export class RunService {
   tryGet(runId: string): RunRuntime | null {
     return this.registry.tryGet(runId);
   }
+  peek(runId: string): RunRuntime | undefined {
+    return this.registry.peek(runId);
+  }
   forget(runId: string): void {
     this.registry.forget(runId);
   }

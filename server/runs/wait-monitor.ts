@@ -81,7 +81,9 @@ export class WaitMonitor {
   }
 
   private evaluate(runId: string): void {
-    const rt = this.runs.tryGet(runId);
+    // a run that left memory has ended: its graph is empty, and what watchers were last shown was too unless it is
+    // in `shown`. Only then is it read back, for the empty graph they must see (a large run's read is a long task).
+    const rt = this.shown.has(runId) ? this.runs.tryGet(runId) : this.runs.peek(runId);
     if (!rt) {
       this.forget(runId);
       return;

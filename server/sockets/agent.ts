@@ -340,7 +340,7 @@ export function attachAgentNamespace(io: Server, app: AppContext) {
       terminalsGone();
       // the server's own hang-ups (a newer connection, the run's end, shutdown) are not the agent going away (R19)
       if (current && reason !== "server namespace disconnect" && reason !== "server shutting down") {
-        app.liveness.disconnected(runs.get(runId), instance, reason);
+        app.liveness.disconnected(rt, instance, reason);
       }
       // its pending waits have no one to answer: the agent re-sends those still wanted on its next connection
       rt.waiters.disconnected(socket.id);
