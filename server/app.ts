@@ -20,6 +20,7 @@ import type { Connector } from "./connectors/types.js";
 import type { AppContext } from "./context.js";
 import { startCheckpointer } from "./db/checkpointer.js";
 import { openDatabase } from "./db/open.js";
+import { prepared } from "./db/prepared.js";
 import { createApi } from "./http/api.js";
 import { sendError, sendJson } from "./http/respond.js";
 import { originAllowed, setSecurityHeaders } from "./http/web-security.js";
@@ -237,9 +238,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         : app.access.refusal(user, cloud),
     agentByToken: (token) => {
       if (!token) return null;
-      const row = db.$client.prepare("select run_id, name from instances where token_hash = ?").get(hashToken(token)) as
-        | { run_id: string; name: string }
-        | undefined;
+      const row = prepared(db.$client, "select run_id, name from instances where token_hash = ?").get(
+        hashToken(token),
+      ) as { run_id: string; name: string } | undefined;
       if (!row) return null;
       const rt = runs.get(row.run_id);
       return rt.terminal ? null : { rt, instance: row.name };

@@ -8,6 +8,7 @@ import {
   type ModuleRecord,
 } from "../../protocol/modules.js";
 import type { Db } from "../db/open.js";
+import { prepared } from "../db/prepared.js";
 import type { SqlRow } from "../db/rows.js";
 import type { modules } from "../db/schema.js";
 import { checkRemovable, recordVersion } from "./manage.js";
@@ -26,9 +27,10 @@ export class ModuleService {
   constructor(private readonly db: Db) {}
 
   private row(path: string): ModuleRow | undefined {
-    return this.db.$client
-      .prepare("select modules.*, users.username from modules join users on users.id = modules.owner_id where path = ?")
-      .get(path) as ModuleRow | undefined;
+    return prepared(
+      this.db.$client,
+      "select modules.*, users.username from modules join users on users.id = modules.owner_id where path = ?",
+    ).get(path) as ModuleRow | undefined;
   }
 
   private record(row: ModuleRow): ModuleRecord {

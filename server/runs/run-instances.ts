@@ -1,6 +1,7 @@
 import { nodeParams } from "../../core/params.js";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunState } from "../../protocol/run.js";
+import { prepared } from "../db/prepared.js";
 import { machineChecked, type RunCommit } from "./run-commit.js";
 import type { RunLogs } from "./run-logs.js";
 import type { RunTx } from "./run-tx.js";
@@ -82,17 +83,20 @@ export class RunInstances {
   // ---- agent liveness (run-rules R19) ---------------------------------------------------------------------
 
   private setUnresponsiveSince(rt: RunRuntime, instance: string, since: number | null): void {
-    this.commit.db.$client
-      .prepare("update instances set unresponsive_since = ? where run_id = ? and name = ?")
-      .run(since, rt.id, instance);
+    prepared(this.commit.db.$client, "update instances set unresponsive_since = ? where run_id = ? and name = ?").run(
+      since,
+      rt.id,
+      instance,
+    );
   }
 
   /** When each instance went unresponsive (ms), for those that are. */
   /** When `instance` was last recorded unresponsive (epoch ms), if it is: one row, asked at each agent's connect. */
   unresponsiveSinceOf(rt: RunRuntime, instance: string): number | undefined {
-    const row = this.commit.db.$client
-      .prepare("select unresponsive_since as since from instances where run_id = ? and name = ?")
-      .get(rt.id, instance) as { since: number | null } | undefined;
+    const row = prepared(
+      this.commit.db.$client,
+      "select unresponsive_since as since from instances where run_id = ? and name = ?",
+    ).get(rt.id, instance) as { since: number | null } | undefined;
     return row?.since ?? undefined;
   }
 
