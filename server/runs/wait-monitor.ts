@@ -62,6 +62,9 @@ export class WaitMonitor {
   private readonly onWaits = (runId: string) => this.schedule(runId);
 
   private readonly onEvents = (runId: string, events: RunEvent[]) => {
+    // with no wait open and no graph shown, the graph is empty whatever the events say (a wait's start and end come
+    // as `waits`): a run that only writes values is not looked at 3 times a second
+    if (!this.shown.has(runId) && !this.runs.peek(runId)?.waiters.size) return;
     if (events.some((e) => RELEVANT.has(e.body.type))) this.schedule(runId);
   };
 
