@@ -90,7 +90,6 @@ export class RunInstances {
     );
   }
 
-  /** When each instance went unresponsive (ms), for those that are. */
   /** When `instance` was last recorded unresponsive (epoch ms), if it is: one row, asked at each agent's connect. */
   unresponsiveSinceOf(rt: RunRuntime, instance: string): number | undefined {
     const row = prepared(
@@ -100,6 +99,7 @@ export class RunInstances {
     return row?.since ?? undefined;
   }
 
+  /** When each instance went unresponsive (ms), for those that are. */
   unresponsiveSince(rt: RunRuntime): Map<string, number> {
     const rows = this.commit.db.$client
       .prepare(
