@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -10,6 +11,8 @@ import type { AgentClientToServer, AgentServerToClient } from "../../protocol/ag
 import { buildAgentBundle } from "../../scripts/build-agent.js";
 import { alive, eventually, instancePids } from "../testing/instance-processes.js";
 import { createLocalConnector, type LocalConnector } from "./local.js";
+import { cgroupKey } from "./sandbox/cgroups.js";
+import { dropNetworkOf } from "./sandbox/network.js";
 import type { Connector, InstanceLaunch, StopTarget } from "./types.js";
 
 let root: string;
@@ -240,6 +243,37 @@ describe.each([
       expect(existsSync(hostDir)).toBe(false);
     } finally {
       await new Promise((resolve) => io.close(resolve));
+    }
+  });
+});
+
+// a start that fails once it has made its namespace and control groups (here: the run's agent host ends at start)
+// leaves no machine the run could stop (it has no id): the connector takes back what it made
+describe.skipIf(process.getuid?.() !== 0)("local connector, a sandboxed start that fails part-way", () => {
+  it("leaves no namespace on its bridge, no control group and no directory", async () => {
+    const broken = path.join(root, "bundle-host-ends");
+    await cp(bundleDir, broken, { recursive: true });
+    await writeFile(path.join(broken, "host.mjs"), "process.exit(3);\n");
+    const dataDir = path.join(root, "data-failed-start");
+    const connector = createLocalConnector({ dataDir, bundleDir: broken, sandbox: true, agents: "per-run" });
+    try {
+      const iso = await connector.isolation();
+      const bridge = /on (\S+) \(the server is/.exec(iso.summary)?.[1];
+      expect(bridge, iso.summary).toBeDefined();
+      const failing = { ...launch("db.1"), runId: "run-failed-start" };
+      await expect(connector.start(failing)).rejects.toThrow(/agent host ended at start/);
+      // each instance's namespace hangs on the bridge by its link
+      expect(execFileSync("ip", ["-br", "link", "show", "master", bridge!], { encoding: "utf8" }).trim()).toBe("");
+      const key = cgroupKey(failing.runId, "db.1");
+      for (const parent of ["slipstream", "memory/slipstream", "pids/slipstream"]) {
+        expect(existsSync(path.join("/sys/fs/cgroup", parent, key)), parent).toBe(false);
+      }
+      expect(existsSync(path.join(dataDir, "instances", failing.runId, "db.1"))).toBe(false);
+      // the host's output, which the error names, is still there to read
+      expect(existsSync(path.join(dataDir, "instances", failing.runId, "host.out"))).toBe(true);
+    } finally {
+      await connector.close();
+      await dropNetworkOf(dataDir);
     }
   });
 });

@@ -61,6 +61,11 @@ export interface LocalConnector extends Connector {
   close(): Promise<void>;
 }
 
+/** What a start made that only it knows of until it is recorded: its namespace, before the name is in its directory. */
+interface Made {
+  netns: string | null;
+}
+
 /**
  * The embedded cloud: each instance is an agent on this machine with a workspace of its own. Where the machine can
  * (bubblewrap, user namespaces), its recipes run in a sandbox, their machine (agent/machine.ts); the agents of a run
@@ -157,7 +162,12 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     return { instanceId: `local-${pid}`, hostname: "127.0.0.1", workspace: hostDir };
   }
 
-  async function startSandboxed(launch: InstanceLaunch, hostDir: string, iso: Isolation): Promise<StartedInstance> {
+  async function startSandboxed(
+    launch: InstanceLaunch,
+    hostDir: string,
+    iso: Isolation,
+    made: Made,
+  ): Promise<StartedInstance> {
     const machineDir = path.join(hostDir, "machine");
     const runDir = path.join(hostDir, "run");
     await mkdir(machineDir, { recursive: true });
@@ -179,7 +189,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     // a host's instance gives its namespace's name back once its machine holds it (below): only a few names at a time
     const named = network && uid !== null && agentsMode === "per-run" ? await takeNamedNetwork(launch.runId) : null;
     try {
-      return await startPrepared(launch, hostDir, iso, { machineDir, runDir, uid, key }, named !== null);
+      return await startPrepared(launch, hostDir, iso, { machineDir, runDir, uid, key }, named !== null, made);
     } finally {
       named?.();
     }
@@ -192,9 +202,11 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     iso: Isolation,
     dirs: { machineDir: string; runDir: string; uid: number | null; key: string },
     releaseName: boolean,
+    made: Made,
   ): Promise<StartedInstance> {
     const { machineDir, runDir, uid, key } = dirs;
     const attached = network && uid !== null ? await network.attach(uid - uids.base) : null;
+    made.netns = attached?.name ?? null;
     if (attached) await writeFile(path.join(hostDir, "netns"), attached.name, { mode: 0o600 });
     const serviceUrl =
       network && attached
@@ -267,6 +279,38 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     return started(`local-${pid}`);
   }
 
+  /** `runDir`: whether the run's directory may go with its last instance (not after a failed start: see below). */
+  async function stopInstance(instance: StopTarget, keep: boolean, runDir = true): Promise<void> {
+    const iso = await ready;
+    const hostDir = hostDirOf(instance.runId, instance.instance);
+    // its host ends its agent gracefully; what is left (the host gone meanwhile) goes by its tag and its cgroup
+    if (HOSTED.test(instance.instanceId)) {
+      const hostPid = Number(HOSTED.exec(instance.instanceId)?.[1]);
+      await hosts.stop(path.dirname(hostDir), instance.instance, graceMs + 10_000, hostPid);
+    }
+    await killInstance(instance.instanceId, hostDir, graceMs);
+    const key = cgroupKey(instance.runId, instance.instance);
+    if (iso.cgroups) {
+      await iso.cgroups.kill(key);
+      await iso.cgroups.remove(key);
+    }
+    await detachNetwork(hostDir);
+    if (keep) return;
+    const slot = (() => {
+      try {
+        return uids.slotOf(statSync(path.join(hostDir, "machine")).uid);
+      } catch {
+        return null;
+      }
+    })();
+    // only ever delete what this connector created
+    if (hostDir.startsWith(`${instancesRoot}${path.sep}`)) {
+      await rm(hostDir, { recursive: true, force: true });
+      if (runDir) await hosts.removeRunDir(path.dirname(hostDir));
+    }
+    if (slot !== null) uids.release(slot);
+  }
+
   return {
     kind: "local",
 
@@ -292,38 +336,20 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         // beside the new one in the same workspace
         await killLeftovers(hostDir);
       }
-      return iso.sandboxed ? startSandboxed(launch, hostDir, iso) : startPlain(launch, hostDir);
+      const made: Made = { netns: null };
+      try {
+        return iso.sandboxed ? await startSandboxed(launch, hostDir, iso, made) : await startPlain(launch, hostDir);
+      } catch (err) {
+        // the run records the instance failed, with no machine to stop: what this start made goes now (its
+        // processes, control groups, namespace, uid and directory). The run's directory stays, with its host's
+        // output, which the error of a host that failed names.
+        if (made.netns) await network?.detach(made.netns).catch(() => undefined);
+        const target = { runId: launch.runId, instance: launch.instance, instanceId: "", workspace: "" };
+        await stopInstance(target, false, false).catch(() => undefined);
+        throw err;
+      }
     },
 
-    async stop(instance: StopTarget, { keep }: { keep: boolean }): Promise<void> {
-      const iso = await ready;
-      const hostDir = hostDirOf(instance.runId, instance.instance);
-      // its host ends its agent gracefully; what is left (the host gone meanwhile) goes by its tag and its cgroup
-      if (HOSTED.test(instance.instanceId)) {
-        const hostPid = Number(HOSTED.exec(instance.instanceId)?.[1]);
-        await hosts.stop(path.dirname(hostDir), instance.instance, graceMs + 10_000, hostPid);
-      }
-      await killInstance(instance.instanceId, hostDir, graceMs);
-      const key = cgroupKey(instance.runId, instance.instance);
-      if (iso.cgroups) {
-        await iso.cgroups.kill(key);
-        await iso.cgroups.remove(key);
-      }
-      await detachNetwork(hostDir);
-      if (keep) return;
-      const slot = (() => {
-        try {
-          return uids.slotOf(statSync(path.join(hostDir, "machine")).uid);
-        } catch {
-          return null;
-        }
-      })();
-      // only ever delete what this connector created
-      if (hostDir.startsWith(`${instancesRoot}${path.sep}`)) {
-        await rm(hostDir, { recursive: true, force: true });
-        await hosts.removeRunDir(path.dirname(hostDir));
-      }
-      if (slot !== null) uids.release(slot);
-    },
+    stop: (instance: StopTarget, { keep }: { keep: boolean }) => stopInstance(instance, keep),
   };
 }
