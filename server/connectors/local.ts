@@ -61,11 +61,6 @@ export interface LocalConnector extends Connector {
   close(): Promise<void>;
 }
 
-/** What a start made that only it knows of until it is recorded: its namespace, before the name is in its directory. */
-interface Made {
-  netns: string | null;
-}
-
 /**
  * The embedded cloud: each instance is an agent on this machine with a workspace of its own. Where the machine can
  * (bubblewrap, user namespaces), its recipes run in a sandbox, their machine (agent/machine.ts); the agents of a run
@@ -162,12 +157,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     return { instanceId: `local-${pid}`, hostname: "127.0.0.1", workspace: hostDir };
   }
 
-  async function startSandboxed(
-    launch: InstanceLaunch,
-    hostDir: string,
-    iso: Isolation,
-    made: Made,
-  ): Promise<StartedInstance> {
+  async function startSandboxed(launch: InstanceLaunch, hostDir: string, iso: Isolation): Promise<StartedInstance> {
     const machineDir = path.join(hostDir, "machine");
     const runDir = path.join(hostDir, "run");
     await mkdir(machineDir, { recursive: true });
@@ -189,7 +179,7 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     // a host's instance gives its namespace's name back once its machine holds it (below): only a few names at a time
     const named = network && uid !== null && agentsMode === "per-run" ? await takeNamedNetwork(launch.runId) : null;
     try {
-      return await startPrepared(launch, hostDir, iso, { machineDir, runDir, uid, key }, named !== null, made);
+      return await startPrepared(launch, hostDir, iso, { machineDir, runDir, uid, key }, named !== null);
     } finally {
       named?.();
     }
@@ -202,12 +192,16 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
     iso: Isolation,
     dirs: { machineDir: string; runDir: string; uid: number | null; key: string },
     releaseName: boolean,
-    made: Made,
   ): Promise<StartedInstance> {
     const { machineDir, runDir, uid, key } = dirs;
     const attached = network && uid !== null ? await network.attach(uid - uids.base) : null;
-    made.netns = attached?.name ?? null;
-    if (attached) await writeFile(path.join(hostDir, "netns"), attached.name, { mode: 0o600 });
+    if (attached) {
+      // from here its name is in its directory, where a stop (or a failed start's undo, below) finds it
+      await writeFile(path.join(hostDir, "netns"), attached.name, { mode: 0o600 }).catch(async (err) => {
+        await network?.detach(attached.name);
+        throw err;
+      });
+    }
     const serviceUrl =
       network && attached
         ? await network.serviceUrl(launch.serviceUrl, opts.listensEverywhere === true, serverAccept)
@@ -336,14 +330,12 @@ export function createLocalConnector(opts: LocalConnectorOptions): LocalConnecto
         // beside the new one in the same workspace
         await killLeftovers(hostDir);
       }
-      const made: Made = { netns: null };
       try {
-        return iso.sandboxed ? await startSandboxed(launch, hostDir, iso, made) : await startPlain(launch, hostDir);
+        return iso.sandboxed ? await startSandboxed(launch, hostDir, iso) : await startPlain(launch, hostDir);
       } catch (err) {
         // the run records the instance failed, with no machine to stop: what this start made goes now (its
         // processes, control groups, namespace, uid and directory). The run's directory stays, with its host's
         // output, which the error of a host that failed names.
-        if (made.netns) await network?.detach(made.netns).catch(() => undefined);
         const target = { runId: launch.runId, instance: launch.instance, instanceId: "", workspace: "" };
         await stopInstance(target, false, false).catch(() => undefined);
         throw err;
