@@ -388,6 +388,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await app.effects.settleReports(5_000);
       // the parameter writes of the last turn are committed (group commit) before the database closes
       await new Promise((resolve) => setImmediate(resolve));
+      runs.params.close();
       await checkpointer.stop();
       db.$client.close();
     },

@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import * as schema from "./schema.js";
+import { replayWriteJournal } from "./write-journal.js";
 
 /** The WAL file's size past which a commit that rewinds it trims it back (see openDatabase). */
 export const WAL_FILE_LIMIT_BYTES = 128 * 1024 * 1024;
@@ -40,5 +41,7 @@ export function openDatabase(file: string): Db {
   sqlite.pragma("busy_timeout = 5000");
   const db = drizzle(sqlite, { schema }) as Db;
   migrate(db, { migrationsFolder: MIGRATIONS });
+  // parameter writes answered before the process ended, that SQLite had not got yet
+  replayWriteJournal(sqlite);
   return db;
 }

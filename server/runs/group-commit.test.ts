@@ -1,7 +1,11 @@
+import fs from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent } from "../../protocol/run.js";
+import { openDatabase } from "../db/open.js";
+import { journalFileOf } from "../db/write-journal.js";
 import { testTempDir } from "../testing/temp-dirs.js";
 import { tutorialRun, tutorialStore } from "../testing/tutorial-store.js";
 import { readEvents } from "./event-log.js";
@@ -10,10 +14,12 @@ import { storedLastSeq } from "./stored-seq.js";
 
 // The group commit of agents' parameter writes (run-group-commit.ts) on a real SQLite file with the real migrations:
 // what one turn of the event loop writes is stored, answered and pushed together, and a write that fails part-way
-// through (a SQLite trigger refuses its value after its event row was written) fails alone.
+// through (a SQLite trigger refuses its value after its event row was written) fails alone. On a file, a turn goes
+// through the parameter writes' journal first (server/db/write-journal.ts): its woken readers are answered from it.
 
-async function tutorialRunGrouped(clients: number) {
-  const file = path.join(await testTempDir("ss-group-"), "db.sqlite");
+/** `journal: false`: an in-memory database, which has none: every turn goes through SQLite's transaction */
+async function tutorialRunGrouped(clients: number, { journal = true } = {}) {
+  const file = journal ? path.join(await testTempDir("ss-group-"), "db.sqlite") : ":memory:";
   const store = await tutorialStore(file);
   const { db, runs, bus } = store;
   const rt = tutorialRun(store, { clients });
@@ -69,7 +75,8 @@ describe("group commit of parameter writes", () => {
   });
 
   it("a write that fails after it began writing fails alone: the others are stored, answered and pushed gap-free", async () => {
-    const s = await tutorialRunGrouped(2);
+    // through SQLite's transaction: a journaled turn writes nothing before its one append, which is whole or cut back
+    const s = await tutorialRunGrouped(2, { journal: false });
     // a real SQLite failure part-way through a write: its event row is in, then its stored answer is refused
     s.db.$client.exec(
       `create trigger poison before insert on request_answers when new.request = 'poison'
@@ -127,5 +134,113 @@ describe("group commit of parameter writes", () => {
     expect(s.rt.lastSeq).toBe(afterAbort);
     expect(s.storedSeq()).toBe(afterAbort);
     expect(readEvents(s.db, s.rt.id, afterAbort, 100)).toEqual([]);
+  });
+});
+
+const WAIT = { timeout: 0, noblock: false, ignoreAbort: false };
+
+/** The values of the events in a journal file, by key. */
+function journaledValues(file: string): Map<string, string | null> {
+  const values = new Map<string, string | null>();
+  for (const line of fs.readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+    for (const row of (JSON.parse(line) as { e: [string, number, string, string, string, string][] }).e) {
+      const body = JSON.parse(row[5]) as { key: string; value: string | null };
+      values.set(body.key, body.value);
+    }
+  }
+  return values;
+}
+
+describe("group commit through the journal", () => {
+  it("a woken reader is answered from the journal before SQLite has the value; the writer and the watchers once it has", async () => {
+    const s = await tutorialRunGrouped(1);
+    const key = "apache.1:ready";
+    expect(s.rt.params.get(key)?.value).toBeNull();
+    const journal = journalFileOf(s.db.$client.name);
+    const pushedBefore = s.pushes.length;
+    const read = s.runs.getParam(s.rt, key, WAIT, "node:client.1").then((value) => ({
+      value,
+      stored: s.storedValue(key),
+      journaled: journaledValues(journal).get(key),
+      pushed: s.pushes.length - pushedBefore,
+    }));
+    const written = write(s, key, "true").then((seq) => ({
+      seq,
+      stored: s.storedValue(key),
+      pushed: s.pushes.slice(pushedBefore).flat(),
+    }));
+
+    const r = await read;
+    expect(r).toEqual({ value: "true", stored: null, journaled: "true", pushed: 0 });
+    const w = await written;
+    expect(w.stored).toBe("true");
+    // the write and its mapping (client.1:webserver.ready), pushed as stored
+    expect(w.pushed).toEqual(readEvents(s.db, s.rt.id, w.seq! - 1, 100));
+    expect(w.pushed.map((e) => e.seq)).toEqual([w.seq, w.seq! + 1]);
+  });
+
+  it("a turn journaled, not yet in SQLite when the process ends, is stored with its answer when the database opens again", async () => {
+    const s = await tutorialRunGrouped(1);
+    const key = "apache.1:ready";
+    const file = s.db.$client.name;
+    const dir = await testTempDir("ss-group-crash-");
+    // what a kill -9 at the reader's answer leaves: the files as they are then
+    const copy = (to: string, withJournal: boolean) => {
+      for (const suffix of ["", "-wal", "-shm", ...(withJournal ? ["-writes"] : [])]) {
+        if (fs.existsSync(file + suffix)) fs.copyFileSync(file + suffix, to + suffix);
+      }
+    };
+    const read = s.runs.getParam(s.rt, key, WAIT, "node:client.1").then((value) => {
+      copy(path.join(dir, "without.sqlite"), false);
+      copy(path.join(dir, "with.sqlite"), true);
+      return value;
+    });
+    const seq = await s.runs.setParamGrouped(s.rt, key, "true", { ignoreAbort: false }, "node:apache.1", {
+      instance: "apache.1",
+      request: "param:set r-1",
+    });
+    expect(await read).toBe("true");
+
+    const answerOf = (db: Database.Database) =>
+      db.prepare("select answer from request_answers where request = 'param:set r-1'").pluck().get();
+    // SQLite alone had neither the value nor the answer then
+    const without = new Database(path.join(dir, "without.sqlite"));
+    expect(storedParams(without, s.rt.id).params.get(key)?.value ?? null).toBeNull();
+    expect(answerOf(without)).toBeUndefined();
+    without.close();
+
+    const reopened = openDatabase(path.join(dir, "with.sqlite"));
+    expect(storedParams(reopened.$client, s.rt.id).params.get(key)).toMatchObject({ value: "true", seq });
+    expect(answerOf(reopened.$client)).toBe(JSON.stringify({ seq }));
+    expect(fs.statSync(journalFileOf(path.join(dir, "with.sqlite"))).size).toBe(0);
+    reopened.$client.close();
+  });
+
+  it("SQLite refusing the journaled rows: the writer is answered, later writes are refused, and once it takes them they are stored and pushed", async () => {
+    const s = await tutorialRunGrouped(1);
+    const key = "client.1:statecustom";
+    const sqlite = s.db.$client;
+    const pushedBefore = s.pushes.length;
+    // a real refusal of every write (as a read-only database gives), after the turn's append
+    sqlite.pragma("query_only = ON");
+    const seq = await write(s, key, "kept");
+    expect(s.rt.params.get(key)?.value).toBe("kept");
+    expect(s.pushes.length).toBe(pushedBefore);
+
+    const refused = await outcome(write(s, "client.1:statecustom", "refused"));
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error & { code?: string }).code).toBe("SQLITE_READONLY");
+    expect(s.rt.params.get(key)?.value).toBe("kept");
+
+    sqlite.pragma("query_only = OFF");
+    // the storage probe's transaction (RunCommit.storageFailed) stores what was journaled first
+    const pushed = await new Promise<RunEvent[]>((resolve) => {
+      const look = () => (s.pushes.length > pushedBefore ? resolve(s.pushes[pushedBefore]) : setTimeout(look, 50));
+      look();
+    });
+    expect(pushed.map((e) => e.seq)).toEqual([seq]);
+    expect(s.storedValue(key)).toBe("kept");
+    expect(await write(s, key, "after")).toBeGreaterThan(seq!);
+    expect(s.storedValue(key)).toBe("after");
   });
 });

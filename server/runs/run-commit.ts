@@ -55,6 +55,11 @@ export class RunCommit {
   effects: EffectRunner = () => {};
   /** inside each run transaction: what its events owe others, stored with them (server/notify/outbox.ts) */
   outbox: (tx: RunTx) => void = () => {};
+  /**
+   * before every transaction of a run, and before a stored answer is read: the journaled parameter writes SQLite has
+   * not got yet are stored (run-group-commit.ts), so that events are stored in seq order. Throws when they cannot be.
+   */
+  beforeWrite: () => void = () => {};
   /** the limits in force (an admin changes them at run time; app.ts reads them from the settings) */
   limits: () => Limits = () => DEFAULT_LIMITS;
 
@@ -89,6 +94,7 @@ export class RunCommit {
 
   /** The stored answer to an agent's request, if it acted before (possibly before a restart of the server). */
   storedAnswer(runId: string, slot: AnswerSlot): { answer: unknown } | null {
+    this.beforeWrite();
     const row = this.statements.getAnswer.get(runId, slot.instance, slot.request) as { answer: string } | undefined;
     return row ? { answer: JSON.parse(row.answer) } : null;
   }
@@ -100,6 +106,13 @@ export class RunCommit {
   // ---- the commit pipeline ------------------------------------------------------------------------------------
 
   transact<T>(rt: RunRuntime, actor: string, fn: (tx: RunTx) => T): T {
+    try {
+      // first: what it pushes could make other transactions, which must come before this one's seqs are taken
+      this.beforeWrite();
+    } catch (err) {
+      this.storageFailed(rt, err);
+      throw err;
+    }
     const tx = new RunTx(rt, actor, this.statements);
     const before = beforeOf(rt);
     // only the request's first transaction: what its effect causes later (effects, other runs) is not its answer

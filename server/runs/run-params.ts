@@ -4,6 +4,7 @@ import { refusal } from "../../core/run-actions.js";
 import { SlipError } from "../../protocol/errors.js";
 import { parseKey } from "../../protocol/keys.js";
 import type { Db } from "../db/open.js";
+import { WriteJournal } from "../db/write-journal.js";
 import { checkEventBudget, checkValueSize } from "./quota.js";
 import type { AnswerSlot, RunCommit } from "./run-commit.js";
 import { GroupCommit } from "./run-group-commit.js";
@@ -32,7 +33,12 @@ export class RunParams {
     /** aborts the run (the commands' abort), for an agent that asked for an unknown key */
     private readonly abortRun: (rt: RunRuntime, message: string, actor: string, instance: string | null) => void,
   ) {
-    this.group = new GroupCommit(db, commit, log);
+    this.group = new GroupCommit(db, commit, log, WriteJournal.of(db.$client));
+  }
+
+  /** Before the database closes: the writes of the last turn and what the journal holds are stored in SQLite. */
+  close(): void {
+    this.group.close();
   }
 
   /** Checks a key is declared; an agent asking for an unknown key aborts the run, as in SlipStream. */

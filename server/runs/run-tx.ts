@@ -9,6 +9,7 @@ import {
 } from "../../core/run-machine.js";
 import { SlipError } from "../../protocol/errors.js";
 import type { RunEvent, RunEventBody, RunState } from "../../protocol/run.js";
+import type { EventRow } from "../db/write-journal.js";
 import { keptUntilFrom } from "./kept-until.js";
 import { MachineInstanceStatements, storedSnapshot } from "./machine-instances.js";
 import type { InstanceRecord, ParamEntry, RunRuntime } from "./runtime.js";
@@ -82,6 +83,8 @@ export class RunTx {
     readonly rt: RunRuntime,
     readonly actor: string,
     private readonly st: RunStatements,
+    /** where its events go instead of SQLite: a journaled turn's rows (run-group-commit.ts), stored after it */
+    private readonly journaled?: EventRow[],
   ) {
     this.snapshot = rt.snapshot;
     this.lastSeq = rt.lastSeq;
@@ -89,7 +92,9 @@ export class RunTx {
 
   event(body: RunEventBody, actor = this.actor): number {
     const seq = ++this.lastSeq;
-    this.st.insertEvent.run(this.rt.id, seq, this.at, actor, body.type, JSON.stringify(body));
+    const row: EventRow = [this.rt.id, seq, this.at, actor, body.type, JSON.stringify(body)];
+    if (this.journaled) this.journaled.push(row);
+    else this.st.insertEvent.run(...row);
     this.events.push({ runId: this.rt.id, seq, at: this.at, actor, body });
     return seq;
   }
@@ -118,6 +123,7 @@ export class RunTx {
 
   /** Declares new parameters (run creation, scaling); those with a value get an event. */
   declare(list: DeclaredParam[]): void {
+    this.onlyValues();
     for (const p of list) {
       const seq = p.value === null ? 0 : this.event({ type: "param", key: p.key, value: p.value });
       const entry: ParamEntry = { value: p.value, category: p.category, description: p.description, seq };
@@ -134,6 +140,7 @@ export class RunTx {
   }
 
   putInstance(rec: InstanceRecord): void {
+    this.onlyValues();
     this.instances.set(rec.name, rec);
     this.st.upsertInstance.run({ runId: this.rt.id, ...rec });
   }
@@ -151,6 +158,7 @@ export class RunTx {
    * answers a conflict). State changes, abort and recovery-mode flags become events and built-in params.
    */
   machine(event: RunMachineEvent): boolean {
+    this.onlyValues();
     const before = this.snapshot;
     const result = applyRunEvent(before, event);
     if (!result.handled) return false;
@@ -210,6 +218,7 @@ export class RunTx {
    */
   flush(): void {
     if (this.snapshot === this.rt.snapshot && !this.forceSnapshot) return;
+    this.onlyValues();
     this.st.updateRun.run({
       id: this.rt.id,
       state: this.state,
@@ -222,6 +231,11 @@ export class RunTx {
     // the runtime's snapshot is what is stored (a transaction changes it only once committed); a new run has no rows
     const stored = this.forceSnapshot ? null : this.rt.snapshot.context.instances;
     this.st.machineInstances.write(this.rt.id, stored, this.snapshot.context.instances);
+  }
+
+  /** A journaled transaction sets values and nothing else: its other rows would go to SQLite before its events. */
+  private onlyValues(): void {
+    if (this.journaled) throw new Error("a journaled transaction only sets values");
   }
 
   /** After commit: make the runtime match the database. */
