@@ -152,6 +152,17 @@ function journaledValues(file: string): Map<string, string | null> {
 }
 
 describe("group commit through the journal", () => {
+  it("a turn of a run with no wait open goes through SQLite's transaction, as no reader can be woken", async () => {
+    const s = await tutorialRunGrouped(1);
+    const journal = journalFileOf(s.db.$client.name);
+    const key = "client.1:statecustom";
+    const stored = write(s, key, "direct").then(() => ({
+      stored: s.storedValue(key),
+      journaled: journaledValues(journal).has(key),
+    }));
+    expect(await stored).toEqual({ stored: "direct", journaled: false });
+  });
+
   it("a woken reader is answered from the journal before SQLite has the value; the writer and the watchers once it has", async () => {
     const s = await tutorialRunGrouped(1);
     const key = "apache.1:ready";
@@ -221,6 +232,8 @@ describe("group commit through the journal", () => {
     const key = "client.1:statecustom";
     const sqlite = s.db.$client;
     const pushedBefore = s.pushes.length;
+    // a wait open in the run: its turns go through the journal
+    void s.runs.getParam(s.rt, "apache.1:ready", WAIT, "node:client.1").catch(() => {});
     // a real refusal of every write (as a read-only database gives), after the turn's append
     sqlite.pragma("query_only = ON");
     const seq = await write(s, key, "kept");

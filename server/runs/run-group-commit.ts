@@ -61,10 +61,11 @@ const REDO = Symbol("redo the group with a savepoint per write");
  * alone fails. A plain write leaves the run row alone (its seq is its event's, stored-seq.ts), and the turn's events
  * of a run go to the bus (the watchers' pushes) as one array in seq order, not one push per write.
  *
- * With a journal (server/db/write-journal.ts), a turn of plain writes is first appended there in one `write()`, as
- * durable as SQLite's commit, and the readers it wakes are answered at once; its rows go to SQLite at the next turn,
- * before anything else can write a run (`RunCommit.beforeWrite`), and only then are its events pushed and its
- * writers answered. SQLite's transaction was a third of a wake (bench/RESULTS.md); the readers no longer wait for it.
+ * With a journal (server/db/write-journal.ts), a turn of plain writes of runs with waits open is first appended there
+ * in one `write()`, as durable as SQLite's commit, and the readers it wakes are answered at once; its rows go to
+ * SQLite at the next turn, before anything else can write a run (`RunCommit.beforeWrite`), and only then are its
+ * events pushed and its writers answered. SQLite's transaction was a third of a wake (bench/RESULTS.md); the readers
+ * no longer wait for it.
  */
 export class GroupCommit {
   private pending: GroupedWrite[] = [];
@@ -108,7 +109,10 @@ export class GroupCommit {
     if (this.pending.length === 0) return;
     const batch = this.pending.splice(0);
     const arrived = this.arrived.splice(0);
-    if (this.journal && !this.storeFailed && this.journaled(this.journal, batch, arrived)) return;
+    // the journal is for turns that may wake a reader: it costs a turn's writers a system call and their answer a
+    // turn, which under a flood of writes nobody waits for (bench/RESULTS.md figure 4) is all it would do
+    const journal = this.journal && !this.storeFailed && batch.some((w) => w.rt.waiters.waiting) ? this.journal : null;
+    if (journal && this.journaled(journal, batch, arrived)) return;
     try {
       // what was journaled is stored first: a run's events reach SQLite and the watchers in seq order
       this.storeJournaled();

@@ -117,6 +117,11 @@ export class Waiters {
     return out;
   }
 
+  /** whether any wait is open (a map of keys with a wait each) */
+  get waiting(): boolean {
+    return this.byKey.size > 0;
+  }
+
   get size(): number {
     let n = 0;
     for (const set of this.byKey.values()) n += set.size;
